@@ -1,0 +1,147 @@
+"""What every cog shares: the one error path, ephemeral replies, and turning a Discord user into an Actor."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import discord
+from discord import app_commands
+
+from governance import coop
+from governance.errors import DomainError
+from governance.permissions import Actor
+from storage.models import Guild
+
+if TYPE_CHECKING:
+    from bot import CoopBot
+
+log = logging.getLogger("coopbot.errors")
+
+# Echoed user text must never ping anyone, whatever the bot's defaults are.
+NO_MENTIONS = discord.AllowedMentions.none()
+GENERIC_APOLOGY = "Sorry, something went wrong on my side. It has been logged; nothing was changed."
+MAX_ERROR_LENGTH = 1_900
+
+
+def actor_of(interaction: discord.Interaction[Any]) -> Actor:
+    """The acting user as governance sees them. Interactions carry the member's roles, no fetch needed."""
+    user = interaction.user
+    if isinstance(user, discord.Member):
+        return Actor(
+            user_id=user.id,
+            role_ids=frozenset(role.id for role in user.roles),
+            manages_guild=user.guild_permissions.manage_guild,
+        )
+    return Actor(user_id=user.id)
+
+
+def bot_of(interaction: discord.Interaction[Any]) -> CoopBot:
+    from bot import CoopBot
+
+    client = interaction.client
+    assert isinstance(client, CoopBot)
+    return client
+
+
+T = TypeVar("T")
+
+
+def requires(rule: Callable[[Guild, Actor], None]) -> Callable[[T], T]:
+    """A command check made by the bot itself: `rule` (from governance.permissions) against the guild's
+    settings and the member's roles. Discord's default permissions are only a hint admins can change."""
+
+    async def predicate(interaction: discord.Interaction[Any]) -> bool:
+        if interaction.guild_id is None:
+            raise app_commands.NoPrivateMessage()
+        bot = bot_of(interaction)
+        settings = await coop.get_settings(bot.database, interaction.guild_id, bot.clock.now())
+        try:
+            rule(settings, actor_of(interaction))
+        except DomainError as refusal:
+            raise app_commands.CheckFailure(refusal.message) from refusal
+        return True
+
+    return app_commands.check(predicate)
+
+
+async def send_ephemeral(
+    interaction: discord.Interaction[Any], content: str | None = None, **kwargs: Any
+) -> None:
+    """Answer privately, whether or not the interaction was already acknowledged."""
+    kwargs.setdefault("allowed_mentions", NO_MENTIONS)
+    if interaction.response.is_done():
+        await interaction.followup.send(content or discord.utils.MISSING, ephemeral=True, **kwargs)
+    else:
+        await interaction.response.send_message(content, ephemeral=True, **kwargs)
+
+
+def user_message_for(error: BaseException) -> str | None:
+    """The short text a user sees for an expected error, or None for a bug (which gets the apology)."""
+    if isinstance(error, app_commands.CommandInvokeError):
+        error = error.original
+    if isinstance(error, app_commands.TransformerError) and isinstance(error.__cause__, DomainError):
+        error = error.__cause__
+    if isinstance(error, DomainError):
+        return error.message
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"Slow down a little: try again in {error.retry_after:.0f} s."
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "This command only works in a server."
+    if isinstance(error, app_commands.MissingPermissions | app_commands.MissingRole):
+        return "You don't have permission to use this command."
+    if isinstance(error, app_commands.BotMissingPermissions):
+        missing = ", ".join(p.replace("_", " ") for p in error.missing_permissions)
+        return f"I need these permissions here first: {missing}."
+    if isinstance(error, app_commands.CheckFailure):
+        return str(error) or "You can't use this command."
+    if isinstance(error, app_commands.TransformerError):
+        if error.type is discord.AppCommandOptionType.channel:
+            return "That kind of channel can't be used here: choose a text channel."
+        return f"I couldn't use “{str(error.value)[:100]}” for this option."
+    return None
+
+
+async def report_error(interaction: discord.Interaction[Any], error: BaseException) -> None:
+    """The one error path for commands, buttons and modals: short ephemeral text, bugs logged."""
+    message = user_message_for(error)
+    if message is None:
+        original = getattr(error, "original", error)
+        log.error(
+            "Unexpected error in %s by user %s in guild %s",
+            interaction.command.qualified_name if interaction.command else interaction.data,
+            interaction.user.id,
+            interaction.guild_id,
+            exc_info=original,
+        )
+        message = GENERIC_APOLOGY
+    try:
+        await send_ephemeral(interaction, message[:MAX_ERROR_LENGTH])
+    except discord.HTTPException:
+        log.warning("Could not tell user %s about an error", interaction.user.id, exc_info=True)
+
+
+class CoopTree(app_commands.CommandTree["CoopBot"]):
+    async def on_error(
+        self, interaction: discord.Interaction[CoopBot], error: app_commands.AppCommandError
+    ) -> None:
+        await report_error(interaction, error)
+
+
+class CoopView(discord.ui.View):
+    """A View whose errors take the same path as commands'."""
+
+    async def on_error(
+        self, interaction: discord.Interaction[Any], error: Exception, item: discord.ui.Item[Any]
+    ) -> None:
+        await report_error(interaction, error)
+
+
+class CoopModal(discord.ui.Modal):
+    """A Modal whose errors take the same path as commands'."""
+
+    async def on_error(  # type: ignore[override]  # Modal's hook has no item, unlike View's
+        self, interaction: discord.Interaction[Any], error: Exception, /
+    ) -> None:
+        await report_error(interaction, error)

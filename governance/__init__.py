@@ -1,0 +1,1 @@
+"""The rules and use-cases of a cooperative: plain Python over SQLModel sessions, never Discord."""

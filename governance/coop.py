@@ -1,0 +1,119 @@
+"""Cooperative setup: the settings a guild's governance runs on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+
+from governance import audit
+from governance.decision_types import get_type
+from governance.errors import InvalidInput
+from governance.money import parse_currency
+from governance.permissions import Actor, require_moderator
+from governance.timeparse import format_duration, parse_duration, parse_timezone
+from storage.database import Database
+from storage.models import Guild
+
+MIN_DEFAULT_DURATION = timedelta(hours=1)
+MAX_DEFAULT_DURATION = timedelta(days=90)
+
+
+@dataclass(frozen=True)
+class SetupChanges:
+    """What a moderator asked to change; None means "leave as it is"."""
+
+    governance_channel_id: int | None = None
+    welcome_channel_id: int | None = None
+    member_role_id: int | None = None
+    contributor_role_id: int | None = None
+    moderator_role_id: int | None = None
+    treasurer_role_id: int | None = None
+    timezone: str | None = None
+    currency: str | None = None
+    default_decision_type: str | None = None
+    default_duration: str | None = None
+
+    def is_empty(self) -> bool:
+        return all(getattr(self, f.name) is None for f in fields(self))
+
+
+def default_settings(guild_id: int, now: datetime) -> Guild:
+    """The settings of a guild that has never been set up."""
+    return Guild(id=guild_id, created_at=now, updated_at=now)
+
+
+async def get_settings(db: Database, guild_id: int, now: datetime) -> Guild:
+    """The guild's settings, or the defaults when it was never set up (nothing is written)."""
+    async with db.read() as session:
+        row = await session.get(Guild, guild_id)
+    return row if row is not None else default_settings(guild_id, now)
+
+
+def _validated(changes: SetupChanges, guild_id: int) -> dict[str, object]:
+    """Turn the requested changes into column values, refusing anything unusable before any write."""
+    values: dict[str, object] = {}
+    for role_field in ("member_role_id", "contributor_role_id", "moderator_role_id", "treasurer_role_id"):
+        role_id = getattr(changes, role_field)
+        if role_id is not None:
+            # The @everyone role shares the guild's id: granting or checking it would mean "anyone".
+            if role_id == guild_id:
+                raise InvalidInput("Choose a specific role, not @everyone.")
+            values[role_field] = role_id
+    for channel_field in ("governance_channel_id", "welcome_channel_id"):
+        if getattr(changes, channel_field) is not None:
+            values[channel_field] = getattr(changes, channel_field)
+    if changes.timezone is not None:
+        values["timezone"] = parse_timezone(changes.timezone).key
+    if changes.currency is not None:
+        values["currency"] = parse_currency(changes.currency)
+    if changes.default_decision_type is not None:
+        values["default_decision_type"] = get_type(changes.default_decision_type).kind.value
+    if changes.default_duration is not None:
+        duration = parse_duration(changes.default_duration)
+        if not MIN_DEFAULT_DURATION <= duration <= MAX_DEFAULT_DURATION:
+            raise InvalidInput(
+                f"The default decision time must be between {format_duration(MIN_DEFAULT_DURATION)} "
+                f"and {format_duration(MAX_DEFAULT_DURATION)}."
+            )
+        values["default_decision_seconds"] = int(duration.total_seconds())
+    return values
+
+
+async def configure_guild(
+    db: Database, *, guild_id: int, actor: Actor, changes: SetupChanges, now: datetime
+) -> Guild:
+    """Apply `changes` to the guild's settings, with one audit event naming what changed (old → new)."""
+    if changes.is_empty():
+        raise InvalidInput("Nothing to change: give at least one setting.")
+    values = _validated(changes, guild_id)
+    async with db.write() as session:
+        row = await session.get(Guild, guild_id)
+        # The check runs against the settings inside this transaction, so a concurrent change of the
+        # moderator role cannot slip a non-moderator through.
+        require_moderator(row if row is not None else default_settings(guild_id, now), actor)
+        if row is None:
+            row = default_settings(guild_id, now)
+            session.add(row)
+        changed = {
+            name: {"from": getattr(row, name), "to": value}
+            for name, value in values.items()
+            if getattr(row, name) != value
+        }
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.updated_at = now
+        audit.record(
+            session,
+            guild_id=guild_id,
+            actor_id=actor.user_id,
+            action="coop.setup",
+            subject=f"guild:{guild_id}",
+            details={"changed": changed},
+            at=now,
+        )
+    return row
+
+
+def is_configured(settings: Guild) -> bool:
+    """Enough is set for governance to run: a channel to post in and a member role."""
+    return settings.governance_channel_id is not None and settings.member_role_id is not None

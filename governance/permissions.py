@@ -1,0 +1,59 @@
+"""Who may do what. Decided from plain values (role ids, a permission flag), never Discord objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from governance.errors import NotAllowed
+from storage.models import Guild
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person acting: their id, the ids of their roles in the guild, and whether they manage it."""
+
+    user_id: int
+    role_ids: frozenset[int] = frozenset()
+    manages_guild: bool = False
+
+
+def is_moderator(settings: Guild, actor: Actor) -> bool:
+    return actor.manages_guild or (
+        settings.moderator_role_id is not None and settings.moderator_role_id in actor.role_ids
+    )
+
+
+def is_treasurer(settings: Guild, actor: Actor) -> bool:
+    return is_moderator(settings, actor) or (
+        settings.treasurer_role_id is not None and settings.treasurer_role_id in actor.role_ids
+    )
+
+
+def is_member(settings: Guild, actor: Actor) -> bool:
+    return settings.member_role_id is not None and settings.member_role_id in actor.role_ids
+
+
+def is_contributor(settings: Guild, actor: Actor) -> bool:
+    return is_member(settings, actor) or (
+        settings.contributor_role_id is not None and settings.contributor_role_id in actor.role_ids
+    )
+
+
+def require_moderator(settings: Guild, actor: Actor) -> None:
+    if not is_moderator(settings, actor):
+        raise NotAllowed("Only moderators can do this (the moderator role or the Manage Server permission).")
+
+
+def require_treasurer(settings: Guild, actor: Actor) -> None:
+    if not is_treasurer(settings, actor):
+        raise NotAllowed("Only treasurers or moderators can do this.")
+
+
+def require_member(settings: Guild, actor: Actor) -> None:
+    if not is_member(settings, actor):
+        raise NotAllowed("Only members of the cooperative can do this.")
+
+
+def require_contributor(settings: Guild, actor: Actor) -> None:
+    if not is_contributor(settings, actor):
+        raise NotAllowed("Only contributors and members of the cooperative can do this.")

@@ -1,0 +1,164 @@
+"""/coop setup and /coop settings, driven as people would through SimCord."""
+
+from __future__ import annotations
+
+import discord
+import pytest
+import simcord
+from sqlmodel import select
+
+from storage.database import Database
+from storage.models import AuditEvent, Guild
+from tests.conftest import Coop, allow_command
+
+
+async def _guild_row(db: Database, guild_id: int) -> Guild | None:
+    async with db.read() as session:
+        return await session.get(Guild, guild_id)
+
+
+async def _audit(db: Database, guild_id: int) -> list[AuditEvent]:
+    async with db.read() as session:
+        return list((await session.exec(select(AuditEvent).where(AuditEvent.guild_id == guild_id))).all())
+
+
+async def test_admin_sets_up_the_cooperative(coop: Coop, db: Database) -> None:
+    result = await coop.admin.slash(
+        coop.governance,
+        "coop setup",
+        governance_channel=coop.governance,
+        welcome_channel=coop.welcome,
+        member_role=coop.member_role,
+        contributor_role=coop.contributor_role,
+        moderator_role=coop.moderator_role,
+        treasurer_role=coop.treasurer_role,
+        timezone="Pacific/Auckland",
+        currency="nzd",
+    )
+
+    assert result.ephemeral
+    embed = result.response.embeds[0]
+    fields = {field.name: field.value for field in embed.fields}
+    assert embed.title == "Cooperative settings saved"
+    assert fields["Governance channel"] == coop.governance.mention
+    assert fields["Member role"] == coop.member_role.mention
+    assert fields["Timezone"] == "Pacific/Auckland"
+    assert fields["Currency"] == "NZD"
+
+    # The moderator role now counts; the server admin lets it see /coop (Server Settings > Integrations).
+    await allow_command(coop, "coop", coop.moderator_role)
+    shown = await coop.moderator.slash(coop.governance, "coop settings")
+    shown_fields = {field.name: field.value for field in shown.response.embeds[0].fields}
+    assert shown.ephemeral
+    assert shown_fields == fields
+
+    row = await _guild_row(db, coop.guild.id)
+    assert row is not None
+    assert (row.governance_channel_id, row.welcome_channel_id) == (coop.governance.id, coop.welcome.id)
+    assert (row.member_role_id, row.contributor_role_id) == (coop.member_role.id, coop.contributor_role.id)
+    assert (row.moderator_role_id, row.treasurer_role_id) == (coop.moderator_role.id, coop.treasurer_role.id)
+    assert (row.timezone, row.currency) == ("Pacific/Auckland", "NZD")
+
+    events = await _audit(db, coop.guild.id)
+    assert len(events) == 1
+    assert events[0].action == "coop.setup"
+    assert events[0].actor_id == coop.admin.id
+    assert events[0].details["changed"]["timezone"] == {"from": "UTC", "to": "Pacific/Auckland"}
+
+
+async def test_manage_server_permission_is_enough_before_any_role_exists(coop: Coop, db: Database) -> None:
+    result = await coop.admin.slash(coop.governance, "coop setup", moderator_role=coop.moderator_role)
+
+    assert result.ephemeral
+    row = await _guild_row(db, coop.guild.id)
+    assert row is not None and row.moderator_role_id == coop.moderator_role.id
+
+
+async def test_plain_member_is_refused_by_the_bot_itself(coop: Coop, db: Database) -> None:
+    # Lift Discord's visibility hint, so that only the bot's own check stands in the way.
+    await allow_command(coop, "coop", coop.member_role)
+
+    result = await coop.alice.slash(coop.governance, "coop setup", timezone="Europe/Berlin")
+
+    assert result.ephemeral
+    assert "Only moderators" in result.response.content
+    assert await _guild_row(db, coop.guild.id) is None
+    assert await _audit(db, coop.guild.id) == []
+
+
+async def test_moderator_role_counts_once_configured(coop: Coop, db: Database) -> None:
+    await coop.admin.slash(coop.governance, "coop setup", moderator_role=coop.moderator_role)
+    await allow_command(coop, "coop", coop.moderator_role)
+
+    result = await coop.moderator.slash(coop.governance, "coop setup", currency="EUR")
+
+    assert result.response.embeds[0].title == "Cooperative settings saved"
+    row = await _guild_row(db, coop.guild.id)
+    assert row is not None and row.currency == "EUR"
+
+
+async def _refused(coop: Coop, db: Database, **options: object) -> str:
+    await coop.admin.slash(coop.governance, "coop setup", timezone="Europe/Berlin")
+    before = await _guild_row(db, coop.guild.id)
+    events_before = len(await _audit(db, coop.guild.id))
+
+    result = await coop.admin.slash(coop.governance, "coop setup", **options)
+
+    assert result.ephemeral
+    assert not result.response.embeds
+    assert await _guild_row(db, coop.guild.id) == before
+    assert len(await _audit(db, coop.guild.id)) == events_before
+    content = result.response.content
+    assert 0 < len(content) < 300
+    return content
+
+
+async def test_unknown_timezone_is_refused(coop: Coop, db: Database) -> None:
+    message = await _refused(coop, db, timezone="Mars/Olympus_Mons", currency="NZD")
+    assert "Mars/Olympus_Mons" in message
+
+
+async def test_unknown_currency_is_refused(coop: Coop, db: Database) -> None:
+    message = await _refused(coop, db, currency="XYZ")
+    assert "XYZ" in message
+
+
+async def test_channel_the_bot_cannot_post_in_is_refused(coop: Coop, db: Database) -> None:
+    bot_role = next(role for role in coop.guild.roles.values() if role.name == "TestBot")
+    muted = coop.guild.create_text_channel(
+        "archive", overwrites={bot_role: discord.PermissionOverwrite(send_messages=False)}
+    )
+    message = await _refused(coop, db, governance_channel=muted)
+    assert "Send Messages" in message and muted.mention in message
+
+
+async def test_voice_channel_cannot_even_be_offered(coop: Coop, db: Database) -> None:
+    # Discord itself only offers text channels for these options, so a voice channel never reaches the bot.
+    with pytest.raises(simcord.OptionError):
+        await coop.admin.slash(coop.governance, "coop setup", governance_channel=coop.voice)
+    assert await _guild_row(db, coop.guild.id) is None
+
+
+async def test_everyone_role_is_refused(coop: Coop, db: Database) -> None:
+    message = await _refused(coop, db, member_role=coop.guild.default_role)
+    assert "@everyone" in message
+
+
+async def test_setup_without_options_changes_nothing(coop: Coop, db: Database) -> None:
+    message = await _refused(coop, db)
+    assert "Nothing to change" in message
+
+
+async def test_default_duration_out_of_range_is_refused(coop: Coop, db: Database) -> None:
+    message = await _refused(coop, db, default_duration="5m")
+    assert "between" in message
+
+
+async def test_timezone_autocomplete_suggests_iana_names(coop: Coop, simcord_env: simcord.Env) -> None:
+    choices = await coop.admin.autocomplete(coop.governance, "coop setup", "timezone", "auckland")
+    assert "Pacific/Auckland" in [choice["value"] for choice in choices]
+
+
+async def test_currency_autocomplete_names_the_currency(coop: Coop) -> None:
+    choices = await coop.admin.autocomplete(coop.governance, "coop setup", "currency", "nz")
+    assert choices[0] == {"name": "NZD — New Zealand Dollar", "value": "NZD"}

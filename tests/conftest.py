@@ -1,0 +1,186 @@
+"""Shared fixtures: a real database per test (SQLite file, or PostgreSQL when COOPBOT_TEST_DATABASE_URL is
+set), the real bot driven through SimCord, and a ready-made cooperative."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import discord
+import pytest
+import pytest_asyncio
+import simcord
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from bot import CoopBot, create_bot
+from cogs._common import user_message_for
+from config import Settings
+from governance.clock import ManualClock
+from storage import migrate
+from storage.database import Database, create_engine
+
+PG_URL = os.environ.get("COOPBOT_TEST_DATABASE_URL")
+START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)  # a Thursday
+
+
+def _to_async_url(url: str) -> str:
+    return Settings(database_url=url, _env_file=None).database_url
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Migrate once per run: a SQLite template file to copy, or the PostgreSQL test database itself."""
+    if PG_URL:
+        url = _to_async_url(PG_URL)
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('template') / 'template.db'}"
+
+    async def run() -> None:
+        engine = create_engine(url)
+        await migrate.upgrade(engine)
+        await engine.dispose()
+
+    asyncio.run(run())
+    return url
+
+
+async def _truncate_all(url: str) -> None:
+    engine = create_engine(url)
+    tables = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+
+
+@pytest_asyncio.fixture
+async def database_url(migrated_template: str, tmp_path: Path) -> str:
+    """A fresh, migrated, empty database for this test."""
+    if PG_URL:
+        await _truncate_all(migrated_template)
+        return migrated_template
+    source = Path(migrated_template.removeprefix("sqlite+aiosqlite:///"))
+    target = tmp_path / "coopbot.db"
+    shutil.copyfile(source, target)
+    return f"sqlite+aiosqlite:///{target}"
+
+
+@pytest_asyncio.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """Direct access to the test database (for governance tests and for checking what was stored)."""
+    database = Database.from_url(database_url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, discord_token=None, _env_file=None)
+
+
+@pytest.fixture
+def simcord_bot(settings: Settings, clock: ManualClock) -> CoopBot:
+    # SimCord builds the world after login; a short guild wait keeps start-up fast.
+    return create_bot(settings, clock=clock, guild_ready_timeout=0.05)
+
+
+@pytest_asyncio.fixture
+async def simcord_env(simcord_bot: CoopBot, request: pytest.FixtureRequest) -> AsyncIterator[simcord.Env]:
+    """The plugin's fixture, plus the explicit command sync that a real deployment does once."""
+    marker = request.node.get_closest_marker("simcord")
+    env = simcord.Env(simcord_bot, **(marker.kwargs if marker else {}))
+    await env.start()
+    try:
+        await simcord_bot.tree.sync()
+        yield env
+    finally:
+        await env.shutdown()
+        # A refusal the bot answered (a domain error, a failed check) is the bot working; anything the
+        # error path had to apologise for is a bug and fails the test.
+        unexpected = [error for error in env.errors if user_message_for(error) is None]
+        if env.check_errors and unexpected:
+            raise BaseExceptionGroup("the bot raised unexpected errors", unexpected)
+
+
+@dataclass
+class Coop:
+    """A cooperative as a test arranges it: one guild, its channels, roles and people."""
+
+    env: simcord.Env
+    guild: simcord.GuildHandle
+    governance: simcord.ChannelHandle
+    welcome: simcord.ChannelHandle
+    voice: simcord.ChannelHandle
+    member_role: simcord.RoleHandle
+    contributor_role: simcord.RoleHandle
+    moderator_role: simcord.RoleHandle
+    treasurer_role: simcord.RoleHandle
+    moderator: simcord.MemberActor
+    treasurer: simcord.MemberActor
+    members: list[simcord.MemberActor]
+    contributor: simcord.MemberActor
+    visitor: simcord.MemberActor
+    admin: simcord.MemberActor
+
+    @property
+    def alice(self) -> simcord.MemberActor:
+        return self.members[0]
+
+
+def build_coop(env: simcord.Env, *, name: str = "Kōwhai Collective", member_count: int = 3) -> Coop:
+    guild = env.create_guild(name)
+    member_role = guild.create_role("Member")
+    contributor_role = guild.create_role("Contributor")
+    moderator_role = guild.create_role("Steward")
+    treasurer_role = guild.create_role("Treasurer")
+    admin_role = guild.create_role("Admin", permissions=discord.Permissions(manage_guild=True))
+    names = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"]
+    members = [
+        guild.add_member(
+            env.create_user(f"{names[i % len(names)]}{i // len(names) or ''}"), roles=[member_role]
+        )
+        for i in range(member_count)
+    ]
+    return Coop(
+        env=env,
+        guild=guild,
+        governance=guild.create_text_channel("governance"),
+        welcome=guild.create_text_channel("welcome"),
+        voice=guild.create_voice_channel("hangout"),
+        member_role=member_role,
+        contributor_role=contributor_role,
+        moderator_role=moderator_role,
+        treasurer_role=treasurer_role,
+        moderator=guild.add_member(env.create_user("mo"), roles=[member_role, moderator_role]),
+        treasurer=guild.add_member(env.create_user("tess"), roles=[member_role, treasurer_role]),
+        members=members,
+        contributor=guild.add_member(env.create_user("conny"), roles=[contributor_role]),
+        visitor=guild.add_member(env.create_user("vic")),
+        admin=guild.add_member(env.create_user("ada"), roles=[admin_role]),
+    )
+
+
+async def allow_command(coop: Coop, name: str, role: simcord.RoleHandle) -> None:
+    """Lift Discord's default-permission hint for `role`, as a server admin can in Integrations settings,
+    so that only the bot's own checks stand between that role and the command."""
+    bot = coop.env.bot
+    assert isinstance(bot, CoopBot)
+    commands = await bot.tree.fetch_commands()
+    command = next(command for command in commands if command.name == name)
+    coop.guild.set_command_permissions(command.id, {role: True})
+
+
+@pytest_asyncio.fixture
+async def coop(simcord_env: simcord.Env) -> Coop:
+    """A cooperative whose Discord side exists; its coopbot settings are not made yet."""
+    return build_coop(simcord_env)
