@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 import cogs
 from cogs._common import CoopTree
+from cogs._scheduling import DueRunner
 from config import Settings
 from governance.clock import Clock, SystemClock
 from storage import migrate
@@ -90,6 +91,7 @@ class CoopBot(commands.Bot):
         self.clock: Clock = clock or SystemClock()
         self.database = Database.from_url(settings.database_url, pool_size=settings.database_pool_size)
         self.failed_extensions: dict[str, BaseException] = {}
+        self.due = DueRunner(self)
         self._start_scheduler = start_scheduler
         # Made in setup_hook: both need the running event loop.
         self.scheduler: AsyncIOScheduler | None = None
@@ -102,6 +104,8 @@ class CoopBot(commands.Bot):
         if self._start_scheduler:
             self.scheduler.start()
         for name in extension_names():
+            if name in self.extensions:  # a restart of the same bot object keeps its cogs
+                continue
             try:
                 await self.load_extension(name)
             except Exception as error:  # one broken cog must not take the others down
@@ -110,6 +114,7 @@ class CoopBot(commands.Bot):
 
     async def close(self) -> None:
         await super().close()
+        self.due.stop()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self.http_client is not None:
@@ -118,6 +123,9 @@ class CoopBot(commands.Bot):
 
     async def on_ready(self) -> None:
         log.info("Connected as %s to %d server(s)", self.user, len(self.guilds))
+        if self._start_scheduler and not self.due.started:
+            # After READY the guild cache says which cooperatives this process serves.
+            await self.due.start()
 
 
 def create_bot(settings: Settings | None = None, **options: Any) -> CoopBot:
@@ -129,6 +137,7 @@ def create_bot(settings: Settings | None = None, **options: Any) -> CoopBot:
 
 def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("discord.http").setLevel(max(logging.INFO, logging.getLevelName(level)))
 
 

@@ -55,6 +55,11 @@ def create_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> AsyncE
     )
 
 
+def is_postgresql(session: AsyncSession) -> bool:
+    """Whether row locks (SELECT ... FOR UPDATE) mean anything: SQLite serialises writers instead."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
 class Database:
     """The engine plus the two ways governance code talks to it: a read session and a write transaction."""
 

@@ -22,6 +22,8 @@ from bot import CoopBot, create_bot
 from cogs._common import user_message_for
 from config import Settings
 from governance.clock import ManualClock
+from governance.coop import SetupChanges, configure_guild
+from governance.permissions import Actor
 from storage import migrate
 from storage.database import Database, create_engine
 
@@ -105,11 +107,23 @@ async def simcord_env(simcord_bot: CoopBot, request: pytest.FixtureRequest) -> A
         yield env
     finally:
         await env.shutdown()
+        # SimCord detaches the bot without closing it; close it as a process exit would.
+        await env.bot.close()
         # A refusal the bot answered (a domain error, a failed check) is the bot working; anything the
         # error path had to apologise for is a bug and fails the test.
         unexpected = [error for error in env.errors if user_message_for(error) is None]
         if env.check_errors and unexpected:
             raise BaseExceptionGroup("the bot raised unexpected errors", unexpected)
+
+
+async def restart(env: simcord.Env, settings: Settings, clock: ManualClock) -> CoopBot:
+    """Stop the running bot as a process exit would, and start a new one on the same database and world."""
+    old = env.bot
+    assert isinstance(old, CoopBot)
+    await old.close()
+    fresh = create_bot(settings, clock=clock, guild_ready_timeout=0.05)
+    await env.restart_bot(fresh)
+    return fresh
 
 
 @dataclass
@@ -184,3 +198,32 @@ async def allow_command(coop: Coop, name: str, role: simcord.RoleHandle) -> None
 async def coop(simcord_env: simcord.Env) -> Coop:
     """A cooperative whose Discord side exists; its coopbot settings are not made yet."""
     return build_coop(simcord_env)
+
+
+async def configure(coop: Coop, db: Database, clock: ManualClock, **overrides: object) -> None:
+    """Set the cooperative up as a moderator would with /coop setup (through the governance layer)."""
+    values: dict[str, object] = {
+        "governance_channel_id": coop.governance.id,
+        "welcome_channel_id": coop.welcome.id,
+        "member_role_id": coop.member_role.id,
+        "contributor_role_id": coop.contributor_role.id,
+        "moderator_role_id": coop.moderator_role.id,
+        "treasurer_role_id": coop.treasurer_role.id,
+        "timezone": "Pacific/Auckland",
+        "currency": "NZD",
+    }
+    values.update(overrides)
+    await configure_guild(
+        db,
+        guild_id=coop.guild.id,
+        actor=Actor(user_id=coop.admin.id, manages_guild=True),
+        changes=SetupChanges(**values),  # type: ignore[arg-type]
+        now=clock.now(),
+    )
+
+
+@pytest_asyncio.fixture
+async def configured(coop: Coop, db: Database, clock: ManualClock) -> Coop:
+    """A cooperative that has been set up: channels, roles, timezone Pacific/Auckland, currency NZD."""
+    await configure(coop, db, clock)
+    return coop

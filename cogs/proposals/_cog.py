@@ -1,0 +1,682 @@
+"""/proposal and /decisions: proposals posted with voting buttons, closed on time, kept in a register."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import CoopBot
+from cogs._charts import render_bar_chart, render_stacked_rounds_chart
+from cogs._common import NO_MENTIONS, actor_of, send_ephemeral
+from cogs._scheduling import DueHandler
+from cogs.proposals._forms import BallotFormModal, NewProposalModal, PollSelectView, ReasonModal
+from cogs.proposals._items import PERSISTENT_ITEMS, POSITIONS_NEEDING_REASON
+from cogs.proposals._render import (
+    MESSAGE_LIMIT,
+    proposal_embed,
+    result_message,
+    shorten,
+    voting_view,
+)
+from governance import coop, decisions
+from governance.decision_types import DECISION_TYPES
+from governance.errors import Conflict, InvalidInput
+from governance.tally import TallyResult
+from governance.timeparse import discord_timestamp
+from storage.models import Decision, DecisionStatus
+
+log = logging.getLogger("coopbot.proposals")
+
+TYPE_CHOICES = [app_commands.Choice(name=t.label, value=k.value) for k, t in DECISION_TYPES.items()]
+TALLY_EDIT_INTERVAL = 2.0  # seconds between two edits of one proposal message, whatever the vote rate
+THREAD_NAME_LIMIT = 100
+AUTOCOMPLETE_LIMIT = 25
+
+
+class TallyRefresher:
+    """Keeps proposal messages' live tallies current with at most one edit per message per interval.
+
+    The first vote after a quiet spell is shown at once; votes arriving during the interval are gathered
+    into one edit at its end, which reads the current state, so the last vote is always shown.
+    """
+
+    def __init__(self, refresh: Callable[[int, int], Awaitable[None]], interval: float = TALLY_EDIT_INTERVAL):
+        self._refresh = refresh
+        self._interval = interval
+        self._pending: dict[int, asyncio.Task[None]] = {}
+        self._last_edit: dict[int, float] = {}
+
+    def request(self, guild_id: int, decision_id: int) -> None:
+        if decision_id not in self._pending:
+            self._pending[decision_id] = asyncio.create_task(self._run(guild_id, decision_id))
+
+    async def _run(self, guild_id: int, decision_id: int) -> None:
+        loop = asyncio.get_running_loop()
+        wait = self._last_edit.get(decision_id, -self._interval) + self._interval - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        # Leave the pending slot before reading, so a vote that lands during the edit asks for another.
+        self._pending.pop(decision_id, None)
+        self._last_edit[decision_id] = loop.time()
+        try:
+            await self._refresh(guild_id, decision_id)
+        except Exception:
+            log.exception("Could not refresh the tally of decision %s", decision_id)
+
+    def cancel_all(self) -> None:
+        for task in self._pending.values():
+            task.cancel()
+        self._pending.clear()
+
+
+def eligible_count(guild: discord.Guild | None, decision: Decision) -> int:
+    """How many people may vote, from the member cache (members intent)."""
+    if guild is None or decision.eligible_role_id is None:
+        return 0
+    if decision.eligible_role_id == guild.id:
+        return sum(1 for member in guild.members if not member.bot)
+    role = guild.get_role(decision.eligible_role_id)
+    return 0 if role is None else sum(1 for member in role.members if not member.bot)
+
+
+def _confirmation(receipt: decisions.VoteReceipt) -> str:
+    decision = receipt.decision
+    label = decisions.label(decision)
+    if receipt.unchanged:
+        return f"You already voted **{receipt.description}** on {label}."
+    verb = "changed to" if receipt.previous else "recorded:"
+    until = discord_timestamp(decision.closes_at, "R")
+    return shorten(
+        f"Your vote on {label} is {verb} **{receipt.description}**. You can change it until {until}.",
+        MESSAGE_LIMIT,
+    )
+
+
+class Proposals(commands.Cog):
+    proposal = app_commands.Group(
+        name="proposal", description="Propose, vote and decide together", guild_only=True
+    )
+
+    def __init__(self, bot: CoopBot) -> None:
+        self.bot = bot
+        self.refresher = TallyRefresher(self._refresh_message)
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(*PERSISTENT_ITEMS)
+        self.bot.due.register(DueHandler("decisions.close", self._close_due, self._next_closing))
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(*PERSISTENT_ITEMS)
+        self.bot.due.unregister("decisions.close")
+        self.refresher.cancel_all()
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return self.bot.clock.now()
+
+    async def _tally(self, decision: Decision) -> TallyResult:
+        return await decisions.current_tally(
+            self.bot.database, decision, eligible_count(self.bot.get_guild(decision.guild_id), decision)
+        )
+
+    async def _channel(self, channel_id: int | None) -> discord.abc.Messageable | None:
+        if channel_id is None:
+            return None
+        channel = self.bot.get_channel(channel_id)
+        if channel is None:
+            try:
+                channel = await self.bot.fetch_channel(channel_id)
+            except discord.HTTPException:
+                return None
+        return channel if isinstance(channel, discord.abc.Messageable) else None
+
+    async def _update_message(self, decision: Decision) -> None:
+        """Show the decision's current state on its proposal message."""
+        channel = await self._channel(decision.channel_id)
+        if channel is None or decision.message_id is None:
+            return
+        message = channel.get_partial_message(decision.message_id)  # type: ignore[attr-defined]
+        result = await self._tally(decision)
+        try:
+            await message.edit(embed=proposal_embed(decision, result), view=voting_view(decision))
+        except discord.HTTPException:
+            log.warning("Could not edit the message of decision %s", decision.id, exc_info=True)
+
+    async def _tell_thread(self, decision: Decision, text: str) -> None:
+        thread = await self._channel(decision.thread_id)
+        if thread is None:
+            return
+        try:
+            await thread.send(shorten(text, MESSAGE_LIMIT), allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException:
+            log.warning("Could not post in the thread of decision %s", decision.id, exc_info=True)
+
+    async def _refresh_message(self, guild_id: int, decision_id: int) -> None:
+        decision = await decisions.get_decision(self.bot.database, guild_id, decision_id)
+        if decision.status == DecisionStatus.OPEN:
+            await self._update_message(decision)
+
+    # --- opening ----------------------------------------------------------------------------------
+
+    @proposal.command(name="new")
+    @app_commands.describe(
+        type="How the decision is made (default: the cooperative's default type)",
+        closes="When voting closes: 3d, 48h, 1w, or a date like 2026-12-01 17:00",
+        options="For polls, ranked, score and dot votes: the options, separated by ;",
+        max_choices="Polls: how many options each voter may choose",
+        quorum="Percent of eligible voters who must take part",
+        eligible_role="Who can vote (default: the member role)",
+        anonymous="Never show who chose what (cannot be switched off later)",
+        hide_results="Hide the tally until the close",
+        target="Count votes: how many must be in",
+        dots="Dot votes: dots per voter",
+        score_max="Score votes: the highest score",
+    )
+    @app_commands.choices(type=TYPE_CHOICES)
+    async def new(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        type: str | None = None,
+        closes: app_commands.Range[str, 1, 60] | None = None,
+        options: app_commands.Range[str, 1, 2000] | None = None,
+        max_choices: app_commands.Range[int, 1, 20] = 1,
+        quorum: app_commands.Range[int, 1, 100] | None = None,
+        eligible_role: discord.Role | None = None,
+        anonymous: bool = False,
+        hide_results: bool = False,
+        target: app_commands.Range[int, 1, 100_000] | None = None,
+        dots: app_commands.Range[int, 1, 1000] = 8,
+        score_max: app_commands.Range[int, 1, 100] = 5,
+    ) -> None:
+        """Propose something for the cooperative to decide."""
+        assert interaction.guild_id is not None
+        draft = decisions.ProposalDraft(
+            title="",
+            kind=type,
+            options=tuple(part for part in (options or "").split(";") if part.strip()),
+            closes=closes,
+            max_choices=max_choices,
+            quorum_percent=quorum,
+            eligible_role_id=eligible_role.id if eligible_role else None,
+            anonymous=anonymous,
+            hide_results=hide_results,
+            target=target,
+            dots=dots,
+            score_max=score_max,
+        )
+        actor = actor_of(interaction)
+        settings = await decisions.check_draft(
+            self.bot.database, guild_id=interaction.guild_id, actor=actor, draft=draft, now=self._now()
+        )
+        if (
+            settings.governance_channel_id is None
+            or await self._channel(settings.governance_channel_id) is None
+        ):
+            raise InvalidInput("Set a governance channel first: /coop setup governance_channel:#channel")
+        kind = decisions.get_type(type or settings.default_decision_type)
+        await interaction.response.send_modal(
+            NewProposalModal(self, draft, ask_options=kind.uses_options and not draft.options)
+        )
+
+    async def publish_proposal(
+        self, interaction: discord.Interaction[Any], draft: decisions.ProposalDraft
+    ) -> None:
+        """The modal was submitted: store the decision, post it with its buttons and a thread."""
+        assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        now = self._now()
+        decision = await decisions.open_decision(
+            self.bot.database,
+            guild_id=interaction.guild_id,
+            actor=actor_of(interaction),
+            draft=draft,
+            now=now,
+        )
+        assert decision.id is not None
+        settings = await coop.get_settings(self.bot.database, interaction.guild_id, now)
+        channel = await self._channel(settings.governance_channel_id)
+        message: discord.Message | None = None
+        if channel is not None:
+            try:
+                message = await channel.send(
+                    embed=proposal_embed(decision, await self._tally(decision)),
+                    view=voting_view(decision),
+                    allowed_mentions=NO_MENTIONS,
+                )
+            except discord.HTTPException:
+                log.warning("Could not post decision %s", decision.id, exc_info=True)
+        if message is None:
+            await decisions.discard_unposted(
+                self.bot.database, guild_id=interaction.guild_id, decision_id=decision.id, now=now
+            )
+            raise Conflict(
+                "I couldn't post in the governance channel, so the proposal was not opened. "
+                "Check my permissions there (Send Messages, Embed Links, Create Public Threads)."
+            )
+        thread_id: int | None = None
+        try:
+            thread = await message.create_thread(
+                name=shorten(f"{decisions.label(decision)} {decision.title}", THREAD_NAME_LIMIT)
+            )
+            thread_id = thread.id
+            await thread.send(
+                f"Discussion of {decisions.label(decision)}, proposed by <@{decision.author_id}>.",
+                allowed_mentions=NO_MENTIONS,
+            )
+        except discord.HTTPException:
+            log.warning("Could not open a thread for decision %s", decision.id, exc_info=True)
+        await decisions.attach_message(
+            self.bot.database,
+            guild_id=interaction.guild_id,
+            decision_id=decision.id,
+            channel_id=message.channel.id,
+            message_id=message.id,
+            thread_id=thread_id,
+        )
+        await self.bot.due.wake_at(decision.closes_at)
+        await interaction.followup.send(
+            f"Proposal {decisions.label(decision)} is open until {discord_timestamp(decision.closes_at)}: "
+            f"{message.jump_url}",
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    # --- voting -----------------------------------------------------------------------------------
+
+    async def cast_and_confirm(
+        self,
+        interaction: discord.Interaction[Any],
+        decision_id: int,
+        *,
+        choice: Any = None,
+        typed: str | None = None,
+        reason: str | None = None,
+        edit: bool = False,
+    ) -> None:
+        assert interaction.guild_id is not None
+        receipt = await decisions.cast_vote(
+            self.bot.database,
+            guild_id=interaction.guild_id,
+            decision_id=decision_id,
+            actor=actor_of(interaction),
+            now=self._now(),
+            choice=choice,
+            typed=typed,
+            reason=reason,
+        )
+        text = _confirmation(receipt)
+        if edit:
+            await interaction.response.edit_message(content=text, view=None)
+        else:
+            await send_ephemeral(interaction, text)
+        if not receipt.unchanged:
+            self.refresher.request(interaction.guild_id, decision_id)
+
+    async def on_position_click(
+        self, interaction: discord.Interaction[Any], decision_id: int, key: str
+    ) -> None:
+        if key in POSITIONS_NEEDING_REASON:
+            await interaction.response.send_modal(ReasonModal(self, decision_id, key))
+            return
+        await self.cast_and_confirm(interaction, decision_id, choice=key)
+
+    async def on_ballot_click(self, interaction: discord.Interaction[Any], decision_id: int) -> None:
+        assert interaction.guild_id is not None
+        decision = await decisions.get_decision(self.bot.database, interaction.guild_id, decision_id)
+        if decision.status != DecisionStatus.OPEN or self._now() >= decision.closes_at:
+            raise Conflict(f"Voting on proposal {decisions.label(decision)} has closed.")
+        if decision.kind == "poll":
+            await send_ephemeral(
+                interaction,
+                f"Your choice on {decisions.label(decision)}:",
+                view=PollSelectView(self, decision),
+            )
+        else:
+            await interaction.response.send_modal(BallotFormModal(self, decision))
+
+    async def on_withdraw_click(self, interaction: discord.Interaction[Any], decision_id: int) -> None:
+        assert interaction.guild_id is not None
+        decision = await decisions.withdraw_vote(
+            self.bot.database,
+            guild_id=interaction.guild_id,
+            decision_id=decision_id,
+            actor=actor_of(interaction),
+            now=self._now(),
+        )
+        await send_ephemeral(interaction, f"Your vote on {decisions.label(decision)} is withdrawn.")
+        self.refresher.request(interaction.guild_id, decision_id)
+
+    @proposal.command(name="vote")
+    @app_commands.describe(
+        proposal="The proposal's number",
+        choice="A position (agree, block…), option numbers (1, 3), a ranking (2 > 1) or scores (1:5)",
+        reason="Why (required for a block or an objection)",
+    )
+    async def vote(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        proposal: app_commands.Range[int, 1, 2**53],
+        choice: app_commands.Range[str, 1, 500],
+        reason: app_commands.Range[str, 1, 1000] | None = None,
+    ) -> None:
+        """Vote without the buttons (for keyboards and scripts)."""
+        await self.cast_and_confirm(interaction, proposal, typed=choice, reason=reason)
+
+    # --- closing ----------------------------------------------------------------------------------
+
+    async def _next_closing(self) -> datetime | None:
+        return await decisions.next_closing(self.bot.database, [guild.id for guild in self.bot.guilds])
+
+    async def _close_due(self, now: datetime) -> None:
+        for guild_id, decision_id in await decisions.due_decisions(
+            self.bot.database, now, [guild.id for guild in self.bot.guilds]
+        ):
+            try:
+                await self._close(guild_id, decision_id, now=now)
+            except Exception:  # one decision's failure must not keep the others open
+                log.exception("Could not close decision %s", decision_id)
+
+    async def _close(
+        self, guild_id: int, decision_id: int, *, now: datetime, actor: Any = None
+    ) -> decisions.ClosedDecision | None:
+        decision = await decisions.get_decision(self.bot.database, guild_id, decision_id)
+        closed = await decisions.close_decision(
+            self.bot.database,
+            guild_id=guild_id,
+            decision_id=decision_id,
+            eligible=eligible_count(self.bot.get_guild(guild_id), decision),
+            now=now,
+            actor=actor,
+        )
+        if closed is None:
+            return None
+        await self._update_message(closed.decision)
+        await self._tell_thread(
+            closed.decision, result_message(closed.decision, closed.result, closed.reasons)
+        )
+        self.bot.dispatch("coop_decision_closed", closed)
+        return closed
+
+    # --- lifecycle commands -----------------------------------------------------------------------
+
+    @proposal.command(name="close")
+    @app_commands.describe(proposal="The proposal's number")
+    async def close(
+        self, interaction: discord.Interaction[CoopBot], proposal: app_commands.Range[int, 1, 2**53]
+    ) -> None:
+        """Close a proposal now and count the votes (its author or a moderator)."""
+        assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        closed = await self._close(
+            interaction.guild_id, proposal, now=self._now(), actor=actor_of(interaction)
+        )
+        assert closed is not None
+        await interaction.followup.send(
+            f"Closed {decisions.label(closed.decision)}. {closed.result.outcome}",
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    @proposal.command(name="extend")
+    @app_commands.describe(
+        proposal="The proposal's number", closes="Extra time (2d, 12h) or a new closing date"
+    )
+    async def extend(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        proposal: app_commands.Range[int, 1, 2**53],
+        closes: app_commands.Range[str, 1, 60],
+    ) -> None:
+        """Give a proposal more time (its author or a moderator)."""
+        assert interaction.guild_id is not None
+        decision = await decisions.extend_decision(
+            self.bot.database,
+            guild_id=interaction.guild_id,
+            decision_id=proposal,
+            actor=actor_of(interaction),
+            closes=closes,
+            now=self._now(),
+        )
+        await send_ephemeral(
+            interaction, f"{decisions.label(decision)} now closes {discord_timestamp(decision.closes_at)}."
+        )
+        await self._update_message(decision)
+        await self._tell_thread(
+            decision, f"Voting was extended: it now closes {discord_timestamp(decision.closes_at)}."
+        )
+
+    @proposal.command(name="cancel")
+    @app_commands.describe(proposal="The proposal's number", reason="Why it is cancelled")
+    async def cancel(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        proposal: app_commands.Range[int, 1, 2**53],
+        reason: app_commands.Range[str, 1, 1000] | None = None,
+    ) -> None:
+        """Withdraw a proposal without a decision (its author or a moderator)."""
+        assert interaction.guild_id is not None
+        decision = await decisions.cancel_decision(
+            self.bot.database,
+            guild_id=interaction.guild_id,
+            decision_id=proposal,
+            actor=actor_of(interaction),
+            now=self._now(),
+            reason=reason,
+        )
+        await send_ephemeral(interaction, f"{decisions.label(decision)} is cancelled.")
+        await self._update_message(decision)
+        await self._tell_thread(
+            decision,
+            f"This proposal was cancelled by <@{interaction.user.id}>." + (f" {reason}" if reason else ""),
+        )
+
+    @proposal.command(name="reopen")
+    @app_commands.describe(proposal="The proposal's number", closes="When it closes again: 2d, or a date")
+    async def reopen(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        proposal: app_commands.Range[int, 1, 2**53],
+        closes: app_commands.Range[str, 1, 60],
+    ) -> None:
+        """Reopen a closed decision for more votes (moderators; not anonymous ones)."""
+        assert interaction.guild_id is not None
+        decision = await decisions.reopen_decision(
+            self.bot.database,
+            guild_id=interaction.guild_id,
+            decision_id=proposal,
+            actor=actor_of(interaction),
+            closes=closes,
+            now=self._now(),
+        )
+        await send_ephemeral(
+            interaction,
+            f"{decisions.label(decision)} is open again until {discord_timestamp(decision.closes_at)}.",
+        )
+        await self._update_message(decision)
+        await self._tell_thread(decision, f"Reopened until {discord_timestamp(decision.closes_at)}.")
+        await self.bot.due.wake_at(decision.closes_at)
+
+    @proposal.command(name="outcome")
+    @app_commands.describe(
+        proposal="The proposal's number",
+        statement="What was decided and what happens next",
+        review="When to review this decision: 3 months is 90d, or a date",
+    )
+    async def outcome(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        proposal: app_commands.Range[int, 1, 2**53],
+        statement: app_commands.Range[str, 1, 2000],
+        review: app_commands.Range[str, 1, 60] | None = None,
+    ) -> None:
+        """Record the outcome statement of a closed decision (its author or a moderator)."""
+        assert interaction.guild_id is not None
+        decision = await decisions.record_outcome(
+            self.bot.database,
+            guild_id=interaction.guild_id,
+            decision_id=proposal,
+            actor=actor_of(interaction),
+            statement=statement,
+            review=review,
+            now=self._now(),
+        )
+        review_note = (
+            f" Review on {discord_timestamp(decision.review_at, 'D')}." if decision.review_at else ""
+        )
+        await send_ephemeral(interaction, f"Outcome of {decisions.label(decision)} recorded.{review_note}")
+        await self._update_message(decision)
+        await self._tell_thread(decision, f"**Outcome:** {statement}{review_note}")
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    @proposal.command(name="list")
+    @app_commands.describe(unvoted="Only the ones I have not voted on")
+    async def list_open(self, interaction: discord.Interaction[CoopBot], unvoted: bool = False) -> None:
+        """The open proposals, soonest closing first."""
+        assert interaction.guild_id is not None
+        open_decisions = await decisions.list_open(
+            self.bot.database, interaction.guild_id, not_voted_by=interaction.user.id if unvoted else None
+        )
+        if not open_decisions:
+            empty = "You have voted on every open proposal." if unvoted else "No proposal is open right now."
+            await send_ephemeral(interaction, empty)
+            return
+        lines = [
+            f"**{decisions.label(d)}** {shorten(d.title, 80)} · {decisions.type_of(d).label} · closes "
+            f"{discord_timestamp(d.closes_at, 'R')}" + (f" · {_jump(d)}" if d.message_id else "")
+            for d in open_decisions
+        ]
+        title = "Open proposals you have not voted on" if unvoted else "Open proposals"
+        embed = discord.Embed(
+            title=title, description=shorten("\n".join(lines), 4096), colour=discord.Colour.blurple()
+        )
+        await send_ephemeral(interaction, embed=embed)
+
+    @proposal.command(name="show")
+    @app_commands.describe(proposal="The proposal's number")
+    async def show(
+        self, interaction: discord.Interaction[CoopBot], proposal: app_commands.Range[int, 1, 2**53]
+    ) -> None:
+        """A proposal with its current tally (or result) and your vote."""
+        assert interaction.guild_id is not None
+        decision = await decisions.get_decision(self.bot.database, interaction.guild_id, proposal)
+        assert decision.id is not None
+        embed = proposal_embed(decision, await self._tally(decision))
+        vote = await decisions.get_vote(self.bot.database, decision.id, interaction.user.id)
+        lines = [
+            f"Your vote: **{decisions.describe(decision, vote.ballot)}**" if vote else "You have not voted."
+        ]
+        if decision.message_id:
+            lines.append(_jump(decision))
+        await send_ephemeral(interaction, "\n".join(lines), embed=embed)
+
+    @proposal.command(name="results")
+    @app_commands.describe(proposal="The proposal's number")
+    async def results(
+        self, interaction: discord.Interaction[CoopBot], proposal: app_commands.Range[int, 1, 2**53]
+    ) -> None:
+        """A chart of a proposal's result."""
+        assert interaction.guild_id is not None
+        decision = await decisions.get_decision(self.bot.database, interaction.guild_id, proposal)
+        if decision.hide_results and decision.status == DecisionStatus.OPEN:
+            raise Conflict(f"The results of {decisions.label(decision)} are hidden until it closes.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        result = await self._tally(decision)
+        png = await asyncio.to_thread(_chart, decision, result)
+        await interaction.followup.send(
+            f"{decisions.label(decision)}: {result.outcome}",
+            file=discord.File(io.BytesIO(png), filename=f"proposal-{decision.id}.png"),
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    @app_commands.command(name="decisions")
+    @app_commands.guild_only()
+    @app_commands.describe(search="Words in the title or outcome", page="Page of results (10 per page)")
+    async def register(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        search: app_commands.Range[str, 1, 100] | None = None,
+        page: app_commands.Range[int, 1, 10_000] = 1,
+    ) -> None:
+        """The decision register: every closed decision and its outcome."""
+        assert interaction.guild_id is not None
+        rows, total = await decisions.register(
+            self.bot.database, interaction.guild_id, search=search, page=page - 1
+        )
+        if not rows:
+            await send_ephemeral(
+                interaction, "No decision matches." if total else "No decision has closed yet."
+            )
+            return
+        pages = (total + decisions.REGISTER_PAGE_SIZE - 1) // decisions.REGISTER_PAGE_SIZE
+        embed = discord.Embed(title="Decision register", colour=discord.Colour.dark_green())
+        for decision in rows:
+            mark = {True: "✅ Passed", False: "❌ Failed", None: "ℹ️ Closed"}[decision.passed]
+            closed_at = decision.closed_at or decision.closes_at
+            value = f"{mark} {discord_timestamp(closed_at, 'D')} · {shorten(decision.outcome or '', 300)}"
+            if decision.outcome_statement:
+                value += f"\n**Outcome:** {shorten(decision.outcome_statement, 300)}"
+            embed.add_field(
+                name=shorten(f"{decisions.label(decision)} · {decision.title}", 256),
+                value=shorten(value, 1024),
+                inline=False,
+            )
+        embed.set_footer(text=f"Page {page} of {pages} · {total} decision{'s' if total != 1 else ''}")
+        await send_ephemeral(interaction, embed=embed)
+
+    @show.autocomplete("proposal")
+    @vote.autocomplete("proposal")
+    @close.autocomplete("proposal")
+    @extend.autocomplete("proposal")
+    @cancel.autocomplete("proposal")
+    async def _open_proposal_autocomplete(
+        self, interaction: discord.Interaction[CoopBot], current: str
+    ) -> list[app_commands.Choice[int]]:
+        if interaction.guild_id is None:
+            return []
+        open_decisions = await decisions.list_open(self.bot.database, interaction.guild_id, limit=100)
+        needle = current.strip().lstrip("#").lower()
+        matching = [d for d in open_decisions if needle in f"{d.id} {d.title}".lower()]
+        return [
+            app_commands.Choice(name=shorten(f"#{d.id} {d.title}", 100), value=d.id)
+            for d in matching[:AUTOCOMPLETE_LIMIT]
+            if d.id is not None
+        ]
+
+
+def _jump(decision: Decision) -> str:
+    return f"https://discord.com/channels/{decision.guild_id}/{decision.channel_id}/{decision.message_id}"
+
+
+def _chart(decision: Decision, result: TallyResult) -> bytes:
+    """Render the result as a PNG (runs in a worker thread)."""
+    decision_type = decisions.type_of(decision)
+    subtitle = f"{result.outcome} · {result.voters} of {result.eligible} voted"
+    title = shorten(f"{decisions.label(decision)} {decision.title}", 80)
+    if decision_type.kind.value == "ranked" and result.rounds:
+        return render_stacked_rounds_chart(
+            title,
+            decision.options,
+            [r.counts for r in result.rounds],
+            eliminated=[r.eliminated for r in result.rounds],
+            exhausted=[r.exhausted for r in result.rounds],
+            highlight=result.winners,
+            subtitle=subtitle,
+        )
+    if decision_type.positions:
+        labels = [position.label for position in decision_type.positions]
+        values = [result.position_counts.get(position.key, 0) for position in decision_type.positions]
+        return render_bar_chart(title, labels, values, subtitle=subtitle)
+    return render_bar_chart(
+        title, decision.options, result.option_totals, subtitle=subtitle, highlight=result.winners
+    )

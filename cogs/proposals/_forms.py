@@ -1,0 +1,192 @@
+"""Modals and short-lived selects: writing a proposal, giving a reason, filling a multi-option ballot."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from cogs._common import CoopModal, CoopView
+from cogs.proposals._render import shorten
+from governance.decisions import MAX_DETAILS, MAX_REASON, MAX_TITLE, ProposalDraft
+from governance.errors import InvalidInput
+from governance.tally import RawBallot
+from storage.models import Decision
+
+if TYPE_CHECKING:
+    from cogs.proposals._cog import Proposals
+
+MODAL_TITLE_LIMIT = 45
+INPUT_LABEL_LIMIT = 45
+FIELDS_PER_MODAL = 5
+SELECT_TIMEOUT = 600.0
+
+REASON_PROMPTS = {
+    "block": ("Block", "Why do you block? What would have to change?"),
+    "objection": ("Objection", "What is your objection? What would resolve it?"),
+    "advice": ("Advice", "Your advice to the proposer"),
+}
+
+
+class NewProposalModal(CoopModal):
+    """Title and details (and options, for option kinds) of a new proposal."""
+
+    def __init__(self, cog: Proposals, draft: ProposalDraft, *, ask_options: bool) -> None:
+        super().__init__(title="New proposal", timeout=900)
+        self.cog = cog
+        self.draft = draft
+        self.title_input: discord.ui.TextInput[NewProposalModal] = discord.ui.TextInput(
+            label="Title",
+            custom_id="title",
+            max_length=MAX_TITLE,
+            placeholder="What is being decided, in one line",
+        )
+        self.details_input: discord.ui.TextInput[NewProposalModal] = discord.ui.TextInput(
+            label="Details",
+            custom_id="details",
+            style=discord.TextStyle.paragraph,
+            max_length=MAX_DETAILS,
+            required=False,
+            placeholder="Context, the proposal itself, links to discussion",
+        )
+        self.add_item(self.title_input)
+        self.add_item(self.details_input)
+        self.options_input: discord.ui.TextInput[NewProposalModal] | None = None
+        if ask_options:
+            self.options_input = discord.ui.TextInput(
+                label="Options, one per line",
+                custom_id="options",
+                style=discord.TextStyle.paragraph,
+                max_length=2000,
+                placeholder="Option A\nOption B\nOption C",
+            )
+            self.add_item(self.options_input)
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        options = self.draft.options
+        if self.options_input is not None:
+            options = tuple(line for line in self.options_input.value.splitlines() if line.strip())
+        draft = dataclasses.replace(
+            self.draft, title=self.title_input.value, details=self.details_input.value, options=options
+        )
+        await self.cog.publish_proposal(interaction, draft)
+
+
+class ReasonModal(CoopModal):
+    """Asked before a vote that needs a reason (a block, an objection, advice)."""
+
+    def __init__(self, cog: Proposals, decision_id: int, key: str) -> None:
+        heading, prompt = REASON_PROMPTS.get(key, ("Reason", "Your reason"))
+        super().__init__(title=shorten(f"{heading} on #{decision_id}", MODAL_TITLE_LIMIT), timeout=900)
+        self.cog = cog
+        self.decision_id = decision_id
+        self.key = key
+        self.reason: discord.ui.TextInput[ReasonModal] = discord.ui.TextInput(
+            label=shorten(prompt, INPUT_LABEL_LIMIT),
+            custom_id="reason",
+            style=discord.TextStyle.paragraph,
+            max_length=MAX_REASON,
+        )
+        self.add_item(self.reason)
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        await self.cog.cast_and_confirm(
+            interaction, self.decision_id, choice=self.key, reason=self.reason.value
+        )
+
+
+class PollSelectView(CoopView):
+    """An ephemeral select of the poll's options (up to the allowed number of choices)."""
+
+    def __init__(self, cog: Proposals, decision: Decision) -> None:
+        super().__init__(timeout=SELECT_TIMEOUT)
+        assert decision.id is not None
+        self.cog = cog
+        self.decision_id = decision.id
+        select: discord.ui.Select[PollSelectView] = discord.ui.Select(
+            placeholder="Choose" + (f" up to {decision.max_choices}" if decision.max_choices > 1 else " one"),
+            min_values=1,
+            max_values=min(decision.max_choices, len(decision.options)),
+            options=[
+                discord.SelectOption(label=shorten(option, 100), value=str(index))
+                for index, option in enumerate(decision.options)
+            ],
+        )
+        select.callback = self._chosen  # type: ignore[method-assign]
+        self.select = select
+        self.add_item(select)
+
+    async def _chosen(self, interaction: discord.Interaction[Any]) -> None:
+        choice = [int(value) for value in self.select.values]
+        await self.cog.cast_and_confirm(interaction, self.decision_id, choice=choice, edit=True)
+
+
+class BallotFormModal(CoopModal):
+    """Ranked, score and dot ballots: one field per option when they fit in a form, else one typed line."""
+
+    def __init__(self, cog: Proposals, decision: Decision) -> None:
+        assert decision.id is not None
+        super().__init__(title=shorten(f"Your ballot on #{decision.id}", MODAL_TITLE_LIMIT), timeout=900)
+        self.cog = cog
+        self.decision_id = decision.id
+        self.kind = decision.kind
+        self.per_option: list[discord.ui.TextInput[BallotFormModal]] = []
+        self.typed: discord.ui.TextInput[BallotFormModal] | None = None
+        hint = {
+            "ranked": "rank (1 = first choice; blank = not ranked)",
+            "score": f"score from {decision.score_min} to {decision.score_max}",
+            "dot": f"dots (you have {decision.dots}; blank = 0)",
+        }[decision.kind]
+        if len(decision.options) <= FIELDS_PER_MODAL:
+            for index, option in enumerate(decision.options):
+                field: discord.ui.TextInput[BallotFormModal] = discord.ui.TextInput(
+                    label=shorten(option, INPUT_LABEL_LIMIT),
+                    custom_id=f"option-{index}",
+                    placeholder=hint,
+                    max_length=6,
+                    required=decision.kind == "score",
+                )
+                self.per_option.append(field)
+                self.add_item(field)
+        else:
+            example = {"ranked": "3 > 1 > 2", "score": "1:5, 2:3, 3:0, …", "dot": "1:4, 3:4"}[decision.kind]
+            self.typed = discord.ui.TextInput(
+                label="Your ballot (options by number)",
+                custom_id="ballot",
+                style=discord.TextStyle.paragraph,
+                placeholder=f"e.g. {example} — numbers as in the proposal",
+                max_length=500,
+            )
+            self.add_item(self.typed)
+
+    def _numbers(self) -> dict[int, int]:
+        numbers: dict[int, int] = {}
+        for index, field in enumerate(self.per_option):
+            text = field.value.strip()
+            if not text:
+                continue
+            try:
+                numbers[index] = int(text)
+            except ValueError:
+                raise InvalidInput(
+                    f"“{shorten(text, 10)}” for {field.label} is not a whole number."
+                ) from None
+        return numbers
+
+    def ballot(self) -> RawBallot:
+        numbers = self._numbers()
+        if self.kind == "ranked":
+            ranks = sorted(numbers.items(), key=lambda item: item[1])
+            if any(rank < 1 for _, rank in ranks) or len({rank for _, rank in ranks}) != len(ranks):
+                raise InvalidInput(
+                    "Give each ranked option a different rank: 1 for your first choice, then 2…"
+                )
+            return [index for index, _ in ranks]
+        return numbers
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        if self.typed is not None:
+            await self.cog.cast_and_confirm(interaction, self.decision_id, typed=self.typed.value)
+        else:
+            await self.cog.cast_and_confirm(interaction, self.decision_id, choice=self.ballot())

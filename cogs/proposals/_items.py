@@ -1,0 +1,136 @@
+"""The persistent buttons under a proposal. Their custom ids carry the decision id (and the position), so
+they keep working after a restart: discord.py matches a click to these classes by the id's template."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from cogs._common import report_error
+
+if TYPE_CHECKING:
+    from cogs.proposals._cog import Proposals
+
+# Reasons are asked for in a modal before the vote is cast, for these positions.
+POSITIONS_NEEDING_REASON = frozenset({"objection", "block", "advice"})
+_STYLES = {
+    "agree": discord.ButtonStyle.success,
+    "no_objection": discord.ButtonStyle.success,
+    "looks_good": discord.ButtonStyle.success,
+    "in": discord.ButtonStyle.success,
+    "objection": discord.ButtonStyle.danger,
+    "block": discord.ButtonStyle.danger,
+    "advice": discord.ButtonStyle.primary,
+}
+
+
+def _proposals(interaction: discord.Interaction[Any]) -> Proposals:
+    from cogs.proposals._cog import Proposals
+
+    cog = interaction.client.get_cog(Proposals.__cog_name__)
+    assert isinstance(cog, Proposals)
+    return cog
+
+
+class _RoutesToCog:
+    """Hands the click to the proposals cog, and any error to the one error path."""
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        try:
+            await self.handle(_proposals(interaction), interaction)
+        except Exception as error:
+            await report_error(interaction, error)
+
+    async def handle(self, cog: Proposals, interaction: discord.Interaction[Any]) -> None:
+        raise NotImplementedError
+
+
+class PositionButton(
+    _RoutesToCog,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"coop:vote:(?P<decision>[0-9]{1,20}):(?P<key>[a-z_]{1,20})",
+):
+    def __init__(
+        self, decision_id: int, key: str, *, label: str | None = None, emoji: str | None = None
+    ) -> None:
+        super().__init__(
+            discord.ui.Button(
+                style=_STYLES.get(key, discord.ButtonStyle.secondary),
+                label=label,
+                emoji=emoji,
+                custom_id=f"coop:vote:{decision_id}:{key}",
+            )
+        )
+        self.decision_id = decision_id
+        self.key = key
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> PositionButton:
+        return cls(int(match["decision"]), match["key"])
+
+    async def handle(self, cog: Proposals, interaction: discord.Interaction[Any]) -> None:
+        await cog.on_position_click(interaction, self.decision_id, self.key)
+
+
+class BallotButton(
+    _RoutesToCog,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"coop:ballot:(?P<decision>[0-9]{1,20})",
+):
+    """For option kinds: opens a select (poll) or a form (ranked, score, dot)."""
+
+    def __init__(self, decision_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                style=discord.ButtonStyle.primary,
+                label="Vote",
+                emoji="🗳️",
+                custom_id=f"coop:ballot:{decision_id}",
+            )
+        )
+        self.decision_id = decision_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> BallotButton:
+        return cls(int(match["decision"]))
+
+    async def handle(self, cog: Proposals, interaction: discord.Interaction[Any]) -> None:
+        await cog.on_ballot_click(interaction, self.decision_id)
+
+
+class WithdrawButton(
+    _RoutesToCog,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"coop:withdraw:(?P<decision>[0-9]{1,20})",
+):
+    def __init__(self, decision_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                style=discord.ButtonStyle.secondary,
+                label="Withdraw my vote",
+                custom_id=f"coop:withdraw:{decision_id}",
+            )
+        )
+        self.decision_id = decision_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> WithdrawButton:
+        return cls(int(match["decision"]))
+
+    async def handle(self, cog: Proposals, interaction: discord.Interaction[Any]) -> None:
+        await cog.on_withdraw_click(interaction, self.decision_id)
+
+
+PERSISTENT_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
+    PositionButton,
+    BallotButton,
+    WithdrawButton,
+)

@@ -1,0 +1,172 @@
+"""How a decision looks in Discord: the proposal embed, its buttons, the result message."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import discord
+
+from cogs.proposals._items import BallotButton, PositionButton, WithdrawButton
+from governance import decisions
+from governance.decision_types import DecisionType
+from governance.tally import TallyResult
+from governance.timeparse import discord_timestamp
+from storage.models import Decision, DecisionStatus
+
+EMBED_TITLE_LIMIT = 256
+EMBED_DESCRIPTION_LIMIT = 4096
+FIELD_LIMIT = 1024
+MESSAGE_LIMIT = 2000
+
+COLOUR_OPEN = discord.Colour.blurple()
+COLOUR_PASSED = discord.Colour.green()
+COLOUR_FAILED = discord.Colour.red()
+COLOUR_INFORMATIONAL = discord.Colour.gold()
+COLOUR_CANCELLED = discord.Colour.dark_grey()
+
+
+def shorten(text: str, limit: int, *, more: str = "…") -> str:
+    """Cut `text` to `limit` characters, visibly (never let Discord reject it)."""
+    return text if len(text) <= limit else text[: max(0, limit - len(more))].rstrip() + more
+
+
+def percent(share: Fraction | None) -> str:
+    return "—" if share is None else f"{round(float(share) * 100)}%"
+
+
+def _who_can_vote(decision: Decision) -> str:
+    if decision.eligible_role_id is None or decision.eligible_role_id == decision.guild_id:
+        return "Everyone in the server"
+    return f"<@&{decision.eligible_role_id}>"
+
+
+def tally_lines(decision: Decision, result: TallyResult) -> str:
+    """The counts, in the decision's own terms."""
+    decision_type = decisions.type_of(decision)
+    if decision_type.positions:
+        return "\n".join(
+            f"{position.emoji} {position.label}: **{result.position_counts.get(position.key, 0)}**"
+            for position in decision_type.positions
+        )
+    lines = []
+    for index, option in enumerate(decision.options):
+        total = result.option_totals[index] if index < len(result.option_totals) else 0
+        marker = "🏆 " if index in result.winners and result.voters else ""
+        if decision_type.kind.value == "score":
+            average = result.option_averages[index] if index < len(result.option_averages) else None
+            detail = f"**{total}** points" + (
+                f" (average {float(average):.1f})" if average is not None else ""
+            )
+        elif decision_type.kind.value == "dot":
+            detail = f"**{total}** dots"
+        elif decision_type.kind.value == "ranked":
+            borda = result.borda[index] if index < len(result.borda) else 0
+            detail = f"**{total}** first choices · Borda {borda}"
+        else:
+            detail = f"**{total}** votes"
+        lines.append(f"{marker}{index + 1}. {shorten(option, 80)} — {detail}")
+    return "\n".join(lines)
+
+
+def _colour(decision: Decision) -> discord.Colour:
+    if decision.status == DecisionStatus.CANCELLED:
+        return COLOUR_CANCELLED
+    if decision.status == DecisionStatus.OPEN:
+        return COLOUR_OPEN
+    if decision.passed is None:
+        return COLOUR_INFORMATIONAL
+    return COLOUR_PASSED if decision.passed else COLOUR_FAILED
+
+
+def proposal_embed(decision: Decision, result: TallyResult) -> discord.Embed:
+    """The proposal message: type and rule, who votes, when it closes, the tally, participation, and whether
+    it would pass now — or, once closed, the result."""
+    decision_type = decisions.type_of(decision)
+    status = {DecisionStatus.CLOSED: " (closed)", DecisionStatus.CANCELLED: " (cancelled)"}.get(
+        DecisionStatus(decision.status), ""
+    )
+    embed = discord.Embed(
+        title=shorten(f"{decisions.label(decision)} · {decision.title}{status}", EMBED_TITLE_LIMIT),
+        description=shorten(decision.details, EMBED_DESCRIPTION_LIMIT) or None,
+        colour=_colour(decision),
+    )
+    embed.add_field(
+        name="Decision type", value=f"**{decision_type.label}**: {decision_type.rule}", inline=False
+    )
+    embed.add_field(name="Who can vote", value=_who_can_vote(decision))
+    closing_word = "Closes" if decision.status == DecisionStatus.OPEN else "Closed"
+    closed_at = decision.closed_at or decision.closes_at
+    moment = decision.closes_at if decision.status == DecisionStatus.OPEN else closed_at
+    embed.add_field(
+        name=closing_word, value=f"{discord_timestamp(moment)} ({discord_timestamp(moment, 'R')})"
+    )
+    if decision.options and decision.hide_results and decision.status == DecisionStatus.OPEN:
+        options = "\n".join(f"{i + 1}. {shorten(option, 80)}" for i, option in enumerate(decision.options))
+        embed.add_field(name="Options", value=shorten(options, FIELD_LIMIT), inline=False)
+    participation = f"{result.voters} of {result.eligible} eligible ({percent(result.participation)})"
+    if result.quorum_required is not None:
+        participation += f" · quorum {percent(result.quorum_required)}"
+    if decision.status == DecisionStatus.OPEN and decision.hide_results:
+        embed.add_field(name="Votes", value="Hidden until the close.", inline=False)
+    elif decision.status != DecisionStatus.CANCELLED:
+        heading = "Votes so far" if decision.status == DecisionStatus.OPEN else "Final count"
+        embed.add_field(
+            name=heading, value=shorten(tally_lines(decision, result), FIELD_LIMIT) or "—", inline=False
+        )
+    embed.add_field(name="Participation", value=participation, inline=False)
+    if decision.status == DecisionStatus.OPEN and not decision.hide_results:
+        embed.add_field(name="If it closed now", value=shorten(result.outcome, FIELD_LIMIT), inline=False)
+    elif decision.status == DecisionStatus.CLOSED:
+        embed.add_field(
+            name="Result", value=shorten(decision.outcome or result.outcome, FIELD_LIMIT), inline=False
+        )
+        if decision.outcome_statement:
+            embed.add_field(
+                name="Outcome statement", value=shorten(decision.outcome_statement, FIELD_LIMIT), inline=False
+            )
+    embed.add_field(name="Proposed by", value=f"<@{decision.author_id}>")
+    if decision.anonymous:
+        embed.set_footer(text="Anonymous: choices are never shown with names")
+    return embed
+
+
+def voting_view(decision: Decision) -> discord.ui.View:
+    """The buttons under a proposal; disabled once it is no longer open."""
+    assert decision.id is not None
+    closed = decision.status != DecisionStatus.OPEN
+    view = discord.ui.View(timeout=None)
+    decision_type: DecisionType = decisions.type_of(decision)
+    if decision_type.positions:
+        for position in decision_type.positions:
+            view.add_item(
+                PositionButton(decision.id, position.key, label=position.label, emoji=position.emoji)
+            )
+    else:
+        view.add_item(BallotButton(decision.id))
+    view.add_item(WithdrawButton(decision.id))
+    if closed:
+        for item in view.children:
+            if isinstance(item, discord.ui.DynamicItem):
+                item.item.disabled = True
+    return view
+
+
+def result_message(
+    decision: Decision, result: TallyResult, reasons: list[tuple[int | None, str, str]]
+) -> str:
+    """What the thread is told at the close: the result, the counts, and the reasons people gave."""
+    lines = [f"**{decisions.label(decision)} has closed.** {decision.outcome or result.outcome}"]
+    counts = tally_lines(decision, result)
+    if counts:
+        lines.append(counts)
+    lines.append(
+        f"Participation: {result.voters} of {result.eligible} eligible ({percent(result.participation)})."
+    )
+    if reasons:
+        lines.append("**Reasons given**")
+        for voter, ballot, reason in reasons:
+            who = f"<@{voter}>" if voter is not None else "Someone"
+            lines.append(f"> {who} ({decisions.describe(decision, ballot)}): {shorten(reason, 300)}")
+    return shorten(
+        "\n".join(lines), MESSAGE_LIMIT, more="\n… (shortened: see /proposal show for the full record)"
+    )

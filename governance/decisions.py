@@ -1,0 +1,793 @@
+"""Proposals and decisions: open, vote, change, withdraw, close, extend, cancel, reopen, record the outcome.
+
+Every function takes plain values (ids, role ids, text) and a Database; state changes that can race (a
+vote at the closing second, a double click, two closers) are decided by the database inside one write
+transaction: a conditional UPDATE for the close, the unique (decision, voter) constraint for votes, a row
+lock on PostgreSQL. Counting happens in SQL (``GROUP BY ballot``), never by loading every vote.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import delete, func, or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from governance import audit
+from governance.coop import default_settings
+from governance.decision_types import DecisionType, get_type
+from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from governance.permissions import Actor, is_moderator, require_member
+from governance.tally import (
+    DecisionRules,
+    RawBallot,
+    TallyResult,
+    describe_ballot,
+    encode_ballot,
+    parse_ballot_text,
+    tally,
+    validate_rules,
+)
+from governance.timeparse import (
+    check_minimum,
+    discord_timestamp,
+    earliest_close,
+    parse_duration,
+    parse_timezone,
+    parse_when,
+)
+from storage.database import Database, is_postgresql
+from storage.models import Decision, DecisionStatus, Guild, Vote, VoteAction, VoteEvent
+
+MAX_TITLE = 200
+MAX_DETAILS = 4000
+MAX_REASON = 1000
+MAX_OUTCOME_STATEMENT = 2000
+REGISTER_PAGE_SIZE = 10
+
+# Hooks that act on what a decision was about (an admission, a fund request), run inside the closing
+# transaction so that the decision and its consequence commit together. Keyed by Decision.link_kind.
+CloseHook = Callable[[AsyncSession, Decision, TallyResult, datetime], Awaitable[None]]
+_close_hooks: dict[str, CloseHook] = {}
+
+
+def register_close_hook(link_kind: str, hook: CloseHook) -> None:
+    _close_hooks[link_kind] = hook
+
+
+@dataclass(frozen=True)
+class ProposalDraft:
+    """What a member asked for; None means "the cooperative's default"."""
+
+    title: str
+    details: str = ""
+    kind: str | None = None
+    options: tuple[str, ...] = ()
+    closes: str | None = None
+    max_choices: int = 1
+    score_min: int = 0
+    score_max: int = 5
+    dots: int = 8
+    target: int | None = None
+    quorum_percent: int | None = None
+    eligible_role_id: int | None = None
+    anonymous: bool = False
+    hide_results: bool = False
+
+
+@dataclass(frozen=True)
+class VoteReceipt:
+    decision: Decision
+    ballot: str
+    description: str
+    previous: str | None
+    unchanged: bool
+
+
+@dataclass(frozen=True)
+class ClosedDecision:
+    decision: Decision
+    result: TallyResult
+    reasons: list[tuple[int | None, str, str]]
+
+
+def rules_of(decision: Decision) -> DecisionRules:
+    return DecisionRules(
+        kind=get_type(decision.kind).kind,
+        options=tuple(decision.options),
+        max_choices=decision.max_choices,
+        score_min=decision.score_min,
+        score_max=decision.score_max,
+        dots=decision.dots,
+        target=decision.target,
+        quorum=Fraction(decision.quorum_percent, 100) if decision.quorum_percent else None,
+    )
+
+
+def type_of(decision: Decision) -> DecisionType:
+    return get_type(decision.kind)
+
+
+def label(decision: Decision) -> str:
+    """How people refer to a decision: #12."""
+    return f"#{decision.id}"
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+
+async def _settings(session: AsyncSession, guild_id: int, now: datetime) -> Guild:
+    return await session.get(Guild, guild_id) or default_settings(guild_id, now)
+
+
+async def _load(session: AsyncSession, guild_id: int, decision_id: int, *, lock: bool = False) -> Decision:
+    query = select(Decision).where(Decision.id == decision_id, Decision.guild_id == guild_id)
+    if lock and is_postgresql(session):
+        query = query.with_for_update()
+    decision = (await session.exec(query)).first()
+    if decision is None:
+        # Same answer for "never existed" and "belongs to another cooperative": nothing is revealed.
+        raise NotFound(f"There is no proposal #{decision_id} in this server.")
+    return decision
+
+
+async def get_decision(db: Database, guild_id: int, decision_id: int) -> Decision:
+    async with db.read() as session:
+        return await _load(session, guild_id, decision_id)
+
+
+async def ballot_counts(session: AsyncSession, decision_id: int) -> dict[str, int]:
+    rows = await session.exec(
+        select(Vote.ballot, func.count()).where(Vote.decision_id == decision_id).group_by(Vote.ballot)
+    )
+    return dict(rows.all())
+
+
+async def current_tally(db: Database, decision: Decision, eligible: int) -> TallyResult:
+    """What the result is now (or was at the close)."""
+    if decision.status != DecisionStatus.OPEN and decision.result is not None:
+        return final_tally(decision)
+    assert decision.id is not None
+    async with db.read() as session:
+        counts = await ballot_counts(session, decision.id)
+    return tally(rules_of(decision), counts, eligible)
+
+
+def final_tally(decision: Decision) -> TallyResult:
+    """The result recorded at the close, recomputed from the stored counts (no vote is read)."""
+    assert decision.result is not None
+    return tally(rules_of(decision), decision.result["ballot_counts"], decision.result["eligible"])
+
+
+async def get_vote(db: Database, decision_id: int, voter_id: int) -> Vote | None:
+    async with db.read() as session:
+        query = select(Vote).where(Vote.decision_id == decision_id, Vote.voter_id == voter_id)
+        return (await session.exec(query)).first()
+
+
+async def voter_ids(db: Database, decision_id: int) -> set[int]:
+    async with db.read() as session:
+        return set((await session.exec(select(Vote.voter_id).where(Vote.decision_id == decision_id))).all())
+
+
+async def reasons_given(db: Database, decision: Decision) -> list[tuple[int | None, str, str]]:
+    """(voter or None when anonymous, ballot, reason) for every vote that gave a reason."""
+    if decision.result is not None and "reasons" in decision.result:
+        return [(None, ballot, reason) for ballot, reason in decision.result["reasons"]]
+    assert decision.id is not None
+    async with db.read() as session:
+        rows = await session.exec(
+            select(Vote.voter_id, Vote.ballot, Vote.reason)
+            .where(Vote.decision_id == decision.id, col(Vote.reason).is_not(None))
+            .order_by(col(Vote.cast_at))
+        )
+        return [
+            (None if decision.anonymous else voter, ballot, reason or "")
+            for voter, ballot, reason in rows.all()
+        ]
+
+
+async def list_open(
+    db: Database, guild_id: int, *, not_voted_by: int | None = None, limit: int = 25
+) -> list[Decision]:
+    async with db.read() as session:
+        query = (
+            select(Decision)
+            .where(Decision.guild_id == guild_id, Decision.status == DecisionStatus.OPEN)
+            .order_by(col(Decision.closes_at))
+            .limit(limit)
+        )
+        if not_voted_by is not None:
+            voted = select(Vote.decision_id).where(Vote.voter_id == not_voted_by, Vote.guild_id == guild_id)
+            query = query.where(col(Decision.id).not_in(voted))
+        return list((await session.exec(query)).all())
+
+
+async def register(
+    db: Database,
+    guild_id: int,
+    *,
+    search: str | None = None,
+    page: int = 0,
+    per_page: int = REGISTER_PAGE_SIZE,
+) -> tuple[list[Decision], int]:
+    """The decision register: closed decisions, newest first, optionally matching `search`."""
+    conditions: list[Any] = [Decision.guild_id == guild_id, Decision.status == DecisionStatus.CLOSED]
+    if search and search.strip():
+        needle = search.strip().lower()[:100]
+        conditions.append(
+            or_(
+                func.lower(Decision.title).contains(needle, autoescape=True),
+                func.lower(func.coalesce(Decision.outcome, "")).contains(needle, autoescape=True),
+                func.lower(func.coalesce(Decision.outcome_statement, "")).contains(needle, autoescape=True),
+            )
+        )
+    async with db.read() as session:
+        total = (await session.exec(select(func.count()).select_from(Decision).where(*conditions))).one()
+        rows = await session.exec(
+            select(Decision)
+            .where(*conditions)
+            .order_by(col(Decision.closed_at).desc(), col(Decision.id).desc())
+            .offset(page * per_page)
+            .limit(per_page)
+        )
+        return list(rows.all()), total
+
+
+async def due_decisions(
+    db: Database, now: datetime, guild_ids: Collection[int] | None = None
+) -> list[tuple[int, int]]:
+    """(guild id, decision id) of every open decision whose closing time has come."""
+    async with db.read() as session:
+        query = select(Decision.guild_id, Decision.id).where(
+            Decision.status == DecisionStatus.OPEN, Decision.closes_at <= now
+        )
+        if guild_ids is not None:
+            query = query.where(col(Decision.guild_id).in_(guild_ids))
+        return [
+            (guild_id, decision_id)
+            for guild_id, decision_id in (await session.exec(query)).all()
+            if decision_id
+        ]
+
+
+async def next_closing(db: Database, guild_ids: Collection[int] | None = None) -> datetime | None:
+    async with db.read() as session:
+        query = select(func.min(Decision.closes_at)).where(Decision.status == DecisionStatus.OPEN)
+        if guild_ids is not None:
+            query = query.where(col(Decision.guild_id).in_(guild_ids))
+        value = (await session.exec(query)).one()
+    # func.min bypasses the column type on SQLite: normalise to aware UTC here.
+    return _aware(value)
+
+
+def _aware(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(moment, datetime)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+# --- opening ----------------------------------------------------------------------------------------
+
+
+def _clean_text(text: str, *, field: str, limit: int, required: bool) -> str:
+    cleaned = text.strip()
+    if required and not cleaned:
+        raise InvalidInput(f"The {field} can't be empty.")
+    if len(cleaned) > limit:
+        raise InvalidInput(f"The {field} is at most {limit} characters (yours has {len(cleaned)}).")
+    return cleaned
+
+
+def _closing_time(
+    settings: Guild, decision_type: DecisionType, closes: str | None, now: datetime
+) -> datetime:
+    """When a new decision closes: what the member typed, or the default, never sooner than the type's
+    minimum (Enspiral's minimums count working days in the cooperative's timezone)."""
+    tz = parse_timezone(settings.timezone)
+    min_duration, min_working_days = decision_type.min_duration, decision_type.min_working_days
+    if closes is None or not closes.strip():
+        if decision_type.kind.value == settings.default_decision_type:
+            default = timedelta(seconds=settings.default_decision_seconds)
+        else:
+            default = decision_type.default_duration
+        earliest = earliest_close(now, min_duration=min_duration, min_working_days=min_working_days, tz=tz)
+        return max(now + default, earliest)
+    moment = parse_when(closes, now=now, tz=tz)
+    check_minimum(
+        now,
+        moment,
+        min_duration=min_duration,
+        min_working_days=min_working_days,
+        tz=tz,
+        subject=f"A {decision_type.label.lower()} decision",
+    )
+    return moment
+
+
+def build_decision(
+    settings: Guild,
+    *,
+    author_id: int,
+    draft: ProposalDraft,
+    now: datetime,
+    link: tuple[str, int] | None = None,
+) -> Decision:
+    """A new, validated, not yet stored decision; raises InvalidInput for anything unusable."""
+    guild_id = settings.id
+    decision_type = get_type(draft.kind or settings.default_decision_type)
+    title = _clean_text(draft.title, field="title", limit=MAX_TITLE, required=True)
+    details = _clean_text(draft.details, field="details", limit=MAX_DETAILS, required=False)
+    options = tuple(option.strip() for option in draft.options if option.strip())
+    if draft.quorum_percent is not None and not 1 <= draft.quorum_percent <= 100:
+        raise InvalidInput("The quorum is a percentage of eligible voters, from 1 to 100.")
+    rules = DecisionRules(
+        kind=decision_type.kind,
+        options=options if decision_type.uses_options else (),
+        max_choices=draft.max_choices,
+        score_min=draft.score_min,
+        score_max=draft.score_max,
+        dots=draft.dots,
+        target=draft.target,
+        quorum=Fraction(draft.quorum_percent, 100) if draft.quorum_percent else None,
+    )
+    if decision_type.uses_options and not options:
+        raise InvalidInput(f"A {decision_type.label.lower()} vote needs options: give at least two.")
+    validate_rules(rules)
+    eligible_role_id = draft.eligible_role_id or settings.member_role_id
+    if eligible_role_id is None:
+        raise InvalidInput("Choose who can vote (a role), or set a member role first with /coop setup.")
+    closes_at = _closing_time(settings, decision_type, draft.closes, now)
+    return Decision(
+        guild_id=guild_id,
+        kind=decision_type.kind.value,
+        title=title,
+        details=details,
+        author_id=author_id,
+        options=list(rules.options),
+        max_choices=rules.max_choices,
+        score_min=rules.score_min,
+        score_max=rules.score_max,
+        dots=rules.dots,
+        target=rules.target,
+        quorum_percent=draft.quorum_percent,
+        eligible_role_id=eligible_role_id,
+        anonymous=draft.anonymous,
+        hide_results=draft.hide_results,
+        status=DecisionStatus.OPEN.value,
+        opens_at=now,
+        closes_at=closes_at,
+        link_kind=link[0] if link else None,
+        link_id=link[1] if link else None,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+async def open_decision_in(
+    session: AsyncSession,
+    *,
+    guild_id: int,
+    author_id: int,
+    draft: ProposalDraft,
+    now: datetime,
+    link: tuple[str, int] | None = None,
+) -> Decision:
+    """Insert a validated decision in `session`'s transaction (for other use-cases: admission, funds)."""
+    settings = await _settings(session, guild_id, now)
+    decision = build_decision(settings, author_id=author_id, draft=draft, now=now, link=link)
+    session.add(decision)
+    await session.flush()
+    audit.record(
+        session,
+        guild_id=guild_id,
+        actor_id=author_id,
+        action="decision.open",
+        subject=f"decision:{decision.id}",
+        details={"kind": decision.kind, "title": decision.title, "closes_at": decision.closes_at.isoformat()},
+        at=now,
+    )
+    return decision
+
+
+async def check_draft(
+    db: Database, *, guild_id: int, actor: Actor, draft: ProposalDraft, now: datetime
+) -> Guild:
+    """Refuse a draft before the member writes its text (the title is checked at the end). Returns the
+    cooperative's settings."""
+    async with db.read() as session:
+        settings = await _settings(session, guild_id, now)
+    require_member_or_moderator(settings, actor)
+    build_decision(settings, author_id=actor.user_id, draft=dataclasses.replace(draft, title="-"), now=now)
+    return settings
+
+
+async def open_decision(
+    db: Database, *, guild_id: int, actor: Actor, draft: ProposalDraft, now: datetime
+) -> Decision:
+    """A member opens a proposal. Posting it to Discord is the caller's job (then `attach_message`)."""
+    async with db.write() as session:
+        require_member_or_moderator(await _settings(session, guild_id, now), actor)
+        return await open_decision_in(
+            session, guild_id=guild_id, author_id=actor.user_id, draft=draft, now=now
+        )
+
+
+def require_member_or_moderator(settings: Guild, actor: Actor) -> None:
+    if not is_moderator(settings, actor):
+        require_member(settings, actor)
+
+
+async def attach_message(
+    db: Database, *, guild_id: int, decision_id: int, channel_id: int, message_id: int, thread_id: int | None
+) -> None:
+    async with db.write() as session:
+        await session.exec(
+            update(Decision)
+            .where(col(Decision.id) == decision_id, col(Decision.guild_id) == guild_id)
+            .values(channel_id=channel_id, message_id=message_id, thread_id=thread_id)
+        )
+
+
+async def discard_unposted(db: Database, *, guild_id: int, decision_id: int, now: datetime) -> None:
+    """A proposal that could not be posted is cancelled, so that no invisible decision stays open."""
+    async with db.write() as session:
+        await session.exec(
+            update(Decision)
+            .where(
+                col(Decision.id) == decision_id,
+                col(Decision.guild_id) == guild_id,
+                col(Decision.message_id).is_(None),
+            )
+            .values(status=DecisionStatus.CANCELLED.value, closed_at=now, updated_at=now)
+        )
+        audit.record(
+            session,
+            guild_id=guild_id,
+            actor_id=None,
+            action="decision.cancel",
+            subject=f"decision:{decision_id}",
+            details={"reason": "could not be posted"},
+            at=now,
+        )
+
+
+# --- voting -----------------------------------------------------------------------------------------
+
+
+def _require_open(decision: Decision, now: datetime) -> None:
+    if decision.status == DecisionStatus.CANCELLED:
+        raise Conflict(f"Proposal {label(decision)} was cancelled; it takes no votes.")
+    if decision.status == DecisionStatus.CLOSED or now >= decision.closes_at:
+        raise Conflict(f"Voting on proposal {label(decision)} has closed.")
+
+
+def _require_eligible(decision: Decision, actor: Actor) -> None:
+    if decision.eligible_role_id is not None and decision.eligible_role_id not in actor.role_ids:
+        raise NotAllowed(
+            f"Only people with the <@&{decision.eligible_role_id}> role can vote on {label(decision)}."
+        )
+
+
+async def cast_vote(
+    db: Database,
+    *,
+    guild_id: int,
+    decision_id: int,
+    actor: Actor,
+    now: datetime,
+    choice: RawBallot | None = None,
+    typed: str | None = None,
+    reason: str | None = None,
+) -> VoteReceipt:
+    """Record `actor`'s ballot (a structured `choice`, or text they `typed`); the latest ballot counts."""
+    reason = (reason or "").strip() or None
+    if reason is not None and len(reason) > MAX_REASON:
+        raise InvalidInput(f"A reason is at most {MAX_REASON} characters (yours has {len(reason)}).")
+    async with db.write() as session:
+        decision = await _load(session, guild_id, decision_id, lock=True)
+        _require_open(decision, now)
+        _require_eligible(decision, actor)
+        rules = rules_of(decision)
+        raw = choice if choice is not None else parse_ballot_text(rules, typed or "")
+        ballot = encode_ballot(rules, raw)
+        decision_type = type_of(decision)
+        if decision_type.positions and decision_type.position(ballot).needs_reason and reason is None:
+            position = decision_type.position(ballot)
+            raise InvalidInput(f"“{position.label}” needs a reason: say what would have to change.")
+        existing = (
+            await session.exec(
+                select(Vote).where(Vote.decision_id == decision_id, Vote.voter_id == actor.user_id)
+            )
+        ).first()
+        if existing is not None and existing.ballot == ballot and existing.reason == reason:
+            return VoteReceipt(decision, ballot, describe_ballot(rules, ballot), ballot, unchanged=True)
+        values = {
+            "guild_id": guild_id,
+            "decision_id": decision_id,
+            "voter_id": actor.user_id,
+            "ballot": ballot,
+            "reason": reason,
+            "cast_at": now,
+            "updated_at": now,
+        }
+        insert = pg_insert if is_postgresql(session) else sqlite_insert
+        # The unique (decision, voter) constraint settles a double click that raced past the read above.
+        upsert = insert(Vote).values(**values)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=["decision_id", "voter_id"],
+            set_={"ballot": ballot, "reason": reason, "updated_at": now},
+        )
+        await session.exec(upsert)
+        session.add(
+            VoteEvent(
+                guild_id=guild_id,
+                decision_id=decision_id,
+                voter_id=actor.user_id,
+                action=(VoteAction.CHANGE if existing else VoteAction.CAST).value,
+                ballot=ballot,
+                reason=reason,
+                at=now,
+            )
+        )
+    return VoteReceipt(
+        decision,
+        ballot,
+        describe_ballot(rules, ballot),
+        existing.ballot if existing else None,
+        unchanged=False,
+    )
+
+
+async def withdraw_vote(
+    db: Database, *, guild_id: int, decision_id: int, actor: Actor, now: datetime
+) -> Decision:
+    async with db.write() as session:
+        decision = await _load(session, guild_id, decision_id, lock=True)
+        _require_open(decision, now)
+        removed = await session.exec(
+            delete(Vote).where(col(Vote.decision_id) == decision_id, col(Vote.voter_id) == actor.user_id)
+        )
+        if not removed.rowcount:
+            raise Conflict(f"You have no vote on {label(decision)} to withdraw.")
+        session.add(
+            VoteEvent(
+                guild_id=guild_id,
+                decision_id=decision_id,
+                voter_id=actor.user_id,
+                action=VoteAction.WITHDRAW.value,
+                at=now,
+            )
+        )
+    return decision
+
+
+# --- closing and the lifecycle ----------------------------------------------------------------------
+
+
+def _require_author_or_moderator(settings: Guild, decision: Decision, actor: Actor, doing: str) -> None:
+    if actor.user_id != decision.author_id and not is_moderator(settings, actor):
+        raise NotAllowed(f"Only the author of {label(decision)} or a moderator can {doing} it.")
+
+
+async def close_decision(
+    db: Database,
+    *,
+    guild_id: int,
+    decision_id: int,
+    eligible: int,
+    now: datetime,
+    actor: Actor | None = None,
+) -> ClosedDecision | None:
+    """Close and count. With an `actor` it is an early close by the author or a moderator; without, the
+    scheduled close, which only happens once the closing time has passed and returns None when another
+    process or a retry already closed it."""
+    async with db.write() as session:
+        if actor is not None:
+            decision = await _load(session, guild_id, decision_id)
+            _require_author_or_moderator(await _settings(session, guild_id, now), decision, actor, "close")
+        claim = (
+            update(Decision)
+            .where(
+                col(Decision.id) == decision_id,
+                col(Decision.guild_id) == guild_id,
+                col(Decision.status) == DecisionStatus.OPEN.value,
+            )
+            .values(status=DecisionStatus.CLOSED.value, closed_at=now, updated_at=now)
+        )
+        if actor is None:
+            claim = claim.where(col(Decision.closes_at) <= now)
+        claimed = await session.exec(claim)
+        if not claimed.rowcount:
+            if actor is None:
+                return None
+            raise Conflict(f"Proposal {label(decision)} is not open.")
+        decision = await _load(session, guild_id, decision_id)
+        await session.refresh(decision)
+        counts = await ballot_counts(session, decision_id)
+        result = tally(rules_of(decision), counts, eligible)
+        reasons_rows = (
+            await session.exec(
+                select(Vote.voter_id, Vote.ballot, Vote.reason)
+                .where(Vote.decision_id == decision_id, col(Vote.reason).is_not(None))
+                .order_by(col(Vote.cast_at))
+            )
+        ).all()
+        stored: dict[str, Any] = {"ballot_counts": counts, "eligible": result.eligible}
+        if decision.anonymous:
+            # From here on nothing links a voter to a choice: the counts and the reasons stay, the votes
+            # and their history go. Reasons are kept sorted so their order says nothing about who.
+            stored["reasons"] = sorted([ballot, reason] for _voter, ballot, reason in reasons_rows if reason)
+            await session.exec(delete(Vote).where(col(Vote.decision_id) == decision_id))
+            await session.exec(delete(VoteEvent).where(col(VoteEvent.decision_id) == decision_id))
+        decision.result = stored
+        decision.passed = result.passed
+        decision.outcome = result.outcome
+        session.add(decision)
+        if decision.link_kind in _close_hooks:
+            await _close_hooks[decision.link_kind](session, decision, result, now)
+        audit.record(
+            session,
+            guild_id=guild_id,
+            actor_id=actor.user_id if actor else None,
+            action="decision.close",
+            subject=f"decision:{decision_id}",
+            details={"passed": result.passed, "outcome": result.outcome, "early": actor is not None},
+            at=now,
+        )
+    reasons = [
+        (None if decision.anonymous else voter, ballot, reason or "")
+        for voter, ballot, reason in reasons_rows
+    ]
+    return ClosedDecision(decision, result, reasons)
+
+
+async def extend_decision(
+    db: Database, *, guild_id: int, decision_id: int, actor: Actor, closes: str, now: datetime
+) -> Decision:
+    """Move the closing time later: by a duration ("2d", added to the current closing time) or to a date."""
+    async with db.write() as session:
+        settings = await _settings(session, guild_id, now)
+        decision = await _load(session, guild_id, decision_id, lock=True)
+        _require_author_or_moderator(settings, decision, actor, "extend")
+        _require_open(decision, now)
+        try:
+            new_close = decision.closes_at + parse_duration(closes)
+        except InvalidInput:
+            new_close = parse_when(closes, now=now, tz=parse_timezone(settings.timezone))
+        if new_close <= decision.closes_at:
+            raise InvalidInput(
+                f"{label(decision)} already closes at {discord_timestamp(decision.closes_at)}: "
+                "an extension must be later."
+            )
+        previous = decision.closes_at
+        decision.closes_at = new_close
+        decision.updated_at = now
+        session.add(decision)
+        audit.record(
+            session,
+            guild_id=guild_id,
+            actor_id=actor.user_id,
+            action="decision.extend",
+            subject=f"decision:{decision_id}",
+            details={"from": previous.isoformat(), "to": new_close.isoformat()},
+            at=now,
+        )
+    return decision
+
+
+async def cancel_decision(
+    db: Database, *, guild_id: int, decision_id: int, actor: Actor, now: datetime, reason: str | None = None
+) -> Decision:
+    async with db.write() as session:
+        settings = await _settings(session, guild_id, now)
+        decision = await _load(session, guild_id, decision_id, lock=True)
+        _require_author_or_moderator(settings, decision, actor, "cancel")
+        if decision.status != DecisionStatus.OPEN:
+            raise Conflict(f"Proposal {label(decision)} is not open, so it can't be cancelled.")
+        decision.status = DecisionStatus.CANCELLED.value
+        decision.closed_at = now
+        decision.updated_at = now
+        session.add(decision)
+        audit.record(
+            session,
+            guild_id=guild_id,
+            actor_id=actor.user_id,
+            action="decision.cancel",
+            subject=f"decision:{decision_id}",
+            details={"reason": (reason or "")[:MAX_REASON]},
+            at=now,
+        )
+    return decision
+
+
+async def reopen_decision(
+    db: Database, *, guild_id: int, decision_id: int, actor: Actor, closes: str, now: datetime
+) -> Decision:
+    """A moderator reopens a closed decision (never an anonymous one: its votes are gone by design)."""
+    async with db.write() as session:
+        settings = await _settings(session, guild_id, now)
+        if not is_moderator(settings, actor):
+            raise NotAllowed("Only moderators can reopen a decision.")
+        decision = await _load(session, guild_id, decision_id, lock=True)
+        if decision.status != DecisionStatus.CLOSED:
+            raise Conflict(f"Proposal {label(decision)} is not closed.")
+        if decision.anonymous:
+            raise Conflict(f"{label(decision)} was anonymous: its votes were not kept, so it can't reopen.")
+        if decision.link_kind is not None:
+            raise Conflict(
+                f"{label(decision)} has already been acted on ({decision.link_kind}); open a new one."
+            )
+        decision.closes_at = parse_when(closes, now=now, tz=parse_timezone(settings.timezone))
+        decision.status = DecisionStatus.OPEN.value
+        decision.closed_at = None
+        decision.passed = None
+        decision.outcome = None
+        decision.result = None
+        decision.updated_at = now
+        session.add(decision)
+        audit.record(
+            session,
+            guild_id=guild_id,
+            actor_id=actor.user_id,
+            action="decision.reopen",
+            subject=f"decision:{decision_id}",
+            details={"closes_at": decision.closes_at.isoformat()},
+            at=now,
+        )
+    return decision
+
+
+async def record_outcome(
+    db: Database,
+    *,
+    guild_id: int,
+    decision_id: int,
+    actor: Actor,
+    statement: str,
+    now: datetime,
+    review: str | None = None,
+) -> Decision:
+    """The author (or a moderator) writes what was decided, and optionally when to review it."""
+    statement = _clean_text(statement, field="outcome statement", limit=MAX_OUTCOME_STATEMENT, required=True)
+    async with db.write() as session:
+        settings = await _settings(session, guild_id, now)
+        decision = await _load(session, guild_id, decision_id, lock=True)
+        _require_author_or_moderator(settings, decision, actor, "record the outcome of")
+        if decision.status != DecisionStatus.CLOSED:
+            raise Conflict(
+                f"Proposal {label(decision)} is still open: record the outcome once it has closed."
+            )
+        decision.outcome_statement = statement
+        if review is not None and review.strip():
+            decision.review_at = parse_when(review, now=now, tz=parse_timezone(settings.timezone))
+        decision.updated_at = now
+        session.add(decision)
+        audit.record(
+            session,
+            guild_id=guild_id,
+            actor_id=actor.user_id,
+            action="decision.outcome",
+            subject=f"decision:{decision_id}",
+            details={
+                "statement": statement,
+                "review_at": decision.review_at.isoformat() if decision.review_at else None,
+            },
+            at=now,
+        )
+    return decision
+
+
+def describe(decision: Decision, ballot: str) -> str:
+    """A ballot in words, e.g. "1. Blue, 2. Green"."""
+    return describe_ballot(rules_of(decision), ballot)
