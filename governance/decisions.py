@@ -764,6 +764,8 @@ async def record_outcome(
         settings = await _settings(session, guild_id, now)
         decision = await _load(session, guild_id, decision_id, lock=True)
         _require_author_or_moderator(settings, decision, actor, "record the outcome of")
+        if decision.status == DecisionStatus.CANCELLED:
+            raise Conflict(f"Proposal {label(decision)} was cancelled: there is no outcome to record.")
         if decision.status != DecisionStatus.CLOSED:
             raise Conflict(
                 f"Proposal {label(decision)} is still open: record the outcome once it has closed."
