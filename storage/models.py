@@ -9,7 +9,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -54,6 +66,17 @@ class Guild(SQLModel, table=True):
     currency: str = Field(default="EUR", sa_column=Column(String(3), nullable=False))
     default_decision_type: str = Field(default="consent", sa_column=Column(String(32), nullable=False))
     default_decision_seconds: int = Field(default=7 * 24 * 3600)
+    # Onboarding
+    charter_text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    charter_version: int = 0
+    admission_by_decision: bool = True
+    admission_decision_type: str = Field(default="consent", sa_column=Column(String(32), nullable=False))
+    # The governance rhythm
+    reminder_lead_seconds: int = Field(default=24 * 3600)
+    digest_channel_id: int | None = snowflake(nullable=True)
+    digest_weekday: int = 0  # Monday
+    digest_time: str = Field(default="09:00", sa_column=Column(String(5), nullable=False))
+    request_stale_days: int = 7
     created_at: datetime = utc_datetime()
     updated_at: datetime = utc_datetime()
 
@@ -78,6 +101,17 @@ class Member(SQLModel, table=True):
     joined_at: datetime = utc_datetime()
     admitted_at: datetime | None = utc_datetime(nullable=True)
     departed_at: datetime | None = utc_datetime(nullable=True)
+    charter_version: int | None = None
+    charter_accepted_at: datetime | None = utc_datetime(nullable=True)
+    # The profile, from the introduction form.
+    display_name: str | None = Field(default=None, sa_column=Column(String(80), nullable=True))
+    what_they_do: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    skills: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    why: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    member_timezone: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    introduced_at: datetime | None = utc_datetime(nullable=True)
+    # Whether closing-soon reminders may also come by DM.
+    dm_reminders: bool = False
 
 
 class AuditEvent(SQLModel, table=True):
@@ -143,6 +177,9 @@ class Decision(SQLModel, table=True):
     # What the decision is about when it acts on something: ("admission", member id), ("fund_request", id).
     link_kind: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
     link_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # When the closing-soon and review reminders went out (claimed before sending: at most once).
+    reminded_at: datetime | None = utc_datetime(nullable=True)
+    review_reminded_at: datetime | None = utc_datetime(nullable=True)
     created_at: datetime = utc_datetime()
     updated_at: datetime = utc_datetime()
 
@@ -187,3 +224,256 @@ class VoteEvent(SQLModel, table=True):
     ballot: str | None = Field(default=None, sa_column=Column(String(400), nullable=True))
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     at: datetime = utc_datetime()
+
+
+class ApplicationStatus(StrEnum):
+    OPEN = "open"
+    ADMITTED = "admitted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+class Application(SQLModel, table=True):
+    """A contributor's request to become a member, decided by a linked decision (or a moderator)."""
+
+    __tablename__ = "applications"
+    __table_args__ = (
+        # One open application per person, enforced by the database.
+        Index(
+            "uq_applications_one_open",
+            "guild_id",
+            "user_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    sponsor_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    decision_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("decisions.id"), nullable=True)
+    )
+    status: str = Field(default=ApplicationStatus.OPEN.value, sa_column=Column(String(16), nullable=False))
+    statement: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: datetime = utc_datetime()
+    decided_at: datetime | None = utc_datetime(nullable=True)
+
+
+class FundPolicy(StrEnum):
+    DECISION = "decision"  # every request goes to the members
+    TREASURER = (
+        "treasurer"  # requests up to the fund's limit are approved by a treasurer, larger ones decided
+    )
+
+
+class Fund(SQLModel, table=True):
+    """A pool of money in one currency. Its balance is the sum of its ledger entries (cached here, and
+    checked against them), never below zero."""
+
+    __tablename__ = "funds"
+    __table_args__ = (
+        UniqueConstraint("guild_id", "name_key", name="uq_funds_guild_name"),
+        CheckConstraint("balance >= 0", name="balance_not_negative"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    name: str = Field(sa_column=Column(String(80), nullable=False))
+    name_key: str = Field(sa_column=Column(String(80), nullable=False))
+    currency: str = Field(sa_column=Column(String(3), nullable=False))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    policy: str = Field(default=FundPolicy.DECISION.value, sa_column=Column(String(16), nullable=False))
+    treasurer_limit: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    decision_type: str = Field(default="consent", sa_column=Column(String(32), nullable=False))
+    balance: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    archived: bool = False
+    created_by: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created_at: datetime = utc_datetime()
+
+
+class LedgerKind(StrEnum):
+    CONTRIBUTION = "contribution"
+    PAYOUT = "payout"
+    REVERSAL = "reversal"
+
+
+class LedgerEntry(SQLModel, table=True):
+    """One movement of money. Append-only: a database trigger refuses any UPDATE or DELETE; a mistake is
+    corrected by a reversal entry naming the entry it corrects."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        UniqueConstraint("guild_id", "idempotency_key", name="uq_ledger_idempotency"),
+        UniqueConstraint("reverses_entry_id", name="uq_ledger_reverses_once"),
+        Index("ix_ledger_fund_created", "fund_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    fund_id: int = Field(sa_column=Column(Integer, ForeignKey("funds.id"), nullable=False))
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    # Signed minor units: contributions positive, payouts negative, a reversal the opposite of its entry.
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(sa_column=Column(String(3), nullable=False))
+    member_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    request_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    contribution_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    reverses_entry_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("ledger_entries.id"), nullable=True)
+    )
+    reference: str = Field(default="", sa_column=Column(String(200), nullable=False))
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    idempotency_key: str = Field(sa_column=Column(String(64), nullable=False))
+    recorded_by: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created_at: datetime = utc_datetime()
+
+
+class ContributionStatus(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
+class Contribution(SQLModel, table=True):
+    """Money a member says they put in; it reaches the ledger when a treasurer confirms it arrived."""
+
+    __tablename__ = "contributions"
+    __table_args__ = (UniqueConstraint("guild_id", "idempotency_key", name="uq_contributions_idempotency"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    fund_id: int = Field(sa_column=Column(Integer, ForeignKey("funds.id"), nullable=False))
+    member_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(sa_column=Column(String(3), nullable=False))
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    status: str = Field(
+        default=ContributionStatus.PENDING.value, sa_column=Column(String(16), nullable=False)
+    )
+    recorded_by: int = Field(sa_column=Column(BigInteger, nullable=False))
+    confirmed_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    ledger_entry_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    idempotency_key: str = Field(sa_column=Column(String(64), nullable=False))
+    created_at: datetime = utc_datetime()
+    decided_at: datetime | None = utc_datetime(nullable=True)
+
+
+class RequestStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    PAID = "paid"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class FundingRequest(SQLModel, table=True):
+    """A member asks to be paid from a fund: pending → approved → paid, or rejected/cancelled/expired."""
+
+    __tablename__ = "funding_requests"
+    __table_args__ = (Index("ix_funding_requests_fund_status", "fund_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    fund_id: int = Field(sa_column=Column(Integer, ForeignKey("funds.id"), nullable=False))
+    requester_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    amount_min: int = Field(sa_column=Column(BigInteger, nullable=False))
+    amount_max: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    approved_amount: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    currency: str = Field(sa_column=Column(String(3), nullable=False))
+    purpose: str = Field(sa_column=Column(String(200), nullable=False))
+    details: str = Field(default="", sa_column=Column(Text, nullable=False))
+    status: str = Field(default=RequestStatus.PENDING.value, sa_column=Column(String(16), nullable=False))
+    decision_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("decisions.id"), nullable=True)
+    )
+    decided_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    decision_note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    payout_entry_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    reference: str = Field(default="", sa_column=Column(String(200), nullable=False))
+    expires_at: datetime | None = utc_datetime(nullable=True)
+    stale_reminded_at: datetime | None = utc_datetime(nullable=True)
+    created_at: datetime = utc_datetime()
+    updated_at: datetime = utc_datetime()
+    decided_at: datetime | None = utc_datetime(nullable=True)
+
+
+class ReminderKind(StrEnum):
+    CHANNEL = "channel"  # a recurring governance reminder posted in a channel
+    PERSONAL = "personal"  # /remind me: a DM (or a mention where DMs are closed)
+    DIGEST = "digest"  # the weekly digest
+
+
+class ReminderStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Reminder(SQLModel, table=True):
+    """Something to say at a time: once (personal) or on a schedule in the guild's timezone (channel,
+    digest). `next_run_at` is claimed (moved on, or the status set to done) before the message is sent."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_status_next", "status", "next_run_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    channel_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    message: str = Field(default="", sa_column=Column(Text, nullable=False))
+    schedule: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    anchor_at: datetime = utc_datetime()
+    next_run_at: datetime | None = utc_datetime(nullable=True)
+    last_run_at: datetime | None = utc_datetime(nullable=True)
+    status: str = Field(default=ReminderStatus.ACTIVE.value, sa_column=Column(String(16), nullable=False))
+    run_count: int = 0
+    created_at: datetime = utc_datetime()
+
+
+class Webhook(SQLModel, table=True):
+    """An outbound webhook: events are POSTed as signed JSON to `url`."""
+
+    __tablename__ = "webhooks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    url: str = Field(sa_column=Column(String(500), nullable=False))
+    secret: str = Field(sa_column=Column(String(128), nullable=False))
+    events: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    active: bool = True
+    created_by: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created_at: datetime = utc_datetime()
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event for one webhook: stored before sending, retried with backoff until delivered or given up."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    webhook_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False)
+    )
+    delivery_id: str = Field(sa_column=Column(String(36), nullable=False, unique=True))
+    event: str = Field(sa_column=Column(String(64), nullable=False))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default=DeliveryStatus.PENDING.value, sa_column=Column(String(16), nullable=False))
+    attempts: int = 0
+    next_attempt_at: datetime | None = utc_datetime(nullable=True)
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: datetime = utc_datetime()
+    delivered_at: datetime | None = utc_datetime(nullable=True)

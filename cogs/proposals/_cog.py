@@ -241,8 +241,27 @@ class Proposals(commands.Cog):
             draft=draft,
             now=now,
         )
+        message = await self.post_decision(decision)
+        if message is None:
+            raise Conflict(
+                "I couldn't post in the governance channel, so the proposal was not opened. "
+                "Check my permissions there (Send Messages, Embed Links, Create Public Threads)."
+            )
+        await interaction.followup.send(
+            f"Proposal {decisions.label(decision)} is open until {discord_timestamp(decision.closes_at)}: "
+            f"{message.jump_url}",
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    async def post_decision(self, decision: Decision) -> discord.Message | None:
+        """Post an opened decision in the governance channel with its buttons and a discussion thread,
+        and wake the scheduler for its close. Also used by other capabilities (admissions, fund requests)
+        for the decisions they open. When it cannot be posted, the decision is cancelled and None returned:
+        no invisible decision stays open."""
         assert decision.id is not None
-        settings = await coop.get_settings(self.bot.database, interaction.guild_id, now)
+        now = self._now()
+        settings = await coop.get_settings(self.bot.database, decision.guild_id, now)
         channel = await self._channel(settings.governance_channel_id)
         message: discord.Message | None = None
         if channel is not None:
@@ -256,12 +275,9 @@ class Proposals(commands.Cog):
                 log.warning("Could not post decision %s", decision.id, exc_info=True)
         if message is None:
             await decisions.discard_unposted(
-                self.bot.database, guild_id=interaction.guild_id, decision_id=decision.id, now=now
+                self.bot.database, guild_id=decision.guild_id, decision_id=decision.id, now=now
             )
-            raise Conflict(
-                "I couldn't post in the governance channel, so the proposal was not opened. "
-                "Check my permissions there (Send Messages, Embed Links, Create Public Threads)."
-            )
+            return None
         thread_id: int | None = None
         try:
             thread = await message.create_thread(
@@ -276,19 +292,17 @@ class Proposals(commands.Cog):
             log.warning("Could not open a thread for decision %s", decision.id, exc_info=True)
         await decisions.attach_message(
             self.bot.database,
-            guild_id=interaction.guild_id,
+            guild_id=decision.guild_id,
             decision_id=decision.id,
             channel_id=message.channel.id,
             message_id=message.id,
             thread_id=thread_id,
         )
+        decision.channel_id = message.channel.id
+        decision.message_id = message.id
+        decision.thread_id = thread_id
         await self.bot.due.wake_at(decision.closes_at)
-        await interaction.followup.send(
-            f"Proposal {decisions.label(decision)} is open until {discord_timestamp(decision.closes_at)}: "
-            f"{message.jump_url}",
-            ephemeral=True,
-            allowed_mentions=NO_MENTIONS,
-        )
+        return message
 
     # --- voting -----------------------------------------------------------------------------------
 
