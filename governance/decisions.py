@@ -673,6 +673,8 @@ async def extend_decision(
         previous = decision.closes_at
         decision.closes_at = new_close
         decision.updated_at = now
+        if new_close - timedelta(seconds=settings.reminder_lead_seconds) > now:
+            decision.reminded_at = None  # far enough off again: it earns a new closing-soon reminder
         session.add(decision)
         audit.record(
             session,
@@ -734,6 +736,7 @@ async def reopen_decision(
         decision.passed = None
         decision.outcome = None
         decision.result = None
+        decision.reminded_at = None
         decision.updated_at = now
         session.add(decision)
         audit.record(
@@ -785,6 +788,27 @@ async def record_outcome(
                 "statement": statement,
                 "review_at": decision.review_at.isoformat() if decision.review_at else None,
             },
+            at=now,
+        )
+    return decision
+
+
+async def authorise_remind(
+    db: Database, *, guild_id: int, decision_id: int, actor: Actor, now: datetime
+) -> Decision:
+    """May `actor` remind the voters of this decision now? (Its author or a moderator, while it is open.)
+    Recorded in the audit log, as every manual nudge is a governance action."""
+    async with db.write() as session:
+        settings = await _settings(session, guild_id, now)
+        decision = await _load(session, guild_id, decision_id)
+        _require_author_or_moderator(settings, decision, actor, "send reminders for")
+        _require_open(decision, now)
+        audit.record(
+            session,
+            guild_id=guild_id,
+            actor_id=actor.user_id,
+            action="decision.remind",
+            subject=f"decision:{decision_id}",
             at=now,
         )
     return decision

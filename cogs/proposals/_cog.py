@@ -16,6 +16,7 @@ from discord.ext import commands
 from bot import CoopBot
 from cogs._charts import render_bar_chart, render_stacked_rounds_chart
 from cogs._common import NO_MENTIONS, actor_of, send_ephemeral
+from cogs._delivery import dm_each, post_mentioning
 from cogs._scheduling import DueHandler
 from cogs.proposals._forms import BallotFormModal, NewProposalModal, PollSelectView, ReasonModal
 from cogs.proposals._items import PERSISTENT_ITEMS, POSITIONS_NEEDING_REASON
@@ -26,7 +27,7 @@ from cogs.proposals._render import (
     shorten,
     voting_view,
 )
-from governance import coop, decisions
+from governance import coop, decisions, reminders
 from governance.decision_types import DECISION_TYPES
 from governance.errors import Conflict, InvalidInput
 from governance.tally import TallyResult
@@ -50,7 +51,7 @@ class TallyRefresher:
 
     def __init__(self, refresh: Callable[[int, int], Awaitable[None]], interval: float = TALLY_EDIT_INTERVAL):
         self._refresh = refresh
-        self._interval = interval
+        self.interval = interval
         self._pending: dict[int, asyncio.Task[None]] = {}
         self._last_edit: dict[int, float] = {}
 
@@ -60,7 +61,7 @@ class TallyRefresher:
 
     async def _run(self, guild_id: int, decision_id: int) -> None:
         loop = asyncio.get_running_loop()
-        wait = self._last_edit.get(decision_id, -self._interval) + self._interval - loop.time()
+        wait = self._last_edit.get(decision_id, -self.interval) + self.interval - loop.time()
         if wait > 0:
             await asyncio.sleep(wait)
         # Leave the pending slot before reading, so a vote that lands during the edit asks for another.
@@ -77,8 +78,21 @@ class TallyRefresher:
         self._pending.clear()
 
 
+async def eligible_members(guild: discord.Guild | None, decision: Decision) -> set[int]:
+    """The ids of the people who may vote, from the member cache; the guild's members are fetched first
+    when the cache is not complete yet (just after a start)."""
+    if guild is None or decision.eligible_role_id is None:
+        return set()
+    if not guild.chunked:
+        await guild.chunk()
+    if decision.eligible_role_id == guild.id:
+        return {member.id for member in guild.members if not member.bot}
+    role = guild.get_role(decision.eligible_role_id)
+    return {member.id for member in role.members if not member.bot} if role else set()
+
+
 def eligible_count(guild: discord.Guild | None, decision: Decision) -> int:
-    """How many people may vote, from the member cache (members intent)."""
+    """How many people may vote, from the member cache (members intent) as it is."""
     if guild is None or decision.eligible_role_id is None:
         return 0
     if decision.eligible_role_id == guild.id:
@@ -112,10 +126,13 @@ class Proposals(commands.Cog):
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(*PERSISTENT_ITEMS)
         self.bot.due.register(DueHandler("decisions.close", self._close_due, self._next_closing))
+        self.bot.due.register(DueHandler("decisions.closing_soon", self._remind_due, self._next_reminder))
+        self.bot.due.register(DueHandler("decisions.review", self._review_due, self._next_review))
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(*PERSISTENT_ITEMS)
-        self.bot.due.unregister("decisions.close")
+        for name in ("decisions.close", "decisions.closing_soon", "decisions.review"):
+            self.bot.due.unregister(name)
         self.refresher.cancel_all()
 
     # --- helpers ----------------------------------------------------------------------------------
@@ -124,9 +141,8 @@ class Proposals(commands.Cog):
         return self.bot.clock.now()
 
     async def _tally(self, decision: Decision) -> TallyResult:
-        return await decisions.current_tally(
-            self.bot.database, decision, eligible_count(self.bot.get_guild(decision.guild_id), decision)
-        )
+        eligible = await eligible_members(self.bot.get_guild(decision.guild_id), decision)
+        return await decisions.current_tally(self.bot.database, decision, len(eligible))
 
     async def _channel(self, channel_id: int | None) -> discord.abc.Messageable | None:
         if channel_id is None:
@@ -407,7 +423,7 @@ class Proposals(commands.Cog):
             self.bot.database,
             guild_id=guild_id,
             decision_id=decision_id,
-            eligible=eligible_count(self.bot.get_guild(guild_id), decision),
+            eligible=len(await eligible_members(self.bot.get_guild(guild_id), decision)),
             now=now,
             actor=actor,
         )
@@ -419,6 +435,95 @@ class Proposals(commands.Cog):
         )
         self.bot.dispatch("coop_decision_closed", closed)
         return closed
+
+    # --- reminders --------------------------------------------------------------------------------
+
+    def _guild_ids(self) -> list[int]:
+        return [guild.id for guild in self.bot.guilds]
+
+    async def _next_reminder(self) -> datetime | None:
+        return await reminders.next_closing_soon(self.bot.database, self._guild_ids())
+
+    async def _remind_due(self, now: datetime) -> None:
+        for decision, lead in await reminders.closing_soon_candidates(
+            self.bot.database, now, self._guild_ids()
+        ):
+            if await reminders.claim_closing_soon(self.bot.database, decision, now, lead):
+                try:
+                    await self.remind_voters(decision)
+                except Exception:
+                    log.exception("Could not send the closing-soon reminder of decision %s", decision.id)
+
+    async def remind_voters(self, decision: Decision, note: str | None = None) -> int:
+        """Mention, in the decision's thread, the eligible voters who have not voted (in batches under the
+        message limit), and DM those who opted in. Returns how many were reminded."""
+        assert decision.id is not None
+        guild = self.bot.get_guild(decision.guild_id)
+        if guild is None:
+            return 0
+        eligible = await eligible_members(guild, decision)
+        waiting = sorted(eligible - await decisions.voter_ids(self.bot.database, decision.id))
+        if not waiting:
+            return 0
+        header = (
+            f"⏰ **{decisions.label(decision)} {shorten(decision.title, 100)}** closes "
+            f"{discord_timestamp(decision.closes_at, 'R')}."
+            + (f" {shorten(note, 500)}" if note else "")
+            + " Not voted yet:"
+        )
+        channel = await self._channel(decision.thread_id or decision.channel_id)
+        if channel is not None:
+            await post_mentioning(channel, header, waiting)
+        opted_in = await reminders.dm_opted_in(self.bot.database, decision.guild_id, waiting)
+        link = _jump(decision) if decision.message_id else ""
+        await dm_each(
+            [member for user_id in sorted(opted_in) if (member := guild.get_member(user_id)) is not None],
+            f"⏰ {decisions.label(decision)} {shorten(decision.title, 100)} in {guild.name} closes "
+            f"{discord_timestamp(decision.closes_at, 'R')} and you have not voted yet. {link}",
+        )
+        return len(waiting)
+
+    async def _next_review(self) -> datetime | None:
+        return await reminders.next_review(self.bot.database, self._guild_ids())
+
+    async def _review_due(self, now: datetime) -> None:
+        for decision in await reminders.claim_due_reviews(self.bot.database, now, self._guild_ids()):
+            statement = (
+                f" Outcome: {shorten(decision.outcome_statement, 800)}" if decision.outcome_statement else ""
+            )
+            await self._tell_thread(
+                decision,
+                f"🔁 Time to review {decisions.label(decision)} {shorten(decision.title, 100)}, decided "
+                f"{discord_timestamp(decision.closed_at or decision.closes_at, 'D')}.{statement} "
+                "Open a new proposal if it should change.",
+            )
+
+    @proposal.command(name="remind")
+    @app_commands.describe(proposal="The proposal's number", message="A word to add to the reminder")
+    async def remind(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        proposal: app_commands.Range[int, 1, 2**53],
+        message: app_commands.Range[str, 1, 500] | None = None,
+    ) -> None:
+        """Remind those who have not voted yet (the author or a moderator)."""
+        assert interaction.guild_id is not None
+        decision = await decisions.authorise_remind(
+            self.bot.database,
+            guild_id=interaction.guild_id,
+            decision_id=proposal,
+            actor=actor_of(interaction),
+            now=self._now(),
+        )
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        count = await self.remind_voters(decision, message)
+        text = (
+            f"Reminded {count} {'person' if count == 1 else 'people'} who have not voted on "
+            f"{decisions.label(decision)}."
+            if count
+            else f"Everyone eligible has voted on {decisions.label(decision)}."
+        )
+        await interaction.followup.send(text, ephemeral=True)
 
     # --- lifecycle commands -----------------------------------------------------------------------
 
@@ -648,6 +753,7 @@ class Proposals(commands.Cog):
         embed.set_footer(text=f"Page {page} of {pages} · {total} decision{'s' if total != 1 else ''}")
         await send_ephemeral(interaction, embed=embed)
 
+    @remind.autocomplete("proposal")
     @show.autocomplete("proposal")
     @vote.autocomplete("proposal")
     @close.autocomplete("proposal")

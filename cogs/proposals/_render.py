@@ -54,18 +54,42 @@ def tally_lines(decision: Decision, result: TallyResult) -> str:
         marker = "🏆 " if index in result.winners and result.voters else ""
         if decision_type.kind.value == "score":
             average = result.option_averages[index] if index < len(result.option_averages) else None
-            detail = f"**{total}** points" + (
+            detail = counted(total, "point") + (
                 f" (average {float(average):.1f})" if average is not None else ""
             )
         elif decision_type.kind.value == "dot":
-            detail = f"**{total}** dots"
+            detail = counted(total, "dot")
         elif decision_type.kind.value == "ranked":
             borda = result.borda[index] if index < len(result.borda) else 0
-            detail = f"**{total}** first choices · Borda {borda}"
+            detail = f"{counted(total, 'first choice')} · Borda {borda}"
         else:
-            detail = f"**{total}** votes"
+            detail = counted(total, "vote")
         lines.append(f"{marker}{index + 1}. {shorten(option, 80)} — {detail}")
+    if decision_type.kind.value == "ranked" and len(result.rounds) > 1:
+        lines.append(rounds_line(decision, result))
     return "\n".join(lines)
+
+
+def counted(count: int, noun: str) -> str:
+    return f"**{count}** {noun}{'' if count == 1 else 's'}"
+
+
+def rounds_line(decision: Decision, result: TallyResult) -> str:
+    """The instant-runoff rounds in words: each round's counts of the options still in, and who went out."""
+    rounds = []
+    for number, irv_round in enumerate(result.rounds, start=1):
+        standing = ", ".join(
+            f"{shorten(decision.options[index], 30)} {count}"
+            for index, count in enumerate(irv_round.counts)
+            if count or index in result.winners
+        )
+        out = (
+            f" → {shorten(decision.options[irv_round.eliminated], 30)} out"
+            if irv_round.eliminated is not None
+            else ""
+        )
+        rounds.append(f"Round {number}: {standing}{out}")
+    return "\n".join(rounds)
 
 
 def _colour(decision: Decision) -> discord.Colour:

@@ -110,6 +110,8 @@ async def test_open_decision_survives_a_restart_and_closes_on_time(
     await simcord_env.settle()
     decision = await _decision(db, 1)
     assert decision.status == "closed" and decision.passed is True
+    # Eligibility is counted from the member list after the restart too (5 hold the member role).
+    assert decision.result is not None and decision.result["eligible"] == 5
     assert "(closed)" in (await proposal_message(coop, db, 1)).embeds[0].title
 
 

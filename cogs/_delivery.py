@@ -1,0 +1,78 @@
+"""Sending to many people without tripping Discord's limits: mentions batched into messages under 2,000
+characters, DMs paced, refusals (closed DMs) treated as normal. Only the users named are ever pinged."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Sequence
+
+import discord
+
+from cogs._common import NO_MENTIONS
+
+log = logging.getLogger("coopbot.delivery")
+
+MESSAGE_LIMIT = 2000
+# Discord allows a bot about 50 requests a second in all, and far fewer DMs a burst; space them out.
+DM_INTERVAL = 0.25
+
+
+def mention_messages(
+    header: str, user_ids: Sequence[int], limit: int = MESSAGE_LIMIT
+) -> list[tuple[str, list[int]]]:
+    """Split `header` + mentions of `user_ids` into messages under `limit` characters; each message comes
+    with the ids it mentions (its allowed mentions). The header goes in the first message only."""
+    messages: list[tuple[str, list[int]]] = []
+    text, ids = header[: limit - 30], list[int]()
+    for user_id in user_ids:
+        mention = f"<@{user_id}>"
+        if len(text) + 1 + len(mention) > limit:
+            messages.append((text, ids))
+            text, ids = "", list[int]()
+        text = f"{text} {mention}" if text else mention
+        ids.append(user_id)
+    if text:
+        messages.append((text, ids))
+    return messages
+
+
+async def post_mentioning(channel: discord.abc.Messageable, header: str, user_ids: Sequence[int]) -> int:
+    """Post `header` mentioning `user_ids` (in as many messages as needed); returns messages sent."""
+    sent = 0
+    for text, ids in mention_messages(header, user_ids):
+        allowed = discord.AllowedMentions(
+            everyone=False, roles=False, users=[discord.Object(id=user_id) for user_id in ids]
+        )
+        await channel.send(text, allowed_mentions=allowed)
+        sent += 1
+    return sent
+
+
+async def dm(
+    user: discord.User | discord.Member | None, text: str, *, embed: discord.Embed | None = None
+) -> bool:
+    """Send a DM; False (no error) when the person does not accept DMs from the server."""
+    if user is None:
+        return False
+    try:
+        if embed is None:
+            await user.send(text[:MESSAGE_LIMIT], allowed_mentions=NO_MENTIONS)
+        else:
+            await user.send(text[:MESSAGE_LIMIT], embed=embed, allowed_mentions=NO_MENTIONS)
+    except discord.Forbidden:
+        return False
+    except discord.HTTPException:
+        log.warning("Could not DM user %s", user.id, exc_info=True)
+        return False
+    return True
+
+
+async def dm_each(users: Iterable[discord.User | discord.Member], text: str) -> int:
+    """DM each user in turn, paced; returns how many accepted."""
+    delivered = 0
+    for index, user in enumerate(users):
+        if index:
+            await asyncio.sleep(DM_INTERVAL)
+        delivered += await dm(user, text)
+    return delivered

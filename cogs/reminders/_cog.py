@@ -1,0 +1,389 @@
+"""/reminder (moderators: recurring channel reminders, the weekly digest, the rhythm's settings) and
+/remind (anyone: personal reminders), plus the due handlers that send them."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from fractions import Fraction
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import CoopBot
+from cogs._common import NO_MENTIONS, actor_of, requires, send_ephemeral
+from cogs._delivery import dm, post_mentioning
+from cogs._scheduling import DueHandler
+from cogs.proposals._cog import eligible_count
+from cogs.proposals._render import percent, shorten
+from governance import coop, reminders
+from governance.errors import InvalidInput
+from governance.money import format_amount
+from governance.permissions import require_moderator
+from governance.schedules import parse_schedule
+from governance.timeparse import discord_timestamp, format_duration, parse_duration
+from storage.models import Reminder, ReminderKind
+
+log = logging.getLogger("coopbot.reminders")
+
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+DAY_CHOICES = [app_commands.Choice(name=name, value=index) for index, name in enumerate(WEEKDAYS)]
+
+
+def _late_note(run: reminders.DueRun) -> str:
+    if run.late_by is None:
+        return ""
+    return f"\n-# Late: this was due {discord_timestamp(run.due_at, 'R')}, while I was offline."
+
+
+def _describe(reminder: Reminder) -> str:
+    when = discord_timestamp(reminder.next_run_at, "f") if reminder.next_run_at else "—"
+    schedule = parse_schedule(reminder.schedule).describe() if reminder.schedule else "once"
+    where = f" in <#{reminder.channel_id}>" if reminder.kind == ReminderKind.CHANNEL.value else ""
+    paused = " (paused)" if reminder.status == "paused" else ""
+    return f"**#{reminder.id}**{where}, {schedule}{paused}, next {when}: {shorten(reminder.message, 120)}"
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class GovernanceReminders(
+    commands.GroupCog,
+    group_name="reminder",
+    group_description="Recurring governance reminders and the digest",
+):
+    def __init__(self, bot: CoopBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.due.register(DueHandler("reminders", self._send_due, self._next_due))
+        self.bot.due.register(DueHandler("funds.stale", self._stale_requests_due, self._next_stale))
+
+    async def cog_unload(self) -> None:
+        self.bot.due.unregister("reminders")
+        self.bot.due.unregister("funds.stale")
+
+    def _guild_ids(self) -> list[int]:
+        return [guild.id for guild in self.bot.guilds]
+
+    # --- sending what is due ----------------------------------------------------------------------
+
+    async def _next_due(self) -> datetime | None:
+        return await reminders.next_reminder_due(self.bot.database, self._guild_ids())
+
+    async def _send_due(self, now: datetime) -> None:
+        for run in await reminders.claim_due_reminders(self.bot.database, now, self._guild_ids()):
+            try:
+                await self._deliver(run, now)
+            except Exception:  # one reminder's failure must not hold the others
+                log.exception("Could not deliver reminder %s", run.reminder.id)
+
+    async def _channel(self, channel_id: int | None) -> discord.abc.Messageable | None:
+        channel = self.bot.get_channel(channel_id) if channel_id else None
+        return channel if isinstance(channel, discord.abc.Messageable) else None
+
+    async def _deliver(self, run: reminders.DueRun, now: datetime) -> None:
+        reminder = run.reminder
+        channel = await self._channel(reminder.channel_id)
+        if reminder.kind == ReminderKind.CHANNEL.value:
+            if channel is not None:
+                await channel.send(f"🔔 {reminder.message}{_late_note(run)}", allowed_mentions=NO_MENTIONS)
+        elif reminder.kind == ReminderKind.PERSONAL.value:
+            guild = self.bot.get_guild(reminder.guild_id)
+            person = guild.get_member(reminder.user_id) if guild else None
+            text = f"⏰ You asked me to remind you: {reminder.message}{_late_note(run)}"
+            if not await dm(person, text) and channel is not None:
+                # DMs closed: fall back to a mention where the reminder was set, pinging only that person.
+                await post_mentioning(channel, f"{text}\n", [reminder.user_id])
+        elif reminder.kind == ReminderKind.DIGEST.value and channel is not None:
+            await channel.send(
+                embed=await self.digest_embed(reminder.guild_id, now), allowed_mentions=NO_MENTIONS
+            )
+
+    async def digest_embed(self, guild_id: int, now: datetime) -> discord.Embed:
+        digest = await reminders.build_digest(self.bot.database, guild_id, now)
+        guild = self.bot.get_guild(guild_id)
+        embed = discord.Embed(title="Weekly governance digest", colour=discord.Colour.teal(), timestamp=now)
+        lines = []
+        for decision, voters in digest.open_decisions:
+            eligible = max(eligible_count(guild, decision), voters)
+            share = percent(Fraction(voters, eligible) if eligible else None)
+            lines.append(
+                f"**#{decision.id}** {shorten(decision.title, 80)}: {voters} of {eligible} voted ({share}), "
+                f"closes {discord_timestamp(decision.closes_at, 'R')}"
+            )
+        embed.add_field(
+            name="Open decisions", value=shorten("\n".join(lines) or "None open.", 1024), inline=False
+        )
+        waiting = [
+            f"**#{r.id}** {shorten(r.purpose, 80)}: {format_amount(r.amount_min, r.currency)}"
+            for r in digest.waiting_requests
+        ]
+        embed.add_field(
+            name="Requests waiting", value=shorten("\n".join(waiting) or "None waiting.", 1024), inline=False
+        )
+        balances = [f"{fund.name}: {format_amount(fund.balance, fund.currency)}" for fund in digest.funds]
+        embed.add_field(
+            name="Fund balances", value=shorten("\n".join(balances) or "No funds yet.", 1024), inline=False
+        )
+        people = [f"<@{member.user_id}> joined" for member in digest.joined] + [
+            f"<@{member.user_id}> became a member" for member in digest.admitted
+        ]
+        embed.add_field(
+            name="New people", value=shorten("\n".join(people) or "No one new this week.", 1024), inline=False
+        )
+        return embed
+
+    async def _next_stale(self) -> datetime | None:
+        return await reminders.next_stale_request(self.bot.database, self._guild_ids())
+
+    async def _stale_requests_due(self, now: datetime) -> None:
+        for request in await reminders.claim_stale_requests(self.bot.database, now, self._guild_ids()):
+            settings = await coop.get_settings(self.bot.database, request.guild_id, now)
+            guild = self.bot.get_guild(request.guild_id)
+            channel = await self._channel(settings.governance_channel_id)
+            if guild is None or channel is None:
+                continue
+            role = guild.get_role(settings.treasurer_role_id) if settings.treasurer_role_id else None
+            treasurers = sorted(member.id for member in (role.members if role else []) if not member.bot)
+            waited = format_duration(now - request.created_at)
+            header = (
+                f"💸 Funding request **#{request.id}** ({shorten(request.purpose, 100)}, "
+                f"{format_amount(request.amount_min, request.currency)}) has waited {waited} for a treasurer."
+            )
+            await post_mentioning(channel, header, treasurers)
+
+    # --- moderator commands -----------------------------------------------------------------------
+
+    @app_commands.command(name="add")
+    @requires(require_moderator)
+    @app_commands.describe(
+        channel="Where to post it",
+        message="What to say",
+        schedule="e.g. every monday 09:00, every 2 weeks on friday 16:00, monthly on day 1 10:00, or cron",
+    )
+    async def add(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        channel: discord.TextChannel,
+        message: app_commands.Range[str, 1, 2000],
+        schedule: app_commands.Range[str, 1, 100],
+    ) -> None:
+        """Add a recurring reminder in a channel (in the cooperative's timezone)."""
+        assert interaction.guild_id is not None
+        if not channel.permissions_for(channel.guild.me).send_messages:
+            raise InvalidInput(f"I can't post in {channel.mention}: give me Send Messages there.")
+        reminder = await reminders.add_channel_reminder(
+            self.bot.database,
+            guild_id=interaction.guild_id,
+            actor=actor_of(interaction),
+            channel_id=channel.id,
+            message=message,
+            schedule=schedule,
+            now=self.bot.clock.now(),
+        )
+        if reminder.next_run_at is not None:
+            await self.bot.due.wake_at(reminder.next_run_at)
+        await send_ephemeral(interaction, f"Reminder added: {_describe(reminder)}")
+
+    @app_commands.command(name="list")
+    @requires(require_moderator)
+    async def list_reminders(self, interaction: discord.Interaction[CoopBot]) -> None:
+        """The channel reminders, with their next run."""
+        assert interaction.guild_id is not None
+        rows = await reminders.list_reminders(
+            self.bot.database, interaction.guild_id, kind=ReminderKind.CHANNEL
+        )
+        text = (
+            "\n".join(_describe(reminder) for reminder in rows) or "No channel reminders yet: /reminder add."
+        )
+        await send_ephemeral(interaction, shorten(text, 2000))
+
+    async def _change(self, interaction: discord.Interaction[CoopBot], reminder_id: int, change: str) -> None:
+        assert interaction.guild_id is not None
+        operation = {
+            "removed": reminders.remove_reminder,
+            "paused": reminders.pause_reminder,
+            "resumed": reminders.resume_reminder,
+        }[change]
+        reminder = await operation(
+            self.bot.database,
+            guild_id=interaction.guild_id,
+            reminder_id=reminder_id,
+            actor=actor_of(interaction),
+            now=self.bot.clock.now(),
+        )
+        if change == "resumed" and reminder.next_run_at is not None:
+            await self.bot.due.wake_at(reminder.next_run_at)
+        await send_ephemeral(interaction, f"Reminder #{reminder.id} {change}.")
+
+    @app_commands.command(name="remove")
+    @requires(require_moderator)
+    @app_commands.describe(reminder="The reminder's number (see /reminder list)")
+    async def remove(
+        self, interaction: discord.Interaction[CoopBot], reminder: app_commands.Range[int, 1, 2**53]
+    ) -> None:
+        """Remove a channel reminder."""
+        await self._change(interaction, reminder, "removed")
+
+    @app_commands.command(name="pause")
+    @requires(require_moderator)
+    @app_commands.describe(reminder="The reminder's number (see /reminder list)")
+    async def pause(
+        self, interaction: discord.Interaction[CoopBot], reminder: app_commands.Range[int, 1, 2**53]
+    ) -> None:
+        """Pause a channel reminder."""
+        await self._change(interaction, reminder, "paused")
+
+    @app_commands.command(name="resume")
+    @requires(require_moderator)
+    @app_commands.describe(reminder="The reminder's number (see /reminder list)")
+    async def resume(
+        self, interaction: discord.Interaction[CoopBot], reminder: app_commands.Range[int, 1, 2**53]
+    ) -> None:
+        """Resume a paused channel reminder (from its next run; missed ones are skipped)."""
+        await self._change(interaction, reminder, "resumed")
+
+    @app_commands.command(name="digest")
+    @requires(require_moderator)
+    @app_commands.describe(
+        channel="Where to post the weekly digest (leave out to switch it off)",
+        day="Day of the week",
+        time="Time of day, e.g. 09:00",
+    )
+    @app_commands.choices(day=DAY_CHOICES)
+    async def digest(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        channel: discord.TextChannel | None = None,
+        day: int = 0,
+        time: app_commands.Range[str, 1, 10] = "09:00",
+    ) -> None:
+        """Set up (or switch off) the weekly governance digest."""
+        assert interaction.guild_id is not None
+        digest = await reminders.configure_digest(
+            self.bot.database,
+            guild_id=interaction.guild_id,
+            actor=actor_of(interaction),
+            channel_id=channel.id if channel else None,
+            weekday=day,
+            at=time,
+            now=self.bot.clock.now(),
+        )
+        if digest is None or digest.next_run_at is None:
+            await send_ephemeral(interaction, "The weekly digest is switched off.")
+            return
+        await self.bot.due.wake_at(digest.next_run_at)
+        await send_ephemeral(
+            interaction,
+            f"The digest will be posted in <#{digest.channel_id}> {_describe(digest).split(', ', 1)[1]}",
+        )
+
+    @app_commands.command(name="settings")
+    @requires(require_moderator)
+    @app_commands.describe(
+        closing_soon="How long before a close to remind those who have not voted, e.g. 24h or 2d",
+        request_wait_days="Days a funding request may wait for a treasurer before they are reminded",
+    )
+    async def settings(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        closing_soon: app_commands.Range[str, 1, 20] | None = None,
+        request_wait_days: app_commands.Range[int, 1, 90] | None = None,
+    ) -> None:
+        """The governance rhythm: closing-soon lead time and treasurer reminders."""
+        assert interaction.guild_id is not None
+        settings = await reminders.configure_rhythm(
+            self.bot.database,
+            guild_id=interaction.guild_id,
+            actor=actor_of(interaction),
+            now=self.bot.clock.now(),
+            lead=parse_duration(closing_soon) if closing_soon else None,
+            stale_days=request_wait_days,
+        )
+        await self.bot.due.run_now()
+        lead = format_duration(timedelta(seconds=settings.reminder_lead_seconds))
+        await send_ephemeral(
+            interaction,
+            f"Those who have not voted are reminded {lead} before a close; treasurers after a request has "
+            f"waited {settings.request_stale_days} days.",
+        )
+
+
+@app_commands.guild_only()
+class PersonalReminders(commands.GroupCog, group_name="remind", group_description="Your own reminders"):
+    def __init__(self, bot: CoopBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="me")
+    @app_commands.describe(
+        when="in 2h, tomorrow 9:00, friday 17:00 or 2026-12-01 10:00 (the cooperative's timezone)",
+        what="What to remind you of",
+    )
+    async def me(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        when: app_commands.Range[str, 1, 60],
+        what: app_commands.Range[str, 1, 1500],
+    ) -> None:
+        """Remind me of something, by DM (or here, if my DMs are closed)."""
+        assert interaction.guild_id is not None and interaction.channel_id is not None
+        reminder = await reminders.add_personal_reminder(
+            self.bot.database,
+            guild_id=interaction.guild_id,
+            actor=actor_of(interaction),
+            channel_id=interaction.channel_id,
+            when=when,
+            message=what,
+            now=self.bot.clock.now(),
+        )
+        assert reminder.next_run_at is not None
+        await self.bot.due.wake_at(reminder.next_run_at)
+        await send_ephemeral(
+            interaction,
+            f"I'll remind you {discord_timestamp(reminder.next_run_at, 'R')} "
+            f"({discord_timestamp(reminder.next_run_at, 'f')}). Reminder #{reminder.id}.",
+        )
+
+    @app_commands.command(name="list")
+    async def list_mine(self, interaction: discord.Interaction[CoopBot]) -> None:
+        """Your waiting reminders."""
+        assert interaction.guild_id is not None
+        rows = await reminders.list_reminders(
+            self.bot.database, interaction.guild_id, kind=ReminderKind.PERSONAL, user_id=interaction.user.id
+        )
+        text = "\n".join(_describe(reminder) for reminder in rows) or "You have no reminders waiting."
+        await send_ephemeral(interaction, shorten(text, 2000))
+
+    @app_commands.command(name="cancel")
+    @app_commands.describe(reminder="The reminder's number (see /remind list)")
+    async def cancel(
+        self, interaction: discord.Interaction[CoopBot], reminder: app_commands.Range[int, 1, 2**53]
+    ) -> None:
+        """Cancel one of your reminders."""
+        assert interaction.guild_id is not None
+        cancelled = await reminders.cancel_personal_reminder(
+            self.bot.database,
+            guild_id=interaction.guild_id,
+            reminder_id=reminder,
+            actor=actor_of(interaction),
+            now=self.bot.clock.now(),
+        )
+        await send_ephemeral(interaction, f"Reminder #{cancelled.id} cancelled.")
+
+    @app_commands.command(name="dms")
+    @app_commands.describe(enabled="Also DM me when a decision I have not voted on closes soon")
+    async def dms(self, interaction: discord.Interaction[CoopBot], enabled: bool) -> None:
+        """Choose whether closing-soon reminders also come to you by DM."""
+        assert interaction.guild_id is not None
+        await reminders.set_dm_reminders(
+            self.bot.database,
+            guild_id=interaction.guild_id,
+            user_id=interaction.user.id,
+            enabled=enabled,
+            now=self.bot.clock.now(),
+        )
+        await send_ephemeral(
+            interaction,
+            "Closing-soon reminders will also come by DM." if enabled else "No more closing-soon DMs.",
+        )

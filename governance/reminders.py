@@ -1,0 +1,697 @@
+"""The governance rhythm: recurring channel reminders, personal reminders, the weekly digest, and the
+reminders that decisions and fund requests need (closing soon, review date, waiting for a treasurer).
+
+Everything due is a row with a time. A run first *claims* its row with a conditional UPDATE (the time it
+expects is still there, or the "reminded" mark is still empty); only the winner of the claim sends. Two
+processes, a retry, or a restart right after a send therefore never send the same reminder twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlmodel import col, select
+
+from governance import audit
+from governance.coop import default_settings
+from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from governance.permissions import Actor, is_moderator, require_moderator
+from governance.schedules import Schedule, next_run, parse_schedule
+from governance.timeparse import parse_timezone, parse_when
+from storage.database import Database
+from storage.models import (
+    Decision,
+    DecisionStatus,
+    Fund,
+    FundingRequest,
+    Guild,
+    Member,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
+    RequestStatus,
+    Vote,
+)
+
+MAX_MESSAGE = 1800  # leaves room for the "late" note within Discord's 2,000 characters
+MAX_CHANNEL_REMINDERS = 50
+MAX_PERSONAL_REMINDERS = 25
+# A run later than this after its time says so ("this was due while I was offline").
+LATE_AFTER = timedelta(minutes=2)
+# The longest closing-soon lead a guild may choose; bounds the candidate query.
+MAX_LEAD = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class DueRun:
+    """A claimed reminder run: send it now. `late_by` is set when it came due while the bot was down."""
+
+    reminder: Reminder
+    due_at: datetime
+    late_by: timedelta | None
+
+
+def _aware(value: Any) -> datetime | None:
+    """Aggregates (min/max) skip the column type on SQLite: normalise what they return to aware UTC."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(moment, datetime)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _clean_message(text: str) -> str:
+    message = text.strip()
+    if not message:
+        raise InvalidInput("The reminder needs a message.")
+    if len(message) > MAX_MESSAGE:
+        raise InvalidInput(
+            f"A reminder message is at most {MAX_MESSAGE} characters (yours has {len(message)})."
+        )
+    return message
+
+
+async def _settings(db: Database, guild_id: int, now: datetime) -> Guild:
+    async with db.read() as session:
+        return await session.get(Guild, guild_id) or default_settings(guild_id, now)
+
+
+def _next(schedule: Schedule, reminder_anchor: datetime, after: datetime, timezone: str) -> datetime:
+    return next_run(schedule, after=after, tz=parse_timezone(timezone), anchor=reminder_anchor)
+
+
+# --- channel reminders (moderators) ---------------------------------------------------------------
+
+
+async def add_channel_reminder(
+    db: Database, *, guild_id: int, actor: Actor, channel_id: int, message: str, schedule: str, now: datetime
+) -> Reminder:
+    """A recurring reminder in a channel, on a schedule in the cooperative's timezone."""
+    text = _clean_message(message)
+    parsed = parse_schedule(schedule)
+    async with db.write() as session:
+        settings = await session.get(Guild, guild_id) or default_settings(guild_id, now)
+        require_moderator(settings, actor)
+        count = (
+            await session.exec(
+                select(func.count())
+                .select_from(Reminder)
+                .where(
+                    Reminder.guild_id == guild_id,
+                    Reminder.kind == ReminderKind.CHANNEL.value,
+                    col(Reminder.status).in_([ReminderStatus.ACTIVE.value, ReminderStatus.PAUSED.value]),
+                )
+            )
+        ).one()
+        if count >= MAX_CHANNEL_REMINDERS:
+            raise Conflict(f"This server has {MAX_CHANNEL_REMINDERS} reminders already: remove one first.")
+        reminder = Reminder(
+            guild_id=guild_id,
+            kind=ReminderKind.CHANNEL.value,
+            channel_id=channel_id,
+            user_id=actor.user_id,
+            message=text,
+            schedule=parsed.spec,
+            anchor_at=now,
+            next_run_at=_next(parsed, now, now, settings.timezone),
+            status=ReminderStatus.ACTIVE.value,
+            created_at=now,
+        )
+        session.add(reminder)
+        await session.flush()
+        audit.record(
+            session,
+            guild_id=guild_id,
+            actor_id=actor.user_id,
+            action="reminder.add",
+            subject=f"reminder:{reminder.id}",
+            details={"channel_id": channel_id, "schedule": parsed.spec},
+            at=now,
+        )
+    return reminder
+
+
+async def list_reminders(
+    db: Database, guild_id: int, *, kind: ReminderKind, user_id: int | None = None
+) -> list[Reminder]:
+    async with db.read() as session:
+        query = select(Reminder).where(
+            Reminder.guild_id == guild_id,
+            Reminder.kind == kind.value,
+            col(Reminder.status).in_([ReminderStatus.ACTIVE.value, ReminderStatus.PAUSED.value]),
+        )
+        if user_id is not None:
+            query = query.where(Reminder.user_id == user_id)
+        return list((await session.exec(query.order_by(col(Reminder.next_run_at)))).all())
+
+
+async def _change_reminder(
+    db: Database,
+    *,
+    guild_id: int,
+    reminder_id: int,
+    actor: Actor,
+    now: datetime,
+    action: str,
+    to_status: ReminderStatus,
+    from_statuses: Collection[ReminderStatus],
+) -> Reminder:
+    async with db.write() as session:
+        settings = await session.get(Guild, guild_id) or default_settings(guild_id, now)
+        reminder = (
+            await session.exec(
+                select(Reminder).where(Reminder.id == reminder_id, Reminder.guild_id == guild_id)
+            )
+        ).first()
+        if reminder is None or reminder.kind == ReminderKind.DIGEST.value:
+            raise NotFound(f"There is no reminder #{reminder_id} in this server.")
+        mine = reminder.user_id == actor.user_id
+        if reminder.kind == ReminderKind.PERSONAL.value and not mine:
+            # Personal reminders are private: someone else's looks like no reminder at all.
+            raise NotFound(f"There is no reminder #{reminder_id} in this server.")
+        if reminder.kind == ReminderKind.CHANNEL.value and not is_moderator(settings, actor):
+            raise NotAllowed("Only moderators can change channel reminders.")
+        if reminder.status not in {status.value for status in from_statuses}:
+            raise Conflict(f"Reminder #{reminder_id} is {reminder.status}.")
+        reminder.status = to_status.value
+        if to_status == ReminderStatus.ACTIVE and reminder.schedule:
+            # Resuming skips what was missed while paused: the next run is the next one from now.
+            reminder.next_run_at = _next(
+                parse_schedule(reminder.schedule), reminder.anchor_at, now, settings.timezone
+            )
+        session.add(reminder)
+        audit.record(
+            session,
+            guild_id=guild_id,
+            actor_id=actor.user_id,
+            action=action,
+            subject=f"reminder:{reminder_id}",
+            at=now,
+        )
+    return reminder
+
+
+async def remove_reminder(
+    db: Database, *, guild_id: int, reminder_id: int, actor: Actor, now: datetime
+) -> Reminder:
+    return await _change_reminder(
+        db,
+        guild_id=guild_id,
+        reminder_id=reminder_id,
+        actor=actor,
+        now=now,
+        action="reminder.remove",
+        to_status=ReminderStatus.CANCELLED,
+        from_statuses=(ReminderStatus.ACTIVE, ReminderStatus.PAUSED),
+    )
+
+
+async def pause_reminder(
+    db: Database, *, guild_id: int, reminder_id: int, actor: Actor, now: datetime
+) -> Reminder:
+    return await _change_reminder(
+        db,
+        guild_id=guild_id,
+        reminder_id=reminder_id,
+        actor=actor,
+        now=now,
+        action="reminder.pause",
+        to_status=ReminderStatus.PAUSED,
+        from_statuses=(ReminderStatus.ACTIVE,),
+    )
+
+
+async def resume_reminder(
+    db: Database, *, guild_id: int, reminder_id: int, actor: Actor, now: datetime
+) -> Reminder:
+    return await _change_reminder(
+        db,
+        guild_id=guild_id,
+        reminder_id=reminder_id,
+        actor=actor,
+        now=now,
+        action="reminder.resume",
+        to_status=ReminderStatus.ACTIVE,
+        from_statuses=(ReminderStatus.PAUSED,),
+    )
+
+
+# --- personal reminders -----------------------------------------------------------------------------
+
+
+async def add_personal_reminder(
+    db: Database, *, guild_id: int, actor: Actor, channel_id: int, when: str, message: str, now: datetime
+) -> Reminder:
+    """/remind me: once, by DM, falling back to a mention in `channel_id`."""
+    text = _clean_message(message)
+    settings = await _settings(db, guild_id, now)
+    moment = parse_when(when, now=now, tz=parse_timezone(settings.timezone))
+    async with db.write() as session:
+        count = (
+            await session.exec(
+                select(func.count())
+                .select_from(Reminder)
+                .where(
+                    Reminder.guild_id == guild_id,
+                    Reminder.user_id == actor.user_id,
+                    Reminder.kind == ReminderKind.PERSONAL.value,
+                    Reminder.status == ReminderStatus.ACTIVE.value,
+                )
+            )
+        ).one()
+        if count >= MAX_PERSONAL_REMINDERS:
+            raise Conflict(f"You have {MAX_PERSONAL_REMINDERS} reminders waiting already: cancel one first.")
+        reminder = Reminder(
+            guild_id=guild_id,
+            kind=ReminderKind.PERSONAL.value,
+            channel_id=channel_id,
+            user_id=actor.user_id,
+            message=text,
+            anchor_at=now,
+            next_run_at=moment,
+            status=ReminderStatus.ACTIVE.value,
+            created_at=now,
+        )
+        session.add(reminder)
+        await session.flush()
+    return reminder
+
+
+async def cancel_personal_reminder(
+    db: Database, *, guild_id: int, reminder_id: int, actor: Actor, now: datetime
+) -> Reminder:
+    return await remove_reminder(db, guild_id=guild_id, reminder_id=reminder_id, actor=actor, now=now)
+
+
+# --- the weekly digest ------------------------------------------------------------------------------
+
+
+async def configure_digest(
+    db: Database, *, guild_id: int, actor: Actor, channel_id: int | None, weekday: int, at: str, now: datetime
+) -> Reminder | None:
+    """Set (or with no channel, switch off) the weekly digest: one digest reminder row per guild."""
+    if not 0 <= weekday <= 6:
+        raise InvalidInput("Choose a day of the week.")
+    day = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")[weekday]
+    parsed = parse_schedule(f"every {day} {at}")
+    async with db.write() as session:
+        settings = await session.get(Guild, guild_id)
+        if settings is None:
+            settings = default_settings(guild_id, now)
+            session.add(settings)
+        require_moderator(settings, actor)
+        existing = (
+            await session.exec(
+                select(Reminder).where(
+                    Reminder.guild_id == guild_id,
+                    Reminder.kind == ReminderKind.DIGEST.value,
+                    col(Reminder.status).in_([ReminderStatus.ACTIVE.value, ReminderStatus.PAUSED.value]),
+                )
+            )
+        ).first()
+        settings.digest_channel_id = channel_id
+        settings.digest_weekday = weekday
+        settings.digest_time = parsed.times()[0].strftime("%H:%M")
+        settings.updated_at = now
+        session.add(settings)
+        if existing is not None:
+            existing.status = ReminderStatus.CANCELLED.value
+            session.add(existing)
+        digest: Reminder | None = None
+        if channel_id is not None:
+            digest = Reminder(
+                guild_id=guild_id,
+                kind=ReminderKind.DIGEST.value,
+                channel_id=channel_id,
+                user_id=actor.user_id,
+                message="",
+                schedule=parsed.spec,
+                anchor_at=now,
+                next_run_at=_next(parsed, now, now, settings.timezone),
+                status=ReminderStatus.ACTIVE.value,
+                created_at=now,
+            )
+            session.add(digest)
+        audit.record(
+            session,
+            guild_id=guild_id,
+            actor_id=actor.user_id,
+            action="reminder.digest",
+            subject=f"guild:{guild_id}",
+            details={"channel_id": channel_id, "schedule": parsed.spec if channel_id else None},
+            at=now,
+        )
+    return digest
+
+
+# --- running what is due ----------------------------------------------------------------------------
+
+
+async def next_reminder_due(db: Database, guild_ids: Collection[int] | None = None) -> datetime | None:
+    async with db.read() as session:
+        query = select(func.min(Reminder.next_run_at)).where(Reminder.status == ReminderStatus.ACTIVE.value)
+        if guild_ids is not None:
+            query = query.where(col(Reminder.guild_id).in_(guild_ids))
+        return _aware((await session.exec(query)).one())
+
+
+async def claim_due_reminders(
+    db: Database, now: datetime, guild_ids: Collection[int] | None = None, *, limit: int = 500
+) -> list[DueRun]:
+    """Claim every reminder due at `now`: a one-off is marked done, a recurring one moves to its next run
+    (missed runs while the bot was down collapse into this one). Only claimed runs are returned."""
+    async with db.read() as session:
+        query = (
+            select(Reminder)
+            .where(Reminder.status == ReminderStatus.ACTIVE.value, col(Reminder.next_run_at) <= now)
+            .order_by(col(Reminder.next_run_at))
+            .limit(limit)
+        )
+        if guild_ids is not None:
+            query = query.where(col(Reminder.guild_id).in_(guild_ids))
+        candidates = list((await session.exec(query)).all())
+        timezones = {
+            guild.id: guild.timezone
+            for guild in (
+                await session.exec(select(Guild).where(col(Guild.id).in_({r.guild_id for r in candidates})))
+            ).all()
+        }
+    claimed: list[DueRun] = []
+    for reminder in candidates:
+        due_at = reminder.next_run_at
+        assert due_at is not None and reminder.id is not None
+        if reminder.schedule:
+            following: datetime | None = _next(
+                parse_schedule(reminder.schedule),
+                reminder.anchor_at,
+                now,
+                timezones.get(reminder.guild_id, "UTC"),
+            )
+            status = ReminderStatus.ACTIVE.value
+        else:
+            following, status = None, ReminderStatus.DONE.value
+        async with db.write() as session:
+            won = await session.exec(
+                update(Reminder)
+                .where(
+                    col(Reminder.id) == reminder.id,
+                    col(Reminder.status) == ReminderStatus.ACTIVE.value,
+                    col(Reminder.next_run_at) == due_at,
+                )
+                .values(
+                    next_run_at=following,
+                    status=status,
+                    last_run_at=now,
+                    run_count=Reminder.run_count + 1,
+                )
+            )
+        if won.rowcount:
+            late = now - due_at
+            claimed.append(DueRun(reminder, due_at, late if late > LATE_AFTER else None))
+    return claimed
+
+
+async def closing_soon_candidates(
+    db: Database, now: datetime, guild_ids: Collection[int] | None = None
+) -> list[tuple[Decision, int]]:
+    """Open decisions whose closing-soon reminder is due: (decision, lead seconds of its guild)."""
+    async with db.read() as session:
+        query = (
+            select(Decision, Guild.reminder_lead_seconds)
+            .join(Guild, col(Guild.id) == Decision.guild_id)
+            .where(
+                Decision.status == DecisionStatus.OPEN.value,
+                col(Decision.reminded_at).is_(None),
+                col(Decision.closes_at) <= now + MAX_LEAD,
+                col(Decision.closes_at) > now,
+            )
+        )
+        if guild_ids is not None:
+            query = query.where(col(Decision.guild_id).in_(guild_ids))
+        rows = (await session.exec(query)).all()
+    return [
+        (decision, lead) for decision, lead in rows if decision.closes_at - timedelta(seconds=lead) <= now
+    ]
+
+
+async def claim_closing_soon(db: Database, decision: Decision, now: datetime, lead_seconds: int) -> bool:
+    """Claim the closing-soon reminder of `decision`. True: send it. False: another run has it, or the
+    decision opened less than a lead time before its close (then no reminder is due, and none is sent)."""
+    assert decision.id is not None
+    async with db.write() as session:
+        won = await session.exec(
+            update(Decision)
+            .where(
+                col(Decision.id) == decision.id,
+                col(Decision.reminded_at).is_(None),
+                col(Decision.status) == DecisionStatus.OPEN.value,
+            )
+            .values(reminded_at=now)
+        )
+    return bool(won.rowcount) and decision.closes_at - decision.opens_at > timedelta(seconds=lead_seconds)
+
+
+async def next_closing_soon(db: Database, guild_ids: Collection[int] | None = None) -> datetime | None:
+    """When the next closing-soon reminder comes due."""
+    async with db.read() as session:
+        query = (
+            select(Guild.reminder_lead_seconds, func.min(Decision.closes_at))
+            .join(Guild, col(Guild.id) == Decision.guild_id)
+            .where(Decision.status == DecisionStatus.OPEN.value, col(Decision.reminded_at).is_(None))
+            .group_by(col(Guild.id), col(Guild.reminder_lead_seconds))
+        )
+        if guild_ids is not None:
+            query = query.where(col(Decision.guild_id).in_(guild_ids))
+        moments = [
+            moment - timedelta(seconds=lead)
+            for lead, earliest in (await session.exec(query)).all()
+            if (moment := _aware(earliest)) is not None
+        ]
+    return min(moments) if moments else None
+
+
+async def claim_due_reviews(
+    db: Database, now: datetime, guild_ids: Collection[int] | None = None
+) -> list[Decision]:
+    """Closed decisions whose review date has come, each claimed once."""
+    async with db.read() as session:
+        query = select(Decision).where(
+            Decision.status == DecisionStatus.CLOSED.value,
+            col(Decision.review_at) <= now,
+            col(Decision.review_reminded_at).is_(None),
+        )
+        if guild_ids is not None:
+            query = query.where(col(Decision.guild_id).in_(guild_ids))
+        candidates = list((await session.exec(query)).all())
+    claimed = []
+    for decision in candidates:
+        async with db.write() as session:
+            won = await session.exec(
+                update(Decision)
+                .where(col(Decision.id) == decision.id, col(Decision.review_reminded_at).is_(None))
+                .values(review_reminded_at=now)
+            )
+        if won.rowcount:
+            claimed.append(decision)
+    return claimed
+
+
+async def next_review(db: Database, guild_ids: Collection[int] | None = None) -> datetime | None:
+    async with db.read() as session:
+        query = select(func.min(Decision.review_at)).where(
+            Decision.status == DecisionStatus.CLOSED.value, col(Decision.review_reminded_at).is_(None)
+        )
+        if guild_ids is not None:
+            query = query.where(col(Decision.guild_id).in_(guild_ids))
+        return _aware((await session.exec(query)).one())
+
+
+async def claim_stale_requests(
+    db: Database, now: datetime, guild_ids: Collection[int] | None = None
+) -> list[FundingRequest]:
+    """Funding requests waiting for a treasurer longer than the guild's limit, each claimed once."""
+    async with db.read() as session:
+        query = (
+            select(FundingRequest, Guild.request_stale_days)
+            .join(Guild, col(Guild.id) == FundingRequest.guild_id)
+            .where(
+                FundingRequest.status == RequestStatus.PENDING.value,
+                col(FundingRequest.decision_id).is_(None),
+                col(FundingRequest.stale_reminded_at).is_(None),
+            )
+        )
+        if guild_ids is not None:
+            query = query.where(col(FundingRequest.guild_id).in_(guild_ids))
+        rows = (await session.exec(query)).all()
+    claimed = []
+    for request, days in rows:
+        if request.created_at + timedelta(days=days) > now:
+            continue
+        async with db.write() as session:
+            won = await session.exec(
+                update(FundingRequest)
+                .where(col(FundingRequest.id) == request.id, col(FundingRequest.stale_reminded_at).is_(None))
+                .values(stale_reminded_at=now)
+            )
+        if won.rowcount:
+            claimed.append(request)
+    return claimed
+
+
+async def next_stale_request(db: Database, guild_ids: Collection[int] | None = None) -> datetime | None:
+    async with db.read() as session:
+        query = (
+            select(Guild.request_stale_days, func.min(FundingRequest.created_at))
+            .join(Guild, col(Guild.id) == FundingRequest.guild_id)
+            .where(
+                FundingRequest.status == RequestStatus.PENDING.value,
+                col(FundingRequest.decision_id).is_(None),
+                col(FundingRequest.stale_reminded_at).is_(None),
+            )
+            .group_by(col(Guild.id), col(Guild.request_stale_days))
+        )
+        if guild_ids is not None:
+            query = query.where(col(FundingRequest.guild_id).in_(guild_ids))
+        moments = [
+            moment + timedelta(days=days)
+            for days, earliest in (await session.exec(query)).all()
+            if (moment := _aware(earliest)) is not None
+        ]
+    return min(moments) if moments else None
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What the weekly digest says: open decisions (with how many voted), requests waiting, fund balances,
+    and the people who joined or were admitted in the last week."""
+
+    open_decisions: list[tuple[Decision, int]]
+    waiting_requests: list[FundingRequest]
+    funds: list[Fund]
+    joined: list[Member]
+    admitted: list[Member]
+
+
+async def build_digest(db: Database, guild_id: int, now: datetime) -> Digest:
+    week_ago = now - timedelta(days=7)
+    async with db.read() as session:
+        voters = (
+            select(Vote.decision_id, func.count().label("voters")).group_by(col(Vote.decision_id)).subquery()
+        )
+        open_rows = (
+            await session.exec(
+                select(Decision, func.coalesce(voters.c.voters, 0))
+                .outerjoin(voters, voters.c.decision_id == Decision.id)
+                .where(Decision.guild_id == guild_id, Decision.status == DecisionStatus.OPEN.value)
+                .order_by(col(Decision.closes_at))
+                .limit(20)
+            )
+        ).all()
+        waiting = (
+            await session.exec(
+                select(FundingRequest)
+                .where(
+                    FundingRequest.guild_id == guild_id, FundingRequest.status == RequestStatus.PENDING.value
+                )
+                .order_by(col(FundingRequest.created_at))
+                .limit(20)
+            )
+        ).all()
+        funds = (
+            await session.exec(
+                select(Fund)
+                .where(Fund.guild_id == guild_id, col(Fund.archived).is_(False))
+                .order_by(col(Fund.name))
+            )
+        ).all()
+        joined = (
+            await session.exec(
+                select(Member).where(Member.guild_id == guild_id, col(Member.joined_at) >= week_ago).limit(50)
+            )
+        ).all()
+        admitted = (
+            await session.exec(
+                select(Member)
+                .where(Member.guild_id == guild_id, col(Member.admitted_at) >= week_ago)
+                .limit(50)
+            )
+        ).all()
+    return Digest(
+        open_decisions=[(decision, int(count)) for decision, count in open_rows],
+        waiting_requests=list(waiting),
+        funds=list(funds),
+        joined=list(joined),
+        admitted=list(admitted),
+    )
+
+
+async def set_dm_reminders(
+    db: Database, *, guild_id: int, user_id: int, enabled: bool, now: datetime
+) -> None:
+    """Whether closing-soon reminders also reach this person by DM (off unless they opt in)."""
+    async with db.write() as session:
+        member = (
+            await session.exec(select(Member).where(Member.guild_id == guild_id, Member.user_id == user_id))
+        ).first()
+        if member is None:
+            member = Member(guild_id=guild_id, user_id=user_id, joined_at=now)
+        member.dm_reminders = enabled
+        session.add(member)
+
+
+async def dm_opted_in(db: Database, guild_id: int, user_ids: Collection[int]) -> set[int]:
+    if not user_ids:
+        return set()
+    async with db.read() as session:
+        rows = await session.exec(
+            select(Member.user_id).where(
+                Member.guild_id == guild_id,
+                col(Member.dm_reminders).is_(True),
+                col(Member.user_id).in_(user_ids),
+            )
+        )
+        return set(rows.all())
+
+
+async def configure_rhythm(
+    db: Database,
+    *,
+    guild_id: int,
+    actor: Actor,
+    now: datetime,
+    lead: timedelta | None = None,
+    stale_days: int | None = None,
+) -> Guild:
+    """The closing-soon lead time and how long a request may wait for a treasurer before a reminder."""
+    if lead is not None and not timedelta(hours=1) <= lead <= MAX_LEAD:
+        raise InvalidInput("The closing-soon reminder can come 1 hour to 7 days before the close.")
+    if stale_days is not None and not 1 <= stale_days <= 90:
+        raise InvalidInput("Requests can wait 1 to 90 days before treasurers are reminded.")
+    async with db.write() as session:
+        settings = await session.get(Guild, guild_id)
+        if settings is None:
+            settings = default_settings(guild_id, now)
+            session.add(settings)
+        require_moderator(settings, actor)
+        changed: dict[str, Any] = {}
+        if lead is not None:
+            changed["reminder_lead_seconds"] = int(lead.total_seconds())
+        if stale_days is not None:
+            changed["request_stale_days"] = stale_days
+        for name, value in changed.items():
+            setattr(settings, name, value)
+        settings.updated_at = now
+        audit.record(
+            session,
+            guild_id=guild_id,
+            actor_id=actor.user_id,
+            action="reminder.settings",
+            subject=f"guild:{guild_id}",
+            details=changed,
+            at=now,
+        )
+    return settings

@@ -1,0 +1,240 @@
+"""Reminders as members meet them in Discord: closing-soon nudges, channel reminders, personal reminders,
+the digest — each at its time, once, to the right people, across restarts."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import simcord
+from sqlmodel import select
+
+from bot import CoopBot, create_bot
+from config import Settings
+from governance.clock import ManualClock
+from storage.database import Database
+from storage.models import Decision, Reminder
+from tests.cogs.test_proposals import _refusal, proposal_message, propose
+from tests.conftest import Coop, allow_command, restart
+
+NZ = ZoneInfo("Pacific/Auckland")
+
+
+async def _decision(db: Database, decision_id: int) -> Decision:
+    async with db.read() as session:
+        decision = await session.get(Decision, decision_id)
+    assert decision is not None
+    return decision
+
+
+def _thread_posts(coop: Coop, decision: Decision, starting: str) -> list:
+    thread = next(t for t in coop.governance.threads if t.id == decision.thread_id)
+    return [message for message in thread.history() if message.content.startswith(starting)]
+
+
+async def _tick(bot: CoopBot, env: simcord.Env) -> None:
+    await bot.due.run_now()
+    await env.settle()
+
+
+async def test_closing_soon_mentions_only_those_who_have_not_voted_once(
+    configured: Coop, simcord_env: simcord.Env, simcord_bot: CoopBot, clock: ManualClock, db: Database
+) -> None:
+    coop = configured
+    await propose(coop, coop.alice, "Switch banks", type="consent", closes="3d")
+    await coop.members[1].click(await proposal_message(coop, db, 1), label="No objection")
+    decision = await _decision(db, 1)
+
+    clock.set(decision.closes_at - timedelta(hours=24, minutes=1))
+    await _tick(simcord_bot, simcord_env)
+    assert _thread_posts(coop, decision, "⏰") == []
+
+    clock.set(decision.closes_at - timedelta(hours=23))
+    await _tick(simcord_bot, simcord_env)
+    await _tick(simcord_bot, simcord_env)
+    posts = _thread_posts(coop, decision, "⏰")
+    assert len(posts) == 1
+    reminded = {user.id for user in posts[0].mentions}
+    assert reminded == {coop.alice.id, coop.members[2].id, coop.moderator.id, coop.treasurer.id}
+    assert coop.members[1].id not in reminded
+    assert not posts[0].mention_everyone and not posts[0].role_mentions
+
+
+async def test_no_closing_soon_reminder_for_a_decision_shorter_than_the_lead(
+    configured: Coop, simcord_env: simcord.Env, simcord_bot: CoopBot, clock: ManualClock, db: Database
+) -> None:
+    coop = configured
+    await propose(coop, coop.alice, "Order lunch", type="consent", closes="12h")
+    decision = await _decision(db, 1)
+    clock.set(decision.closes_at - timedelta(hours=1))
+    await _tick(simcord_bot, simcord_env)
+    assert _thread_posts(coop, decision, "⏰") == []
+
+
+async def test_author_reminds_on_demand_and_others_may_not(
+    configured: Coop, simcord_env: simcord.Env, db: Database
+) -> None:
+    coop = configured
+    await propose(coop, coop.alice, "New logo", type="consent", closes="3d")
+    refused = await _refusal(await coop.members[1].slash(coop.governance, "proposal remind", proposal=1))
+    assert "Only the author" in refused
+
+    done = await coop.alice.slash(
+        coop.governance, "proposal remind", proposal=1, message="Please have a look!"
+    )
+    assert "Reminded 5 people" in done.response.content
+    posts = _thread_posts(coop, await _decision(db, 1), "⏰")
+    assert len(posts) == 1 and "Please have a look!" in posts[0].content
+
+
+async def test_channel_reminder_fires_weekly_at_local_time_once_and_survives_a_restart(
+    configured: Coop, simcord_env: simcord.Env, settings: Settings, clock: ManualClock, db: Database
+) -> None:
+    coop = configured
+    await allow_moderators(coop)
+    added = await coop.moderator.slash(
+        coop.governance,
+        "reminder add",
+        channel=coop.governance,
+        message="Weekly check-in: review open proposals",
+        schedule="every monday 09:00",
+    )
+    assert "every Monday at 09:00" in added.response.content
+    async with db.read() as session:
+        reminder = (await session.exec(select(Reminder))).one()
+    assert reminder.next_run_at is not None
+    assert reminder.next_run_at.astimezone(NZ).replace(tzinfo=None) == datetime(2026, 11, 30, 9, 0)
+
+    bot = await restart(simcord_env, settings, clock)
+    clock.set(reminder.next_run_at)
+    await _tick(bot, simcord_env)
+    bot = await restart(simcord_env, settings, clock)  # restarted right after the send: no second one
+    await _tick(bot, simcord_env)
+    posted = [m for m in coop.governance.history() if m.content.startswith("🔔 Weekly check-in")]
+    assert len(posted) == 1
+    assert "Late" not in posted[0].content
+
+    async with db.read() as session:
+        reminder = (await session.exec(select(Reminder))).one()
+    assert reminder.next_run_at is not None
+    assert reminder.next_run_at.astimezone(NZ).replace(tzinfo=None) == datetime(2026, 12, 7, 9, 0)
+
+
+async def allow_moderators(coop: Coop) -> None:
+    await allow_command(coop, "reminder", coop.moderator_role)
+
+
+async def test_reminder_refusals_store_nothing(
+    configured: Coop, simcord_env: simcord.Env, db: Database
+) -> None:
+    coop = configured
+    await allow_moderators(coop)
+    await allow_command(coop, "reminder", coop.member_role)
+    cases = [
+        (coop.moderator, {"schedule": "whenever you like"}, "every"),
+        (coop.moderator, {"schedule": "every monday 25:00"}, ""),
+        (coop.moderator, {"schedule": "every monday 09:00", "message": "x" * 1900}, "1800"),
+        (coop.alice, {"schedule": "every monday 09:00"}, "Only moderators"),
+    ]
+    for actor, options, expected in cases:
+        arguments = {"channel": coop.governance, "message": "Hello", **options}
+        refused = await _refusal(await actor.slash(coop.governance, "reminder add", **arguments))
+        assert expected in refused
+    refused = await _refusal(
+        await coop.alice.slash(coop.governance, "remind me", when="yesterday 9:00", what="x")
+    )
+    assert "past" in refused or "couldn't" in refused.lower()
+    async with db.read() as session:
+        assert (await session.exec(select(Reminder))).all() == []
+
+
+async def test_personal_reminder_by_dm_and_by_mention_when_dms_are_closed(
+    configured: Coop, simcord_env: simcord.Env, simcord_bot: CoopBot, clock: ManualClock, db: Database
+) -> None:
+    coop = configured
+    done = await coop.alice.slash(coop.governance, "remind me", when="in 2h", what="Call the bank")
+    assert "I'll remind you" in done.response.content
+    await coop.members[1].slash(coop.governance, "remind me", when="in 3h", what="Send the minutes")
+
+    clock.advance(timedelta(hours=2))
+    await _tick(simcord_bot, simcord_env)
+    assert [m.content for m in coop.alice.user.dm_channel.history()] == [
+        "⏰ You asked me to remind you: Call the bank"
+    ]
+
+    # Bob's DMs are closed: the reminder comes as a mention where he set it.
+    simcord_env.inject_error("POST", "/users/@me/channels", status=403, code=50007, message="Cannot send")
+    clock.advance(timedelta(hours=1))
+    await _tick(simcord_bot, simcord_env)
+    fallback = [m for m in coop.governance.history() if "Send the minutes" in m.content]
+    assert len(fallback) == 1
+    assert [user.id for user in fallback[0].mentions] == [coop.members[1].id]
+
+
+async def test_digest_posts_the_state_of_the_cooperative(
+    configured: Coop, simcord_env: simcord.Env, simcord_bot: CoopBot, clock: ManualClock, db: Database
+) -> None:
+    coop = configured
+    await allow_moderators(coop)
+    await propose(coop, coop.alice, "Adopt a budget", type="consent", closes="1w")
+    await coop.members[1].click(await proposal_message(coop, db, 1), label="No objection")
+    done = await coop.moderator.slash(
+        coop.governance, "reminder digest", channel=coop.welcome, day=0, time="08:30"
+    )
+    assert "digest will be posted" in done.response.content
+
+    async with db.read() as session:
+        digest = (await session.exec(select(Reminder).where(Reminder.kind == "digest"))).one()
+    assert digest.next_run_at is not None
+    clock.set(digest.next_run_at)
+    await _tick(simcord_bot, simcord_env)
+    posted = coop.welcome.last_message
+    assert posted is not None and posted.embeds[0].title == "Weekly governance digest"
+    fields = {field.name: field.value or "" for field in posted.embeds[0].fields}
+    assert "#1" in fields["Open decisions"] and "1 of 5 voted" in fields["Open decisions"]
+
+
+async def test_real_scheduler_wakes_the_bot_for_a_reminder_due_within_a_second(
+    configured: Coop, simcord_env: simcord.Env, settings: Settings, db: Database
+) -> None:
+    """One integration test of the real clock: APScheduler itself wakes the bot (no run_now call)."""
+    coop = configured
+    real_clock = _WallClock()
+    bot = create_bot(settings, clock=real_clock, guild_ready_timeout=0.05)
+    old = simcord_env.bot
+    assert isinstance(old, CoopBot)
+    await old.close()
+    await simcord_env.restart_bot(bot)
+    await simcord_env.settle()
+    async with db.write() as session:
+        session.add(
+            Reminder(
+                guild_id=coop.guild.id,
+                kind="channel",
+                channel_id=coop.governance.id,
+                user_id=coop.moderator.id,
+                message="Tea break",
+                schedule="every day 09:00",
+                anchor_at=real_clock.now(),
+                next_run_at=real_clock.now() + timedelta(milliseconds=500),
+                created_at=real_clock.now(),
+            )
+        )
+    await bot.due.wake_at(real_clock.now() + timedelta(milliseconds=500))
+
+    for _ in range(50):
+        await simcord_env.external_wait(
+            asyncio.sleep(0.1), reason="real time"
+        ) if False else await asyncio.sleep(0.1)
+        await simcord_env.settle()
+        if any(m.content.startswith("🔔 Tea break") for m in coop.governance.history()):
+            break
+    assert [m.content for m in coop.governance.history() if m.content.startswith("🔔 Tea break")] == [
+        "🔔 Tea break"
+    ]
+
+
+class _WallClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
