@@ -8,7 +8,9 @@ import importlib
 import logging
 import pkgutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -21,6 +23,7 @@ import cogs
 from cogs._common import CoopTree
 from cogs._scheduling import DueRunner
 from config import Settings
+from governance import audit, export, webhooks
 from governance.clock import Clock, SystemClock
 from storage import migrate
 from storage.database import Database
@@ -92,6 +95,8 @@ class CoopBot(commands.Bot):
         self.database = Database.from_url(settings.database_url, pool_size=settings.database_pool_size)
         self.failed_extensions: dict[str, BaseException] = {}
         self.due = DueRunner(self)
+        self.webhooks = DueRunner(self, name="webhooks")
+        self._stop_hearing_audit: Callable[[], None] | None = None
         self._start_scheduler = start_scheduler
         # Made in setup_hook: both need the running event loop.
         self.scheduler: AsyncIOScheduler | None = None
@@ -103,6 +108,7 @@ class CoopBot(commands.Bot):
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         if self._start_scheduler:
             self.scheduler.start()
+        self._stop_hearing_audit = audit.on_commit(self._on_audit_commit)
         for name in extension_names():
             if name in self.extensions:  # a restart of the same bot object keeps its cogs
                 continue
@@ -112,9 +118,17 @@ class CoopBot(commands.Bot):
                 self.failed_extensions[name] = error
                 log.exception("Could not load extension %s", name)
 
+    def _on_audit_commit(self, actions: list[str]) -> None:
+        # Called right after a commit: deliver webhook events soon, outside the command that caused them.
+        if any(action in webhooks.EVENTS for action in actions):
+            self.webhooks.wake_soon()
+
     async def close(self) -> None:
         await super().close()
+        if self._stop_hearing_audit is not None:
+            self._stop_hearing_audit()
         self.due.stop()
+        self.webhooks.stop()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self.http_client is not None:
@@ -126,6 +140,7 @@ class CoopBot(commands.Bot):
         if self._start_scheduler and not self.due.started:
             # After READY the guild cache says which cooperatives this process serves.
             await self.due.start()
+            await self.webhooks.start()
 
 
 def create_bot(settings: Settings | None = None, **options: Any) -> CoopBot:
@@ -242,6 +257,19 @@ async def _check(settings: Settings) -> int:
     return 1 if problems else 0
 
 
+async def _export(settings: Settings, guild_id: int, out: Path) -> int:
+    database = Database.from_url(settings.database_url)
+    try:
+        await migrate.upgrade(database.engine)
+        result = await export.export_guild(database, guild_id, out, datetime.now(UTC))
+    finally:
+        await database.dispose()
+    for path in result.files:
+        print(path)
+    print(f"{sum(result.rows.values())} records, {result.size / 1_000_000:.1f} MB.")
+    return 0
+
+
 def _redacted(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -256,6 +284,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sync = sub.add_parser("sync", help="publish the slash commands to Discord")
     sync.add_argument("--guild", type=int, help="sync to this server only (instant, for development)")
     sub.add_parser("check", help="validate the configuration and database, print what would run")
+    export_parser = sub.add_parser("export", help="write a cooperative's whole record as JSON and CSV files")
+    export_parser.add_argument("--guild", type=int, required=True, help="the server (guild) id")
+    export_parser.add_argument("--out", type=Path, required=True, help="the folder to write into")
     args = parser.parse_args(argv)
 
     settings = _load_settings()
@@ -268,6 +299,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_sync(settings, args.guild if args.guild is not None else settings.dev_guild_id))
     if args.command == "check":
         return asyncio.run(_check(settings))
+    if args.command == "export":
+        return asyncio.run(_export(settings, args.guild, args.out))
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -37,6 +37,13 @@ class Settings(BaseSettings):
         default=None, description="A guild to sync commands to instantly while developing (`coopbot sync`)."
     )
 
+    webhooks_allow_http_localhost: bool = Field(
+        default=False, description="Development only: allow http:// webhook URLs to localhost."
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=60, description="How long a webhook receiver may take to answer."
+    )
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:

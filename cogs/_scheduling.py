@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("coopbot.due")
 
-WAKE_JOB_ID = "coopbot:due"
 # A safety net for anything the alarm did not hear about (a row written by another tool, a clock jump).
 SWEEP_INTERVAL = timedelta(minutes=1)
 
@@ -36,8 +35,12 @@ class DueHandler:
 
 
 class DueRunner:
-    def __init__(self, bot: CoopBot) -> None:
+    """Runs registered handlers when something is due. The bot has two: one for governance (closings,
+    reminders), one for webhook deliveries, so that a slow receiver never delays a closing."""
+
+    def __init__(self, bot: CoopBot, *, name: str = "due") -> None:
         self.bot = bot
+        self.job_id = f"coopbot:{name}"
         self._handlers: dict[str, DueHandler] = {}
         self._lock = asyncio.Lock()
         self._planned: datetime | None = None
@@ -58,7 +61,7 @@ class DueRunner:
                 self.run_now,
                 "interval",
                 seconds=SWEEP_INTERVAL.total_seconds(),
-                id="coopbot:sweep",
+                id=f"{self.job_id}:sweep",
                 replace_existing=True,
                 coalesce=True,
                 max_instances=1,
@@ -81,12 +84,16 @@ class DueRunner:
                     log.exception("Due handler %s failed", handler.name)
             await self._plan()
 
-    async def wake_at(self, moment: datetime) -> None:
+    def wake_at(self, moment: datetime) -> None:
         """Something new is due at `moment`: move the alarm earlier if needed."""
         if not self.started:
             return
         if self._planned is None or moment < self._planned:
-            await self._set_alarm(moment)
+            self._set_alarm(moment)
+
+    def wake_soon(self) -> None:
+        """Something is due now (e.g. an event for the webhooks was just committed)."""
+        self.wake_at(self.bot.clock.now())
 
     async def _plan(self) -> None:
         moments: list[datetime] = []
@@ -98,16 +105,16 @@ class DueRunner:
                 continue
             if moment is not None:
                 moments.append(moment)
-        await self._set_alarm(min(moments) if moments else None)
+        self._set_alarm(min(moments) if moments else None)
 
-    async def _set_alarm(self, moment: datetime | None) -> None:
+    def _set_alarm(self, moment: datetime | None) -> None:
         self._planned = moment
         scheduler = self.bot.scheduler
         if scheduler is None or not scheduler.running:
             return
         if moment is None:
-            if scheduler.get_job(WAKE_JOB_ID) is not None:
-                scheduler.remove_job(WAKE_JOB_ID)
+            if scheduler.get_job(self.job_id) is not None:
+                scheduler.remove_job(self.job_id)
             return
         # The delay is measured on the bot's clock, and the alarm set that far ahead on the real one, so a
         # test's manual clock never makes the alarm ring in a loop.
@@ -116,7 +123,7 @@ class DueRunner:
             self.run_now,
             "date",
             run_date=datetime.now(scheduler.timezone) + delay,
-            id=WAKE_JOB_ID,
+            id=self.job_id,
             replace_existing=True,
             misfire_grace_time=None,
             coalesce=True,

@@ -1,22 +1,42 @@
-"""Cooperative administration: /coop setup and /coop settings."""
+"""Cooperative administration: /coop setup, settings, audit, export and webhooks."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+import logging
+import shutil
+import tempfile
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import discord
+import httpx
 from discord import app_commands
 from discord.ext import commands
 
 from bot import CoopBot
-from cogs._common import actor_of, requires
-from governance import coop
+from cogs._common import actor_of, requires, send_ephemeral
+from cogs._scheduling import DueHandler
+from config import PROJECT_ROOT
+from governance import audit, coop, export, webhooks
 from governance.decision_types import DECISION_TYPES, get_type
 from governance.errors import InvalidInput
 from governance.money import currency_label, suggest_currencies
 from governance.permissions import require_moderator
-from governance.timeparse import format_duration, suggest_timezones
+from governance.timeparse import (
+    discord_timestamp,
+    format_duration,
+    parse_timezone,
+    parse_when,
+    suggest_timezones,
+)
 from storage.models import Guild
+
+log = logging.getLogger("coopbot.admin")
+EXPORTS_DIR = PROJECT_ROOT / "data" / "exports"
+WEBHOOK_EVENT_CHOICES = [
+    app_commands.Choice(name=name, value=name) for name in sorted(webhooks.EVENTS.values())
+]
 
 DECISION_TYPE_CHOICES = [
     app_commands.Choice(name=decision_type.label, value=kind.value)
@@ -86,8 +106,18 @@ def _usable_channel(channel: discord.TextChannel | None, purpose: str) -> int | 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class CoopAdmin(commands.GroupCog, group_name="coop", group_description="Set up and run the cooperative"):
+    webhooks_group = app_commands.Group(
+        name="webhooks", description="Tell other tools what the cooperative decides"
+    )
+
     def __init__(self, bot: CoopBot) -> None:
         self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.webhooks.register(DueHandler("webhooks", self._deliver_webhooks, self._next_delivery))
+
+    async def cog_unload(self) -> None:
+        self.bot.webhooks.unregister("webhooks")
 
     @app_commands.command(name="setup")
     @requires(require_moderator)
@@ -167,6 +197,213 @@ class CoopAdmin(commands.GroupCog, group_name="coop", group_description="Set up 
             app_commands.Choice(name=currency_label(code), value=code)
             for code in suggest_currencies(current, limit=25)
         ]
+
+    # --- audit --------------------------------------------------------------------------------------
+
+    @app_commands.command(name="audit")
+    @requires(require_moderator)
+    @app_commands.describe(
+        action="Only actions starting with this, e.g. decision, fund.request, member",
+        user="Only what this person did",
+        since="Only since this date or time ago, e.g. 2026-11-01 or 7d ago",
+        page="Page (15 per page, newest first)",
+    )
+    async def audit_log(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        action: app_commands.Range[str, 1, 64] | None = None,
+        user: discord.User | None = None,
+        since: app_commands.Range[str, 1, 40] | None = None,
+        page: app_commands.Range[int, 1, 100_000] = 1,
+    ) -> None:
+        """The audit log: every governance action, who did it and when."""
+        assert interaction.guild_id is not None
+        now = self.bot.clock.now()
+        since_moment = await self._since(interaction.guild_id, since, now) if since else None
+        found = await audit.search(
+            self.bot.database,
+            interaction.guild_id,
+            actions=action.strip().lower() if action else None,
+            actor_id=user.id if user else None,
+            since=since_moment,
+            page=page - 1,
+        )
+        lines = [
+            f"{discord_timestamp(event.created_at, 'f')} · **{event.action}** {event.subject} · "
+            + (f"<@{event.actor_id}>" if event.actor_id else "coopbot")
+            for event in found.events
+        ]
+        embed = discord.Embed(
+            title="Audit log",
+            description="\n".join(lines) or "Nothing matches.",
+            colour=discord.Colour.dark_grey(),
+        )
+        embed.set_footer(text=f"Page {found.page + 1} of {found.pages} · {found.total} events")
+        await send_ephemeral(interaction, embed=embed)
+
+    async def _since(self, guild_id: int, text: str, now: datetime) -> datetime:
+        """A past moment: "7d ago"/"7d" counts back from now, a date is read in the guild's timezone."""
+        cleaned = text.strip().lower().removesuffix(" ago")
+        settings = await coop.get_settings(self.bot.database, guild_id, now)
+        tz = parse_timezone(settings.timezone)
+        try:
+            ahead = parse_when(cleaned, now=now - timedelta(days=3660), tz=tz)
+        except InvalidInput:
+            raise InvalidInput("“since” takes a date like 2026-11-01 or a span like 7d.") from None
+        if cleaned[:1].isdigit() and not any(sep in cleaned for sep in "-/:"):
+            # A span: parse_when measured it from ten years ago; measure it back from now instead.
+            return now - (ahead - (now - timedelta(days=3660)))
+        return ahead
+
+    # --- export -------------------------------------------------------------------------------------
+
+    @app_commands.command(name="export")
+    @requires(require_moderator)
+    async def export_command(self, interaction: discord.Interaction[CoopBot]) -> None:
+        """Export the cooperative's whole record (JSON and CSV files)."""
+        assert interaction.guild is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        now = self.bot.clock.now()
+        folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="coopbot-export-"))
+        try:
+            result = await export.export_guild(self.bot.database, interaction.guild.id, folder, now)
+            if result.size <= interaction.guild.filesize_limit:
+                files = [discord.File(path, filename=path.name) for path in result.files]
+                summary = ", ".join(f"{count} {name}" for name, count in result.rows.items() if count)
+                await interaction.followup.send(
+                    f"The cooperative's record: {summary or 'nothing yet'}.", files=files, ephemeral=True
+                )
+                return
+            kept = EXPORTS_DIR / f"{interaction.guild.id}-{now:%Y%m%d-%H%M%S}"
+            await asyncio.to_thread(shutil.copytree, folder, kept)
+            await interaction.followup.send(
+                f"The export is {result.size / 1_000_000:.1f} MB, more than Discord accepts here. "
+                f"It was saved on the bot's server in `{kept.relative_to(PROJECT_ROOT)}`; "
+                f"the operator can also run `coopbot export --guild {interaction.guild.id} --out DIR`.",
+                ephemeral=True,
+            )
+        finally:
+            await asyncio.to_thread(shutil.rmtree, folder, True)
+
+    # --- webhooks -----------------------------------------------------------------------------------
+
+    @webhooks_group.command(name="add")
+    @requires(require_moderator)
+    @app_commands.describe(
+        url="The https:// address to POST events to", event="Only this event (default: all)"
+    )
+    @app_commands.choices(event=WEBHOOK_EVENT_CHOICES)
+    async def webhook_add(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        url: app_commands.Range[str, 1, 500],
+        event: str | None = None,
+    ) -> None:
+        """Send events (decision closed, request approved or paid, member admitted) to another tool."""
+        assert interaction.guild_id is not None
+        added = await webhooks.add_webhook(
+            self.bot.database,
+            guild_id=interaction.guild_id,
+            actor=actor_of(interaction),
+            url=url,
+            events=[event] if event else None,
+            now=self.bot.clock.now(),
+            allow_http_localhost=self.bot.settings.webhooks_allow_http_localhost,
+        )
+        await send_ephemeral(
+            interaction,
+            f"Webhook #{added.webhook.id} added for {', '.join(added.webhook.events)}.\n"
+            f"Its signing secret, shown only now: `{added.secret}`\n"
+            f"Each POST carries `{webhooks.SIGNATURE_HEADER}: sha256=<HMAC-SHA256 of the body>`, "
+            "made with this secret.",
+        )
+
+    @webhooks_group.command(name="list")
+    @requires(require_moderator)
+    async def webhook_list(self, interaction: discord.Interaction[CoopBot]) -> None:
+        """The webhooks and how their deliveries went."""
+        assert interaction.guild_id is not None
+        statuses = await webhooks.list_webhooks(self.bot.database, interaction.guild_id)
+        lines = [
+            f"**#{status.webhook.id}** {status.webhook.url} · {', '.join(status.webhook.events)}\n"
+            f"delivered {status.delivered} · pending {status.pending} · failed {status.failed}"
+            + (f" · last error: {status.last_error[:200]}" if status.last_error else "")
+            for status in statuses
+        ]
+        await send_ephemeral(interaction, "\n".join(lines)[:2000] or "No webhooks yet: /coop webhooks add.")
+
+    @webhooks_group.command(name="remove")
+    @requires(require_moderator)
+    @app_commands.describe(webhook="The webhook's number (see /coop webhooks list)")
+    async def webhook_remove(
+        self, interaction: discord.Interaction[CoopBot], webhook: app_commands.Range[int, 1, 2**53]
+    ) -> None:
+        """Stop sending events to a webhook."""
+        assert interaction.guild_id is not None
+        removed = await webhooks.remove_webhook(
+            self.bot.database,
+            guild_id=interaction.guild_id,
+            webhook_id=webhook,
+            actor=actor_of(interaction),
+            now=self.bot.clock.now(),
+        )
+        await send_ephemeral(interaction, f"Webhook #{removed.id} removed.")
+
+    @webhooks_group.command(name="test")
+    @requires(require_moderator)
+    @app_commands.describe(webhook="The webhook's number (see /coop webhooks list)")
+    async def webhook_test(
+        self, interaction: discord.Interaction[CoopBot], webhook: app_commands.Range[int, 1, 2**53]
+    ) -> None:
+        """Send a test event (ping) to a webhook."""
+        assert interaction.guild_id is not None
+        delivery_id = await webhooks.queue_test_event(
+            self.bot.database,
+            guild_id=interaction.guild_id,
+            webhook_id=webhook,
+            actor=actor_of(interaction),
+            now=self.bot.clock.now(),
+        )
+        self.bot.webhooks.wake_soon()
+        await send_ephemeral(
+            interaction, f"A test event is on its way (delivery `{delivery_id}`); see /coop webhooks list."
+        )
+
+    def _guild_ids(self) -> list[int]:
+        return [guild.id for guild in self.bot.guilds]
+
+    async def _next_delivery(self) -> datetime | None:
+        return await webhooks.next_due(self.bot.database, self._guild_ids())
+
+    async def _deliver_webhooks(self, now: datetime) -> None:
+        await webhooks.fan_out(self.bot.database, now, self._guild_ids())
+        attempts = await webhooks.claim_due(self.bot.database, now, self._guild_ids())
+        await asyncio.gather(*(self._post(attempt) for attempt in attempts))
+
+    async def _post(self, attempt: webhooks.Attempt) -> None:
+        """One delivery attempt; network errors, timeouts, 408/429 and 5xx are retried, other answers not."""
+        assert self.bot.http_client is not None
+        error: str | None = None
+        retry = True
+        try:
+            response = await self.bot.http_client.post(
+                attempt.url,
+                content=attempt.body,
+                headers=attempt.headers,
+                timeout=self.bot.settings.webhook_timeout_seconds,
+                follow_redirects=False,
+            )
+        except httpx.TimeoutException:
+            error = "the receiver did not answer in time"
+        except httpx.HTTPError as failure:
+            error = f"could not connect ({failure.__class__.__name__})"
+        else:
+            if not 200 <= response.status_code < 300:
+                error = f"HTTP {response.status_code}"
+                retry = response.status_code >= 500 or response.status_code in (408, 429)
+        await webhooks.record_outcome(
+            self.bot.database, attempt, self.bot.clock.now(), error=error, retry=retry
+        )
 
 
 async def setup(bot: CoopBot) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -46,6 +46,7 @@ from governance.timeparse import (
 )
 from storage.database import Database, is_postgresql
 from storage.models import Decision, DecisionStatus, Guild, Vote, VoteAction, VoteEvent
+from storage.types import as_utc
 
 MAX_TITLE = 200
 MAX_DETAILS = 4000
@@ -266,15 +267,7 @@ async def next_closing(db: Database, guild_ids: Collection[int] | None = None) -
             query = query.where(col(Decision.guild_id).in_(guild_ids))
         value = (await session.exec(query)).one()
     # func.min bypasses the column type on SQLite: normalise to aware UTC here.
-    return _aware(value)
-
-
-def _aware(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    assert isinstance(moment, datetime)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return as_utc(value)
 
 
 # --- opening ----------------------------------------------------------------------------------------

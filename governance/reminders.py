@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, update
@@ -36,6 +36,7 @@ from storage.models import (
     RequestStatus,
     Vote,
 )
+from storage.types import as_utc
 
 MAX_MESSAGE = 1800  # leaves room for the "late" note within Discord's 2,000 characters
 MAX_CHANNEL_REMINDERS = 50
@@ -53,15 +54,6 @@ class DueRun:
     reminder: Reminder
     due_at: datetime
     late_by: timedelta | None
-
-
-def _aware(value: Any) -> datetime | None:
-    """Aggregates (min/max) skip the column type on SQLite: normalise what they return to aware UTC."""
-    if value is None:
-        return None
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    assert isinstance(moment, datetime)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _clean_message(text: str) -> str:
@@ -356,7 +348,7 @@ async def next_reminder_due(db: Database, guild_ids: Collection[int] | None = No
         query = select(func.min(Reminder.next_run_at)).where(Reminder.status == ReminderStatus.ACTIVE.value)
         if guild_ids is not None:
             query = query.where(col(Reminder.guild_id).in_(guild_ids))
-        return _aware((await session.exec(query)).one())
+        return as_utc((await session.exec(query)).one())
 
 
 async def claim_due_reminders(
@@ -469,7 +461,7 @@ async def next_closing_soon(db: Database, guild_ids: Collection[int] | None = No
         moments = [
             moment - timedelta(seconds=lead)
             for lead, earliest in (await session.exec(query)).all()
-            if (moment := _aware(earliest)) is not None
+            if (moment := as_utc(earliest)) is not None
         ]
     return min(moments) if moments else None
 
@@ -507,7 +499,7 @@ async def next_review(db: Database, guild_ids: Collection[int] | None = None) ->
         )
         if guild_ids is not None:
             query = query.where(col(Decision.guild_id).in_(guild_ids))
-        return _aware((await session.exec(query)).one())
+        return as_utc((await session.exec(query)).one())
 
 
 async def claim_stale_requests(
@@ -559,7 +551,7 @@ async def next_stale_request(db: Database, guild_ids: Collection[int] | None = N
         moments = [
             moment + timedelta(days=days)
             for days, earliest in (await session.exec(query)).all()
-            if (moment := _aware(earliest)) is not None
+            if (moment := as_utc(earliest)) is not None
         ]
     return min(moments) if moments else None
 

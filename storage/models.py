@@ -447,6 +447,8 @@ class Webhook(SQLModel, table=True):
     secret: str = Field(sa_column=Column(String(128), nullable=False))
     events: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     active: bool = True
+    # The audit log is the outbox: events after this audit id have not been turned into deliveries yet.
+    last_event_id: int = 0
     created_by: int = Field(sa_column=Column(BigInteger, nullable=False))
     created_at: datetime = utc_datetime()
 

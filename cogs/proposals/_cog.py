@@ -317,7 +317,7 @@ class Proposals(commands.Cog):
         decision.channel_id = message.channel.id
         decision.message_id = message.id
         decision.thread_id = thread_id
-        await self.bot.due.wake_at(decision.closes_at)
+        self.bot.due.wake_at(decision.closes_at)
         return message
 
     # --- voting -----------------------------------------------------------------------------------
@@ -622,7 +622,7 @@ class Proposals(commands.Cog):
         )
         await self._update_message(decision)
         await self._tell_thread(decision, f"Reopened until {discord_timestamp(decision.closes_at)}.")
-        await self.bot.due.wake_at(decision.closes_at)
+        self.bot.due.wake_at(decision.closes_at)
 
     @proposal.command(name="outcome")
     @app_commands.describe(

@@ -183,7 +183,7 @@ class GovernanceReminders(
             now=self.bot.clock.now(),
         )
         if reminder.next_run_at is not None:
-            await self.bot.due.wake_at(reminder.next_run_at)
+            self.bot.due.wake_at(reminder.next_run_at)
         await send_ephemeral(interaction, f"Reminder added: {_describe(reminder)}")
 
     @app_commands.command(name="list")
@@ -214,7 +214,7 @@ class GovernanceReminders(
             now=self.bot.clock.now(),
         )
         if change == "resumed" and reminder.next_run_at is not None:
-            await self.bot.due.wake_at(reminder.next_run_at)
+            self.bot.due.wake_at(reminder.next_run_at)
         await send_ephemeral(interaction, f"Reminder #{reminder.id} {change}.")
 
     @app_commands.command(name="remove")
@@ -273,7 +273,7 @@ class GovernanceReminders(
         if digest is None or digest.next_run_at is None:
             await send_ephemeral(interaction, "The weekly digest is switched off.")
             return
-        await self.bot.due.wake_at(digest.next_run_at)
+        self.bot.due.wake_at(digest.next_run_at)
         await send_ephemeral(
             interaction,
             f"The digest will be posted in <#{digest.channel_id}> {_describe(digest).split(', ', 1)[1]}",
@@ -338,7 +338,7 @@ class PersonalReminders(commands.GroupCog, group_name="remind", group_descriptio
             now=self.bot.clock.now(),
         )
         assert reminder.next_run_at is not None
-        await self.bot.due.wake_at(reminder.next_run_at)
+        self.bot.due.wake_at(reminder.next_run_at)
         await send_ephemeral(
             interaction,
             f"I'll remind you {discord_timestamp(reminder.next_run_at, 'R')} "

@@ -18,8 +18,10 @@ async def _guild_row(db: Database, guild_id: int) -> Guild | None:
 
 
 async def _audit(db: Database, guild_id: int) -> list[AuditEvent]:
+    """The audit events of cooperative settings (other capabilities log their own actions too)."""
     async with db.read() as session:
-        return list((await session.exec(select(AuditEvent).where(AuditEvent.guild_id == guild_id))).all())
+        query = select(AuditEvent).where(AuditEvent.guild_id == guild_id, AuditEvent.action == "coop.setup")
+        return list((await session.exec(query)).all())
 
 
 async def test_admin_sets_up_the_cooperative(coop: Coop, db: Database) -> None:

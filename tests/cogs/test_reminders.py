@@ -164,7 +164,11 @@ async def test_personal_reminder_by_dm_and_by_mention_when_dms_are_closed(
     ]
 
     # Bob's DMs are closed: the reminder comes as a mention where he set it.
-    simcord_env.inject_error("POST", "/users/@me/channels", status=403, code=50007, message="Cannot send")
+    bob_dms = coop.members[1].user.dm_channel
+    for path in ("/users/@me/channels", f"/channels/{bob_dms.id}/messages"):
+        simcord_env.inject_error(
+            "POST", path, status=403, code=50007, message="Cannot send messages to this user"
+        )
     clock.advance(timedelta(hours=1))
     await _tick(simcord_bot, simcord_env)
     fallback = [m for m in coop.governance.history() if "Send the minutes" in m.content]
@@ -221,7 +225,7 @@ async def test_real_scheduler_wakes_the_bot_for_a_reminder_due_within_a_second(
                 created_at=real_clock.now(),
             )
         )
-    await bot.due.wake_at(real_clock.now() + timedelta(milliseconds=500))
+    bot.due.wake_at(real_clock.now() + timedelta(milliseconds=500))
 
     for _ in range(50):
         await simcord_env.external_wait(

@@ -1,0 +1,218 @@
+"""The cooperative's whole record, exported: one JSON file and one CSV file per kind of record.
+
+Rows are read in chunks and written as they come (never one giant string in memory), and file writes run
+in a worker thread so the event loop never waits on the disk. What the export leaves out on purpose:
+webhook secrets, the text of personal reminders (private to their owner), and any link between a voter
+and a choice in an anonymous decision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlmodel import SQLModel, col, select
+
+from governance.coop import default_settings
+from storage.database import Database
+from storage.models import (
+    Application,
+    AuditEvent,
+    Contribution,
+    Decision,
+    Fund,
+    FundingRequest,
+    Guild,
+    LedgerEntry,
+    Member,
+    Reminder,
+    ReminderKind,
+    Vote,
+    VoteEvent,
+)
+
+SCHEMA_VERSION = 1
+CHUNK = 500
+JSON_NAME = "coopbot-export.json"
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    model: type[SQLModel]
+    # Turns one stored row into what is exported (dropping or blanking what must not leave).
+    shape: Callable[[dict[str, Any], set[int]], dict[str, Any] | None] = lambda row, _anonymous: row
+
+
+def _without_voter(row: dict[str, Any], anonymous: set[int]) -> dict[str, Any]:
+    if row["decision_id"] in anonymous:
+        row["voter_id"] = None
+    return row
+
+
+def _reminder(row: dict[str, Any], _anonymous: set[int]) -> dict[str, Any]:
+    if row["kind"] == ReminderKind.PERSONAL.value:
+        row["message"] = ""
+    return row
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section("members", Member),
+    Section("applications", Application),
+    Section("decisions", Decision),
+    Section("votes", Vote, _without_voter),
+    Section("vote_history", VoteEvent, _without_voter),
+    Section("funds", Fund),
+    Section("ledger", LedgerEntry),
+    Section("contributions", Contribution),
+    Section("funding_requests", FundingRequest),
+    Section("reminders", Reminder, _reminder),
+    Section("audit", AuditEvent),
+)
+
+# What the JSON file promises (JSON Schema, draft 2020-12). Every section is a list of objects with an id.
+EXPORT_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "coopbot export",
+    "type": "object",
+    "required": ["schema_version", "exported_at", "guild_id", "cooperative", *[s.name for s in SECTIONS]],
+    "properties": {
+        "schema_version": {"const": SCHEMA_VERSION},
+        "exported_at": {"type": "string", "format": "date-time"},
+        "guild_id": {"type": "string", "pattern": "^[0-9]+$"},
+        "cooperative": {"type": "object", "required": ["id", "timezone", "currency"]},
+        **{
+            section.name: {
+                "type": "array",
+                "items": {"type": "object", "required": ["id"], "properties": {"id": {"type": "integer"}}},
+            }
+            for section in SECTIONS
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    folder: Path
+    files: list[Path]
+    rows: dict[str, int]
+
+    @property
+    def size(self) -> int:
+        return sum(path.stat().st_size for path in self.files)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _row(instance: SQLModel) -> dict[str, Any]:
+    return {name: _plain(value) for name, value in instance.model_dump().items()}
+
+
+async def _rows(db: Database, model: type[SQLModel], guild_id: int) -> AsyncIterator[list[SQLModel]]:
+    """The guild's rows of `model` in id order, CHUNK at a time (keyset paging: constant memory)."""
+    last_id = 0
+    model_id: Any = model.id  # type: ignore[attr-defined]
+    model_guild: Any = model.guild_id  # type: ignore[attr-defined]
+    while True:
+        async with db.read() as session:
+            chunk = list(
+                (
+                    await session.exec(
+                        select(model)
+                        .where(model_guild == guild_id, col(model_id) > last_id)
+                        .order_by(col(model_id))
+                        .limit(CHUNK)
+                    )
+                ).all()
+            )
+        if not chunk:
+            return
+        yield chunk
+        last_id = chunk[-1].id  # type: ignore[attr-defined]
+
+
+async def _write(handle: TextIO, text: str) -> None:
+    await asyncio.to_thread(handle.write, text)
+
+
+async def export_guild(db: Database, guild_id: int, folder: Path, now: datetime) -> ExportResult:
+    """Write the guild's record into `folder` (created if needed); returns the files written."""
+    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+    async with db.read() as session:
+        settings = await session.get(Guild, guild_id) or default_settings(guild_id, now)
+        anonymous = set(
+            (
+                await session.exec(
+                    select(Decision.id).where(
+                        Decision.guild_id == guild_id, col(Decision.anonymous).is_(True)
+                    )
+                )
+            ).all()
+        )
+    anonymous_ids = {decision_id for decision_id in anonymous if decision_id is not None}
+    json_path = folder / JSON_NAME
+    files = [json_path]
+    counts: dict[str, int] = {}
+    json_file = await asyncio.to_thread(json_path.open, "w", encoding="utf-8")
+    try:
+        head = {
+            "schema_version": SCHEMA_VERSION,
+            "exported_at": now.isoformat(),
+            "guild_id": str(guild_id),
+            "cooperative": _row(settings),
+        }
+        await _write(json_file, json.dumps(head, ensure_ascii=False)[:-1])
+        for section in SECTIONS:
+            csv_path = folder / f"{section.name}.csv"
+            files.append(csv_path)
+            columns = list(section.model.model_fields)
+            csv_file = await asyncio.to_thread(csv_path.open, "w", encoding="utf-8", newline="")
+            try:
+                buffer = io.StringIO()
+                writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+                writer.writeheader()
+                await _write(json_file, f', "{section.name}": [')
+                count = 0
+                async for chunk in _rows(db, section.model, guild_id):
+                    parts = []
+                    for instance in chunk:
+                        shaped = section.shape(_row(instance), anonymous_ids)
+                        if shaped is None:
+                            continue
+                        writer.writerow({key: _csv_value(value) for key, value in shaped.items()})
+                        parts.append(json.dumps(shaped, ensure_ascii=False))
+                    if parts:
+                        await _write(json_file, ("," if count else "") + ",".join(parts))
+                        count += len(parts)
+                    await _write(csv_file, buffer.getvalue())
+                    buffer.seek(0)
+                    buffer.truncate()
+                await _write(csv_file, buffer.getvalue())
+                await _write(json_file, "]")
+                counts[section.name] = count
+            finally:
+                await asyncio.to_thread(csv_file.close)
+        await _write(json_file, "}\n")
+    finally:
+        await asyncio.to_thread(json_file.close)
+    return ExportResult(folder, files, counts)
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    if value is None:
+        return ""
+    return value

@@ -1,0 +1,447 @@
+"""Outbound webhooks: other tools hear when a decision closes, a request is approved or paid, a member is
+admitted.
+
+The audit log is the outbox. A committed governance action is already an audit event; `fan_out` turns new
+events into deliveries (one per subscribed webhook, with a deterministic id, so doing it twice changes
+nothing), and `attempt_due` sends them: a delivery is claimed (its next attempt pushed out by a lease)
+before it is sent, retried with exponential backoff on network errors, timeouts and 5xx answers, and given
+up after MAX_ATTEMPTS. The body is JSON with a versioned schema, signed with HMAC-SHA256 by a per-webhook
+secret that is shown once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import secrets
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col, select
+
+from governance import audit
+from governance.coop import default_settings
+from governance.errors import InvalidInput, NotFound
+from governance.permissions import Actor, require_moderator
+from storage.database import Database, is_postgresql
+from storage.models import AuditEvent, DeliveryStatus, Guild, Webhook, WebhookDelivery
+from storage.types import as_utc
+
+SCHEMA_VERSION = 1
+SIGNATURE_HEADER = "X-Coopbot-Signature"
+DELIVERY_HEADER = "X-Coopbot-Delivery"
+EVENT_HEADER = "X-Coopbot-Event"
+# Audit actions that are published, and the event name receivers see.
+EVENTS: dict[str, str] = {
+    "decision.close": "decision.closed",
+    "fund.request.approve": "request.approved",
+    "fund.payout": "request.paid",
+    "member.admit": "member.admitted",
+}
+MAX_WEBHOOKS = 10
+MAX_ATTEMPTS = 6
+FIRST_RETRY = timedelta(seconds=30)
+LEASE = timedelta(minutes=2)  # an attempt in flight is not retried by another run before this
+_NAMESPACE = uuid.UUID("9d3f7c1e-5b1a-4c9e-8f57-2f7c5a1f0b6e")
+
+
+@dataclass(frozen=True)
+class NewWebhook:
+    webhook: Webhook
+    secret: str  # shown once, to the moderator who added it
+
+
+@dataclass(frozen=True)
+class WebhookStatus:
+    webhook: Webhook
+    delivered: int
+    pending: int
+    failed: int
+    last_error: str
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What `attempt_due` hands to the sender: the delivery and the exact bytes and headers to POST."""
+
+    delivery: WebhookDelivery
+    url: str
+    body: bytes
+    headers: dict[str, str]
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The signature header value: sha256=<hex HMAC of the body>. Receivers compute the same and compare."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def validate_url(url: str, *, allow_http_localhost: bool) -> str:
+    cleaned = url.strip()
+    if len(cleaned) > 500:
+        raise InvalidInput("A webhook URL is at most 500 characters.")
+    try:
+        parts = urlsplit(cleaned)
+        host = parts.hostname
+        parts.port  # noqa: B018  (raises ValueError for a bad port)
+    except ValueError:
+        raise InvalidInput("That is not a URL I can use: give a full https:// address.") from None
+    if not host or parts.scheme not in {"http", "https"}:
+        raise InvalidInput("That is not a URL I can use: give a full https:// address.")
+    if parts.username or parts.password:
+        raise InvalidInput("Put no user name or password in the URL; the signature authenticates coopbot.")
+    if parts.scheme == "http" and not (allow_http_localhost and _is_loopback(host)):
+        raise InvalidInput("Webhook URLs must use https:// (http only to localhost, in development).")
+    return cleaned
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+async def add_webhook(
+    db: Database,
+    *,
+    guild_id: int,
+    actor: Actor,
+    url: str,
+    events: Collection[str] | None,
+    now: datetime,
+    allow_http_localhost: bool = False,
+) -> NewWebhook:
+    cleaned = validate_url(url, allow_http_localhost=allow_http_localhost)
+    chosen = sorted(set(events or EVENTS.values()))
+    unknown = [name for name in chosen if name not in EVENTS.values()]
+    if unknown or not chosen:
+        raise InvalidInput(f"Events are: {', '.join(sorted(EVENTS.values()))}.")
+    secret = secrets.token_hex(32)
+    async with db.write() as session:
+        settings = await session.get(Guild, guild_id) or default_settings(guild_id, now)
+        require_moderator(settings, actor)
+        count = (
+            await session.exec(
+                select(func.count())
+                .select_from(Webhook)
+                .where(Webhook.guild_id == guild_id, col(Webhook.active).is_(True))
+            )
+        ).one()
+        if count >= MAX_WEBHOOKS:
+            raise InvalidInput(f"A server can have {MAX_WEBHOOKS} webhooks: remove one first.")
+        # Start after the newest event: a new webhook hears what happens from now on, not the history.
+        newest = (
+            await session.exec(select(func.max(AuditEvent.id)).where(AuditEvent.guild_id == guild_id))
+        ).one()
+        webhook = Webhook(
+            guild_id=guild_id,
+            url=cleaned,
+            secret=secret,
+            events=chosen,
+            active=True,
+            last_event_id=newest or 0,
+            created_by=actor.user_id,
+            created_at=now,
+        )
+        session.add(webhook)
+        await session.flush()
+        audit.record(
+            session,
+            guild_id=guild_id,
+            actor_id=actor.user_id,
+            action="webhook.add",
+            subject=f"webhook:{webhook.id}",
+            details={"url": cleaned, "events": chosen},
+            at=now,
+        )
+    return NewWebhook(webhook, secret)
+
+
+async def remove_webhook(
+    db: Database, *, guild_id: int, webhook_id: int, actor: Actor, now: datetime
+) -> Webhook:
+    async with db.write() as session:
+        settings = await session.get(Guild, guild_id) or default_settings(guild_id, now)
+        require_moderator(settings, actor)
+        webhook = (
+            await session.exec(
+                select(Webhook).where(
+                    Webhook.id == webhook_id, Webhook.guild_id == guild_id, col(Webhook.active).is_(True)
+                )
+            )
+        ).first()
+        if webhook is None:
+            raise NotFound(f"There is no webhook #{webhook_id} in this server.")
+        webhook.active = False
+        session.add(webhook)
+        await session.exec(
+            update(WebhookDelivery)
+            .where(
+                col(WebhookDelivery.webhook_id) == webhook_id,
+                col(WebhookDelivery.status) == DeliveryStatus.PENDING.value,
+            )
+            .values(status=DeliveryStatus.FAILED.value, last_error="webhook removed")
+        )
+        audit.record(
+            session,
+            guild_id=guild_id,
+            actor_id=actor.user_id,
+            action="webhook.remove",
+            subject=f"webhook:{webhook_id}",
+            at=now,
+        )
+    return webhook
+
+
+async def list_webhooks(db: Database, guild_id: int) -> list[WebhookStatus]:
+    async with db.read() as session:
+        hooks = (
+            await session.exec(
+                select(Webhook)
+                .where(Webhook.guild_id == guild_id, col(Webhook.active).is_(True))
+                .order_by(col(Webhook.id))
+            )
+        ).all()
+        counts = (
+            await session.exec(
+                select(WebhookDelivery.webhook_id, WebhookDelivery.status, func.count())
+                .where(WebhookDelivery.guild_id == guild_id)
+                .group_by(col(WebhookDelivery.webhook_id), col(WebhookDelivery.status))
+            )
+        ).all()
+        statuses = []
+        for webhook in hooks:
+            per_status = {status: count for hook_id, status, count in counts if hook_id == webhook.id}
+            last_failure = (
+                await session.exec(
+                    select(WebhookDelivery.last_error)
+                    .where(WebhookDelivery.webhook_id == webhook.id, WebhookDelivery.last_error != "")
+                    .order_by(col(WebhookDelivery.id).desc())
+                    .limit(1)
+                )
+            ).first()
+            statuses.append(
+                WebhookStatus(
+                    webhook,
+                    delivered=per_status.get(DeliveryStatus.DELIVERED.value, 0),
+                    pending=per_status.get(DeliveryStatus.PENDING.value, 0),
+                    failed=per_status.get(DeliveryStatus.FAILED.value, 0),
+                    last_error=last_failure or "",
+                )
+            )
+    return statuses
+
+
+def payload_of(event: AuditEvent, delivery_id: str) -> dict[str, Any]:
+    """The JSON body receivers get (schema version 1). Ids are strings: they exceed JavaScript's integers."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "event": EVENTS[event.action],
+        "delivery_id": delivery_id,
+        "guild_id": str(event.guild_id),
+        "occurred_at": event.created_at.isoformat(),
+        "actor_id": str(event.actor_id) if event.actor_id is not None else None,
+        "subject": event.subject,
+        "data": event.details,
+    }
+
+
+async def queue_test_event(
+    db: Database, *, guild_id: int, webhook_id: int, actor: Actor, now: datetime
+) -> str:
+    """/coop webhooks test: a `ping` delivery to one webhook, sent like any other."""
+    async with db.write() as session:
+        settings = await session.get(Guild, guild_id) or default_settings(guild_id, now)
+        require_moderator(settings, actor)
+        webhook = (
+            await session.exec(
+                select(Webhook).where(
+                    Webhook.id == webhook_id, Webhook.guild_id == guild_id, col(Webhook.active).is_(True)
+                )
+            )
+        ).first()
+        if webhook is None:
+            raise NotFound(f"There is no webhook #{webhook_id} in this server.")
+        delivery_id = str(uuid.uuid4())
+        session.add(
+            WebhookDelivery(
+                guild_id=guild_id,
+                webhook_id=webhook_id,
+                delivery_id=delivery_id,
+                event="ping",
+                payload={
+                    "schema_version": SCHEMA_VERSION,
+                    "event": "ping",
+                    "delivery_id": delivery_id,
+                    "guild_id": str(guild_id),
+                    "occurred_at": now.isoformat(),
+                    "actor_id": str(actor.user_id),
+                    "subject": f"webhook:{webhook_id}",
+                    "data": {},
+                },
+                status=DeliveryStatus.PENDING.value,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+    return delivery_id
+
+
+async def fan_out(db: Database, now: datetime, guild_ids: Collection[int] | None = None) -> int:
+    """Turn audit events newer than each webhook's cursor into deliveries. Idempotent: the delivery id is
+    derived from (webhook, event), so a second run or a second process inserts nothing new."""
+    created = 0
+    async with db.read() as session:
+        query = select(Webhook).where(col(Webhook.active).is_(True))
+        if guild_ids is not None:
+            query = query.where(col(Webhook.guild_id).in_(guild_ids))
+        hooks = list((await session.exec(query)).all())
+    for webhook in hooks:
+        async with db.write() as session:
+            events = (
+                await session.exec(
+                    select(AuditEvent)
+                    .where(
+                        AuditEvent.guild_id == webhook.guild_id,
+                        col(AuditEvent.id) > webhook.last_event_id,
+                        col(AuditEvent.action).in_(list(EVENTS)),
+                    )
+                    .order_by(col(AuditEvent.id))
+                    .limit(500)
+                )
+            ).all()
+            newest = (
+                await session.exec(
+                    select(func.max(AuditEvent.id)).where(
+                        AuditEvent.guild_id == webhook.guild_id, col(AuditEvent.id) > webhook.last_event_id
+                    )
+                )
+            ).one()
+            if newest is None:
+                continue
+            if len(events) == 500:
+                newest = events[-1].id
+            insert = pg_insert if is_postgresql(session) else sqlite_insert
+            for audit_event in events:
+                if EVENTS[audit_event.action] not in webhook.events:
+                    continue
+                delivery_id = str(uuid.uuid5(_NAMESPACE, f"{webhook.id}:{audit_event.id}"))
+                result = await session.exec(
+                    insert(WebhookDelivery)
+                    .values(
+                        guild_id=webhook.guild_id,
+                        webhook_id=webhook.id,
+                        delivery_id=delivery_id,
+                        event=EVENTS[audit_event.action],
+                        payload=payload_of(audit_event, delivery_id),
+                        status=DeliveryStatus.PENDING.value,
+                        attempts=0,
+                        next_attempt_at=now,
+                        last_error="",
+                        created_at=now,
+                    )
+                    .on_conflict_do_nothing(index_elements=["delivery_id"])
+                )
+                created += result.rowcount or 0
+            await session.exec(
+                update(Webhook)
+                .where(col(Webhook.id) == webhook.id, col(Webhook.last_event_id) == webhook.last_event_id)
+                .values(last_event_id=newest)
+            )
+    return created
+
+
+async def claim_due(db: Database, now: datetime, guild_ids: Collection[int] | None = None) -> list[Attempt]:
+    """Claim the deliveries due now: each gets an attempt counted and a lease, so no other run sends it."""
+    async with db.read() as session:
+        query = (
+            select(WebhookDelivery, Webhook)
+            .join(Webhook, col(Webhook.id) == WebhookDelivery.webhook_id)
+            .where(
+                WebhookDelivery.status == DeliveryStatus.PENDING.value,
+                col(WebhookDelivery.next_attempt_at) <= now,
+                col(Webhook.active).is_(True),
+            )
+            .order_by(col(WebhookDelivery.id))
+            .limit(100)
+        )
+        if guild_ids is not None:
+            query = query.where(col(WebhookDelivery.guild_id).in_(guild_ids))
+        rows = (await session.exec(query)).all()
+    attempts = []
+    for delivery, webhook in rows:
+        async with db.write() as session:
+            won = await session.exec(
+                update(WebhookDelivery)
+                .where(
+                    col(WebhookDelivery.id) == delivery.id,
+                    col(WebhookDelivery.status) == DeliveryStatus.PENDING.value,
+                    col(WebhookDelivery.next_attempt_at) == delivery.next_attempt_at,
+                )
+                .values(attempts=WebhookDelivery.attempts + 1, next_attempt_at=now + LEASE)
+            )
+        if not won.rowcount:
+            continue
+        delivery.attempts += 1
+        body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "coopbot-webhooks/1",
+            SIGNATURE_HEADER: sign(webhook.secret, body),
+            DELIVERY_HEADER: delivery.delivery_id,
+            EVENT_HEADER: delivery.event,
+        }
+        attempts.append(Attempt(delivery, webhook.url, body, headers))
+    return attempts
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1.5 min, 4.5 min, 13.5 min, 40 min: three times longer each try."""
+    return FIRST_RETRY * int(3 ** max(0, attempts - 1))
+
+
+async def record_outcome(
+    db: Database, attempt: Attempt, now: datetime, *, error: str | None, retry: bool
+) -> None:
+    """After an attempt: delivered, or scheduled again with backoff, or given up."""
+    delivery = attempt.delivery
+    if error is None:
+        values: dict[str, Any] = {
+            "status": DeliveryStatus.DELIVERED.value,
+            "delivered_at": now,
+            "last_error": "",
+        }
+    elif retry and delivery.attempts < MAX_ATTEMPTS:
+        values = {"next_attempt_at": now + backoff(delivery.attempts), "last_error": error[:500]}
+    else:
+        values = {"status": DeliveryStatus.FAILED.value, "last_error": error[:500]}
+    async with db.write() as session:
+        await session.exec(
+            update(WebhookDelivery)
+            .where(
+                col(WebhookDelivery.id) == delivery.id,
+                col(WebhookDelivery.status) == DeliveryStatus.PENDING.value,
+            )
+            .values(**values)
+        )
+
+
+async def next_due(db: Database, guild_ids: Collection[int] | None = None) -> datetime | None:
+    async with db.read() as session:
+        query = select(func.min(WebhookDelivery.next_attempt_at)).where(
+            WebhookDelivery.status == DeliveryStatus.PENDING.value
+        )
+        if guild_ids is not None:
+            query = query.where(col(WebhookDelivery.guild_id).in_(guild_ids))
+        return as_utc((await session.exec(query)).one())

@@ -1,0 +1,244 @@
+"""Outbound webhooks against a real HTTP server on 127.0.0.1, the export, and the audit log."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import jsonschema
+import pytest
+import simcord
+from sqlmodel import select
+
+from bot import CoopBot
+from config import Settings
+from governance import export
+from governance.clock import ManualClock
+from storage.database import Database
+from storage.models import WebhookDelivery
+from tests.cogs.test_proposals import _refusal, propose, proposal_message
+from tests.conftest import Coop
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    # Webhooks to the test's own server: http on loopback is allowed here, and a short timeout.
+    return Settings(
+        database_url=database_url,
+        discord_token=None,
+        webhooks_allow_http_localhost=True,
+        webhook_timeout_seconds=1.0,
+        _env_file=None,
+    )
+
+
+@dataclass
+class Receiver:
+    """What the test's webhook receiver was sent, and how it answers."""
+
+    url: str
+    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    answers: list[int] = field(default_factory=list)  # status codes to answer with, in turn; then 200
+    hang_seconds: float = 0.0
+    seen_before_arrival: list[list[str]] = field(default_factory=list)
+    env: simcord.Env | None = None
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            if state.env is not None:
+                state.seen_before_arrival.append([request.path for request in state.env.http_requests])
+            if state.hang_seconds:
+                time.sleep(state.hang_seconds)
+            status = state.answers.pop(0) if state.answers else 200
+            state.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/coopbot"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+async def _add_webhook(coop: Coop, url: str) -> str:
+    added = await coop.admin.slash(coop.governance, "coop webhooks add", url=url)
+    content = added.response.content
+    assert "Webhook #1 added" in content, content
+    return content.split("`")[1]
+
+
+async def _deliveries(db: Database) -> list[WebhookDelivery]:
+    async with db.read() as session:
+        return list((await session.exec(select(WebhookDelivery))).all())
+
+
+async def test_a_closed_decision_reaches_the_receiver_signed(
+    configured: Coop,
+    simcord_env: simcord.Env,
+    simcord_bot: CoopBot,
+    db: Database,
+    receiver: Receiver,
+) -> None:
+    coop = configured
+    secret = await _add_webhook(coop, receiver.url)
+    await propose(coop, coop.alice, "Join the federation", type="consent", closes="3d")
+    await coop.members[1].click(await proposal_message(coop, db, 1), label="No objection")
+    await coop.alice.slash(coop.governance, "proposal close", proposal=1)
+    await simcord_bot.webhooks.run_now()
+
+    assert len(receiver.received) == 1
+    headers, body = receiver.received[0]
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["x-coopbot-signature"], expected)
+    payload = json.loads(body)
+    assert payload["schema_version"] == 1
+    assert payload["event"] == headers["x-coopbot-event"] == "decision.closed"
+    assert payload["delivery_id"] == headers["x-coopbot-delivery"]
+    assert payload["subject"] == "decision:1"
+    assert payload["data"]["passed"] is True
+    assert payload["guild_id"] == str(coop.guild.id)
+
+    # Running again sends nothing more.
+    await simcord_bot.webhooks.run_now()
+    assert len(receiver.received) == 1
+    listed = await coop.admin.slash(coop.governance, "coop webhooks list")
+    assert "delivered 1 · pending 0 · failed 0" in listed.response.content
+
+
+async def test_a_failing_receiver_gets_the_event_once_after_retries(
+    configured: Coop,
+    simcord_env: simcord.Env,
+    simcord_bot: CoopBot,
+    clock: ManualClock,
+    db: Database,
+    receiver: Receiver,
+) -> None:
+    coop = configured
+    await _add_webhook(coop, receiver.url)
+    receiver.answers = [500, 503]
+    await propose(coop, coop.alice, "Buy a van", type="consent", closes="3d")
+    await coop.alice.slash(coop.governance, "proposal close", proposal=1)
+
+    await simcord_bot.webhooks.run_now()
+    [delivery] = await _deliveries(db)
+    assert (delivery.status, delivery.attempts, delivery.last_error) == ("pending", 1, "HTTP 500")
+    clock.advance(timedelta(seconds=30))
+    await simcord_bot.webhooks.run_now()
+    clock.advance(timedelta(seconds=90))
+    await simcord_bot.webhooks.run_now()
+    clock.advance(timedelta(minutes=10))
+    await simcord_bot.webhooks.run_now()
+
+    [delivery] = await _deliveries(db)
+    assert (delivery.status, delivery.attempts) == ("delivered", 3)
+    ids = {headers["x-coopbot-delivery"] for headers, _ in receiver.received}
+    assert len(receiver.received) == 3 and ids == {delivery.delivery_id}
+    assert receiver.answers == []  # two failures, then the one success
+
+
+async def test_a_receiver_that_never_answers_does_not_hold_the_reply(
+    configured: Coop,
+    simcord_env: simcord.Env,
+    simcord_bot: CoopBot,
+    db: Database,
+    receiver: Receiver,
+) -> None:
+    coop = configured
+    await _add_webhook(coop, receiver.url)
+    receiver.env = simcord_env
+    receiver.hang_seconds = 2.0  # longer than the bot's 1 s webhook timeout
+    await propose(coop, coop.alice, "Change the logo", type="consent", closes="3d")
+    # Deliver from the test's own task below: SimCord runs the bot's own timers on its virtual clock, and
+    # the point here is the real timeout.
+    simcord_bot.webhooks.stop()
+
+    closed = await coop.alice.slash(coop.governance, "proposal close", proposal=1)
+    assert "Closed #1" in closed.response.content
+    await simcord_bot.webhooks.run_now()
+
+    # The interaction was answered before the receiver was even contacted.
+    assert receiver.seen_before_arrival
+    assert any("/callback" in path for path in receiver.seen_before_arrival[0])
+    [delivery] = await _deliveries(db)
+    assert delivery.status == "pending" and delivery.last_error == "the receiver did not answer in time"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://example.org/hook", "https://"),
+        ("https://", "not a URL"),
+        ("not a url at all", "not a URL"),
+        ("ftp://example.org/x", "not a URL"),
+        ("https://user:pw@example.org/x", "password"),
+        ("https://example.org:99999/x", "not a URL"),
+    ],
+)
+async def test_unusable_webhook_urls_are_refused(
+    configured: Coop, simcord_env: simcord.Env, db: Database, url: str, expected: str
+) -> None:
+    refused = await _refusal(
+        await configured.admin.slash(configured.governance, "coop webhooks add", url=url)
+    )
+    assert expected in refused
+    listed = await configured.admin.slash(configured.governance, "coop webhooks list")
+    assert "No webhooks yet" in listed.response.content
+
+
+async def test_export_is_complete_valid_and_keeps_anonymous_votes_anonymous(
+    configured: Coop,
+    simcord_env: simcord.Env,
+    simcord_bot: CoopBot,
+    clock: ManualClock,
+    db: Database,
+    tmp_path: Path,
+) -> None:
+    coop = configured
+    await propose(coop, coop.alice, "Open books", type="consent", closes="3d")
+    await propose(coop, coop.alice, "Pay rates", type="consensus", closes="2w", anonymous=True)
+    await coop.members[1].click(await proposal_message(coop, db, 1), label="No objection")
+    await coop.members[1].click(await proposal_message(coop, db, 2), label="Agree")
+    await coop.members[2].click(await proposal_message(coop, db, 2), label="Disagree")
+
+    result = await export.export_guild(db, coop.guild.id, tmp_path, clock.now())
+
+    data = json.loads((tmp_path / export.JSON_NAME).read_text())
+    jsonschema.validate(data, export.EXPORT_SCHEMA)
+    assert [d["title"] for d in data["decisions"]] == ["Open books", "Pay rates"]
+    named = [vote for vote in data["votes"] if vote["decision_id"] == 1]
+    anonymous = [vote for vote in data["votes"] if vote["decision_id"] == 2]
+    assert [vote["voter_id"] for vote in named] == [coop.members[1].id]
+    assert len(anonymous) == 2 and all(vote["voter_id"] is None for vote in anonymous)
+    assert all(event["voter_id"] is None for event in data["vote_history"] if event["decision_id"] == 2)
+    for section in export.SECTIONS:
+        with (tmp_path / f"{section.name}.csv").open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        assert len(rows) == result.rows[section.name] == len(data[section.name])
+    with (tmp_path / "votes.csv").open(newline="", encoding="utf-8") as handle:
+        assert {row["voter_id"] for row in csv.DictReader(handle) if row["decision_id"] == "2"} == {""}
+
+    sent = await coop.admin.slash(coop.governance, "coop export")
+    attachments = sent.response.attachments if sent.response else []
+    assert sorted(a.filename for a in attachments) == sorted(path.name for path in result.files)
