@@ -25,6 +25,7 @@ from cogs._scheduling import DueRunner
 from config import Settings
 from governance import audit, export, webhooks
 from governance.clock import Clock, SystemClock
+from governance.decisions import VoteBatcher
 from storage import migrate
 from storage.database import Database
 
@@ -93,6 +94,8 @@ class CoopBot(commands.Bot):
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.database = Database.from_url(settings.database_url, pool_size=settings.database_pool_size)
+        # Votes from the buttons go through group commit: a burst of clicks costs a few transactions.
+        self.votes = VoteBatcher(self.database)
         self.failed_extensions: dict[str, BaseException] = {}
         self.due = DueRunner(self)
         self.webhooks = DueRunner(self, name="webhooks")

@@ -5,13 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from governance import audit
 from governance.decision_types import get_type
 from governance.errors import InvalidInput
 from governance.money import parse_currency
 from governance.permissions import Actor, require_moderator
 from governance.timeparse import format_duration, parse_duration, parse_timezone
-from storage.database import Database
+from storage.database import Database, is_postgresql
 from storage.models import Guild
 
 MIN_DEFAULT_DURATION = timedelta(hours=1)
@@ -40,6 +45,22 @@ class SetupChanges:
 def default_settings(guild_id: int, now: datetime) -> Guild:
     """The settings of a guild that has never been set up."""
     return Guild(id=guild_id, created_at=now, updated_at=now)
+
+
+async def locked_settings(session: AsyncSession, guild_id: int, now: datetime) -> Guild:
+    """The guild's settings row inside a write transaction, created with the defaults when missing and
+    locked on PostgreSQL, so that changes that depend on what they read (limits, "the one digest") are
+    serialised. (SQLite's write transactions are serialised already: BEGIN IMMEDIATE.)"""
+    insert = pg_insert if is_postgresql(session) else sqlite_insert
+    await session.exec(
+        insert(Guild)
+        .values(**default_settings(guild_id, now).model_dump())
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+    query = select(Guild).where(Guild.id == guild_id).execution_options(populate_existing=True)
+    if is_postgresql(session):
+        query = query.with_for_update()
+    return (await session.exec(query)).one()
 
 
 async def get_settings(db: Database, guild_id: int, now: datetime) -> Guild:
@@ -87,13 +108,10 @@ async def configure_guild(
         raise InvalidInput("Nothing to change: give at least one setting.")
     values = _validated(changes, guild_id)
     async with db.write() as session:
-        row = await session.get(Guild, guild_id)
-        # The check runs against the settings inside this transaction, so a concurrent change of the
-        # moderator role cannot slip a non-moderator through.
-        require_moderator(row if row is not None else default_settings(guild_id, now), actor)
-        if row is None:
-            row = default_settings(guild_id, now)
-            session.add(row)
+        # The check runs against the locked settings inside this transaction, so a concurrent change of
+        # the moderator role cannot slip a non-moderator through.
+        row = await locked_settings(session, guild_id, now)
+        require_moderator(row, actor)
         changed = {
             name: {"from": getattr(row, name), "to": value}
             for name, value in values.items()

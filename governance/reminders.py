@@ -17,7 +17,7 @@ from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from governance import audit
-from governance.coop import default_settings
+from governance.coop import default_settings, locked_settings
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from governance.permissions import Actor, is_moderator, require_moderator
 from governance.schedules import Schedule, next_run, parse_schedule
@@ -86,7 +86,7 @@ async def add_channel_reminder(
     text = _clean_message(message)
     parsed = parse_schedule(schedule)
     async with db.write() as session:
-        settings = await session.get(Guild, guild_id) or default_settings(guild_id, now)
+        settings = await locked_settings(session, guild_id, now)
         require_moderator(settings, actor)
         count = (
             await session.exec(
@@ -243,6 +243,7 @@ async def add_personal_reminder(
     settings = await _settings(db, guild_id, now)
     moment = parse_when(when, now=now, tz=parse_timezone(settings.timezone))
     async with db.write() as session:
+        await locked_settings(session, guild_id, now)  # serialises concurrent adds against the limit
         count = (
             await session.exec(
                 select(func.count())
@@ -291,10 +292,7 @@ async def configure_digest(
     day = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")[weekday]
     parsed = parse_schedule(f"every {day} {at}")
     async with db.write() as session:
-        settings = await session.get(Guild, guild_id)
-        if settings is None:
-            settings = default_settings(guild_id, now)
-            session.add(settings)
+        settings = await locked_settings(session, guild_id, now)
         require_moderator(settings, actor)
         existing = (
             await session.exec(
@@ -441,6 +439,8 @@ async def claim_closing_soon(db: Database, decision: Decision, now: datetime, le
                 col(Decision.id) == decision.id,
                 col(Decision.reminded_at).is_(None),
                 col(Decision.status) == DecisionStatus.OPEN.value,
+                # An extension since the candidates were read makes this reminder early: leave it.
+                col(Decision.closes_at) == decision.closes_at,
             )
             .values(reminded_at=now)
         )
@@ -664,10 +664,7 @@ async def configure_rhythm(
     if stale_days is not None and not 1 <= stale_days <= 90:
         raise InvalidInput("Requests can wait 1 to 90 days before treasurers are reminded.")
     async with db.write() as session:
-        settings = await session.get(Guild, guild_id)
-        if settings is None:
-            settings = default_settings(guild_id, now)
-            session.add(settings)
+        settings = await locked_settings(session, guild_id, now)
         require_moderator(settings, actor)
         changed: dict[str, Any] = {}
         if lead is not None:

@@ -29,7 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 
 from governance import audit
-from governance.coop import default_settings
+from governance.coop import default_settings, locked_settings
 from governance.errors import InvalidInput, NotFound
 from governance.permissions import Actor, require_moderator
 from storage.database import Database, is_postgresql
@@ -129,7 +129,7 @@ async def add_webhook(
         raise InvalidInput(f"Events are: {', '.join(sorted(EVENTS.values()))}.")
     secret = secrets.token_hex(32)
     async with db.write() as session:
-        settings = await session.get(Guild, guild_id) or default_settings(guild_id, now)
+        settings = await locked_settings(session, guild_id, now)
         require_moderator(settings, actor)
         count = (
             await session.exec(

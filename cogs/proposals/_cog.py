@@ -333,15 +333,16 @@ class Proposals(commands.Cog):
         edit: bool = False,
     ) -> None:
         assert interaction.guild_id is not None
-        receipt = await decisions.cast_vote(
-            self.bot.database,
-            guild_id=interaction.guild_id,
-            decision_id=decision_id,
-            actor=actor_of(interaction),
-            now=self._now(),
-            choice=choice,
-            typed=typed,
-            reason=reason,
+        receipt = await self.bot.votes.cast(
+            decisions.VoteRequest(
+                guild_id=interaction.guild_id,
+                decision_id=decision_id,
+                actor=actor_of(interaction),
+                now=self._now(),
+                choice=choice,
+                typed=typed,
+                reason=reason,
+            )
         )
         text = _confirmation(receipt)
         if edit:

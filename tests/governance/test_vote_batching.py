@@ -1,0 +1,122 @@
+"""Group commit of votes: a burst of clicks is written in few transactions, each voter hears back only
+after their vote is committed, refusals stay individual, and the latest vote of each voter counts."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+from sqlmodel import col, select
+
+from governance.clock import ManualClock
+from governance.decisions import VoteBatcher, VoteRequest
+from governance.errors import Conflict, NotAllowed
+from governance.permissions import Actor
+from storage.database import Database
+from storage.models import Vote, VoteEvent
+from tests.governance.test_decisions import GUILD, MEMBER_ROLE, OTHER_GUILD, ident, propose
+
+VOTERS = [Actor(user_id=1000 + n, role_ids=frozenset({MEMBER_ROLE})) for n in range(120)]
+
+
+async def test_a_burst_of_votes_commits_in_few_transactions_with_the_latest_vote_kept(
+    coop_db: Database, clock: ManualClock
+) -> None:
+    decision = await propose(coop_db, clock.now(), kind="consensus", closes="2w")
+    batcher = VoteBatcher(coop_db)
+    rng = random.Random(7)
+    clicks = [(voter, rng.choice(["agree", "abstain", "disagree"])) for voter in VOTERS for _ in range(3)]
+    rng.shuffle(clicks)
+
+    receipts = await asyncio.gather(
+        *(
+            batcher.cast(VoteRequest(GUILD, ident(decision), voter, clock.now(), choice=choice))
+            for voter, choice in clicks
+        )
+    )
+
+    assert len(receipts) == len(clicks)
+    assert batcher.transactions < len(clicks) / 10
+    last_choice = {voter.user_id: choice for voter, choice in clicks}
+    async with coop_db.read() as session:
+        stored = {v.voter_id: v.ballot for v in (await session.exec(select(Vote))).all()}
+        history = (await session.exec(select(VoteEvent).order_by(col(VoteEvent.id)))).all()
+    assert stored == last_choice
+    latest_event = {event.voter_id: event.ballot for event in history}
+    assert latest_event == last_choice
+
+
+async def test_refusals_in_a_batch_are_individual(coop_db: Database, clock: ManualClock) -> None:
+    decision = await propose(coop_db, clock.now(), kind="consensus", closes="2w")
+    other = await propose(
+        coop_db,
+        clock.now(),
+        kind="consent",
+        closes="3d",
+        guild_id=OTHER_GUILD,
+        actor=Actor(201, frozenset({21})),
+    )
+    batcher = VoteBatcher(coop_db)
+    outsider = Actor(user_id=9, role_ids=frozenset())
+    results = await asyncio.gather(
+        batcher.cast(VoteRequest(GUILD, ident(decision), VOTERS[0], clock.now(), choice="agree")),
+        batcher.cast(VoteRequest(GUILD, ident(decision), outsider, clock.now(), choice="agree")),
+        batcher.cast(VoteRequest(GUILD, ident(other), VOTERS[1], clock.now(), choice="no_objection")),
+        batcher.cast(VoteRequest(GUILD, ident(decision), VOTERS[2], clock.now(), choice="block")),
+        return_exceptions=True,
+    )
+    assert results[0].ballot == "agree"  # type: ignore[union-attr]
+    assert isinstance(results[1], NotAllowed)
+    assert str(results[2]).startswith("There is no proposal")
+    assert "needs a reason" in str(results[3])
+    async with coop_db.read() as session:
+        assert [v.voter_id for v in (await session.exec(select(Vote))).all()] == [VOTERS[0].user_id]
+
+
+async def test_votes_racing_the_close_are_either_counted_or_refused(
+    coop_db: Database, clock: ManualClock
+) -> None:
+    from governance.decisions import close_decision
+
+    decision = await propose(coop_db, clock.now(), kind="consensus", closes="2w")
+    batcher = VoteBatcher(coop_db)
+    author = Actor(user_id=101, role_ids=frozenset({MEMBER_ROLE}))
+    casts = [
+        batcher.cast(VoteRequest(GUILD, ident(decision), voter, clock.now(), choice="agree"))
+        for voter in VOTERS
+    ]
+    closing = close_decision(
+        coop_db,
+        guild_id=GUILD,
+        decision_id=ident(decision),
+        eligible=len(VOTERS),
+        now=clock.now(),
+        actor=author,
+    )
+    results = await asyncio.gather(*casts[:60], closing, *casts[60:], return_exceptions=True)
+    closed = results[60]
+    assert not isinstance(closed, BaseException) and closed is not None
+    accepted = [r for r in results if not isinstance(r, BaseException) and r is not closed]
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert all(isinstance(r, Conflict) for r in refused)
+    assert len(accepted) + len(refused) == len(VOTERS)
+    assert closed.result.voters == len(accepted)
+    async with coop_db.read() as session:
+        assert len((await session.exec(select(Vote))).all()) == len(accepted)
+
+
+@pytest.mark.parametrize("size", [1, 2])
+async def test_a_small_batch_limit_still_commits_everything(
+    coop_db: Database, clock: ManualClock, size: int
+) -> None:
+    decision = await propose(coop_db, clock.now(), kind="consent", closes="3d")
+    batcher = VoteBatcher(coop_db, max_batch=size)
+    await asyncio.gather(
+        *(
+            batcher.cast(VoteRequest(GUILD, ident(decision), v, clock.now(), choice="no_objection"))
+            for v in VOTERS[:9]
+        )
+    )
+    async with coop_db.read() as session:
+        assert len((await session.exec(select(Vote))).all()) == 9
