@@ -66,7 +66,7 @@ async def test_refusals_in_a_batch_are_individual(coop_db: Database, clock: Manu
         batcher.cast(VoteRequest(GUILD, ident(decision), VOTERS[2], clock.now(), choice="block")),
         return_exceptions=True,
     )
-    assert results[0].ballot == "agree"  # type: ignore[union-attr]
+    assert results[0].ballot == "agree"
     assert isinstance(results[1], NotAllowed)
     assert str(results[2]).startswith("There is no proposal")
     assert "needs a reason" in str(results[3])
