@@ -18,11 +18,19 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $@ $(VENV)/.installed-run
 
+$(VENV)/.installed-sandbox: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[sandbox]"
+	@touch $@ $(VENV)/.installed-run
+
 run: $(VENV)/.installed-run
 	$(BIN)/coopbot run
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The bot in a simulated Discord, in your browser, without a token: `make sandbox SANDBOX_ARGS="--fresh"`.
+sandbox: $(VENV)/.installed-sandbox
+	$(BIN)/coopbot sandbox $(SANDBOX_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

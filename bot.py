@@ -58,6 +58,8 @@ coopbot needs a Discord bot token to connect to Discord.
        https://discord.com/oauth2/authorize?client_id=APP_ID&scope=bot+applications.commands&permissions={PERMISSIONS.value}
 5. Publish the slash commands once: `coopbot sync` (or `coopbot sync --guild YOUR_SERVER_ID` for instantly),
    then `make run` again.
+
+To try coopbot without Discord at all: `make sandbox` (a simulated Discord in your browser).
 """
 
 
@@ -290,6 +292,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     export_parser = sub.add_parser("export", help="write a cooperative's whole record as JSON and CSV files")
     export_parser.add_argument("--guild", type=int, required=True, help="the server (guild) id")
     export_parser.add_argument("--out", type=Path, required=True, help="the folder to write into")
+    import sandbox  # cheap: it imports SimCord's preview (the `sandbox` extra) only when it runs
+
+    sandbox.add_arguments(
+        sub.add_parser("sandbox", help="try coopbot in a simulated Discord in your browser (no token needed)")
+    )
     args = parser.parse_args(argv)
 
     settings = _load_settings()
@@ -304,6 +311,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_check(settings))
     if args.command == "export":
         return asyncio.run(_export(settings, args.guild, args.out))
+    if args.command == "sandbox":
+        return sandbox.run(fresh=args.fresh, advance=args.advance, port=args.port, data_dir=args.data_dir)
     parser.error(f"unknown command {args.command}")
     return 2
 

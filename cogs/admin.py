@@ -30,7 +30,7 @@ from governance.timeparse import (
     parse_when,
     suggest_timezones,
 )
-from storage.models import Guild
+from storage.models import MAX_ID, Guild
 
 log = logging.getLogger("coopbot.admin")
 EXPORTS_DIR = PROJECT_ROOT / "data" / "exports"
@@ -336,7 +336,7 @@ class CoopAdmin(commands.GroupCog, group_name="coop", group_description="Set up 
     @requires(require_moderator)
     @app_commands.describe(webhook="The webhook's number (see /coop webhooks list)")
     async def webhook_remove(
-        self, interaction: discord.Interaction[CoopBot], webhook: app_commands.Range[int, 1, 2**53]
+        self, interaction: discord.Interaction[CoopBot], webhook: app_commands.Range[int, 1, MAX_ID]
     ) -> None:
         """Stop sending events to a webhook."""
         assert interaction.guild_id is not None
@@ -353,7 +353,7 @@ class CoopAdmin(commands.GroupCog, group_name="coop", group_description="Set up 
     @requires(require_moderator)
     @app_commands.describe(webhook="The webhook's number (see /coop webhooks list)")
     async def webhook_test(
-        self, interaction: discord.Interaction[CoopBot], webhook: app_commands.Range[int, 1, 2**53]
+        self, interaction: discord.Interaction[CoopBot], webhook: app_commands.Range[int, 1, MAX_ID]
     ) -> None:
         """Send a test event (ping) to a webhook."""
         assert interaction.guild_id is not None

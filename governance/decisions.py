@@ -582,8 +582,9 @@ async def _decisions_for(session: AsyncSession, requests: Sequence[VoteRequest])
     ids = sorted({request.decision_id for request in requests})
     query = select(Decision).where(col(Decision.id).in_(ids))
     if is_postgresql(session):
-        # Votes and the close of a decision take turns on its row: a vote never lands after the close.
-        query = query.with_for_update(read=True)
+        # Votes and the close of a decision take turns on its row: a vote never lands after the close, and
+        # a voter's previous ballot is read after any concurrent change of theirs committed.
+        query = query.with_for_update()
     return {
         decision.id: decision for decision in (await session.exec(query)).all() if decision.id is not None
     }
@@ -694,6 +695,11 @@ async def close_decision(
         if actor is not None:
             decision = await _load(session, guild_id, decision_id)
             _require_author_or_moderator(await _settings(session, guild_id, now), decision, actor, "close")
+            if decision.link_kind is not None and actor.user_id == decision.author_id:
+                # The author of a linked decision is its subject (their admission, their request).
+                raise NotAllowed(
+                    f"{label(decision)} decides on your own request: only a moderator can close it early."
+                )
         claim = (
             update(Decision)
             .where(

@@ -19,6 +19,7 @@ from sqlmodel import col, select
 from governance import audit
 from governance.coop import default_settings, locked_settings
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from governance.membership import locked_member
 from governance.permissions import Actor, is_moderator, require_moderator
 from governance.schedules import Schedule, next_run, parse_schedule
 from governance.timeparse import parse_timezone, parse_when
@@ -622,15 +623,18 @@ async def build_digest(db: Database, guild_id: int, now: datetime) -> Digest:
 
 
 async def set_dm_reminders(
-    db: Database, *, guild_id: int, user_id: int, enabled: bool, now: datetime
+    db: Database,
+    *,
+    guild_id: int,
+    user_id: int,
+    enabled: bool,
+    now: datetime,
+    joined_at: datetime | None = None,
 ) -> None:
-    """Whether closing-soon reminders also reach this person by DM (off unless they opt in)."""
+    """Whether closing-soon reminders also reach this person by DM (off unless they opt in). `joined_at`
+    (when they joined the server) is recorded if coopbot did not know them yet."""
     async with db.write() as session:
-        member = (
-            await session.exec(select(Member).where(Member.guild_id == guild_id, Member.user_id == user_id))
-        ).first()
-        if member is None:
-            member = Member(guild_id=guild_id, user_id=user_id, joined_at=now)
+        member = await locked_member(session, guild_id, user_id, now, joined_at=joined_at)
         member.dm_reminders = enabled
         session.add(member)
 

@@ -36,6 +36,10 @@ SQLModel.metadata.naming_convention = {
 }
 
 
+# coopbot's own record ids (decisions, funds, reminders...) are 32-bit integers on every database.
+MAX_ID = 2**31 - 1
+
+
 def snowflake(*, primary_key: bool = False, nullable: bool = False, index: bool = False) -> Any:
     """A Discord id column."""
     return Field(

@@ -52,11 +52,22 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-async def _truncate_all(url: str) -> None:
+async def _empty_all(url: str) -> None:
+    """Empty every table and restart the id sequences (DELETE is much faster than TRUNCATE on small
+    tables; replica mode skips the ledger's append-only trigger, which is for the application)."""
     engine = create_engine(url)
-    tables = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
     async with engine.begin() as connection:
-        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        await connection.execute(text("SET LOCAL session_replication_role = replica"))
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            await connection.execute(text(f'DELETE FROM "{table.name}"'))
+        sequences = await connection.execute(
+            text(
+                "SELECT sequence_name FROM information_schema.sequences"
+                " WHERE sequence_schema = current_schema()"
+            )
+        )
+        for (sequence,) in sequences.all():
+            await connection.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
     await engine.dispose()
 
 
@@ -64,7 +75,7 @@ async def _truncate_all(url: str) -> None:
 async def database_url(migrated_template: str, tmp_path: Path) -> str:
     """A fresh, migrated, empty database for this test."""
     if PG_URL:
-        await _truncate_all(migrated_template)
+        await _empty_all(migrated_template)
         return migrated_template
     source = Path(migrated_template.removeprefix("sqlite+aiosqlite:///"))
     target = tmp_path / "coopbot.db"
@@ -197,7 +208,9 @@ async def allow_command(coop: Coop, name: str, role: simcord.RoleHandle) -> None
 @pytest_asyncio.fixture
 async def coop(simcord_env: simcord.Env) -> Coop:
     """A cooperative whose Discord side exists; its coopbot settings are not made yet."""
-    return build_coop(simcord_env)
+    coop = build_coop(simcord_env)
+    await simcord_env.settle()  # the bot has heard every join before the test goes on
+    return coop
 
 
 async def configure(coop: Coop, db: Database, clock: ManualClock, **overrides: object) -> None:

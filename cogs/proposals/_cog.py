@@ -17,9 +17,11 @@ from bot import CoopBot
 from cogs._charts import render_bar_chart, render_stacked_rounds_chart
 from cogs._common import NO_MENTIONS, actor_of, send_ephemeral
 from cogs._delivery import dm_each, post_mentioning
+from cogs._moderation import attach_to_mod, detach_from_mod
 from cogs._scheduling import DueHandler
 from cogs.proposals._forms import BallotFormModal, NewProposalModal, PollSelectView, ReasonModal
 from cogs.proposals._items import PERSISTENT_ITEMS, POSITIONS_NEEDING_REASON
+from cogs.proposals._moderation import DecisionModeration
 from cogs.proposals._render import (
     MESSAGE_LIMIT,
     proposal_embed,
@@ -32,7 +34,7 @@ from governance.decision_types import DECISION_TYPES
 from governance.errors import Conflict, InvalidInput
 from governance.tally import TallyResult
 from governance.timeparse import discord_timestamp
-from storage.models import Decision, DecisionStatus
+from storage.models import MAX_ID, Decision, DecisionStatus
 
 log = logging.getLogger("coopbot.proposals")
 
@@ -125,12 +127,14 @@ class Proposals(commands.Cog):
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(*PERSISTENT_ITEMS)
+        attach_to_mod(self.bot.tree, DecisionModeration(self))
         self.bot.due.register(DueHandler("decisions.close", self._close_due, self._next_closing))
         self.bot.due.register(DueHandler("decisions.closing_soon", self._remind_due, self._next_reminder))
         self.bot.due.register(DueHandler("decisions.review", self._review_due, self._next_review))
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(*PERSISTENT_ITEMS)
+        detach_from_mod(self.bot.tree, "decision")
         for name in ("decisions.close", "decisions.closing_soon", "decisions.review"):
             self.bot.due.unregister(name)
         self.refresher.cancel_all()
@@ -155,7 +159,7 @@ class Proposals(commands.Cog):
                 return None
         return channel if isinstance(channel, discord.abc.Messageable) else None
 
-    async def _update_message(self, decision: Decision) -> None:
+    async def refresh_message(self, decision: Decision) -> None:
         """Show the decision's current state on its proposal message."""
         channel = await self._channel(decision.channel_id)
         if channel is None or decision.message_id is None:
@@ -163,7 +167,11 @@ class Proposals(commands.Cog):
         message = channel.get_partial_message(decision.message_id)  # type: ignore[attr-defined]
         result = await self._tally(decision)
         try:
-            await message.edit(embed=proposal_embed(decision, result), view=voting_view(decision))
+            await message.edit(
+                embed=proposal_embed(decision, result),
+                view=voting_view(decision),
+                allowed_mentions=NO_MENTIONS,
+            )
         except discord.HTTPException:
             log.warning("Could not edit the message of decision %s", decision.id, exc_info=True)
 
@@ -179,7 +187,7 @@ class Proposals(commands.Cog):
     async def _refresh_message(self, guild_id: int, decision_id: int) -> None:
         decision = await decisions.get_decision(self.bot.database, guild_id, decision_id)
         if decision.status == DecisionStatus.OPEN:
-            await self._update_message(decision)
+            await self.refresh_message(decision)
 
     # --- opening ----------------------------------------------------------------------------------
 
@@ -296,9 +304,7 @@ class Proposals(commands.Cog):
             return None
         thread_id: int | None = None
         try:
-            thread = await message.create_thread(
-                name=shorten(f"{decisions.label(decision)} {decision.title}", THREAD_NAME_LIMIT)
-            )
+            thread = await message.create_thread(name=thread_name(decision))
             thread_id = thread.id
             await thread.send(
                 f"Discussion of {decisions.label(decision)}, proposed by <@{decision.author_id}>.",
@@ -395,7 +401,7 @@ class Proposals(commands.Cog):
     async def vote(
         self,
         interaction: discord.Interaction[CoopBot],
-        proposal: app_commands.Range[int, 1, 2**53],
+        proposal: app_commands.Range[int, 1, MAX_ID],
         choice: app_commands.Range[str, 1, 500],
         reason: app_commands.Range[str, 1, 1000] | None = None,
     ) -> None:
@@ -430,7 +436,7 @@ class Proposals(commands.Cog):
         )
         if closed is None:
             return None
-        await self._update_message(closed.decision)
+        await self.refresh_message(closed.decision)
         await self._tell_thread(
             closed.decision, result_message(closed.decision, closed.result, closed.reasons)
         )
@@ -504,7 +510,7 @@ class Proposals(commands.Cog):
     async def remind(
         self,
         interaction: discord.Interaction[CoopBot],
-        proposal: app_commands.Range[int, 1, 2**53],
+        proposal: app_commands.Range[int, 1, MAX_ID],
         message: app_commands.Range[str, 1, 500] | None = None,
     ) -> None:
         """Remind those who have not voted yet (the author or a moderator)."""
@@ -531,9 +537,12 @@ class Proposals(commands.Cog):
     @proposal.command(name="close")
     @app_commands.describe(proposal="The proposal's number")
     async def close(
-        self, interaction: discord.Interaction[CoopBot], proposal: app_commands.Range[int, 1, 2**53]
+        self, interaction: discord.Interaction[CoopBot], proposal: app_commands.Range[int, 1, MAX_ID]
     ) -> None:
         """Close a proposal now and count the votes (its author or a moderator)."""
+        await self.close_now(interaction, proposal)
+
+    async def close_now(self, interaction: discord.Interaction[CoopBot], proposal: int) -> None:
         assert interaction.guild_id is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
         closed = await self._close(
@@ -553,10 +562,13 @@ class Proposals(commands.Cog):
     async def extend(
         self,
         interaction: discord.Interaction[CoopBot],
-        proposal: app_commands.Range[int, 1, 2**53],
+        proposal: app_commands.Range[int, 1, MAX_ID],
         closes: app_commands.Range[str, 1, 60],
     ) -> None:
         """Give a proposal more time (its author or a moderator)."""
+        await self.extend_now(interaction, proposal, closes)
+
+    async def extend_now(self, interaction: discord.Interaction[CoopBot], proposal: int, closes: str) -> None:
         assert interaction.guild_id is not None
         decision = await decisions.extend_decision(
             self.bot.database,
@@ -569,7 +581,7 @@ class Proposals(commands.Cog):
         await send_ephemeral(
             interaction, f"{decisions.label(decision)} now closes {discord_timestamp(decision.closes_at)}."
         )
-        await self._update_message(decision)
+        await self.refresh_message(decision)
         await self._tell_thread(
             decision, f"Voting was extended: it now closes {discord_timestamp(decision.closes_at)}."
         )
@@ -579,10 +591,15 @@ class Proposals(commands.Cog):
     async def cancel(
         self,
         interaction: discord.Interaction[CoopBot],
-        proposal: app_commands.Range[int, 1, 2**53],
+        proposal: app_commands.Range[int, 1, MAX_ID],
         reason: app_commands.Range[str, 1, 1000] | None = None,
     ) -> None:
         """Withdraw a proposal without a decision (its author or a moderator)."""
+        await self.cancel_now(interaction, proposal, reason)
+
+    async def cancel_now(
+        self, interaction: discord.Interaction[CoopBot], proposal: int, reason: str | None
+    ) -> None:
         assert interaction.guild_id is not None
         decision = await decisions.cancel_decision(
             self.bot.database,
@@ -593,7 +610,7 @@ class Proposals(commands.Cog):
             reason=reason,
         )
         await send_ephemeral(interaction, f"{decisions.label(decision)} is cancelled.")
-        await self._update_message(decision)
+        await self.refresh_message(decision)
         await self._tell_thread(
             decision,
             f"This proposal was cancelled by <@{interaction.user.id}>." + (f" {reason}" if reason else ""),
@@ -604,10 +621,13 @@ class Proposals(commands.Cog):
     async def reopen(
         self,
         interaction: discord.Interaction[CoopBot],
-        proposal: app_commands.Range[int, 1, 2**53],
+        proposal: app_commands.Range[int, 1, MAX_ID],
         closes: app_commands.Range[str, 1, 60],
     ) -> None:
         """Reopen a closed decision for more votes (moderators; not anonymous ones)."""
+        await self.reopen_now(interaction, proposal, closes)
+
+    async def reopen_now(self, interaction: discord.Interaction[CoopBot], proposal: int, closes: str) -> None:
         assert interaction.guild_id is not None
         decision = await decisions.reopen_decision(
             self.bot.database,
@@ -621,7 +641,7 @@ class Proposals(commands.Cog):
             interaction,
             f"{decisions.label(decision)} is open again until {discord_timestamp(decision.closes_at)}.",
         )
-        await self._update_message(decision)
+        await self.refresh_message(decision)
         await self._tell_thread(decision, f"Reopened until {discord_timestamp(decision.closes_at)}.")
         self.bot.due.wake_at(decision.closes_at)
 
@@ -634,7 +654,7 @@ class Proposals(commands.Cog):
     async def outcome(
         self,
         interaction: discord.Interaction[CoopBot],
-        proposal: app_commands.Range[int, 1, 2**53],
+        proposal: app_commands.Range[int, 1, MAX_ID],
         statement: app_commands.Range[str, 1, 2000],
         review: app_commands.Range[str, 1, 60] | None = None,
     ) -> None:
@@ -653,7 +673,7 @@ class Proposals(commands.Cog):
             f" Review on {discord_timestamp(decision.review_at, 'D')}." if decision.review_at else ""
         )
         await send_ephemeral(interaction, f"Outcome of {decisions.label(decision)} recorded.{review_note}")
-        await self._update_message(decision)
+        await self.refresh_message(decision)
         await self._tell_thread(decision, f"**Outcome:** {statement}{review_note}")
 
     # --- reading ----------------------------------------------------------------------------------
@@ -684,7 +704,7 @@ class Proposals(commands.Cog):
     @proposal.command(name="show")
     @app_commands.describe(proposal="The proposal's number")
     async def show(
-        self, interaction: discord.Interaction[CoopBot], proposal: app_commands.Range[int, 1, 2**53]
+        self, interaction: discord.Interaction[CoopBot], proposal: app_commands.Range[int, 1, MAX_ID]
     ) -> None:
         """A proposal with its current tally (or result) and your vote."""
         assert interaction.guild_id is not None
@@ -702,7 +722,7 @@ class Proposals(commands.Cog):
     @proposal.command(name="results")
     @app_commands.describe(proposal="The proposal's number")
     async def results(
-        self, interaction: discord.Interaction[CoopBot], proposal: app_commands.Range[int, 1, 2**53]
+        self, interaction: discord.Interaction[CoopBot], proposal: app_commands.Range[int, 1, MAX_ID]
     ) -> None:
         """A chart of a proposal's result."""
         assert interaction.guild_id is not None
@@ -773,6 +793,13 @@ class Proposals(commands.Cog):
             for d in matching[:AUTOCOMPLETE_LIMIT]
             if d.id is not None
         ]
+
+
+def thread_name(decision: Decision) -> str:
+    """The discussion thread's name: the title, with mention syntax broken so that nothing echoing the
+    name (the "thread created" notice) can ping."""
+    name = f"{decisions.label(decision)} {decision.title}".replace("@", "@\u200b")
+    return shorten(name, THREAD_NAME_LIMIT)
 
 
 def _jump(decision: Decision) -> str:

@@ -14,6 +14,7 @@ from discord.ext import commands
 from bot import CoopBot
 from cogs._common import NO_MENTIONS, actor_of, requires, send_ephemeral
 from cogs._delivery import dm, post_mentioning
+from cogs._moderation import attach_to_mod, detach_from_mod
 from cogs._scheduling import DueHandler
 from cogs.proposals._cog import eligible_count
 from cogs.proposals._render import percent, shorten
@@ -23,7 +24,7 @@ from governance.money import format_amount
 from governance.permissions import require_moderator
 from governance.schedules import parse_schedule
 from governance.timeparse import discord_timestamp, format_duration, parse_duration
-from storage.models import Reminder, ReminderKind
+from storage.models import MAX_ID, Reminder, ReminderKind
 
 log = logging.getLogger("coopbot.reminders")
 
@@ -57,9 +58,11 @@ class GovernanceReminders(
 
     async def cog_load(self) -> None:
         self.bot.due.register(DueHandler("reminders", self._send_due, self._next_due))
+        attach_to_mod(self.bot.tree, ReminderModeration(self))
         self.bot.due.register(DueHandler("funds.stale", self._stale_requests_due, self._next_stale))
 
     async def cog_unload(self) -> None:
+        detach_from_mod(self.bot.tree, "reminder")
         self.bot.due.unregister("reminders")
         self.bot.due.unregister("funds.stale")
 
@@ -199,7 +202,7 @@ class GovernanceReminders(
         )
         await send_ephemeral(interaction, shorten(text, 2000))
 
-    async def _change(self, interaction: discord.Interaction[CoopBot], reminder_id: int, change: str) -> None:
+    async def change(self, interaction: discord.Interaction[CoopBot], reminder_id: int, change: str) -> None:
         assert interaction.guild_id is not None
         operation = {
             "removed": reminders.remove_reminder,
@@ -221,28 +224,28 @@ class GovernanceReminders(
     @requires(require_moderator)
     @app_commands.describe(reminder="The reminder's number (see /reminder list)")
     async def remove(
-        self, interaction: discord.Interaction[CoopBot], reminder: app_commands.Range[int, 1, 2**53]
+        self, interaction: discord.Interaction[CoopBot], reminder: app_commands.Range[int, 1, MAX_ID]
     ) -> None:
         """Remove a channel reminder."""
-        await self._change(interaction, reminder, "removed")
+        await self.change(interaction, reminder, "removed")
 
     @app_commands.command(name="pause")
     @requires(require_moderator)
     @app_commands.describe(reminder="The reminder's number (see /reminder list)")
     async def pause(
-        self, interaction: discord.Interaction[CoopBot], reminder: app_commands.Range[int, 1, 2**53]
+        self, interaction: discord.Interaction[CoopBot], reminder: app_commands.Range[int, 1, MAX_ID]
     ) -> None:
         """Pause a channel reminder."""
-        await self._change(interaction, reminder, "paused")
+        await self.change(interaction, reminder, "paused")
 
     @app_commands.command(name="resume")
     @requires(require_moderator)
     @app_commands.describe(reminder="The reminder's number (see /reminder list)")
     async def resume(
-        self, interaction: discord.Interaction[CoopBot], reminder: app_commands.Range[int, 1, 2**53]
+        self, interaction: discord.Interaction[CoopBot], reminder: app_commands.Range[int, 1, MAX_ID]
     ) -> None:
         """Resume a paused channel reminder (from its next run; missed ones are skipped)."""
-        await self._change(interaction, reminder, "resumed")
+        await self.change(interaction, reminder, "resumed")
 
     @app_commands.command(name="digest")
     @requires(require_moderator)
@@ -310,6 +313,41 @@ class GovernanceReminders(
         )
 
 
+class ReminderModeration(app_commands.Group):
+    """/mod reminder: moderators remove, pause or resume any channel reminder (someone else's too)."""
+
+    def __init__(self, cog: GovernanceReminders) -> None:
+        super().__init__(name="reminder", description="Remove, pause or resume any channel reminder")
+        self.cog = cog
+
+    @app_commands.command(name="remove")
+    @requires(require_moderator)
+    @app_commands.describe(reminder="The reminder's number (see /reminder list)")
+    async def remove(
+        self, interaction: discord.Interaction[CoopBot], reminder: app_commands.Range[int, 1, MAX_ID]
+    ) -> None:
+        """Remove a channel reminder."""
+        await self.cog.change(interaction, reminder, "removed")
+
+    @app_commands.command(name="pause")
+    @requires(require_moderator)
+    @app_commands.describe(reminder="The reminder's number (see /reminder list)")
+    async def pause(
+        self, interaction: discord.Interaction[CoopBot], reminder: app_commands.Range[int, 1, MAX_ID]
+    ) -> None:
+        """Pause a channel reminder."""
+        await self.cog.change(interaction, reminder, "paused")
+
+    @app_commands.command(name="resume")
+    @requires(require_moderator)
+    @app_commands.describe(reminder="The reminder's number (see /reminder list)")
+    async def resume(
+        self, interaction: discord.Interaction[CoopBot], reminder: app_commands.Range[int, 1, MAX_ID]
+    ) -> None:
+        """Resume a paused channel reminder."""
+        await self.cog.change(interaction, reminder, "resumed")
+
+
 @app_commands.guild_only()
 class PersonalReminders(commands.GroupCog, group_name="remind", group_description="Your own reminders"):
     def __init__(self, bot: CoopBot) -> None:
@@ -358,7 +396,7 @@ class PersonalReminders(commands.GroupCog, group_name="remind", group_descriptio
     @app_commands.command(name="cancel")
     @app_commands.describe(reminder="The reminder's number (see /remind list)")
     async def cancel(
-        self, interaction: discord.Interaction[CoopBot], reminder: app_commands.Range[int, 1, 2**53]
+        self, interaction: discord.Interaction[CoopBot], reminder: app_commands.Range[int, 1, MAX_ID]
     ) -> None:
         """Cancel one of your reminders."""
         assert interaction.guild_id is not None
@@ -382,6 +420,7 @@ class PersonalReminders(commands.GroupCog, group_name="remind", group_descriptio
             user_id=interaction.user.id,
             enabled=enabled,
             now=self.bot.clock.now(),
+            joined_at=getattr(interaction.user, "joined_at", None),
         )
         await send_ephemeral(
             interaction,

@@ -25,7 +25,7 @@ from governance import export
 from governance.clock import ManualClock
 from storage.database import Database
 from storage.models import WebhookDelivery
-from tests.cogs.test_proposals import _refusal, propose, proposal_message
+from tests.cogs.test_proposals import _refusal, proposal_message, propose
 from tests.conftest import Coop
 
 

@@ -1,0 +1,1077 @@
+"""/fund: pooled funds in Discord. Contributions, requests decided by the members or a treasurer, payouts,
+corrections, and a ledger everyone in the cooperative can read, page through, export and chart.
+
+The rules live in governance.funds; this cog turns interactions into calls with plain values (the
+interaction id is the idempotency key of every movement) and results or refusals into short replies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import CoopBot
+from cogs._charts import render_line_chart
+from cogs._common import NO_MENTIONS, actor_of, requires, send_ephemeral
+from cogs._moderation import attach_to_mod, detach_from_mod
+from cogs._scheduling import DueHandler
+from cogs.funds._forms import RejectModal, RequestModal
+from cogs.funds._items import PERSISTENT_ITEMS, contribution_view, ledger_view, request_view
+from cogs.funds._render import (
+    KIND_LABELS,
+    MESSAGE_LIMIT,
+    STATUS_MARKS,
+    contribution_notice,
+    fund_embed,
+    ledger_embed,
+    money,
+    one_line,
+    request_embed,
+    request_notice,
+    shorten,
+)
+from governance import coop, decisions, funds
+from governance.decision_types import get_type
+from governance.errors import Conflict, InvalidInput, NotAllowed
+from governance.money import currency_label, format_amount, suggest_currencies
+from governance.permissions import Actor, require_moderator, require_treasurer
+from governance.timeparse import discord_timestamp, parse_timezone
+from storage.database import Database
+from storage.models import MAX_ID, Fund, FundingRequest, FundPolicy, Guild, RequestStatus
+
+log = logging.getLogger("coopbot.funds")
+
+AUTOCOMPLETE_LIMIT = 25
+ID = app_commands.Range[int, 1, MAX_ID]
+POLICY_CHOICES = [
+    app_commands.Choice(name="Decided by the members (a linked proposal)", value=FundPolicy.DECISION.value),
+    app_commands.Choice(name="A treasurer approves up to a limit", value=FundPolicy.TREASURER.value),
+]
+DECISION_TYPE_CHOICES = [
+    app_commands.Choice(name=get_type(kind).label, value=kind) for kind in funds.FUND_DECISION_KINDS
+]
+KIND_CHOICES = [app_commands.Choice(name=label, value=kind) for kind, label in KIND_LABELS.items()]
+STATUS_CHOICES = [
+    app_commands.Choice(name="open (pending or approved)", value="open"),
+    *(app_commands.Choice(name=status.value, value=status.value) for status in RequestStatus),
+    app_commands.Choice(name="all", value="all"),
+]
+
+
+def _only(user_id: int) -> discord.AllowedMentions:
+    """Ping exactly this person, never anyone else, @everyone or a role."""
+    return discord.AllowedMentions(
+        everyone=False, roles=False, users=[discord.Object(id=user_id)], replied_user=False
+    )
+
+
+class Funds(commands.Cog):
+    fund_group = app_commands.Group(
+        name="fund", description="Pooled funds: contribute, request, pay, read the ledger", guild_only=True
+    )
+    request_group = app_commands.Group(
+        name="request", description="Ask to be paid from a fund, and decide requests", parent=fund_group
+    )
+    contribution_group = app_commands.Group(
+        name="contribution", description="Pending contributions, for treasurers", parent=fund_group
+    )
+
+    def __init__(self, bot: CoopBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(*PERSISTENT_ITEMS)
+        attach_to_mod(self.bot.tree, FundModeration(self))
+        self.bot.due.register(DueHandler("funds.settle", self._settle_due, self._next_due))
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(*PERSISTENT_ITEMS)
+        detach_from_mod(self.bot.tree, "fund")
+        self.bot.due.unregister("funds.settle")
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return self.bot.clock.now()
+
+    @property
+    def _db(self) -> Database:
+        return self.bot.database
+
+    async def _settings(self, guild_id: int) -> Guild:
+        return await coop.get_settings(self.bot.database, guild_id, self._now())
+
+    async def _check(
+        self, interaction: discord.Interaction[Any], rule: Callable[[Guild, Actor], None]
+    ) -> None:
+        """The same rule as a command check, for buttons (and before opening a form)."""
+        assert interaction.guild_id is not None
+        rule(await self._settings(interaction.guild_id), actor_of(interaction))
+
+    async def _channel(self, channel_id: int | None) -> discord.abc.Messageable | None:
+        if channel_id is None:
+            return None
+        channel = self.bot.get_channel(channel_id)
+        if channel is None:
+            try:
+                channel = await self.bot.fetch_channel(channel_id)
+            except discord.HTTPException:
+                return None
+        return channel if isinstance(channel, discord.abc.Messageable) else None
+
+    async def _dm(self, user_id: int, text: str) -> bool:
+        user = self.bot.get_user(user_id)
+        try:
+            if user is None:
+                user = await self.bot.fetch_user(user_id)
+            await user.send(shorten(text, MESSAGE_LIMIT), allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException:  # DMs closed (50007), or the user is gone
+            return False
+        return True
+
+    async def _tell(self, user_id: int, text: str, *, fallback_channel_id: int | None) -> None:
+        """Tell one person: by DM where they accept it, else with a mention (of them only) in a channel."""
+        if await self._dm(user_id, text):
+            return
+        channel = await self._channel(fallback_channel_id)
+        if channel is None:
+            return
+        try:
+            await channel.send(
+                shorten(f"<@{user_id}> {text}", MESSAGE_LIMIT), allowed_mentions=_only(user_id)
+            )
+        except discord.HTTPException:
+            log.warning("Could not tell user %s about a fund", user_id, exc_info=True)
+
+    async def _governance_channel(self, guild_id: int) -> discord.abc.Messageable | None:
+        return await self._channel((await self._settings(guild_id)).governance_channel_id)
+
+    async def _post_notice(self, guild_id: int, text: str, view: discord.ui.View) -> None:
+        channel = await self._governance_channel(guild_id)
+        if channel is None:
+            return
+        try:
+            await channel.send(text, view=view, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException:
+            log.warning("Could not post a fund notice in guild %s", guild_id, exc_info=True)
+
+    # --- funds ------------------------------------------------------------------------------------
+
+    @fund_group.command(name="create")
+    @requires(require_treasurer)
+    @app_commands.describe(
+        name="The fund's name, e.g. Commons or Travel",
+        currency="ISO 4217 currency (default: the cooperative's)",
+        description="What the fund is for",
+        policy="Who approves requests (default: the members decide)",
+        limit="With the treasurer policy: the largest request a treasurer may approve, e.g. 200",
+        decision_type="How the members decide requests (default: consent)",
+    )
+    @app_commands.choices(policy=POLICY_CHOICES, decision_type=DECISION_TYPE_CHOICES)
+    async def create(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        name: app_commands.Range[str, 1, funds.MAX_FUND_NAME],
+        currency: app_commands.Range[str, 1, 16] | None = None,
+        description: app_commands.Range[str, 1, funds.MAX_DESCRIPTION] | None = None,
+        policy: str = FundPolicy.DECISION.value,
+        limit: app_commands.Range[str, 1, 64] | None = None,
+        decision_type: str | None = None,
+    ) -> None:
+        """Open a pooled fund (treasurers and moderators)."""
+        assert interaction.guild_id is not None
+        fund = await funds.create_fund(
+            self._db,
+            guild_id=interaction.guild_id,
+            actor=actor_of(interaction),
+            draft=funds.FundDraft(
+                name=name,
+                currency=currency,
+                description=description or "",
+                policy=policy,
+                limit=limit,
+                decision_type=decision_type,
+            ),
+            now=self._now(),
+        )
+        overview = await funds.fund_overview(self._db, interaction.guild_id, fund.id or 0)
+        await send_ephemeral(interaction, f"The fund **{fund.name}** is open.", embed=fund_embed(overview))
+
+    @fund_group.command(name="list")
+    @requires(funds.require_fund_reader)
+    async def list_funds(self, interaction: discord.Interaction[CoopBot]) -> None:
+        """The cooperative's funds with their balances."""
+        assert interaction.guild_id is not None
+        rows = await funds.list_funds(self._db, interaction.guild_id)
+        if not rows:
+            await send_ephemeral(
+                interaction, "There is no fund yet. A treasurer opens one with /fund create."
+            )
+            return
+        lines = []
+        for fund in rows[:AUTOCOMPLETE_LIMIT]:
+            _, totals = await funds.fund_totals(self._db, interaction.guild_id, fund.id or 0)
+            lines.append(
+                f"**{one_line(fund.name, 80)}** (#{fund.id}) · balance {money(totals.balance, fund.currency)}"
+                f" · available {money(totals.available, fund.currency)}"
+            )
+        embed = discord.Embed(
+            title="Funds", description=shorten("\n".join(lines), 4096), colour=discord.Colour.dark_teal()
+        )
+        await send_ephemeral(interaction, embed=embed)
+
+    @fund_group.command(name="show")
+    @requires(funds.require_fund_reader)
+    @app_commands.describe(fund="The fund's name or number")
+    async def show(
+        self, interaction: discord.Interaction[CoopBot], fund: app_commands.Range[str, 1, 100]
+    ) -> None:
+        """A fund: balance, committed, available, open requests and recent movements."""
+        assert interaction.guild_id is not None
+        overview = await funds.fund_overview(self._db, interaction.guild_id, fund)
+        if not overview.totals.consistent:
+            log.error(
+                "Fund %s: cached balance %s differs from the ledger's %s",
+                overview.fund.id,
+                overview.totals.cached_balance,
+                overview.totals.balance,
+            )
+        await send_ephemeral(interaction, embed=fund_embed(overview))
+
+    # --- contributions ----------------------------------------------------------------------------
+
+    @fund_group.command(name="contribute")
+    @requires(funds.require_fund_member)
+    @app_commands.describe(
+        fund="The fund's name or number",
+        amount="How much, e.g. 50 or 1,200.50",
+        note="How it was paid (bank reference, date...)",
+        member="Treasurers: record a contribution that arrived from this member",
+    )
+    async def contribute(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        fund: app_commands.Range[str, 1, 100],
+        amount: app_commands.Range[str, 1, 64],
+        note: app_commands.Range[str, 1, funds.MAX_NOTE] | None = None,
+        member: discord.Member | None = None,
+    ) -> None:
+        """Record money you put into a fund (a treasurer confirms it arrived)."""
+        assert interaction.guild_id is not None
+        receipt = await funds.record_contribution(
+            self._db,
+            guild_id=interaction.guild_id,
+            fund=fund,
+            actor=actor_of(interaction),
+            amount=amount,
+            idempotency_key=str(interaction.id),
+            now=self._now(),
+            member_id=member.id if member else None,
+            note=note or "",
+        )
+        contribution, found = receipt.contribution, receipt.fund
+        shown = money(contribution.amount, found.currency)
+        if receipt.duplicate:
+            await send_ephemeral(
+                interaction, f"Already recorded as contribution #{contribution.id} ({shown})."
+            )
+            return
+        if receipt.entry is not None:
+            _, totals = await funds.fund_totals(self._db, interaction.guild_id, found.id or 0)
+            await send_ephemeral(
+                interaction,
+                f"Recorded {shown} from <@{contribution.member_id}> into **{found.name}** "
+                f"(entry #{receipt.entry.id}). Balance now {money(totals.balance, found.currency)}.",
+            )
+            if contribution.member_id != interaction.user.id:
+                await self._dm(
+                    contribution.member_id,
+                    f"A treasurer recorded your contribution of {shown} to {found.name}. Thank you!",
+                )
+            return
+        await send_ephemeral(
+            interaction,
+            f"Thank you! Contribution #{contribution.id} of {shown} to **{found.name}** is pending until a "
+            "treasurer confirms the money has arrived.",
+        )
+        assert contribution.id is not None
+        await self._post_notice(
+            interaction.guild_id, contribution_notice(contribution, found), contribution_view(contribution.id)
+        )
+
+    @contribution_group.command(name="list")
+    @requires(funds.require_fund_reader)
+    @app_commands.describe(fund="Only this fund")
+    async def contribution_list(
+        self, interaction: discord.Interaction[CoopBot], fund: app_commands.Range[str, 1, 100] | None = None
+    ) -> None:
+        """Contributions waiting for a treasurer to confirm them."""
+        assert interaction.guild_id is not None
+        rows = await funds.list_contributions(self._db, interaction.guild_id, fund=fund)
+        if not rows:
+            await send_ephemeral(interaction, "No contribution is waiting for a treasurer.")
+            return
+        lines = [
+            f"**#{c.id}** {money(c.amount, f.currency)} to {one_line(f.name, 60)} from <@{c.member_id}> · "
+            f"{discord_timestamp(c.created_at, 'R')}" + (f" · “{one_line(c.note, 60)}”" if c.note else "")
+            for c, f in rows
+        ]
+        embed = discord.Embed(
+            title="Contributions to confirm",
+            description=shorten("\n".join(lines), 4096),
+            colour=discord.Colour.dark_teal(),
+        )
+        await send_ephemeral(interaction, embed=embed)
+
+    @contribution_group.command(name="confirm")
+    @requires(require_treasurer)
+    @app_commands.describe(contribution="The contribution's number")
+    async def contribution_confirm(self, interaction: discord.Interaction[CoopBot], contribution: ID) -> None:
+        """Confirm that a contribution's money arrived: it goes on the ledger (treasurers)."""
+        text = await self._confirm(interaction, contribution)
+        await send_ephemeral(interaction, text)
+
+    @contribution_group.command(name="reject")
+    @requires(require_treasurer)
+    @app_commands.describe(contribution="The contribution's number", reason="Why (told to the member)")
+    async def contribution_reject(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        contribution: ID,
+        reason: app_commands.Range[str, 1, funds.MAX_REASON] | None = None,
+    ) -> None:
+        """The money never arrived: the contribution stays off the ledger (treasurers)."""
+        text = await self._reject_contribution(interaction, contribution, reason or "")
+        await send_ephemeral(interaction, text)
+
+    async def _confirm(self, interaction: discord.Interaction[Any], contribution_id: int) -> str:
+        assert interaction.guild_id is not None
+        receipt = await funds.confirm_contribution(
+            self._db,
+            guild_id=interaction.guild_id,
+            contribution_id=contribution_id,
+            actor=actor_of(interaction),
+            now=self._now(),
+        )
+        contribution, fund = receipt.contribution, receipt.fund
+        shown = money(contribution.amount, fund.currency)
+        assert receipt.entry is not None
+        await self._dm(
+            contribution.member_id,
+            f"Your contribution #{contribution.id} of {shown} to {fund.name} was confirmed. Thank you!",
+        )
+        return (
+            f"✅ Confirmed by <@{interaction.user.id}>: contribution #{contribution.id} of {shown} from "
+            f"<@{contribution.member_id}> is on the ledger (entry #{receipt.entry.id}). "
+            f"Balance of {one_line(fund.name, 80)}: {money(fund.balance, fund.currency)}."
+        )
+
+    async def _reject_contribution(
+        self, interaction: discord.Interaction[Any], contribution_id: int, reason: str
+    ) -> str:
+        assert interaction.guild_id is not None
+        receipt = await funds.reject_contribution(
+            self._db,
+            guild_id=interaction.guild_id,
+            contribution_id=contribution_id,
+            actor=actor_of(interaction),
+            now=self._now(),
+            reason=reason,
+        )
+        contribution, fund = receipt.contribution, receipt.fund
+        shown = money(contribution.amount, fund.currency)
+        why = f" Reason: {one_line(reason, 300)}" if reason.strip() else ""
+        await self._dm(
+            contribution.member_id,
+            f"Your contribution #{contribution.id} of {shown} to {fund.name} was not confirmed: the "
+            f"treasurer did not find the money.{why}",
+        )
+        return f"❌ Rejected by <@{interaction.user.id}>: contribution #{contribution.id} of {shown}.{why}"
+
+    async def on_contribution_click(
+        self, interaction: discord.Interaction[Any], contribution_id: int, action: str
+    ) -> None:
+        await self._check(interaction, require_treasurer)
+        if action == "reject":
+            await interaction.response.send_modal(RejectModal(self, "contribution", contribution_id))
+            return
+        outcome = await self._confirm(interaction, contribution_id)
+        await self._close_notice(interaction, outcome)
+
+    async def reject_contribution_from_notice(
+        self, interaction: discord.Interaction[Any], contribution_id: int, reason: str
+    ) -> None:
+        outcome = await self._reject_contribution(interaction, contribution_id, reason)
+        await self._close_notice(interaction, outcome)
+
+    async def _close_notice(self, interaction: discord.Interaction[Any], outcome: str) -> None:
+        """The notice now says what was decided, by whom, and has no more buttons."""
+        original = interaction.message.content if interaction.message else ""
+        await interaction.response.edit_message(
+            content=shorten(f"{original}\n{outcome}", MESSAGE_LIMIT), view=None, allowed_mentions=NO_MENTIONS
+        )
+
+    # --- requests ---------------------------------------------------------------------------------
+
+    @request_group.command(name="new")
+    @requires(funds.require_fund_member)
+    @app_commands.describe(
+        fund="The fund's name or number",
+        amount="How much you need (the minimum), e.g. 120",
+        max_amount="Optionally, the most that would be useful (a range, as in Cobudget)",
+    )
+    async def request_new(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        fund: app_commands.Range[str, 1, 100],
+        amount: app_commands.Range[str, 1, 64],
+        max_amount: app_commands.Range[str, 1, 64] | None = None,
+    ) -> None:
+        """Ask to be paid from a fund (a form asks what for)."""
+        assert interaction.guild_id is not None
+        plan = await funds.plan_request(
+            self._db,
+            guild_id=interaction.guild_id,
+            fund=fund,
+            actor=actor_of(interaction),
+            amount_min=amount,
+            amount_max=max_amount,
+            now=self._now(),
+        )
+        if not plan.by_treasurer and await self._governance_channel(interaction.guild_id) is None:
+            raise InvalidInput(
+                "The members decide this request, but there is no governance channel to post it in: "
+                "a moderator sets one with /coop setup."
+            )
+        await interaction.response.send_modal(RequestModal(self, plan))
+
+    async def submit_request(
+        self, interaction: discord.Interaction[Any], plan: funds.RequestPlan, purpose: str, details: str
+    ) -> None:
+        """The form was sent: record the request, then post its proposal or the treasurers' notice."""
+        assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        actor = actor_of(interaction)
+        receipt = await funds.request_funds(
+            self._db,
+            guild_id=interaction.guild_id,
+            fund=plan.fund.id or 0,
+            actor=actor,
+            amount_min=plan.amount_min,
+            amount_max=plan.amount_max,
+            purpose=purpose,
+            details=details,
+            now=self._now(),
+        )
+        request, fund = receipt.request, receipt.fund
+        assert request.id is not None
+        asked = funds.describe_amounts(request)
+        if receipt.decision is not None:
+            message = await self._post_decision(receipt.decision)
+            if message is None:
+                await funds.cancel_request(
+                    self._db,
+                    guild_id=interaction.guild_id,
+                    request_id=request.id,
+                    actor=actor,
+                    now=self._now(),
+                    reason="its proposal could not be posted",
+                )
+                raise Conflict(
+                    "I couldn't post the proposal in the governance channel, so the request was withdrawn. "
+                    "Check my permissions there (Send Messages, Embed Links, Create Public Threads)."
+                )
+            text = (
+                f"Request #{request.id} for {asked} from **{fund.name}** is in the members' hands: proposal "
+                f"#{receipt.decision.id}, open until {discord_timestamp(receipt.decision.closes_at)}. "
+                f"{message.jump_url}"
+            )
+        else:
+            await self._post_notice(
+                interaction.guild_id, request_notice(request, fund), request_view(request.id)
+            )
+            expires = (
+                f" If nobody decides, it expires {discord_timestamp(request.expires_at, 'R')}."
+                if request.expires_at
+                else ""
+            )
+            text = f"Request #{request.id} for {asked} from **{fund.name}** waits for a treasurer.{expires}"
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    async def _post_decision(self, decision: Any) -> discord.Message | None:
+        from cogs.proposals import Proposals
+
+        proposals = self.bot.get_cog(Proposals.__cog_name__)
+        if not isinstance(proposals, Proposals):
+            log.error("The proposals extension is not loaded: decision %s can't be posted", decision.id)
+            await decisions.discard_unposted(
+                self._db, guild_id=decision.guild_id, decision_id=decision.id, now=self._now()
+            )
+            return None
+        return await proposals.post_decision(decision)
+
+    @request_group.command(name="list")
+    @requires(funds.require_fund_reader)
+    @app_commands.describe(
+        fund="Only this fund", status="Which requests (default: open ones)", mine="Only mine"
+    )
+    @app_commands.choices(status=STATUS_CHOICES)
+    async def request_list(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        fund: app_commands.Range[str, 1, 100] | None = None,
+        status: str = "open",
+        mine: bool = False,
+    ) -> None:
+        """Funding requests: open ones by default."""
+        assert interaction.guild_id is not None
+        statuses: tuple[str, ...] | None
+        if status == "open":
+            statuses = funds.OPEN_REQUEST_STATUSES
+        elif status == "all":
+            statuses = None
+        else:
+            statuses = (RequestStatus(status).value,)
+        rows = await funds.list_requests(
+            self._db,
+            interaction.guild_id,
+            fund=fund,
+            statuses=statuses,
+            requester_id=interaction.user.id if mine else None,
+        )
+        if not rows:
+            await send_ephemeral(interaction, "No request matches.")
+            return
+        lines = [
+            f"**#{r.id}** {one_line(r.purpose, 70)} · {funds.describe_amounts(r)} from {one_line(f.name, 40)}"
+            f" · <@{r.requester_id}> · {STATUS_MARKS.get(r.status, r.status)}"
+            + (f" (proposal #{r.decision_id})" if r.decision_id and r.status == RequestStatus.PENDING else "")
+            for r, f in rows
+        ]
+        embed = discord.Embed(
+            title="Funding requests",
+            description=shorten("\n".join(lines), 4096),
+            colour=discord.Colour.dark_teal(),
+        )
+        await send_ephemeral(interaction, embed=embed)
+
+    @request_group.command(name="show")
+    @requires(funds.require_fund_reader)
+    @app_commands.describe(request="The request's number")
+    async def request_show(self, interaction: discord.Interaction[CoopBot], request: ID) -> None:
+        """A funding request: what, how much, its state and who decided."""
+        assert interaction.guild_id is not None
+        view = await funds.get_request(self._db, interaction.guild_id, request)
+        await send_ephemeral(interaction, embed=request_embed(view))
+
+    @request_group.command(name="approve")
+    @requires(require_treasurer)
+    @app_commands.describe(
+        request="The request's number",
+        amount="The amount to approve, within what was asked (default: the most asked)",
+        note="A note for the requester and the record",
+    )
+    async def request_approve(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        request: ID,
+        amount: app_commands.Range[str, 1, 64] | None = None,
+        note: app_commands.Range[str, 1, funds.MAX_REASON] | None = None,
+    ) -> None:
+        """Approve a request within the fund's treasurer limit (treasurers; never your own)."""
+        text = await self._approve(interaction, request, amount=amount, note=note or "")
+        await send_ephemeral(interaction, text)
+
+    @request_group.command(name="reject")
+    @requires(require_treasurer)
+    @app_commands.describe(request="The request's number", reason="Why (told to the requester)")
+    async def request_reject(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        request: ID,
+        reason: app_commands.Range[str, 1, funds.MAX_REASON] | None = None,
+    ) -> None:
+        """Reject a request that is a treasurer's to decide (treasurers; never your own)."""
+        text = await self._reject_request(interaction, request, reason or "")
+        await send_ephemeral(interaction, text)
+
+    async def _approve(
+        self, interaction: discord.Interaction[Any], request_id: int, *, amount: str | None, note: str
+    ) -> str:
+        assert interaction.guild_id is not None
+        change = await funds.approve_request(
+            self._db,
+            guild_id=interaction.guild_id,
+            request_id=request_id,
+            actor=actor_of(interaction),
+            now=self._now(),
+            amount=amount,
+            note=note,
+        )
+        request, fund = change.request, change.fund
+        assert request.approved_amount is not None
+        shown = money(request.approved_amount, fund.currency)
+        extra = f" Note: {one_line(note, 300)}" if note.strip() else ""
+        await self._tell(
+            request.requester_id,
+            f"Your funding request #{request.id} ({one_line(request.purpose, 100)}) was approved by a "
+            f"treasurer for {shown} from {fund.name}. The payout will be recorded when it is made.{extra}",
+            fallback_channel_id=(await self._settings(interaction.guild_id)).governance_channel_id,
+        )
+        return f"✅ Approved by <@{interaction.user.id}>: request #{request.id} for {shown} from {fund.name}."
+
+    async def _reject_request(
+        self, interaction: discord.Interaction[Any], request_id: int, reason: str
+    ) -> str:
+        assert interaction.guild_id is not None
+        change = await funds.reject_request(
+            self._db,
+            guild_id=interaction.guild_id,
+            request_id=request_id,
+            actor=actor_of(interaction),
+            now=self._now(),
+            reason=reason,
+        )
+        request, fund = change.request, change.fund
+        why = f" Reason: {one_line(reason, 300)}" if reason.strip() else ""
+        await self._tell(
+            request.requester_id,
+            f"Your funding request #{request.id} ({one_line(request.purpose, 100)}) from {fund.name} was not "
+            f"approved.{why}",
+            fallback_channel_id=(await self._settings(interaction.guild_id)).governance_channel_id,
+        )
+        return f"❌ Rejected by <@{interaction.user.id}>: request #{request.id}.{why}"
+
+    async def on_request_click(
+        self, interaction: discord.Interaction[Any], request_id: int, action: str
+    ) -> None:
+        await self._check(interaction, require_treasurer)
+        if action == "reject":
+            assert interaction.guild_id is not None
+            view = await funds.get_request(self._db, interaction.guild_id, request_id)
+            if view.request.requester_id == interaction.user.id:
+                raise NotAllowed(
+                    f"You can't decide your own request; to withdraw #{request_id}, use /fund request cancel."
+                )
+            await interaction.response.send_modal(RejectModal(self, "request", request_id))
+            return
+        outcome = await self._approve(interaction, request_id, amount=None, note="")
+        await self._close_notice(interaction, outcome)
+
+    async def reject_request_from_notice(
+        self, interaction: discord.Interaction[Any], request_id: int, reason: str
+    ) -> None:
+        outcome = await self._reject_request(interaction, request_id, reason)
+        await self._close_notice(interaction, outcome)
+
+    @request_group.command(name="cancel")
+    @app_commands.describe(request="The request's number", reason="Why (optional)")
+    async def request_cancel(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        request: ID,
+        reason: app_commands.Range[str, 1, funds.MAX_REASON] | None = None,
+    ) -> None:
+        """Withdraw your request (or, for treasurers, cancel one); its open proposal is cancelled too."""
+        assert interaction.guild_id is not None
+        change = await funds.cancel_request(
+            self._db,
+            guild_id=interaction.guild_id,
+            request_id=request,
+            actor=actor_of(interaction),
+            now=self._now(),
+            reason=reason or "",
+        )
+        extra = ""
+        if change.cancelled_decision_id is not None:
+            extra = f" Its proposal #{change.cancelled_decision_id} is cancelled too."
+            await self._refresh_proposal(interaction.guild_id, change.cancelled_decision_id)
+        await send_ephemeral(interaction, f"Request #{change.request.id} is cancelled.{extra}")
+        if change.request.requester_id != interaction.user.id:
+            why = f" Reason: {one_line(reason, 300)}" if reason else ""
+            await self._dm(
+                change.request.requester_id,
+                f"Your funding request #{change.request.id} ({one_line(change.request.purpose, 100)}) was "
+                f"cancelled by a treasurer.{why}",
+            )
+
+    async def _refresh_proposal(self, guild_id: int, decision_id: int) -> None:
+        """Show a proposal cancelled with its request as cancelled (buttons disabled)."""
+        from cogs.proposals import Proposals
+
+        proposals = self.bot.get_cog(Proposals.__cog_name__)
+        if not isinstance(proposals, Proposals):
+            return
+        try:
+            decision = await decisions.get_decision(self._db, guild_id, decision_id)
+            await proposals.refresh_message(decision)
+        except Exception:  # the request is cancelled either way; the message is only a view of it
+            log.warning("Could not refresh the message of decision %s", decision_id, exc_info=True)
+
+    @request_group.command(name="pay")
+    @requires(require_treasurer)
+    @app_commands.describe(request="The approved request's number", reference="Bank or payment reference")
+    async def request_pay(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        request: ID,
+        reference: app_commands.Range[str, 1, funds.MAX_REFERENCE],
+    ) -> None:
+        """Record the payout of an approved request (treasurers; never your own)."""
+        assert interaction.guild_id is not None
+        receipt = await funds.pay_request(
+            self._db,
+            guild_id=interaction.guild_id,
+            request_id=request,
+            actor=actor_of(interaction),
+            reference=reference,
+            idempotency_key=str(interaction.id),
+            now=self._now(),
+        )
+        paid, fund, entry = receipt.request, receipt.fund, receipt.entry
+        shown = money(-entry.amount, fund.currency)
+        if receipt.duplicate:
+            await send_ephemeral(
+                interaction, f"Already recorded: entry #{entry.id}, {shown} for request #{paid.id}."
+            )
+            return
+        await send_ephemeral(
+            interaction,
+            f"💸 Paid {shown} to <@{paid.requester_id}> for request #{paid.id} from **{fund.name}** "
+            f"(entry #{entry.id}, reference “{one_line(reference, 100)}”). "
+            f"Balance now {money(fund.balance, fund.currency)}.",
+        )
+        await self._tell(
+            paid.requester_id,
+            f"The payout of your funding request #{paid.id} ({one_line(paid.purpose, 100)}) is recorded: "
+            f"{shown} from {fund.name}, reference “{one_line(reference, 100)}”.",
+            fallback_channel_id=None,
+        )
+
+    # --- the ledger -------------------------------------------------------------------------------
+
+    @fund_group.command(name="ledger")
+    @requires(funds.require_fund_reader)
+    @app_commands.describe(
+        fund="The fund's name or number", kind="Only one kind of entry", member="Only this member"
+    )
+    @app_commands.choices(kind=KIND_CHOICES)
+    async def ledger(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        fund: app_commands.Range[str, 1, 100],
+        kind: str | None = None,
+        member: discord.Member | None = None,
+    ) -> None:
+        """Every movement of a fund, newest first, page by page."""
+        await self.show_ledger(interaction, fund, page=0, kind=kind, member_id=member.id if member else None)
+
+    async def show_ledger(
+        self,
+        interaction: discord.Interaction[Any],
+        fund: str | int,
+        *,
+        page: int,
+        kind: str | None,
+        member_id: int | None,
+        edit: bool = False,
+    ) -> None:
+        assert interaction.guild_id is not None
+        if edit:
+            await self._check(interaction, funds.require_fund_reader)
+        shown = await funds.ledger_page(
+            self._db, interaction.guild_id, fund, page=page, kind=kind, member_id=member_id
+        )
+        assert shown.fund.id is not None
+        embed = ledger_embed(shown, kind=kind, member_id=member_id)
+        view = ledger_view(shown.fund.id, shown.page, shown.pages, kind=kind, member_id=member_id)
+        if edit:
+            await interaction.response.edit_message(embed=embed, view=view)
+        else:
+            await send_ephemeral(interaction, embed=embed, view=view)
+
+    @fund_group.command(name="export")
+    @requires(funds.require_fund_reader)
+    @app_commands.describe(fund="The fund's name or number")
+    async def export(
+        self, interaction: discord.Interaction[CoopBot], fund: app_commands.Range[str, 1, 100]
+    ) -> None:
+        """The whole ledger of a fund as a CSV file."""
+        assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        found, entries = await funds.all_entries(self._db, interaction.guild_id, fund)
+        text = funds.ledger_csv(found, entries)
+        file = discord.File(io.BytesIO(text.encode("utf-8")), filename=f"fund-{found.id}-ledger.csv")
+        await interaction.followup.send(
+            f"The ledger of **{found.name}**: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, "
+            "oldest first, amounts in major and minor units.",
+            file=file,
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    @fund_group.command(name="chart")
+    @requires(funds.require_fund_reader)
+    @app_commands.describe(fund="The fund's name or number")
+    async def chart(
+        self, interaction: discord.Interaction[CoopBot], fund: app_commands.Range[str, 1, 100]
+    ) -> None:
+        """A chart of a fund's balance over time."""
+        assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        found, entries = await funds.all_entries(self._db, interaction.guild_id, fund)
+        settings = await self._settings(interaction.guild_id)
+        png = await asyncio.to_thread(_balance_chart, found, entries, settings.timezone)
+        await interaction.followup.send(
+            f"The balance of **{found.name}** over time.",
+            file=discord.File(io.BytesIO(png), filename=f"fund-{found.id}-balance.png"),
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    @fund_group.command(name="correct")
+    @requires(require_treasurer)
+    @app_commands.describe(entry="The ledger entry's number", reason="What was wrong (kept on the ledger)")
+    async def correct(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        entry: ID,
+        reason: app_commands.Range[str, 1, funds.MAX_REASON],
+    ) -> None:
+        """Correct a ledger entry with a reversing entry (treasurers and moderators)."""
+        await self.correct_entry(interaction, entry, reason)
+
+    async def correct_entry(self, interaction: discord.Interaction[CoopBot], entry: int, reason: str) -> None:
+        assert interaction.guild_id is not None
+        receipt = await funds.correct_entry(
+            self._db,
+            guild_id=interaction.guild_id,
+            entry_id=entry,
+            actor=actor_of(interaction),
+            reason=reason,
+            idempotency_key=str(interaction.id),
+            now=self._now(),
+        )
+        fund, reversal = receipt.fund, receipt.reversal
+        if receipt.duplicate:
+            await send_ephemeral(interaction, f"Already recorded: entry #{reversal.id} reverses #{entry}.")
+            return
+        reopened = (
+            f" Request #{receipt.reopened_request.id} is approved and unpaid again."
+            if receipt.reopened_request is not None
+            else ""
+        )
+        await send_ephemeral(
+            interaction,
+            f"Entry #{entry} is corrected by entry #{reversal.id} "
+            f"({funds.signed_amount_text(reversal.amount, fund.currency)}). "
+            f"Balance of **{fund.name}** now {money(fund.balance, fund.currency)}.{reopened}",
+        )
+
+    # --- what happens on its own --------------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_coop_decision_closed(self, closed: decisions.ClosedDecision) -> None:
+        """A request's proposal closed (the request changed in the same transaction): say so in its
+        thread, and tell the requester."""
+        decision = closed.decision
+        if decision.link_kind != funds.LINK_KIND or decision.link_id is None:
+            return
+        try:
+            view = await funds.get_request(self._db, decision.guild_id, decision.link_id)
+        except Exception:
+            log.exception("Could not read the request of decision %s", decision.id)
+            return
+        request, fund = view.request, view.fund
+        if request.decision_id != decision.id:
+            return
+        if request.status == RequestStatus.APPROVED.value and request.approved_amount is not None:
+            shown = money(request.approved_amount, fund.currency)
+            note = f"Funding request #{request.id} is **approved** for {shown} from {fund.name}."
+            told = (
+                f"Your funding request #{request.id} ({one_line(request.purpose, 100)}) was approved by the "
+                f"members (proposal #{decision.id}) for {shown} from {fund.name}. A treasurer will record "
+                "the payout."
+            )
+        elif request.status == RequestStatus.REJECTED.value:
+            note = f"Funding request #{request.id} is **not approved**."
+            reasons = [reason for _voter, _ballot, reason in closed.reasons if reason][:3]
+            given = "".join(f"\n> {one_line(reason, 300)}" for reason in reasons)
+            told = (
+                f"Your funding request #{request.id} ({one_line(request.purpose, 100)}) was not approved by "
+                f"the members (proposal #{decision.id}): {closed.result.outcome}"
+                + (f"\nWhat was said:{given}" if given else "")
+            )
+        else:
+            return
+        thread = await self._channel(decision.thread_id)
+        if thread is not None:
+            try:
+                await thread.send(note, allowed_mentions=NO_MENTIONS)
+            except discord.HTTPException:
+                log.warning("Could not post in the thread of decision %s", decision.id, exc_info=True)
+        await self._tell(request.requester_id, told, fallback_channel_id=decision.thread_id)
+
+    async def _next_due(self) -> datetime | None:
+        return await funds.next_expiry(self._db, [guild.id for guild in self.bot.guilds])
+
+    async def _settle_due(self, now: datetime) -> None:
+        settled = await funds.settle_due(self._db, now, [guild.id for guild in self.bot.guilds])
+        for item in settled:
+            request = item.request
+            if request.status == RequestStatus.EXPIRED.value:
+                text = (
+                    f"Your funding request #{request.id} ({one_line(request.purpose, 100)}) from "
+                    f"{item.fund.name} expired: no treasurer decided it in time. You can ask again."
+                )
+            else:
+                text = (
+                    f"Your funding request #{request.id} ({one_line(request.purpose, 100)}) is cancelled "
+                    "because its proposal was cancelled. You can ask again."
+                )
+            settings = await self._settings(request.guild_id)
+            await self._tell(request.requester_id, text, fallback_channel_id=settings.governance_channel_id)
+
+    # --- autocomplete -----------------------------------------------------------------------------
+
+    @show.autocomplete("fund")
+    @contribute.autocomplete("fund")
+    @ledger.autocomplete("fund")
+    @export.autocomplete("fund")
+    @chart.autocomplete("fund")
+    @request_new.autocomplete("fund")
+    @request_list.autocomplete("fund")
+    @contribution_list.autocomplete("fund")
+    async def _fund_autocomplete(
+        self, interaction: discord.Interaction[CoopBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        found = await funds.suggest_funds(self._db, interaction.guild_id, current, AUTOCOMPLETE_LIMIT)
+        return [
+            app_commands.Choice(name=shorten(f"{fund.name} · {fund.currency}", 100), value=fund.name)
+            for fund in found
+        ]
+
+    @request_show.autocomplete("request")
+    @request_approve.autocomplete("request")
+    @request_reject.autocomplete("request")
+    @request_cancel.autocomplete("request")
+    @request_pay.autocomplete("request")
+    async def _request_autocomplete(
+        self, interaction: discord.Interaction[CoopBot], current: str
+    ) -> list[app_commands.Choice[int]]:
+        if interaction.guild_id is None:
+            return []
+        command = interaction.command.name if interaction.command else ""
+        statuses: tuple[str, ...] | None = {
+            "approve": (RequestStatus.PENDING.value,),
+            "reject": (RequestStatus.PENDING.value,),
+            "pay": (RequestStatus.APPROVED.value,),
+            "cancel": funds.OPEN_REQUEST_STATUSES,
+        }.get(command)
+        rows = await funds.list_requests(self._db, interaction.guild_id, statuses=statuses, limit=100)
+        if command in ("approve", "reject"):
+            rows = [(r, f) for r, f in rows if r.decision_id is None]
+        needle = current.strip().lstrip("#").casefold()
+        return [
+            app_commands.Choice(name=_request_choice(r), value=r.id)
+            for r, _f in rows
+            if r.id is not None and needle in f"{r.id} {r.purpose}".casefold()
+        ][:AUTOCOMPLETE_LIMIT]
+
+    @contribution_confirm.autocomplete("contribution")
+    @contribution_reject.autocomplete("contribution")
+    async def _contribution_autocomplete(
+        self, interaction: discord.Interaction[CoopBot], current: str
+    ) -> list[app_commands.Choice[int]]:
+        if interaction.guild_id is None:
+            return []
+        rows = await funds.list_contributions(self._db, interaction.guild_id, limit=100)
+        guild = interaction.guild
+        needle = current.strip().lstrip("#").casefold()
+        choices = []
+        for contribution, fund in rows:
+            member = guild.get_member(contribution.member_id) if guild else None
+            who = member.display_name if member else str(contribution.member_id)
+            name = f"#{contribution.id} {money(contribution.amount, fund.currency)} from {who} to {fund.name}"
+            if contribution.id is not None and needle in name.casefold():
+                choices.append(app_commands.Choice(name=shorten(name, 100), value=contribution.id))
+        return choices[:AUTOCOMPLETE_LIMIT]
+
+    @correct.autocomplete("entry")
+    async def _entry_autocomplete(
+        self, interaction: discord.Interaction[CoopBot], current: str
+    ) -> list[app_commands.Choice[int]]:
+        if interaction.guild_id is None:
+            return []
+        rows = await funds.suggest_entries(self._db, interaction.guild_id, current, AUTOCOMPLETE_LIMIT)
+        return [
+            app_commands.Choice(
+                name=shorten(
+                    f"#{entry.id} {funds.signed_amount_text(entry.amount, entry.currency)} "
+                    f"{KIND_LABELS.get(entry.kind, entry.kind)} · {fund.name}",
+                    100,
+                ),
+                value=entry.id,
+            )
+            for entry, fund in rows
+            if entry.id is not None
+        ]
+
+    @create.autocomplete("currency")
+    async def _currency_autocomplete(
+        self, interaction: discord.Interaction[CoopBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [
+            app_commands.Choice(name=currency_label(code), value=code)
+            for code in suggest_currencies(current, limit=AUTOCOMPLETE_LIMIT)
+        ]
+
+
+def _request_choice(request: FundingRequest) -> str:
+    return shorten(
+        f"#{request.id} {one_line(request.purpose, 60)} · {funds.describe_amounts(request)} "
+        f"· {request.status}",
+        100,
+    )
+
+
+def _balance_chart(fund: Fund, entries: list[Any], timezone: str) -> bytes:
+    """The balance over time as a PNG, dated in the cooperative's timezone (runs in a worker thread)."""
+    tz = parse_timezone(timezone)
+    points = [(moment.astimezone(tz), value) for moment, value in funds.balance_points(fund, entries)]
+    return render_line_chart(
+        shorten(f"{fund.name}: balance", 80),
+        points,
+        value_format=lambda value: format_amount(round(value), fund.currency, with_code=False),
+        subtitle=f"{fund.currency} · {len(entries)} movements",
+    )
+
+
+class FundModeration(app_commands.Group):
+    """/mod fund: corrections, gathered under /mod with the moderator check up front."""
+
+    def __init__(self, cog: Funds) -> None:
+        super().__init__(name="fund", description="Correct the ledger of any fund")
+        self.cog = cog
+
+    @app_commands.command(name="correct")
+    @requires(require_moderator)
+    @app_commands.describe(entry="The ledger entry's number", reason="What was wrong (kept on the ledger)")
+    async def correct(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        entry: ID,
+        reason: app_commands.Range[str, 1, funds.MAX_REASON],
+    ) -> None:
+        """Correct a ledger entry with a reversing entry."""
+        await self.cog.correct_entry(interaction, entry, reason)

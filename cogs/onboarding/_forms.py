@@ -1,0 +1,193 @@
+"""Modals and short-lived views: the introduction, the charter editor, confirming a leave, the directory."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from cogs._common import CoopModal, CoopView
+from cogs.onboarding._render import DirectoryEntry, directory_embed
+from governance import membership
+from governance.membership import ProfileDraft
+
+if TYPE_CHECKING:
+    from cogs.onboarding._cog import Onboarding
+
+# Discord's own cap on a text input; the cooperative's limits (lower) are checked by the bot, which says
+# what to shorten and keeps the text for another try instead of losing it.
+INPUT_LIMIT = 4000
+FORM_TIMEOUT = 900.0
+VIEW_TIMEOUT = 600.0
+DIRECTORY_PAGE_SIZE = 10
+
+
+class ProfileModal(CoopModal):
+    """The introduction, and later the profile editor: name, what they do, skills, why, timezone."""
+
+    def __init__(self, cog: Onboarding, guild_id: int, draft: ProfileDraft, *, first: bool) -> None:
+        super().__init__(title="Introduce yourself" if first else "Edit your profile", timeout=FORM_TIMEOUT)
+        self.cog = cog
+        self.guild_id = guild_id
+        self.first = first
+        self.name: discord.ui.TextInput[ProfileModal] = discord.ui.TextInput(
+            label="Your name, as you'd like to be called",
+            custom_id="display_name",
+            max_length=membership.MAX_DISPLAY_NAME,
+            default=draft.display_name[: membership.MAX_DISPLAY_NAME] or None,
+        )
+        self.what: discord.ui.TextInput[ProfileModal] = discord.ui.TextInput(
+            label=f"What you do (up to {membership.MAX_WHAT_THEY_DO} characters)",
+            custom_id="what_they_do",
+            style=discord.TextStyle.paragraph,
+            max_length=INPUT_LIMIT,
+            default=draft.what_they_do or None,
+            placeholder="Your work, your projects, your venture",
+        )
+        self.skills: discord.ui.TextInput[ProfileModal] = discord.ui.TextInput(
+            label=f"Skills (up to {membership.MAX_SKILLS} characters)",
+            custom_id="skills",
+            style=discord.TextStyle.paragraph,
+            max_length=INPUT_LIMIT,
+            required=False,
+            default=draft.skills or None,
+            placeholder="e.g. facilitation, bookkeeping, Python, carpentry",
+        )
+        self.why: discord.ui.TextInput[ProfileModal] = discord.ui.TextInput(
+            label=f"What brings you here (up to {membership.MAX_WHY})",
+            custom_id="why",
+            style=discord.TextStyle.paragraph,
+            max_length=INPUT_LIMIT,
+            required=False,
+            default=draft.why or None,
+        )
+        self.timezone: discord.ui.TextInput[ProfileModal] = discord.ui.TextInput(
+            label="Your timezone",
+            custom_id="timezone",
+            max_length=100,
+            required=False,
+            default=draft.timezone or None,
+            placeholder="e.g. Europe/Berlin or Pacific/Auckland",
+        )
+        for field in (self.name, self.what, self.skills, self.why, self.timezone):
+            self.add_item(field)
+
+    def draft(self) -> ProfileDraft:
+        return ProfileDraft(
+            display_name=self.name.value,
+            what_they_do=self.what.value,
+            skills=self.skills.value,
+            why=self.why.value,
+            timezone=self.timezone.value,
+        )
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        await self.cog.save_profile(interaction, self.guild_id, self.draft(), first=self.first)
+
+
+class RetryProfileView(CoopView):
+    """Under a refused profile: opens the form again with what the person typed."""
+
+    def __init__(self, cog: Onboarding, guild_id: int, draft: ProfileDraft, *, first: bool) -> None:
+        super().__init__(timeout=FORM_TIMEOUT)
+        self.cog = cog
+        self.guild_id = guild_id
+        self.draft = draft
+        self.first = first
+
+    @discord.ui.button(label="Edit again", style=discord.ButtonStyle.primary, emoji="✏️")
+    async def again(self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]) -> None:
+        await interaction.response.send_modal(
+            ProfileModal(self.cog, self.guild_id, self.draft, first=self.first)
+        )
+
+
+class CharterModal(CoopModal):
+    def __init__(self, cog: Onboarding, *, current: str, version: int | None) -> None:
+        super().__init__(title="The charter", timeout=FORM_TIMEOUT)
+        self.cog = cog
+        self.version = version
+        self.text: discord.ui.TextInput[CharterModal] = discord.ui.TextInput(
+            label="The charter's text",
+            custom_id="charter",
+            style=discord.TextStyle.paragraph,
+            max_length=membership.MAX_CHARTER,
+            default=current[: membership.MAX_CHARTER] or None,
+            placeholder="Our purpose, how we decide, what we expect of each other",
+        )
+        self.add_item(self.text)
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        await self.cog.publish_charter(interaction, self.text.value, self.version)
+
+
+class _ExpiringView(CoopView):
+    """An ephemeral view whose buttons are taken away when it stops listening (instead of failing)."""
+
+    origin: discord.Interaction[Any] | None = None  # the interaction whose answer carries the view
+
+    async def on_timeout(self) -> None:
+        if self.origin is None:
+            return
+        # The message may be dismissed or the token expired: then there is nothing left to tidy.
+        with contextlib.suppress(discord.HTTPException):
+            await self.origin.edit_original_response(view=None)
+
+
+class LeaveConfirmView(_ExpiringView):
+    """Asks before someone steps down or leaves the cooperative."""
+
+    def __init__(self, cog: Onboarding, *, to: str) -> None:
+        super().__init__(timeout=VIEW_TIMEOUT)
+        self.cog = cog
+        self.to = to
+        self.confirm.label = "Yes, step down" if to == "contributor" else "Yes, leave the cooperative"
+
+    @discord.ui.button(label="Yes", style=discord.ButtonStyle.danger)
+    async def confirm(self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]) -> None:
+        self.stop()
+        await self.cog.leave_confirmed(interaction, self.to)
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    async def cancel(self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]) -> None:
+        self.stop()
+        await interaction.response.edit_message(content="Nothing changed.", view=None)
+
+
+class DirectoryView(_ExpiringView):
+    """The member directory, a page at a time (profiles are read for the page shown only)."""
+
+    def __init__(
+        self, cog: Onboarding, guild_id: int, entries: list[DirectoryEntry], *, heading: str
+    ) -> None:
+        super().__init__(timeout=VIEW_TIMEOUT)
+        self.cog = cog
+        self.guild_id = guild_id
+        self.entries = entries
+        self.heading = heading
+        self.page = 0
+        self.pages = max(1, -(-len(entries) // DIRECTORY_PAGE_SIZE))
+
+    async def render(self) -> discord.Embed:
+        shown = self.entries[self.page * DIRECTORY_PAGE_SIZE : (self.page + 1) * DIRECTORY_PAGE_SIZE]
+        rows = await membership.profiles(self.cog.bot.database, self.guild_id, [e.user_id for e in shown])
+        self.previous_page.disabled = self.page == 0
+        self.next_page.disabled = self.page >= self.pages - 1
+        return directory_embed(
+            shown, rows, page=self.page, pages=self.pages, total=len(self.entries), heading=self.heading
+        )
+
+    async def _turn(self, interaction: discord.Interaction[Any], step: int) -> None:
+        self.page = min(max(0, self.page + step), self.pages - 1)
+        await interaction.response.edit_message(embed=await self.render(), view=self)
+
+    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary, emoji="◀️")
+    async def previous_page(
+        self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]
+    ) -> None:
+        await self._turn(interaction, -1)
+
+    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary, emoji="▶️")
+    async def next_page(self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]) -> None:
+        await self._turn(interaction, 1)
