@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench sandbox clean
+.PHONY: run test lint bench sandbox docker clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "coopbot needs Python 3.11 or newer")'
@@ -36,6 +36,10 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# No Docker engine runs on CI machines: CI checks the Dockerfile and compose file instead (tests/test_deployment.py).
+docker:
+	docker build -t coopbot .
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

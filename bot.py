@@ -7,6 +7,7 @@ import asyncio
 import importlib
 import logging
 import pkgutil
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -72,7 +73,7 @@ def extension_names() -> list[str]:
     )
 
 
-class CoopBot(commands.Bot):
+class CoopBot(commands.AutoShardedBot):
     """The bot: Discord on one side, the governance layer and its database on the other."""
 
     def __init__(
@@ -84,6 +85,11 @@ class CoopBot(commands.Bot):
         **options: Any,
     ) -> None:
         options.setdefault("intents", INTENTS)
+        # Several processes share the shards of one bot; each serves the guilds of its own shards (and runs
+        # only their scheduled work, since the due handlers look at `self.guilds`).
+        options.setdefault("shard_count", settings.shard_count)
+        if settings.shard_ids:
+            options.setdefault("shard_ids", settings.shard_ids)
         super().__init__(
             # Slash commands only; a mention prefix keeps commands.Bot happy without the message intent.
             command_prefix=commands.when_mentioned,
@@ -161,9 +167,9 @@ def _configure_logging(level: str) -> None:
     logging.getLogger("discord.http").setLevel(max(logging.INFO, logging.getLevelName(level)))
 
 
-def _load_settings() -> Settings:
+def _load_settings(**overrides: object) -> Settings:
     try:
-        return Settings()
+        return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
         lines = [f"  {'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors()]
         print("coopbot: the configuration is not valid:\n" + "\n".join(lines), file=sys.stderr)
@@ -275,6 +281,36 @@ async def _export(settings: Settings, guild_id: int, out: Path) -> int:
     return 0
 
 
+def _backup(settings: Settings, out: Path | None) -> int:
+    """SQLite's online backup: a consistent copy even while the bot writes (WAL included). This runs in
+    the command-line process, never on the bot's event loop, so the blocking sqlite3 calls are fine."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite":
+        print(
+            "coopbot backup copies SQLite databases. For PostgreSQL use pg_dump, for example:\n"
+            "    pg_dump --format=custom --file=coopbot.dump 'postgresql://USER@HOST:5432/DBNAME'\n"
+            "and restore with pg_restore --clean --dbname=... coopbot.dump",
+            file=sys.stderr,
+        )
+        return 2
+    source_path = Path(url.database or "")
+    if not source_path.exists():
+        print(f"There is no database at {source_path} yet.", file=sys.stderr)
+        return 2
+    target = out or settings.data_dir / "backups" / f"coopbot-{datetime.now(UTC):%Y%m%d-%H%M%S}.db"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(source_path) as source, sqlite3.connect(target) as copy:
+        source.backup(copy)
+        status = copy.execute("PRAGMA integrity_check").fetchone()[0]
+    if status != "ok":
+        print(f"The backup at {target} failed its integrity check: {status}", file=sys.stderr)
+        return 1
+    print(f"Backed up to {target} ({target.stat().st_size / 1_000_000:.1f} MB, integrity ok).")
+    return 0
+
+
 def _redacted(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -284,7 +320,9 @@ def _redacted(url: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="coopbot", description="The governance assistant of a cooperative.")
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("run", help="connect to Discord and serve (the default)")
+    run_parser = sub.add_parser("run", help="connect to Discord and serve (the default)")
+    run_parser.add_argument("--shard-ids", help="the shards this process runs, e.g. 0,1 (with --shard-count)")
+    run_parser.add_argument("--shard-count", type=int, help="the total number of shards over all processes")
     sub.add_parser("migrate", help="bring the database schema up to date")
     sync = sub.add_parser("sync", help="publish the slash commands to Discord")
     sync.add_argument("--guild", type=int, help="sync to this server only (instant, for development)")
@@ -292,6 +330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     export_parser = sub.add_parser("export", help="write a cooperative's whole record as JSON and CSV files")
     export_parser.add_argument("--guild", type=int, required=True, help="the server (guild) id")
     export_parser.add_argument("--out", type=Path, required=True, help="the folder to write into")
+    backup_parser = sub.add_parser("backup", help="copy the SQLite database safely while the bot runs")
+    backup_parser.add_argument("--out", type=Path, help="the backup file (default: DATA_DIR/backups/...)")
     import sandbox  # cheap: it imports SimCord's preview (the `sandbox` extra) only when it runs
 
     sandbox.add_arguments(
@@ -299,7 +339,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    settings = _load_settings()
+    overrides: dict[str, object] = {}
+    if getattr(args, "shard_count", None) is not None:
+        overrides["shard_count"] = args.shard_count
+    if getattr(args, "shard_ids", None):
+        overrides["shard_ids"] = args.shard_ids
+    settings = _load_settings(**overrides)
     _configure_logging(settings.log_level)
     if args.command in (None, "run"):
         return _run(settings)
@@ -311,6 +356,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_check(settings))
     if args.command == "export":
         return asyncio.run(_export(settings, args.guild, args.out))
+    if args.command == "backup":
+        return _backup(settings, args.out)
     if args.command == "sandbox":
         return sandbox.run(fresh=args.fresh, advance=args.advance, port=args.port, data_dir=args.data_dir)
     parser.error(f"unknown command {args.command}")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent
-DEFAULT_SQLITE_PATH = PROJECT_ROOT / "data" / "coopbot.db"
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 
 
 class Settings(BaseSettings):
@@ -22,9 +22,13 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = Field(
         default=None, description="The bot token from the Developer Portal."
     )
+    data_dir: Path = Field(
+        default=DEFAULT_DATA_DIR, description="Where the SQLite file (by default), exports and backups go."
+    )
     database_url: str = Field(
-        default=f"sqlite+aiosqlite:///{DEFAULT_SQLITE_PATH}",
-        description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db.",
+        default="",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db "
+        "(default: a SQLite file in DATA_DIR).",
     )
     database_pool_size: int = Field(
         default=5, ge=1, le=100, description="PostgreSQL connections per process."
@@ -37,6 +41,12 @@ class Settings(BaseSettings):
         default=None, description="A guild to sync commands to instantly while developing (`coopbot sync`)."
     )
 
+    shard_count: int | None = Field(
+        default=None, ge=1, description="Total shards over all processes (default: Discord's advice)."
+    )
+    shard_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, description="The shards this process runs, comma-separated (default: all)."
+    )
     webhooks_allow_http_localhost: bool = Field(
         default=False, description="Development only: allow http:// webhook URLs to localhost."
     )
@@ -52,7 +62,7 @@ class Settings(BaseSettings):
             raise ValueError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return level
 
-    @field_validator("owner_ids", mode="before")
+    @field_validator("owner_ids", "shard_ids", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
@@ -62,6 +72,8 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
+        if not value:
+            return value  # filled in from data_dir below
         # Users paste plain URLs from their hosting provider; map them to the async drivers we ship.
         if value.startswith(("postgres://", "postgresql://")):
             return "postgresql+asyncpg://" + value.split("://", 1)[1]
@@ -70,6 +82,20 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("DATABASE_URL must be sqlite+aiosqlite:///path or postgresql+asyncpg://...")
         return value
+
+    @model_validator(mode="after")
+    def _default_database(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'coopbot.db'}"
+        return self
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> Settings:
+        if self.shard_ids and self.shard_count is None:
+            raise ValueError("SHARD_IDS needs SHARD_COUNT (the total over all processes)")
+        if self.shard_count is not None and any(not 0 <= i < self.shard_count for i in self.shard_ids):
+            raise ValueError("every shard id must be between 0 and SHARD_COUNT - 1")
+        return self
 
     @property
     def is_sqlite(self) -> bool:

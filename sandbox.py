@@ -337,7 +337,10 @@ class Sandbox:
         start = state.now if state else datetime.now(UTC).replace(microsecond=0)
         self.clock = ManualClock(start)
         settings = Settings(
-            database_url=f"sqlite+aiosqlite:///{self.paths.database}", discord_token=None, _env_file=None
+            database_url=f"sqlite+aiosqlite:///{self.paths.database}",
+            discord_token=None,
+            shard_count=1,
+            _env_file=None,
         )
         # The alarm clock (APScheduler) reads real time, which does not pass here: what is due is run
         # explicitly whenever the sandbox's time moves.

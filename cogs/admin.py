@@ -17,7 +17,6 @@ from discord.ext import commands
 from bot import CoopBot
 from cogs._common import actor_of, requires, send_ephemeral
 from cogs._scheduling import DueHandler
-from config import PROJECT_ROOT
 from governance import audit, coop, export, webhooks
 from governance.decision_types import DECISION_TYPES, get_type
 from governance.errors import InvalidInput
@@ -33,7 +32,6 @@ from governance.timeparse import (
 from storage.models import MAX_ID, Guild
 
 log = logging.getLogger("coopbot.admin")
-EXPORTS_DIR = PROJECT_ROOT / "data" / "exports"
 WEBHOOK_EVENT_CHOICES = [
     app_commands.Choice(name=name, value=name) for name in sorted(webhooks.EVENTS.values())
 ]
@@ -274,11 +272,11 @@ class CoopAdmin(commands.GroupCog, group_name="coop", group_description="Set up 
                     f"The cooperative's record: {summary or 'nothing yet'}.", files=files, ephemeral=True
                 )
                 return
-            kept = EXPORTS_DIR / f"{interaction.guild.id}-{now:%Y%m%d-%H%M%S}"
+            kept = self.bot.settings.data_dir / "exports" / f"{interaction.guild.id}-{now:%Y%m%d-%H%M%S}"
             await asyncio.to_thread(shutil.copytree, folder, kept)
             await interaction.followup.send(
                 f"The export is {result.size / 1_000_000:.1f} MB, more than Discord accepts here. "
-                f"It was saved on the bot's server in `{kept.relative_to(PROJECT_ROOT)}`; "
+                f"It was saved on the bot's server in `{kept}`; "
                 f"the operator can also run `coopbot export --guild {interaction.guild.id} --out DIR`.",
                 ephemeral=True,
             )

@@ -34,10 +34,16 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await connection.run_sync(read)
 
 
+# Several bot processes may start together on one PostgreSQL database: they take turns migrating.
+_MIGRATION_LOCK = 0x636F_6F70  # "coop"
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the database to `revision`; a no-op when it is already there."""
 
     def run(connection: Connection) -> None:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
         command.upgrade(_config(connection), revision)
 
     async with engine.begin() as connection:

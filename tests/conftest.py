@@ -98,7 +98,8 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, discord_token=None, _env_file=None)
+    # One shard: SimCord needs the count an AutoShardedBot would otherwise ask Discord for.
+    return Settings(database_url=database_url, discord_token=None, shard_count=1, _env_file=None)
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ def settings(database_url: str) -> Settings:
         discord_token=None,
         webhooks_allow_http_localhost=True,
         webhook_timeout_seconds=1.0,
+        shard_count=1,
         _env_file=None,
     )
 
