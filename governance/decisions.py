@@ -756,6 +756,55 @@ async def close_decision(
     return ClosedDecision(decision, result, reasons)
 
 
+# A close is announced by the process that made it right away; a sweep only takes over after this long,
+# so that it never announces a close whose own announcement is still on its way.
+ANNOUNCE_GRACE = timedelta(seconds=30)
+
+
+async def unannounced(
+    db: Database, now: datetime, guild_ids: Collection[int] | None = None, *, limit: int = 100
+) -> list[ClosedDecision]:
+    """Closed decisions whose announcement did not happen (the bot stopped in between), as they closed."""
+    async with db.read() as session:
+        query = (
+            select(Decision)
+            .where(
+                Decision.status == DecisionStatus.CLOSED.value,
+                col(Decision.announced_at).is_(None),
+                col(Decision.closed_at) <= now - ANNOUNCE_GRACE,
+            )
+            .order_by(col(Decision.closed_at))
+            .limit(limit)
+        )
+        if guild_ids is not None:
+            query = query.where(col(Decision.guild_id).in_(guild_ids))
+        rows = list((await session.exec(query)).all())
+    return [
+        ClosedDecision(decision, final_tally(decision), await reasons_given(db, decision))
+        for decision in rows
+    ]
+
+
+async def next_unannounced(db: Database, guild_ids: Collection[int] | None = None) -> datetime | None:
+    async with db.read() as session:
+        query = select(func.min(Decision.closed_at)).where(
+            Decision.status == DecisionStatus.CLOSED.value, col(Decision.announced_at).is_(None)
+        )
+        if guild_ids is not None:
+            query = query.where(col(Decision.guild_id).in_(guild_ids))
+        earliest = as_utc((await session.exec(query)).one())
+    return earliest + ANNOUNCE_GRACE if earliest else None
+
+
+async def mark_announced(db: Database, decision_id: int, now: datetime) -> None:
+    async with db.write() as session:
+        await session.exec(
+            update(Decision)
+            .where(col(Decision.id) == decision_id, col(Decision.announced_at).is_(None))
+            .values(announced_at=now)
+        )
+
+
 async def extend_decision(
     db: Database, *, guild_id: int, decision_id: int, actor: Actor, closes: str, now: datetime
 ) -> Decision:
@@ -841,6 +890,7 @@ async def reopen_decision(
         decision.outcome = None
         decision.result = None
         decision.reminded_at = None
+        decision.announced_at = None
         decision.updated_at = now
         session.add(decision)
         audit.record(

@@ -980,6 +980,17 @@ async def record_change(
                 application.decided_at = now
                 session.add(application)
                 details["application_id"] = application.id
+                # A moderator's admission is an admission like a decision's: the log and the webhooks
+                # (member.admitted) hear of it the same way.
+                _record(
+                    session,
+                    guild_id=guild_id,
+                    actor_id=actor.user_id,
+                    action="member.admit",
+                    user_id=user_id,
+                    now=now,
+                    details={"application_id": application.id, "by": "moderator"},
+                )
         elif status == MemberStatus.DEPARTED:
             await _withdraw_open_applications(session, guild_id, user_id, now)
         _record(

@@ -177,14 +177,16 @@ async def _change_reminder(
                 parse_schedule(reminder.schedule), reminder.anchor_at, now, settings.timezone
             )
         session.add(reminder)
-        audit.record(
-            session,
-            guild_id=guild_id,
-            actor_id=actor.user_id,
-            action=action,
-            subject=f"reminder:{reminder_id}",
-            at=now,
-        )
+        if reminder.kind != ReminderKind.PERSONAL.value:
+            # Personal reminders are one person's own business, not governance: they stay out of the log.
+            audit.record(
+                session,
+                guild_id=guild_id,
+                actor_id=actor.user_id,
+                action=action,
+                subject=f"reminder:{reminder_id}",
+                at=now,
+            )
     return reminder
 
 
@@ -667,6 +669,8 @@ async def configure_rhythm(
         raise InvalidInput("The closing-soon reminder can come 1 hour to 7 days before the close.")
     if stale_days is not None and not 1 <= stale_days <= 90:
         raise InvalidInput("Requests can wait 1 to 90 days before treasurers are reminded.")
+    if lead is None and stale_days is None:
+        raise InvalidInput("Nothing to change: give the closing-soon lead time or the request wait.")
     async with db.write() as session:
         settings = await locked_settings(session, guild_id, now)
         require_moderator(settings, actor)

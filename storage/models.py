@@ -184,6 +184,9 @@ class Decision(SQLModel, table=True):
     # When the closing-soon and review reminders went out (claimed before sending: at most once).
     reminded_at: datetime | None = utc_datetime(nullable=True)
     review_reminded_at: datetime | None = utc_datetime(nullable=True)
+    # When the close was shown in Discord (message edited, result posted, linked actions told). Empty
+    # after a crash between the close and the announcement: it is then announced at the next run.
+    announced_at: datetime | None = utc_datetime(nullable=True)
     created_at: datetime = utc_datetime()
     updated_at: datetime = utc_datetime()
 

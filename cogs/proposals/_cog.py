@@ -131,11 +131,12 @@ class Proposals(commands.Cog):
         self.bot.due.register(DueHandler("decisions.close", self._close_due, self._next_closing))
         self.bot.due.register(DueHandler("decisions.closing_soon", self._remind_due, self._next_reminder))
         self.bot.due.register(DueHandler("decisions.review", self._review_due, self._next_review))
+        self.bot.due.register(DueHandler("decisions.announce", self._announce_due, self._next_announcement))
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(*PERSISTENT_ITEMS)
         detach_from_mod(self.bot.tree, "decision")
-        for name in ("decisions.close", "decisions.closing_soon", "decisions.review"):
+        for name in ("decisions.close", "decisions.closing_soon", "decisions.review", "decisions.announce"):
             self.bot.due.unregister(name)
         self.refresher.cancel_all()
 
@@ -175,12 +176,15 @@ class Proposals(commands.Cog):
         except discord.HTTPException:
             log.warning("Could not edit the message of decision %s", decision.id, exc_info=True)
 
-    async def _tell_thread(self, decision: Decision, text: str) -> None:
+    async def _tell_thread(self, decision: Decision, text: str, *, nonce: str | None = None) -> None:
         thread = await self._channel(decision.thread_id)
         if thread is None:
             return
         try:
-            await thread.send(shorten(text, MESSAGE_LIMIT), allowed_mentions=NO_MENTIONS)
+            if nonce is None:
+                await thread.send(shorten(text, MESSAGE_LIMIT), allowed_mentions=NO_MENTIONS)
+            else:
+                await thread.send(shorten(text, MESSAGE_LIMIT), allowed_mentions=NO_MENTIONS, nonce=nonce)
         except discord.HTTPException:
             log.warning("Could not post in the thread of decision %s", decision.id, exc_info=True)
 
@@ -436,12 +440,34 @@ class Proposals(commands.Cog):
         )
         if closed is None:
             return None
-        await self.refresh_message(closed.decision)
+        await self.announce(closed)
+        return closed
+
+    async def announce(self, closed: decisions.ClosedDecision) -> None:
+        """Show a close in Discord: the message, the result in the thread, and the bot event that linked
+        capabilities act on; then record that it was announced. A crash before the record means it is
+        announced again by the next run (at least once; the thread post carries a nonce, so Discord drops
+        a repeat within its window)."""
+        decision = closed.decision
+        assert decision.id is not None
+        await self.refresh_message(decision)
         await self._tell_thread(
-            closed.decision, result_message(closed.decision, closed.result, closed.reasons)
+            decision,
+            result_message(decision, closed.result, closed.reasons),
+            nonce=f"coop-close-{decision.id}",
         )
         self.bot.dispatch("coop_decision_closed", closed)
-        return closed
+        await decisions.mark_announced(self.bot.database, decision.id, self._now())
+
+    async def _next_announcement(self) -> datetime | None:
+        return await decisions.next_unannounced(self.bot.database, self._guild_ids())
+
+    async def _announce_due(self, now: datetime) -> None:
+        for closed in await decisions.unannounced(self.bot.database, now, self._guild_ids()):
+            try:
+                await self.announce(closed)
+            except Exception:
+                log.exception("Could not announce the close of decision %s", closed.decision.id)
 
     # --- reminders --------------------------------------------------------------------------------
 
