@@ -124,6 +124,7 @@ class Proposals(commands.Cog):
     def __init__(self, bot: CoopBot) -> None:
         self.bot = bot
         self.refresher = TallyRefresher(self._refresh_message)
+        self._edit_locks: dict[int, asyncio.Lock] = {}
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(*PERSISTENT_ITEMS)
@@ -161,20 +162,27 @@ class Proposals(commands.Cog):
         return channel if isinstance(channel, discord.abc.Messageable) else None
 
     async def refresh_message(self, decision: Decision) -> None:
-        """Show the decision's current state on its proposal message."""
-        channel = await self._channel(decision.channel_id)
-        if channel is None or decision.message_id is None:
-            return
-        message = channel.get_partial_message(decision.message_id)  # type: ignore[attr-defined]
-        result = await self._tally(decision)
-        try:
-            await message.edit(
-                embed=proposal_embed(decision, result),
-                view=voting_view(decision),
-                allowed_mentions=NO_MENTIONS,
-            )
-        except discord.HTTPException:
-            log.warning("Could not edit the message of decision %s", decision.id, exc_info=True)
+        """Show the decision's current state on its proposal message. Edits of one message take turns and
+        each reads the state afresh, so a tally edit that was under way can never paint over the close."""
+        assert decision.id is not None
+        lock = self._edit_locks.setdefault(decision.id, asyncio.Lock())
+        async with lock:
+            current = await decisions.get_decision(self.bot.database, decision.guild_id, decision.id)
+            channel = await self._channel(current.channel_id)
+            if channel is None or current.message_id is None:
+                return
+            message = channel.get_partial_message(current.message_id)  # type: ignore[attr-defined]
+            result = await self._tally(current)
+            try:
+                await message.edit(
+                    embed=proposal_embed(current, result),
+                    view=voting_view(current),
+                    allowed_mentions=NO_MENTIONS,
+                )
+            except discord.HTTPException:
+                log.warning("Could not edit the message of decision %s", current.id, exc_info=True)
+        if current.status != DecisionStatus.OPEN:
+            self._edit_locks.pop(decision.id, None)
 
     async def _tell_thread(self, decision: Decision, text: str, *, nonce: str | None = None) -> None:
         thread = await self._channel(decision.thread_id)
@@ -190,7 +198,7 @@ class Proposals(commands.Cog):
 
     async def _refresh_message(self, guild_id: int, decision_id: int) -> None:
         decision = await decisions.get_decision(self.bot.database, guild_id, decision_id)
-        if decision.status == DecisionStatus.OPEN:
+        if decision.status == DecisionStatus.OPEN:  # the close shows itself; this is for live tallies
             await self.refresh_message(decision)
 
     # --- opening ----------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ async def main(url: str, minutes: int, guild_ids: list[int]) -> None:
                     update(Decision).where(col(Decision.guild_id) == guild_id).values(thread_id=channel.id)
                 )
         await env.settle()
+        print("ready", flush=True)  # the test kills after this, while the work is under way
         await bot.due.run_now()
         await env.settle()
         await bot.close()
