@@ -37,6 +37,10 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Every benchmark: plain tables on stdout, JSON in bench/results/ (~15 min; BENCH_ARGS=--quick takes ~4).
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 # No Docker engine runs on CI machines: CI checks the Dockerfile and compose file instead (tests/test_deployment.py).
 docker:
 	docker build -t coopbot .

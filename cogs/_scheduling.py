@@ -127,4 +127,7 @@ class DueRunner:
             replace_existing=True,
             misfire_grace_time=None,
             coalesce=True,
+            # run_now sets the next alarm while the current one is still running: with one instance
+            # allowed, APScheduler would drop that new alarm. run_now's own lock keeps runs apart.
+            max_instances=2,
         )

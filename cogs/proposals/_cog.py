@@ -73,6 +73,10 @@ class TallyRefresher:
             await self._refresh(guild_id, decision_id)
         except Exception:
             log.exception("Could not refresh the tally of decision %s", decision_id)
+        finally:
+            # Measured from when the edit went out: reading the tally can take a while under load, and the
+            # next edit must still come a whole interval after this one.
+            self._last_edit[decision_id] = loop.time()
 
     def cancel_all(self) -> None:
         for task in self._pending.values():

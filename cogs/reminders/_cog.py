@@ -28,6 +28,7 @@ from storage.models import MAX_ID, Reminder, ReminderKind
 
 log = logging.getLogger("coopbot.reminders")
 
+CLAIM_BATCH = 500
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 DAY_CHOICES = [app_commands.Choice(name=name, value=index) for index, name in enumerate(WEEKDAYS)]
 
@@ -75,11 +76,17 @@ class GovernanceReminders(
         return await reminders.next_reminder_due(self.bot.database, self._guild_ids())
 
     async def _send_due(self, now: datetime) -> None:
-        for run in await reminders.claim_due_reminders(self.bot.database, now, self._guild_ids()):
-            try:
-                await self._deliver(run, now)
-            except Exception:  # one reminder's failure must not hold the others
-                log.exception("Could not deliver reminder %s", run.reminder.id)
+        while True:  # a burst larger than one batch is sent batch after batch, not one per alarm
+            runs = await reminders.claim_due_reminders(
+                self.bot.database, now, self._guild_ids(), limit=CLAIM_BATCH
+            )
+            for run in runs:
+                try:
+                    await self._deliver(run, now)
+                except Exception:  # one reminder's failure must not hold the others
+                    log.exception("Could not deliver reminder %s", run.reminder.id)
+            if len(runs) < CLAIM_BATCH:
+                return
 
     async def _channel(self, channel_id: int | None) -> discord.abc.Messageable | None:
         channel = self.bot.get_channel(channel_id) if channel_id else None
