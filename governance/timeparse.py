@@ -342,6 +342,8 @@ def _from_iso(match: re.Match[str], text: str, tz: ZoneInfo, default_time: time)
     if day_value is None:
         raise InvalidInput(f"{_quote(text)} isn't a date in the calendar. {_TIME_EXAMPLES}")
     at = default_time if hour is None else parse_time_of_day(f"{hour}:{minute}")
+    if second is not None and not 0 <= int(second) <= 59:
+        raise InvalidInput(f"{_quote(text)} isn't a time: seconds go from 00 to 59. {_TIME_EXAMPLES}")
     wall = datetime.combine(day_value, at).replace(second=int(second or 0))
     if offset is None:
         return wall_time_to_utc(wall, tz)

@@ -443,3 +443,9 @@ def test_check_minimum_shows_a_minute_that_passes() -> None:
     shown = berlin(2026, 6, 16, 10, 1)
     assert f"<t:{int(shown.timestamp())}:f>" in refused.value.message
     check_minimum(opens, shown, min_duration=timedelta(days=1), tz=BERLIN)
+
+
+@pytest.mark.parametrize("text", ["2026-12-01 10:00:60", "2026-12-01T10:00:99", "2027-01-01 00:00:60"])
+def test_seconds_past_59_are_refused_clearly(text: str) -> None:
+    with pytest.raises(InvalidInput, match="seconds go from 00 to 59"):
+        parse_when(text, now=datetime(2026, 11, 26, 9, tzinfo=UTC), tz=ZoneInfo("Pacific/Auckland"))
