@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 import cogs
 from cogs._common import CoopTree
+from cogs._ingress import CoopConnectionState
 from cogs._scheduling import DueRunner
 from config import Settings
 from governance import audit, export, webhooks
@@ -112,6 +113,13 @@ class CoopBot(commands.AutoShardedBot):
         # Made in setup_hook: both need the running event loop.
         self.scheduler: AsyncIOScheduler | None = None
         self.http_client: httpx.AsyncClient | None = None
+
+    def _get_state(self, **options: Any) -> CoopConnectionState:
+        # discord.py's own seam for the connection state (AutoShardedClient overrides it the same way):
+        # typed text is made storable before any command, view or form sees it.
+        return CoopConnectionState(
+            dispatch=self.dispatch, handlers=self._handlers, hooks=self._hooks, http=self.http, **options
+        )
 
     async def setup_hook(self) -> None:
         await migrate.upgrade(self.database.engine)
