@@ -28,6 +28,7 @@ from governance.decision_types import DecisionType, get_type
 from governance.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 from governance.permissions import Actor, is_moderator, require_member
 from governance.tally import (
+    MAX_OPTIONS,
     DecisionRules,
     RawBallot,
     TallyResult,
@@ -397,12 +398,17 @@ async def open_decision_in(
 async def check_draft(
     db: Database, *, guild_id: int, actor: Actor, draft: ProposalDraft, now: datetime
 ) -> Guild:
-    """Refuse a draft before the member writes its text (the title is checked at the end). Returns the
-    cooperative's settings."""
+    """Refuse a draft before the member writes its text (the title is checked at the end, and so are the
+    options when the form asks for them). Returns the cooperative's settings."""
     async with db.read() as session:
         settings = await _settings(session, guild_id, now)
     require_member_or_moderator(settings, actor)
-    build_decision(settings, author_id=actor.user_id, draft=dataclasses.replace(draft, title="-"), now=now)
+    options = draft.options
+    if get_type(draft.kind or settings.default_decision_type).uses_options and not options:
+        # The form asks for the options: check the rest as if every option allowed had been given.
+        options = tuple(f"Option {number}" for number in range(1, MAX_OPTIONS + 1))
+    complete = dataclasses.replace(draft, title="-", options=options)
+    build_decision(settings, author_id=actor.user_id, draft=complete, now=now)
     return settings
 
 

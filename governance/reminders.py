@@ -21,8 +21,8 @@ from governance.coop import default_settings, locked_settings
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from governance.membership import locked_member
 from governance.permissions import Actor, is_moderator, require_moderator
-from governance.schedules import Schedule, next_run, parse_schedule
-from governance.timeparse import parse_timezone, parse_when
+from governance.schedules import Schedule, Weekly, next_run, parse_schedule
+from governance.timeparse import parse_time_of_day, parse_timezone, parse_when
 from storage.database import Database
 from storage.models import (
     Decision,
@@ -292,8 +292,8 @@ async def configure_digest(
     """Set (or with no channel, switch off) the weekly digest: one digest reminder row per guild."""
     if not 0 <= weekday <= 6:
         raise InvalidInput("Choose a day of the week.")
-    day = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")[weekday]
-    parsed = parse_schedule(f"every {day} {at}")
+    # Read as a time of day, so that a refusal speaks of what the moderator typed.
+    parsed = Weekly(weekdays=frozenset({weekday}), at=parse_time_of_day(at))
     async with db.write() as session:
         settings = await locked_settings(session, guild_id, now)
         require_moderator(settings, actor)

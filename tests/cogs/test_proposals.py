@@ -245,6 +245,29 @@ async def test_proposal_option_refusals(configured: Coop, simcord_env: simcord.E
         assert (await session.exec(select(Decision))).all() == []
 
 
+async def test_a_poll_without_options_asks_for_them_in_the_form(
+    configured: Coop, simcord_env: simcord.Env, db: Database
+) -> None:
+    coop = configured
+    shown = await coop.alice.slash(coop.governance, "proposal new", type="poll", max_choices=2, closes="3d")
+    assert shown.modal is not None, shown.response
+    labels = [row["components"][0]["label"] for row in shown.modal["components"]]
+    assert labels == ["Title", "Details", "Options, one per line"]
+    # One option is not a poll: refused, nothing opened.
+    refused = await _refusal(
+        await coop.alice.submit_modal(shown, {"title": "Lunch", "options": "Soup\n  \n"})
+    )
+    assert "between 2 and 20 options" in refused
+    async with db.read() as session:
+        assert (await session.exec(select(Decision))).all() == []
+    # Two choices of three options, from the form.
+    shown = await coop.alice.slash(coop.governance, "proposal new", type="poll", max_choices=2, closes="3d")
+    done = await coop.alice.submit_modal(shown, {"title": "Lunch", "options": "Soup\n\nSalad \nPie"})
+    assert done.response is not None and "is open until" in done.response.content, done
+    decision = await _decision(db, 1)
+    assert (decision.kind, decision.options, decision.max_choices) == ("poll", ["Soup", "Salad", "Pie"], 2)
+
+
 async def test_too_many_poll_choices_and_dots_over_budget(
     configured: Coop, simcord_env: simcord.Env, db: Database
 ) -> None:

@@ -183,8 +183,14 @@ async def test_digest_posts_the_state_of_the_cooperative(
     await allow_moderators(coop)
     await propose(coop, coop.alice, "Adopt a budget", type="consent", closes="1w")
     await coop.members[1].click(await proposal_message(coop, db, 1), label="No objection")
+    # A time that is not one is refused in the moderator's own words, and sets nothing.
+    refused = await coop.moderator.slash(
+        coop.governance, "reminder digest", channel=coop.welcome, day=0, time="25:00"
+    )
+    assert refused.ephemeral and refused.response is not None
+    assert refused.response.content.startswith("“25:00” isn't a time of day"), refused.response
     done = await coop.moderator.slash(
-        coop.governance, "reminder digest", channel=coop.welcome, day=0, time="08:30"
+        coop.governance, "reminder digest", channel=coop.welcome, day=0, time="8:30am"
     )
     assert "digest will be posted" in done.response.content
 
