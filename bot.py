@@ -137,6 +137,15 @@ class CoopBot(commands.AutoShardedBot):
                 self.failed_extensions[name] = error
                 log.exception("Could not load extension %s", name)
 
+    async def dispatch_and_wait(self, event_name: str, /, *args: Any) -> None:
+        """Run every listener of a bot event to its end, one after the other (`dispatch` only schedules
+        them): for consequences that must be done before the caller records that they were."""
+        for listener in list(self.extra_events.get(f"on_{event_name}", ())):
+            try:
+                await listener(*args)
+            except Exception:  # one listener's failure must not stop the others
+                await self.on_error(f"on_{event_name}", *args)
+
     def _on_audit_commit(self, actions: list[str]) -> None:
         # Called right after a commit: deliver webhook events soon, outside the command that caused them.
         if any(action in webhooks.EVENTS for action in actions):

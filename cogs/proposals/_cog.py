@@ -457,9 +457,9 @@ class Proposals(commands.Cog):
 
     async def announce(self, closed: decisions.ClosedDecision) -> None:
         """Show a close in Discord: the message, the result in the thread, and the bot event that linked
-        capabilities act on; then record that it was announced. A crash before the record means it is
-        announced again by the next run (at least once; the thread post carries a nonce, so Discord drops
-        a repeat within its window)."""
+        capabilities act on (an admission's role, a request's news), awaited; then record that it was
+        announced. A crash before the record means it is announced again by the next run (at least once;
+        the thread post carries a nonce, so Discord drops a repeat within its window)."""
         decision = closed.decision
         assert decision.id is not None
         await self.refresh_message(decision)
@@ -468,7 +468,7 @@ class Proposals(commands.Cog):
             result_message(decision, closed.result, closed.reasons),
             nonce=f"coop-close-{decision.id}",
         )
-        self.bot.dispatch("coop_decision_closed", closed)
+        await self.bot.dispatch_and_wait("coop_decision_closed", closed)
         await decisions.mark_announced(self.bot.database, decision.id, self._now())
 
     async def _next_announcement(self) -> datetime | None:

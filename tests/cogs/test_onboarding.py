@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from bot import CoopBot
 from config import Settings
-from governance import membership
+from governance import decisions, membership
 from governance.clock import ManualClock
 from governance.permissions import Actor
 from storage.database import Database
@@ -268,6 +268,47 @@ async def test_an_application_passes_and_the_member_role_is_granted(
     ]
     again = await refusal(await nina.slash(coop.governance, "member apply"))
     assert again == "You are already a member of the cooperative."
+
+
+async def test_an_admission_closed_just_before_a_crash_is_carried_out_once_after_the_restart(
+    configured: Coop,
+    simcord_env: simcord.Env,
+    simcord_bot: CoopBot,
+    settings: Settings,
+    clock: ManualClock,
+    db: Database,
+) -> None:
+    coop = configured
+    await write_charter(coop, db, clock)
+    nina = await contributor(coop, db, clock)
+    await nina.slash(coop.governance, "member apply", sponsor=coop.alice, statement="Count me in.")
+    for member in coop.members:
+        await member.click(proposal_message(coop, 1), label="No objection")
+
+    # The close is committed, then the process dies before Discord hears of it: no role yet.
+    await simcord_bot.close()
+    clock.advance(timedelta(days=8))
+    closed = await decisions.close_decision(
+        db, guild_id=coop.guild.id, decision_id=1, eligible=len(coop.members), now=clock.now()
+    )
+    assert closed is not None and closed.result.passed
+    before = await row_of(db, coop, nina)
+    assert before is not None and before.status == "contributor"
+
+    # The next process (started after the grace given to a close still being announced) announces the
+    # close, and the admission is carried out with it, once.
+    clock.advance(decisions.ANNOUNCE_GRACE)
+    await restart(simcord_env, settings, clock)
+    await simcord_env.settle()
+    await restart(simcord_env, settings, clock)
+    await simcord_env.settle()
+    # (Discord's record of her roles: the restarted bot has not loaded every member.)
+    assert coop.member_role.id in simcord_env.backend.get_member(coop.guild.id, nina.id).role_ids
+    row = await row_of(db, coop, nina)
+    assert row is not None and row.status == "member"
+    welcomes = [m for m in nina.user.dm_channel.history() if "Welcome as a member" in m.content]
+    assert len(welcomes) == 1
+    assert (await audit_actions(db, coop, nina))[-2:] == ["member.admit", "member.promote"]
 
 
 async def test_a_failed_admission_tells_the_applicant_kindly_and_gives_no_role(
