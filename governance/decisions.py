@@ -84,6 +84,7 @@ class ProposalDraft:
     eligible_role_id: int | None = None
     anonymous: bool = False
     hide_results: bool = False
+    reasons_required: bool = False
 
 
 @dataclass(frozen=True)
@@ -338,6 +339,11 @@ def build_decision(
     )
     if decision_type.uses_options and not options:
         raise InvalidInput(f"A {decision_type.label.lower()} vote needs options: give at least two.")
+    if draft.reasons_required and not decision_type.positions:
+        raise InvalidInput(
+            f"Reasons can be required where voters take a position, not in a {decision_type.label.lower()} "
+            "vote (anyone can add one with /proposal vote)."
+        )
     validate_rules(rules)
     eligible_role_id = draft.eligible_role_id or settings.member_role_id
     if eligible_role_id is None:
@@ -359,6 +365,7 @@ def build_decision(
         eligible_role_id=eligible_role_id,
         anonymous=draft.anonymous,
         hide_results=draft.hide_results,
+        reasons_required=draft.reasons_required,
         status=DecisionStatus.OPEN.value,
         opens_at=now,
         closes_at=closes_at,
@@ -606,10 +613,15 @@ def _checked_ballot(decision: Decision, request: VoteRequest) -> tuple[str, str 
     rules = rules_of(decision)
     raw = request.choice if request.choice is not None else parse_ballot_text(rules, request.typed or "")
     ballot = encode_ballot(rules, raw)
-    decision_type = type_of(decision)
-    if decision_type.positions and decision_type.position(ballot).needs_reason and reason is None:
-        position = decision_type.position(ballot)
-        raise InvalidInput(f"“{position.label}” needs a reason: say what would have to change.")
+    if reason is None:
+        decision_type = type_of(decision)
+        if decision_type.positions and decision_type.position(ballot).needs_reason:
+            position = decision_type.position(ballot)
+            raise InvalidInput(f"“{position.label}” needs a reason: say what would have to change.")
+        if decision.reasons_required:
+            raise InvalidInput(
+                f"Proposal {label(decision)} asks every voter for a reason: add one to your vote."
+            )
     return ballot, reason
 
 

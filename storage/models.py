@@ -164,6 +164,8 @@ class Decision(SQLModel, table=True):
     eligible_role_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     anonymous: bool = False
     hide_results: bool = False
+    # Every vote needs a reason (a block, an objection and advice always do).
+    reasons_required: bool = False
     status: str = Field(default=DecisionStatus.OPEN.value, sa_column=Column(String(16), nullable=False))
     opens_at: datetime = utc_datetime()
     closes_at: datetime = utc_datetime()

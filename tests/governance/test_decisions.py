@@ -475,6 +475,30 @@ async def test_a_decision_of_another_guild_is_not_found_like_a_missing_one(
     assert (await reload(coop_db, theirs)).status == "open"
 
 
+async def test_a_decision_can_ask_every_voter_for_a_reason(coop_db: Database, clock: ManualClock):
+    asking = await propose(coop_db, clock.now(), kind="consensus", reasons_required=True)
+    assert asking.reasons_required
+
+    before = await row_counts(coop_db)
+    for position in ("agree", "abstain", "disagree"):
+        with pytest.raises(InvalidInput) as refused:
+            await vote(coop_db, asking, BOB, clock.now(), position, reason="  ")
+        assert refused.value.message == (
+            f"Proposal #{ident(asking)} asks every voter for a reason: add one to your vote."
+        )
+    assert await row_counts(coop_db) == before
+
+    receipt = await vote(coop_db, asking, BOB, clock.now(), "agree", reason="It pays for itself")
+    assert (receipt.ballot, receipt.unchanged) == ("agree", False)
+    assert [(v.ballot, v.reason) for v in await votes_of(coop_db, ident(asking))] == [
+        ("agree", "It pays for itself")
+    ]
+    # Reasons stay optional by default; and a poll can't require them (its buttons ask for choices only).
+    await vote(coop_db, await propose(coop_db, clock.now(), kind="consensus"), BOB, clock.now(), "agree")
+    with pytest.raises(InvalidInput, match="Reasons can be required where voters take a position"):
+        await propose(coop_db, clock.now(), kind="poll", options=("Tea", "Coffee"), reasons_required=True)
+
+
 async def test_a_block_or_an_objection_needs_a_reason(coop_db: Database, clock: ManualClock):
     consensus = await propose(coop_db, clock.now(), kind="consensus")
     consent = await propose(coop_db, clock.now(), kind="consent")
