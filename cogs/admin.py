@@ -1,4 +1,5 @@
-"""Cooperative administration: /coop setup, settings, audit, export and webhooks."""
+"""Cooperative administration: /coop setup, settings, audit, export and webhooks. Other capabilities may add
+commands of their own to /coop (as onboarding adds /coop charter): see cogs/_moderation.py."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from discord.ext import commands
 
 from bot import CoopBot
 from cogs._common import actor_of, requires, send_ephemeral
+from cogs._moderation import contributed_coop_commands
 from cogs._scheduling import DueHandler
 from governance import audit, coop, export, webhooks
 from governance.decision_types import DECISION_TYPES, get_type
@@ -113,6 +115,11 @@ class CoopAdmin(commands.GroupCog, group_name="coop", group_description="Set up 
 
     async def cog_load(self) -> None:
         self.bot.webhooks.register(DueHandler("webhooks", self._deliver_webhooks, self._next_delivery))
+        # /coop is made anew with this cog: take in the commands that the cogs loaded before it keep here.
+        group = self.app_command
+        assert group is not None
+        for command in contributed_coop_commands(self.bot):
+            group.add_command(command, override=True)
 
     async def cog_unload(self) -> None:
         self.bot.webhooks.unregister("webhooks")
@@ -367,15 +374,16 @@ class CoopAdmin(commands.GroupCog, group_name="coop", group_description="Set up 
             interaction, f"A test event is on its way (delivery `{delivery_id}`); see /coop webhooks list."
         )
 
-    def _guild_ids(self) -> list[int]:
+    def _served_guilds(self) -> list[int]:
+        # Not `_guild_ids`: discord.py reads a cog's `_guild_ids` when it removes the cog (unload, reload).
         return [guild.id for guild in self.bot.guilds]
 
     async def _next_delivery(self) -> datetime | None:
-        return await webhooks.next_due(self.bot.database, self._guild_ids())
+        return await webhooks.next_due(self.bot.database, self._served_guilds())
 
     async def _deliver_webhooks(self, now: datetime) -> None:
-        await webhooks.fan_out(self.bot.database, now, self._guild_ids())
-        attempts = await webhooks.claim_due(self.bot.database, now, self._guild_ids())
+        await webhooks.fan_out(self.bot.database, now, self._served_guilds())
+        attempts = await webhooks.claim_due(self.bot.database, now, self._served_guilds())
         await asyncio.gather(*(self._post(attempt) for attempt in attempts))
 
     async def _post(self, attempt: webhooks.Attempt) -> None:

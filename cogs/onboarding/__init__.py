@@ -1,5 +1,6 @@
 """Onboarding and membership (the extension): the welcome, the charter, profiles, applications and the
-/member, /charter and /mod member commands. The parts live in private modules beside this one."""
+/member, /charter, /coop charter and /mod member commands. The parts live in private modules beside this
+one."""
 
 from __future__ import annotations
 

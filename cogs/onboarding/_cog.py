@@ -1,5 +1,6 @@
 """Onboarding and membership in Discord: the welcome on joining, agreeing to the charter, the introduction,
-/member, /charter, /mod member, and the consequences of admission decisions and of leaving the server.
+/member, /charter, /coop charter, /mod member, and the consequences of admission decisions and of leaving
+the server.
 
 Roles first, records second: the bot changes a role in Discord, then records where the person stands by
 the roles they really have afterwards, so the database never says that something happened that did not.
@@ -17,8 +18,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import CoopBot
-from cogs._common import NO_MENTIONS, actor_of, requires, send_ephemeral
-from cogs._moderation import attach_to_mod, detach_from_mod
+from cogs._common import NO_MENTIONS, actor_of, send_ephemeral
+from cogs._moderation import attach_to_coop, attach_to_mod, detach_from_coop, detach_from_mod
 from cogs.onboarding._forms import (
     CharterModal,
     DirectoryView,
@@ -27,7 +28,7 @@ from cogs.onboarding._forms import (
     RetryProfileView,
 )
 from cogs.onboarding._items import PERSISTENT_ITEMS, agree_view, welcome_view
-from cogs.onboarding._moderation import MemberModeration
+from cogs.onboarding._moderation import MemberModeration, charter_command
 from cogs.onboarding._render import (
     MESSAGE_LIMIT,
     STANDING_LABELS,
@@ -45,7 +46,7 @@ from governance import coop, decisions, membership
 from governance.decision_types import get_type
 from governance.errors import Conflict, InvalidInput, NotFound
 from governance.membership import Change, ProfileDraft
-from governance.permissions import Actor, require_moderator
+from governance.permissions import Actor
 from governance.timeparse import discord_timestamp
 from storage.models import Application, ApplicationStatus, Decision, Guild, Member, MemberStatus
 
@@ -98,19 +99,21 @@ class Onboarding(commands.Cog):
         description="Your place in the cooperative: apply, profiles, directory",
         guild_only=True,
     )
-    charter = app_commands.Group(name="charter", description="The cooperative's charter", guild_only=True)
 
     def __init__(self, bot: CoopBot) -> None:
         self.bot = bot
         self.moderation = MemberModeration(self)
+        self.coop_commands = (charter_command(self),)
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(*PERSISTENT_ITEMS)
         attach_to_mod(self.bot.tree, self.moderation)
+        attach_to_coop(self.bot.tree, *self.coop_commands)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(*PERSISTENT_ITEMS)
         detach_from_mod(self.bot.tree, self.moderation.name)
+        detach_from_coop(self.bot.tree, *self.coop_commands)
 
     # --- helpers ----------------------------------------------------------------------------------
 
@@ -559,16 +562,17 @@ class Onboarding(commands.Cog):
             )
         await interaction.edit_original_response(content=text, view=None)
 
-    # --- /charter ---------------------------------------------------------------------------------
+    # --- the charter: /charter, and /coop charter (cogs/onboarding/_moderation.py) ------------------
 
-    @charter.command(name="show")
-    async def charter_show(self, interaction: discord.Interaction[CoopBot]) -> None:
+    @app_commands.command(name="charter")
+    @app_commands.guild_only()
+    async def show_charter(self, interaction: discord.Interaction[CoopBot]) -> None:
         """Read the cooperative's charter, and agree to it."""
         assert interaction.guild is not None
         settings = await self._settings(interaction.guild.id)
         if not has_charter(settings):
             await send_ephemeral(
-                interaction, "The cooperative has not written its charter yet (moderators: /charter set)."
+                interaction, "The cooperative has not written its charter yet (moderators: /coop charter)."
             )
             return
         row = await membership.get_member(self.bot.database, interaction.guild.id, interaction.user.id)
@@ -585,18 +589,8 @@ class Onboarding(commands.Cog):
             view=agree_view(interaction.guild.id, settings.charter_version),
         )
 
-    @charter.command(name="set")
-    @requires(require_moderator)
-    @app_commands.describe(
-        version="The version number (default: the next one; the current one for a wording fix that "
-        "keeps everyone's agreement)"
-    )
-    async def charter_set(
-        self,
-        interaction: discord.Interaction[CoopBot],
-        version: app_commands.Range[int, 1, 1_000_000] | None = None,
-    ) -> None:
-        """Write the charter (moderators). A new version asks everyone to agree again."""
+    async def edit_charter(self, interaction: discord.Interaction[Any], version: int | None) -> None:
+        """Open the charter's form, with its current text (/coop charter; moderators only)."""
         assert interaction.guild is not None
         settings = await self._settings(interaction.guild.id)
         if version is not None and version < settings.charter_version:

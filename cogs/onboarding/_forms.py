@@ -23,6 +23,22 @@ VIEW_TIMEOUT = 600.0
 DIRECTORY_PAGE_SIZE = 10
 
 
+def _paragraph(
+    label: str, custom_id: str, default: str, *, required: bool = True, placeholder: str | None = None
+) -> discord.ui.TextInput[ProfileModal]:
+    """A long answer that Discord lets run to its own cap (INPUT_LIMIT): the cooperative's lower limit,
+    named in the label, is checked by the bot, which keeps the text when it is over."""
+    return discord.ui.TextInput(
+        label=label,
+        custom_id=custom_id,
+        style=discord.TextStyle.paragraph,
+        max_length=INPUT_LIMIT,
+        required=required,
+        default=default or None,
+        placeholder=placeholder,
+    )
+
+
 class ProfileModal(CoopModal):
     """The introduction, and later the profile editor: name, what they do, skills, why, timezone."""
 
@@ -37,30 +53,21 @@ class ProfileModal(CoopModal):
             max_length=membership.MAX_DISPLAY_NAME,
             default=draft.display_name[: membership.MAX_DISPLAY_NAME] or None,
         )
-        self.what: discord.ui.TextInput[ProfileModal] = discord.ui.TextInput(
-            label=f"What you do (up to {membership.MAX_WHAT_THEY_DO} characters)",
-            custom_id="what_they_do",
-            style=discord.TextStyle.paragraph,
-            max_length=INPUT_LIMIT,
-            default=draft.what_they_do or None,
+        self.what = _paragraph(
+            f"What you do (up to {membership.MAX_WHAT_THEY_DO} characters)",
+            "what_they_do",
+            draft.what_they_do,
             placeholder="Your work, your projects, your venture",
         )
-        self.skills: discord.ui.TextInput[ProfileModal] = discord.ui.TextInput(
-            label=f"Skills (up to {membership.MAX_SKILLS} characters)",
-            custom_id="skills",
-            style=discord.TextStyle.paragraph,
-            max_length=INPUT_LIMIT,
+        self.skills = _paragraph(
+            f"Skills (up to {membership.MAX_SKILLS} characters)",
+            "skills",
+            draft.skills,
             required=False,
-            default=draft.skills or None,
             placeholder="e.g. facilitation, bookkeeping, Python, carpentry",
         )
-        self.why: discord.ui.TextInput[ProfileModal] = discord.ui.TextInput(
-            label=f"What brings you here (up to {membership.MAX_WHY})",
-            custom_id="why",
-            style=discord.TextStyle.paragraph,
-            max_length=INPUT_LIMIT,
-            required=False,
-            default=draft.why or None,
+        self.why = _paragraph(
+            f"What brings you here (up to {membership.MAX_WHY})", "why", draft.why, required=False
         )
         self.timezone: discord.ui.TextInput[ProfileModal] = discord.ui.TextInput(
             label="Your timezone",

@@ -1,9 +1,10 @@
-"""/mod member: moderators promote, demote and remove people, decide admissions that moderators decide, and
-choose how admissions are decided. Attached under the shared /mod group (see cogs/_moderation.py)."""
+"""The moderators' onboarding commands. /mod member: moderators promote, demote and remove people, decide
+admissions that moderators decide, and choose how admissions are decided. /coop charter: they write the
+charter. Attached under the shared /mod and /coop groups (see cogs/_moderation.py)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -21,6 +22,25 @@ ADMISSION_TYPE_CHOICES = [
     app_commands.Choice(name=DECISION_TYPES[kind].label, value=kind.value) for kind in ADMISSION_KINDS
 ]
 Reason = app_commands.Range[str, 1, MAX_REASON]
+CharterVersion = app_commands.Range[int, 1, 1_000_000]
+
+
+def charter_command(cog: Onboarding) -> app_commands.Command[Any, ..., None]:
+    """/coop charter, made for each cog object: a command belongs to one group, and one bot, at a time."""
+
+    @app_commands.command(name="charter")
+    @requires(require_moderator)
+    @app_commands.describe(
+        version="The version number (default: the next one; the current one for a wording fix that "
+        "keeps everyone's agreement)"
+    )
+    async def charter(
+        interaction: discord.Interaction[CoopBot], version: CharterVersion | None = None
+    ) -> None:
+        """Write the charter (moderators). A new version asks everyone to agree again."""
+        await cog.edit_charter(interaction, version)
+
+    return charter
 
 
 class MemberModeration(app_commands.Group):

@@ -21,7 +21,7 @@ from cogs._moderation import attach_to_mod, detach_from_mod
 from cogs._scheduling import DueHandler
 from cogs.proposals._forms import BallotFormModal, NewProposalModal, PollSelectView, ReasonModal
 from cogs.proposals._items import PERSISTENT_ITEMS, POSITIONS_NEEDING_REASON
-from cogs.proposals._moderation import DecisionModeration
+from cogs.proposals._moderation import Closes, DecisionModeration, ProposalId
 from cogs.proposals._render import (
     MESSAGE_LIMIT,
     proposal_embed,
@@ -34,7 +34,7 @@ from governance.decision_types import DECISION_TYPES
 from governance.errors import Conflict, InvalidInput
 from governance.tally import TallyResult
 from governance.timeparse import discord_timestamp
-from storage.models import MAX_ID, Decision, DecisionStatus
+from storage.models import Decision, DecisionStatus
 
 log = logging.getLogger("coopbot.proposals")
 
@@ -200,6 +200,14 @@ class Proposals(commands.Cog):
         except discord.HTTPException:
             log.warning("Could not post in the thread of decision %s", decision.id, exc_info=True)
 
+    async def _announce_change(
+        self, interaction: discord.Interaction[Any], decision: Decision, reply: str, thread_note: str
+    ) -> None:
+        """After someone changed a decision: tell them, show it on the proposal, and say it in its thread."""
+        await send_ephemeral(interaction, reply)
+        await self.refresh_message(decision)
+        await self._tell_thread(decision, thread_note)
+
     async def _refresh_message(self, guild_id: int, decision_id: int) -> None:
         decision = await decisions.get_decision(self.bot.database, guild_id, decision_id)
         if decision.status == DecisionStatus.OPEN:  # the close shows itself; this is for live tallies
@@ -226,7 +234,7 @@ class Proposals(commands.Cog):
         self,
         interaction: discord.Interaction[CoopBot],
         type: str | None = None,
-        closes: app_commands.Range[str, 1, 60] | None = None,
+        closes: Closes | None = None,
         options: app_commands.Range[str, 1, 2000] | None = None,
         max_choices: app_commands.Range[int, 1, 20] = 1,
         quorum: app_commands.Range[int, 1, 100] | None = None,
@@ -417,7 +425,7 @@ class Proposals(commands.Cog):
     async def vote(
         self,
         interaction: discord.Interaction[CoopBot],
-        proposal: app_commands.Range[int, 1, MAX_ID],
+        proposal: ProposalId,
         choice: app_commands.Range[str, 1, 500],
         reason: app_commands.Range[str, 1, 1000] | None = None,
     ) -> None:
@@ -472,10 +480,10 @@ class Proposals(commands.Cog):
         await decisions.mark_announced(self.bot.database, decision.id, self._now())
 
     async def _next_announcement(self) -> datetime | None:
-        return await decisions.next_unannounced(self.bot.database, self._guild_ids())
+        return await decisions.next_unannounced(self.bot.database, self._served_guilds())
 
     async def _announce_due(self, now: datetime) -> None:
-        for closed in await decisions.unannounced(self.bot.database, now, self._guild_ids()):
+        for closed in await decisions.unannounced(self.bot.database, now, self._served_guilds()):
             try:
                 await self.announce(closed)
             except Exception:
@@ -483,15 +491,16 @@ class Proposals(commands.Cog):
 
     # --- reminders --------------------------------------------------------------------------------
 
-    def _guild_ids(self) -> list[int]:
+    def _served_guilds(self) -> list[int]:
+        # Not `_guild_ids`: discord.py reads a cog's `_guild_ids` when it removes the cog (unload, reload).
         return [guild.id for guild in self.bot.guilds]
 
     async def _next_reminder(self) -> datetime | None:
-        return await reminders.next_closing_soon(self.bot.database, self._guild_ids())
+        return await reminders.next_closing_soon(self.bot.database, self._served_guilds())
 
     async def _remind_due(self, now: datetime) -> None:
         for decision, lead in await reminders.closing_soon_candidates(
-            self.bot.database, now, self._guild_ids()
+            self.bot.database, now, self._served_guilds()
         ):
             if await reminders.claim_closing_soon(self.bot.database, decision, now, lead):
                 try:
@@ -529,10 +538,10 @@ class Proposals(commands.Cog):
         return len(waiting)
 
     async def _next_review(self) -> datetime | None:
-        return await reminders.next_review(self.bot.database, self._guild_ids())
+        return await reminders.next_review(self.bot.database, self._served_guilds())
 
     async def _review_due(self, now: datetime) -> None:
-        for decision in await reminders.claim_due_reviews(self.bot.database, now, self._guild_ids()):
+        for decision in await reminders.claim_due_reviews(self.bot.database, now, self._served_guilds()):
             statement = (
                 f" Outcome: {shorten(decision.outcome_statement, 800)}" if decision.outcome_statement else ""
             )
@@ -548,7 +557,7 @@ class Proposals(commands.Cog):
     async def remind(
         self,
         interaction: discord.Interaction[CoopBot],
-        proposal: app_commands.Range[int, 1, MAX_ID],
+        proposal: ProposalId,
         message: app_commands.Range[str, 1, 500] | None = None,
     ) -> None:
         """Remind those who have not voted yet (the author or a moderator)."""
@@ -574,9 +583,7 @@ class Proposals(commands.Cog):
 
     @proposal.command(name="close")
     @app_commands.describe(proposal="The proposal's number")
-    async def close(
-        self, interaction: discord.Interaction[CoopBot], proposal: app_commands.Range[int, 1, MAX_ID]
-    ) -> None:
+    async def close(self, interaction: discord.Interaction[CoopBot], proposal: ProposalId) -> None:
         """Close a proposal now and count the votes (its author or a moderator)."""
         await self.close_now(interaction, proposal)
 
@@ -598,10 +605,7 @@ class Proposals(commands.Cog):
         proposal="The proposal's number", closes="Extra time (2d, 12h) or a new closing date"
     )
     async def extend(
-        self,
-        interaction: discord.Interaction[CoopBot],
-        proposal: app_commands.Range[int, 1, MAX_ID],
-        closes: app_commands.Range[str, 1, 60],
+        self, interaction: discord.Interaction[CoopBot], proposal: ProposalId, closes: Closes
     ) -> None:
         """Give a proposal more time (its author or a moderator)."""
         await self.extend_now(interaction, proposal, closes)
@@ -616,12 +620,12 @@ class Proposals(commands.Cog):
             closes=closes,
             now=self._now(),
         )
-        await send_ephemeral(
-            interaction, f"{decisions.label(decision)} now closes {discord_timestamp(decision.closes_at)}."
-        )
-        await self.refresh_message(decision)
-        await self._tell_thread(
-            decision, f"Voting was extended: it now closes {discord_timestamp(decision.closes_at)}."
+        closes_at = discord_timestamp(decision.closes_at)
+        await self._announce_change(
+            interaction,
+            decision,
+            f"{decisions.label(decision)} now closes {closes_at}.",
+            f"Voting was extended: it now closes {closes_at}.",
         )
 
     @proposal.command(name="cancel")
@@ -629,7 +633,7 @@ class Proposals(commands.Cog):
     async def cancel(
         self,
         interaction: discord.Interaction[CoopBot],
-        proposal: app_commands.Range[int, 1, MAX_ID],
+        proposal: ProposalId,
         reason: app_commands.Range[str, 1, 1000] | None = None,
     ) -> None:
         """Withdraw a proposal without a decision (its author or a moderator)."""
@@ -647,20 +651,17 @@ class Proposals(commands.Cog):
             now=self._now(),
             reason=reason,
         )
-        await send_ephemeral(interaction, f"{decisions.label(decision)} is cancelled.")
-        await self.refresh_message(decision)
-        await self._tell_thread(
+        await self._announce_change(
+            interaction,
             decision,
+            f"{decisions.label(decision)} is cancelled.",
             f"This proposal was cancelled by <@{interaction.user.id}>." + (f" {reason}" if reason else ""),
         )
 
     @proposal.command(name="reopen")
     @app_commands.describe(proposal="The proposal's number", closes="When it closes again: 2d, or a date")
     async def reopen(
-        self,
-        interaction: discord.Interaction[CoopBot],
-        proposal: app_commands.Range[int, 1, MAX_ID],
-        closes: app_commands.Range[str, 1, 60],
+        self, interaction: discord.Interaction[CoopBot], proposal: ProposalId, closes: Closes
     ) -> None:
         """Reopen a closed decision for more votes (moderators; not anonymous ones)."""
         await self.reopen_now(interaction, proposal, closes)
@@ -675,12 +676,13 @@ class Proposals(commands.Cog):
             closes=closes,
             now=self._now(),
         )
-        await send_ephemeral(
+        closes_at = discord_timestamp(decision.closes_at)
+        await self._announce_change(
             interaction,
-            f"{decisions.label(decision)} is open again until {discord_timestamp(decision.closes_at)}.",
+            decision,
+            f"{decisions.label(decision)} is open again until {closes_at}.",
+            f"Reopened until {closes_at}.",
         )
-        await self.refresh_message(decision)
-        await self._tell_thread(decision, f"Reopened until {discord_timestamp(decision.closes_at)}.")
         self.bot.due.wake_at(decision.closes_at)
 
     @proposal.command(name="outcome")
@@ -692,7 +694,7 @@ class Proposals(commands.Cog):
     async def outcome(
         self,
         interaction: discord.Interaction[CoopBot],
-        proposal: app_commands.Range[int, 1, MAX_ID],
+        proposal: ProposalId,
         statement: app_commands.Range[str, 1, 2000],
         review: app_commands.Range[str, 1, 60] | None = None,
     ) -> None:
@@ -710,9 +712,12 @@ class Proposals(commands.Cog):
         review_note = (
             f" Review on {discord_timestamp(decision.review_at, 'D')}." if decision.review_at else ""
         )
-        await send_ephemeral(interaction, f"Outcome of {decisions.label(decision)} recorded.{review_note}")
-        await self.refresh_message(decision)
-        await self._tell_thread(decision, f"**Outcome:** {statement}{review_note}")
+        await self._announce_change(
+            interaction,
+            decision,
+            f"Outcome of {decisions.label(decision)} recorded.{review_note}",
+            f"**Outcome:** {statement}{review_note}",
+        )
 
     # --- reading ----------------------------------------------------------------------------------
 
@@ -741,9 +746,7 @@ class Proposals(commands.Cog):
 
     @proposal.command(name="show")
     @app_commands.describe(proposal="The proposal's number")
-    async def show(
-        self, interaction: discord.Interaction[CoopBot], proposal: app_commands.Range[int, 1, MAX_ID]
-    ) -> None:
+    async def show(self, interaction: discord.Interaction[CoopBot], proposal: ProposalId) -> None:
         """A proposal with its current tally (or result) and your vote."""
         assert interaction.guild_id is not None
         decision = await decisions.get_decision(self.bot.database, interaction.guild_id, proposal)
@@ -759,9 +762,7 @@ class Proposals(commands.Cog):
 
     @proposal.command(name="results")
     @app_commands.describe(proposal="The proposal's number")
-    async def results(
-        self, interaction: discord.Interaction[CoopBot], proposal: app_commands.Range[int, 1, MAX_ID]
-    ) -> None:
+    async def results(self, interaction: discord.Interaction[CoopBot], proposal: ProposalId) -> None:
         """A chart of a proposal's result."""
         assert interaction.guild_id is not None
         decision = await decisions.get_decision(self.bot.database, interaction.guild_id, proposal)

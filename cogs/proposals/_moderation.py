@@ -16,6 +16,7 @@ from storage.models import MAX_ID
 if TYPE_CHECKING:
     from cogs.proposals._cog import Proposals
 
+# The options /mod decision and /proposal share.
 ProposalId = app_commands.Range[int, 1, MAX_ID]
 Closes = app_commands.Range[str, 1, 60]
 
@@ -38,10 +39,7 @@ class DecisionModeration(app_commands.Group):
         proposal="The proposal's number", closes="Extra time (2d, 12h) or a new closing date"
     )
     async def extend(
-        self,
-        interaction: discord.Interaction[CoopBot],
-        proposal: ProposalId,
-        closes: app_commands.Range[str, 1, 60],
+        self, interaction: discord.Interaction[CoopBot], proposal: ProposalId, closes: Closes
     ) -> None:
         """Give any decision more time."""
         await self.cog.extend_now(interaction, proposal, closes)
@@ -62,10 +60,7 @@ class DecisionModeration(app_commands.Group):
     @requires(require_moderator)
     @app_commands.describe(proposal="The proposal's number", closes="When it closes again: 2d, or a date")
     async def reopen(
-        self,
-        interaction: discord.Interaction[CoopBot],
-        proposal: ProposalId,
-        closes: app_commands.Range[str, 1, 60],
+        self, interaction: discord.Interaction[CoopBot], proposal: ProposalId, closes: Closes
     ) -> None:
         """Reopen a closed decision (not an anonymous one)."""
         await self.cog.reopen_now(interaction, proposal, closes)

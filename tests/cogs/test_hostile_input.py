@@ -244,7 +244,7 @@ async def _seed(coop: Coop, tag: str) -> None:
     )
     _ok(await alice.slash(g, "remind me", when="tomorrow 9:00", what=f"{tag} call the bank"))
     _ok(await mod.slash(g, "coop webhooks add", url=f"https://hooks.example.invalid/{tag}"))
-    shown = _ok(await mod.slash(g, "charter set"))
+    shown = _ok(await mod.slash(g, "coop charter"))
     _ok(await mod.submit_modal(shown, {"charter": f"{tag}: we decide together."}))
 
 
@@ -1162,7 +1162,7 @@ async def test_what_discord_refuses_never_reaches_the_bot(light_world: World) ->
     for values in ({"title": "x" * 201}, {"title": ""}, {"title": "ok", "details": "x" * 4001}):
         with pytest.raises(simcord.SetupError):
             await world.coop.alice.submit_modal(shown, values)
-    shown = _ok(await world.coop.moderator.slash(world.coop.governance, "charter set"))
+    shown = _ok(await world.coop.moderator.slash(world.coop.governance, "coop charter"))
     with pytest.raises(simcord.SetupError):
         await world.coop.moderator.submit_modal(shown, {"charter": "x" * 4001})
 
@@ -1170,7 +1170,7 @@ async def test_what_discord_refuses_never_reaches_the_bot(light_world: World) ->
 FORMS = [  # the slash commands that open a form, with options that let them open it
     ("proposal new", {"type": "consent"}),
     ("fund request new", {"fund": "Ours Commons", "amount": "10"}),
-    ("charter set", {}),
+    ("coop charter", {}),
     ("member edit", {}),
 ]
 

@@ -7,12 +7,14 @@ from datetime import timedelta
 
 import discord
 import simcord
+from discord import app_commands
 from sqlmodel import col, select
 
 from bot import CoopBot
 from config import Settings
 from governance import decisions, membership
 from governance.clock import ManualClock
+from governance.coop import get_settings
 from governance.permissions import Actor
 from storage.database import Database
 from storage.models import Application, AuditEvent, Decision, Member
@@ -529,12 +531,10 @@ async def test_a_new_charter_version_asks_everyone_to_agree_again(
 ) -> None:
     coop = configured
     await write_charter(coop, db, clock)
-    await allow_command(coop, "charter", coop.moderator_role)
+    await allow_command(coop, "coop", coop.moderator_role)
     nina = await contributor(coop, db, clock)
 
-    refused = await refusal(await coop.alice.slash(coop.governance, "charter set"))
-    assert refused.startswith("Only moderators")
-    shown = await coop.moderator.slash(coop.governance, "charter set")
+    shown = await coop.moderator.slash(coop.governance, "coop charter")
     done = await coop.moderator.submit_modal(shown, {"charter": CHARTER + " We meet every month."})
     assert "saved as version 2" in done.response.content
 
@@ -548,8 +548,87 @@ async def test_a_new_charter_version_asks_everyone_to_agree_again(
     await nina.click(announcement, label=AGREE)
     row = await row_of(db, coop, nina)
     assert row is not None and row.charter_version == 2
-    shown_charter = await nina.slash(coop.governance, "charter show")
+    shown_charter = await nina.slash(coop.governance, "charter")
     assert shown_charter.response.content.startswith("You agreed to this version")
+
+
+async def test_moderators_write_the_charter_with_coop_charter_and_everyone_reads_it_with_charter(
+    configured: Coop, simcord_env: simcord.Env, clock: ManualClock, db: Database
+) -> None:
+    coop = configured
+    # Discord shows /coop only to those with Manage Server until an admin lets a role use it: let the
+    # member role (the moderator holds it too), so that only the bot's own check stands in alice's way.
+    await allow_command(coop, "coop", coop.member_role)
+    unwritten = await coop.alice.slash(coop.governance, "charter")
+    assert unwritten.response.content == (
+        "The cooperative has not written its charter yet (moderators: /coop charter)."
+    )
+
+    shown = await coop.moderator.slash(coop.governance, "coop charter")
+    assert shown.modal is not None
+    done = await coop.moderator.submit_modal(shown, {"charter": CHARTER})
+    assert done.response.content.startswith("The charter is saved as version 1.")
+    announcement = coop.welcome.history()[-1]
+    assert "has a charter** (version 1)" in announcement.content
+    assert text_of(announcement) == CHARTER
+
+    read = await coop.alice.slash(coop.governance, "charter")
+    assert read.ephemeral
+    assert read.response.content == "You haven't agreed to it yet."
+    assert text_of(read.response) == CHARTER
+    assert read.response.embeds[0].footer.text == "Version 1"
+    assert [button["label"] for row in read.response.components for button in row["components"]] == [AGREE]
+
+    audit = await audit_actions(db, coop)
+    refused = await coop.alice.slash(coop.governance, "coop charter")
+    assert refused.modal is None
+    assert (await refusal(refused)).startswith("Only moderators")
+    assert await audit_actions(db, coop) == audit
+    settings = await get_settings(db, coop.guild.id, clock.now())
+    assert (settings.charter_text, settings.charter_version) == (CHARTER, 1)
+
+
+async def test_coop_charter_stays_through_reloads_and_a_restart(
+    configured: Coop,
+    simcord_env: simcord.Env,
+    simcord_bot: CoopBot,
+    settings: Settings,
+    clock: ManualClock,
+    db: Database,
+) -> None:
+    """/coop is the admin cog's group and /coop charter the onboarding cog's command: reloading either
+    (in either order), or restarting the bot, keeps the one inside the other."""
+    coop = configured
+    await allow_command(coop, "coop", coop.moderator_role)
+
+    async def write(text: str) -> str:
+        shown = await coop.moderator.slash(coop.governance, "coop charter")
+        done = await coop.moderator.submit_modal(shown, {"charter": text})
+        return done.response.content
+
+    def coop_commands(bot: CoopBot) -> list[str]:
+        group = bot.tree.get_command("coop")
+        assert isinstance(group, app_commands.Group)
+        return sorted(command.name for command in group.commands)
+
+    expected = ["audit", "charter", "export", "settings", "setup", "webhooks"]
+    assert coop_commands(simcord_bot) == expected
+    await simcord_bot.reload_extension("cogs.onboarding")
+    assert coop_commands(simcord_bot) == expected
+    assert "version 1" in await write("First words.")
+    await simcord_bot.reload_extension("cogs.admin")
+    assert coop_commands(simcord_bot) == expected
+    assert "version 2" in await write("Second words.")
+    await simcord_bot.unload_extension("cogs.onboarding")
+    assert "charter" not in coop_commands(simcord_bot)
+    await simcord_bot.load_extension("cogs.onboarding")
+    assert coop_commands(simcord_bot) == expected
+
+    fresh = await restart(simcord_env, settings, clock)
+    assert coop_commands(fresh) == expected
+    assert "version 3" in await write("Third words.")
+    read = await coop.alice.slash(coop.governance, "charter")
+    assert text_of(read.response) == "Third words."
 
 
 async def test_the_directory_pages_and_filters(

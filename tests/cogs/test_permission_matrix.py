@@ -56,6 +56,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "coop webhooks list": MODERATORS,
     "coop webhooks remove": MODERATORS,
     "coop webhooks test": MODERATORS,
+    "coop charter": MODERATORS,
     "mod fund correct": MODERATORS,
     "mod member promote": MODERATORS,
     "mod member demote": MODERATORS,
@@ -76,7 +77,6 @@ EXPECTED: dict[str, frozenset[str]] = {
     "reminder resume": MODERATORS,
     "reminder digest": MODERATORS,
     "reminder settings": MODERATORS,
-    "charter set": MODERATORS,
     # Money (§3): treasurers (and moderators) create funds, confirm or reject contributions, approve,
     # reject and pay requests, correct the ledger; members contribute and request; anyone in the
     # cooperative reads the funds and their ledgers. A request that is someone else's is cancelled by a
@@ -122,7 +122,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "member edit": EVERYONE,
     "member list": EVERYONE,
     "member leave": EVERYONE,
-    "charter show": EVERYONE,
+    "charter": EVERYONE,
     # Personal reminders (§4): anyone's own.
     "remind me": EVERYONE,
     "remind list": EVERYONE,
