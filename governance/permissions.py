@@ -57,3 +57,14 @@ def require_member(settings: Guild, actor: Actor) -> None:
 def require_contributor(settings: Guild, actor: Actor) -> None:
     if not is_contributor(settings, actor):
         raise NotAllowed("Only contributors and members of the cooperative can do this.")
+
+
+def is_insider(settings: Guild, actor: Actor) -> bool:
+    """Someone in the cooperative: a contributor, a member, a treasurer or a moderator (not a visitor)."""
+    return is_contributor(settings, actor) or is_treasurer(settings, actor)
+
+
+def require_insider(settings: Guild, actor: Actor) -> None:
+    """What the cooperative records (decisions, the directory, funds) is read by the people in it only."""
+    if not is_insider(settings, actor):
+        raise NotAllowed("Only people in the cooperative (contributors and members) can see this.")
