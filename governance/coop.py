@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -70,6 +71,29 @@ async def get_settings(db: Database, guild_id: int, now: datetime) -> Guild:
     return row if row is not None else default_settings(guild_id, now)
 
 
+def record_settings_change(
+    session: AsyncSession,
+    settings: Guild,
+    *,
+    actor: Actor,
+    action: str,
+    details: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Stamp the guild's settings as changed now and write the audit event that says how, in the caller's
+    transaction (so the change and its record commit or roll back together)."""
+    settings.updated_at = now
+    audit.record(
+        session,
+        guild_id=settings.id,
+        actor_id=actor.user_id,
+        action=action,
+        subject=f"guild:{settings.id}",
+        details=details,
+        at=now,
+    )
+
+
 def _validated(changes: SetupChanges, guild_id: int) -> dict[str, object]:
     """Turn the requested changes into column values, refusing anything unusable before any write."""
     values: dict[str, object] = {}
@@ -119,15 +143,8 @@ async def configure_guild(
         }
         for name, value in values.items():
             setattr(row, name, value)
-        row.updated_at = now
-        audit.record(
-            session,
-            guild_id=guild_id,
-            actor_id=actor.user_id,
-            action="coop.setup",
-            subject=f"guild:{guild_id}",
-            details={"changed": changed},
-            at=now,
+        record_settings_change(
+            session, row, actor=actor, action="coop.setup", details={"changed": changed}, now=now
         )
     return row
 

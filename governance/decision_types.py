@@ -51,17 +51,24 @@ class Position:
     needs_reason: bool = False
 
 
+# No type may close sooner than this, whatever its working-day rule.
+_FLOOR = timedelta(hours=1)
+
+
 @dataclass(frozen=True)
 class DecisionType:
     kind: DecisionKind
     label: str
     rule: str
-    positions: tuple[Position, ...]
-    uses_options: bool
+    positions: tuple[Position, ...]  # empty: voters choose among the options the proposer lists
     has_pass_fail: bool
     default_duration: timedelta
-    min_working_days: int
-    min_duration: timedelta
+    min_working_days: int = 0
+    min_duration: timedelta = _FLOOR
+
+    @property
+    def uses_options(self) -> bool:
+        return not self.positions
 
     @property
     def position_keys(self) -> tuple[str, ...]:
@@ -85,9 +92,6 @@ _DISAGREE = Position("disagree", "Disagree", "👎")
 _BLOCK = Position("block", "Block", "🛑", needs_reason=True)
 _CONSENSUS_POSITIONS = (_AGREE, _ABSTAIN, _DISAGREE, _BLOCK)
 
-# No type may close sooner than this, whatever its working-day rule.
-_FLOOR = timedelta(hours=1)
-
 
 def _days(n: int) -> timedelta:
     return timedelta(days=n)
@@ -102,66 +106,52 @@ _TYPES: tuple[DecisionType, ...] = (
             Position("no_objection", "No objection", "👌"),
             Position("objection", "Objection", "✋", needs_reason=True),
         ),
-        uses_options=False,
         has_pass_fail=True,
         default_duration=_days(3),
-        min_working_days=0,
-        min_duration=_FLOOR,
     ),
     DecisionType(
         kind=DecisionKind.CONSENSUS,
         label="Consensus",
         rule="Passes unless someone blocks",
         positions=_CONSENSUS_POSITIONS,
-        uses_options=False,
         has_pass_fail=True,
         default_duration=_days(7),
         min_working_days=3,
-        min_duration=_FLOOR,
     ),
     DecisionType(
         kind=DecisionKind.SIGNIFICANT,
         label="Significant",
         rule="Passes with no block and more than 50% of those who took a position agreeing",
         positions=_CONSENSUS_POSITIONS,
-        uses_options=False,
         has_pass_fail=True,
         default_duration=_days(7),
         min_working_days=5,
-        min_duration=_FLOOR,
     ),
     DecisionType(
         kind=DecisionKind.QUORUM,
         label="Quorum",
         rule="Passes with no block and at least 75% of eligible voters agreeing or abstaining",
         positions=_CONSENSUS_POSITIONS,
-        uses_options=False,
         has_pass_fail=True,
         default_duration=_days(7),
         min_working_days=5,
-        min_duration=_FLOOR,
     ),
     DecisionType(
         kind=DecisionKind.EMERGENCY,
         label="Emergency",
         rule="Passes when at least 75% of those who took a position agree, even with blocks",
         positions=_CONSENSUS_POSITIONS,
-        uses_options=False,
         has_pass_fail=True,
         default_duration=_days(14),
         min_working_days=10,
-        min_duration=_FLOOR,
     ),
     DecisionType(
         kind=DecisionKind.ADVICE,
         label="Advice",
         rule="Members give advice; the proposer decides and records the outcome",
         positions=(Position("advice", "Give advice", "💬", needs_reason=True),),
-        uses_options=False,
         has_pass_fail=False,
         default_duration=_days(5),
-        min_working_days=0,
-        min_duration=_FLOOR,
     ),
     DecisionType(
         kind=DecisionKind.SENSE_CHECK,
@@ -172,55 +162,40 @@ _TYPES: tuple[DecisionType, ...] = (
             Position("not_sure", "Not sure", "🤔"),
             Position("concerned", "Concerned", "😟"),
         ),
-        uses_options=False,
         has_pass_fail=False,
         default_duration=_days(2),
-        min_working_days=0,
-        min_duration=_FLOOR,
     ),
     DecisionType(
         kind=DecisionKind.POLL,
         label="Poll",
         rule="The option with the most votes wins; ties are reported",
         positions=(),
-        uses_options=True,
         has_pass_fail=False,
         default_duration=_days(3),
-        min_working_days=0,
-        min_duration=_FLOOR,
     ),
     DecisionType(
         kind=DecisionKind.RANKED,
         label="Ranked choice",
         rule="Instant-runoff winner of the rankings; Borda count shown too",
         positions=(),
-        uses_options=True,
         has_pass_fail=False,
         default_duration=_days(5),
-        min_working_days=0,
-        min_duration=_FLOOR,
     ),
     DecisionType(
         kind=DecisionKind.SCORE,
         label="Score",
         rule="The option with the highest total score wins",
         positions=(),
-        uses_options=True,
         has_pass_fail=False,
         default_duration=_days(5),
-        min_working_days=0,
-        min_duration=_FLOOR,
     ),
     DecisionType(
         kind=DecisionKind.DOT,
         label="Dot vote",
         rule="Each voter spreads their dots; the option with the most dots wins",
         positions=(),
-        uses_options=True,
         has_pass_fail=False,
         default_duration=_days(5),
-        min_working_days=0,
-        min_duration=_FLOOR,
     ),
     DecisionType(
         kind=DecisionKind.COUNT,
@@ -230,11 +205,8 @@ _TYPES: tuple[DecisionType, ...] = (
             Position("in", "I'm in", "🙋"),
             Position("out", "Not in", "🙅"),
         ),
-        uses_options=False,
         has_pass_fail=True,
         default_duration=_days(7),
-        min_working_days=0,
-        min_duration=_FLOOR,
     ),
 )
 

@@ -34,7 +34,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from governance import audit
-from governance.coop import default_settings
+from governance.coop import default_settings, record_settings_change
 from governance.decision_types import DecisionKind, get_type
 from governance.decisions import ProposalDraft, open_decision_in, register_close_hook
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -194,6 +194,17 @@ async def _settings_row(session: AsyncSession, guild_id: int) -> Guild:
     return settings
 
 
+async def _settings_to_change(session: AsyncSession, guild_id: int, actor: Actor, now: datetime) -> Guild:
+    """The guild's settings row for a moderator to change; one with the defaults is added when the guild was
+    never set up (only once the moderator check passed)."""
+    settings = await session.get(Guild, guild_id)
+    require_moderator(settings if settings is not None else default_settings(guild_id, now), actor)
+    if settings is None:
+        settings = default_settings(guild_id, now)
+        session.add(settings)
+    return settings
+
+
 async def locked_member(
     session: AsyncSession,
     guild_id: int,
@@ -254,20 +265,20 @@ async def _withdraw_open_applications(
 
 def _record(
     session: AsyncSession,
-    *,
-    guild_id: int,
-    actor_id: int | None,
+    person: Member | Application,
     action: str,
-    user_id: int,
+    *,
+    actor_id: int | None,
     now: datetime,
     details: dict[str, Any] | None = None,
 ) -> None:
+    """The audit event of `action` about a person, named by their member row or their application."""
     audit.record(
         session,
-        guild_id=guild_id,
+        guild_id=person.guild_id,
         actor_id=actor_id,
         action=action,
-        subject=f"member:{user_id}",
+        subject=f"member:{person.user_id}",
         details=details,
         at=now,
     )
@@ -366,15 +377,7 @@ async def record_join(
         member.joined_at = now
         _set_status(member, standing, now)
         session.add(member)
-        _record(
-            session,
-            guild_id=guild_id,
-            actor_id=user_id,
-            action="member.join",
-            user_id=user_id,
-            now=now,
-            details={"returning": returning},
-        )
+        _record(session, member, "member.join", actor_id=user_id, now=now, details={"returning": returning})
     return settings
 
 
@@ -391,15 +394,7 @@ async def record_departure(
         member.departed_at = now
         session.add(member)
         await _withdraw_open_applications(session, guild_id, user_id, now)
-        _record(
-            session,
-            guild_id=guild_id,
-            actor_id=user_id,
-            action="member.depart",
-            user_id=user_id,
-            now=now,
-            details={"from": previous},
-        )
+        _record(session, member, "member.depart", actor_id=user_id, now=now, details={"from": previous})
     return member
 
 
@@ -452,15 +447,7 @@ async def accept_charter(
             member.charter_version = version
             member.charter_accepted_at = now
         session.add(member)
-        _record(
-            session,
-            guild_id=guild_id,
-            actor_id=user_id,
-            action="member.charter",
-            user_id=user_id,
-            now=now,
-            details=details,
-        )
+        _record(session, member, "member.charter", actor_id=user_id, now=now, details=details)
     assert member.charter_accepted_at is not None
     return CharterAcceptance(member, version, recorded=new_acceptance, accepted_at=member.charter_accepted_at)
 
@@ -497,10 +484,9 @@ async def save_profile(
         session.add(member)
         _record(
             session,
-            guild_id=guild_id,
+            member,
+            "member.introduce" if first else "member.profile",
             actor_id=user_id,
-            action="member.introduce" if first else "member.profile",
-            user_id=user_id,
             now=now,
             details={"fields": changed},
         )
@@ -515,11 +501,7 @@ async def set_charter(
     cleaned = _clean(text, field="The charter", limit=MAX_CHARTER, required=True)
     assert cleaned is not None
     async with db.write() as session:
-        settings = await session.get(Guild, guild_id)
-        require_moderator(settings if settings is not None else default_settings(guild_id, now), actor)
-        if settings is None:
-            settings = default_settings(guild_id, now)
-            session.add(settings)
+        settings = await _settings_to_change(session, guild_id, actor, now)
         current = settings.charter_version
         if version is None:
             if cleaned == settings.charter_text:
@@ -534,16 +516,14 @@ async def set_charter(
             raise Conflict(f"That is already the charter (version {current}): nothing changed.")
         settings.charter_text = cleaned
         settings.charter_version = version
-        settings.updated_at = now
         session.add(settings)
-        audit.record(
+        record_settings_change(
             session,
-            guild_id=guild_id,
-            actor_id=actor.user_id,
+            settings,
+            actor=actor,
             action="coop.charter",
-            subject=f"guild:{guild_id}",
             details={"from_version": current, "to_version": version, "characters": len(cleaned)},
-            at=now,
+            now=now,
         )
     return CharterChange(settings, previous_version=current, reaccept=version > current)
 
@@ -570,11 +550,7 @@ async def configure_admission(
             )
         kind = chosen.kind.value
     async with db.write() as session:
-        settings = await session.get(Guild, guild_id)
-        require_moderator(settings if settings is not None else default_settings(guild_id, now), actor)
-        if settings is None:
-            settings = default_settings(guild_id, now)
-            session.add(settings)
+        settings = await _settings_to_change(session, guild_id, actor, now)
         changed: dict[str, Any] = {}
         if by_decision is not None and by_decision != settings.admission_by_decision:
             changed["admission_by_decision"] = {"from": settings.admission_by_decision, "to": by_decision}
@@ -582,15 +558,8 @@ async def configure_admission(
         if kind is not None and kind != settings.admission_decision_type:
             changed["admission_decision_type"] = {"from": settings.admission_decision_type, "to": kind}
             settings.admission_decision_type = kind
-        settings.updated_at = now
-        audit.record(
-            session,
-            guild_id=guild_id,
-            actor_id=actor.user_id,
-            action="coop.admission",
-            subject=f"guild:{guild_id}",
-            details={"changed": changed},
-            at=now,
+        record_settings_change(
+            session, settings, actor=actor, action="coop.admission", details={"changed": changed}, now=now
         )
     return settings
 
@@ -743,10 +712,9 @@ async def apply_for_membership(
             session.add(application)
         _record(
             session,
-            guild_id=guild_id,
+            application,
+            "member.apply",
             actor_id=applicant.user_id,
-            action="member.apply",
-            user_id=applicant.user_id,
             now=now,
             details={
                 "application_id": application.id,
@@ -772,10 +740,9 @@ async def withdraw_application(
         session.add(application)
         _record(
             session,
-            guild_id=guild_id,
+            application,
+            "member.withdraw",
             actor_id=None,
-            action="member.withdraw",
-            user_id=application.user_id,
             now=now,
             details={"application_id": application_id, "reason": reason[:MAX_REASON]},
         )
@@ -802,10 +769,9 @@ async def _admission_closed(
     session.add(application)
     _record(
         session,
-        guild_id=decision.guild_id,
+        application,
+        "member.admit" if admitted else "member.decline",
         actor_id=None,
-        action="member.admit" if admitted else "member.decline",
-        user_id=application.user_id,
         now=now,
         details={"application_id": application.id, "decision_id": decision.id},
     )
@@ -835,10 +801,9 @@ async def confirm_admission(
         session.add(member)
         _record(
             session,
-            guild_id=guild_id,
+            member,
+            "member.promote",
             actor_id=None,
-            action="member.promote",
-            user_id=application.user_id,
             now=now,
             details={
                 "via": "admission",
@@ -871,10 +836,9 @@ async def decline_application(
         session.add(application)
         _record(
             session,
-            guild_id=guild_id,
+            application,
+            "member.decline",
             actor_id=actor.user_id,
-            action="member.decline",
-            user_id=user_id,
             now=now,
             details={"application_id": application.id, "reason": cleaned},
         )
@@ -984,22 +948,13 @@ async def record_change(
                 # (member.admitted) hear of it the same way.
                 _record(
                     session,
-                    guild_id=guild_id,
+                    application,
+                    "member.admit",
                     actor_id=actor.user_id,
-                    action="member.admit",
-                    user_id=user_id,
                     now=now,
                     details={"application_id": application.id, "by": "moderator"},
                 )
         elif status == MemberStatus.DEPARTED:
             await _withdraw_open_applications(session, guild_id, user_id, now)
-        _record(
-            session,
-            guild_id=guild_id,
-            actor_id=actor.user_id,
-            action=f"member.{change.value}",
-            user_id=user_id,
-            now=now,
-            details=details,
-        )
+        _record(session, member, f"member.{change.value}", actor_id=actor.user_id, now=now, details=details)
     return member

@@ -17,7 +17,7 @@ from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from governance import audit
-from governance.coop import default_settings, locked_settings
+from governance.coop import default_settings, locked_settings, record_settings_change
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from governance.membership import locked_member
 from governance.permissions import Actor, is_moderator, require_moderator
@@ -142,16 +142,24 @@ async def list_reminders(
         return list((await session.exec(query.order_by(col(Reminder.next_run_at)))).all())
 
 
+@dataclass(frozen=True)
+class _StatusChange:
+    """Remove, pause or resume: the audit action, the status a reminder gets, the statuses it may have."""
+
+    action: str
+    to_status: ReminderStatus
+    from_statuses: frozenset[ReminderStatus]
+
+
+_REMOVE = _StatusChange(
+    "reminder.remove", ReminderStatus.CANCELLED, frozenset({ReminderStatus.ACTIVE, ReminderStatus.PAUSED})
+)
+_PAUSE = _StatusChange("reminder.pause", ReminderStatus.PAUSED, frozenset({ReminderStatus.ACTIVE}))
+_RESUME = _StatusChange("reminder.resume", ReminderStatus.ACTIVE, frozenset({ReminderStatus.PAUSED}))
+
+
 async def _change_reminder(
-    db: Database,
-    *,
-    guild_id: int,
-    reminder_id: int,
-    actor: Actor,
-    now: datetime,
-    action: str,
-    to_status: ReminderStatus,
-    from_statuses: Collection[ReminderStatus],
+    db: Database, change: _StatusChange, *, guild_id: int, reminder_id: int, actor: Actor, now: datetime
 ) -> Reminder:
     async with db.write() as session:
         settings = await session.get(Guild, guild_id) or default_settings(guild_id, now)
@@ -168,10 +176,10 @@ async def _change_reminder(
             raise NotFound(f"There is no reminder #{reminder_id} in this server.")
         if reminder.kind == ReminderKind.CHANNEL.value and not is_moderator(settings, actor):
             raise NotAllowed("Only moderators can change channel reminders.")
-        if reminder.status not in {status.value for status in from_statuses}:
+        if reminder.status not in {status.value for status in change.from_statuses}:
             raise Conflict(f"Reminder #{reminder_id} is {reminder.status}.")
-        reminder.status = to_status.value
-        if to_status == ReminderStatus.ACTIVE and reminder.schedule:
+        reminder.status = change.to_status.value
+        if change.to_status == ReminderStatus.ACTIVE and reminder.schedule:
             # Resuming skips what was missed while paused: the next run is the next one from now.
             reminder.next_run_at = _next(
                 parse_schedule(reminder.schedule), reminder.anchor_at, now, settings.timezone
@@ -183,7 +191,7 @@ async def _change_reminder(
                 session,
                 guild_id=guild_id,
                 actor_id=actor.user_id,
-                action=action,
+                action=change.action,
                 subject=f"reminder:{reminder_id}",
                 at=now,
             )
@@ -194,14 +202,7 @@ async def remove_reminder(
     db: Database, *, guild_id: int, reminder_id: int, actor: Actor, now: datetime
 ) -> Reminder:
     return await _change_reminder(
-        db,
-        guild_id=guild_id,
-        reminder_id=reminder_id,
-        actor=actor,
-        now=now,
-        action="reminder.remove",
-        to_status=ReminderStatus.CANCELLED,
-        from_statuses=(ReminderStatus.ACTIVE, ReminderStatus.PAUSED),
+        db, _REMOVE, guild_id=guild_id, reminder_id=reminder_id, actor=actor, now=now
     )
 
 
@@ -209,14 +210,7 @@ async def pause_reminder(
     db: Database, *, guild_id: int, reminder_id: int, actor: Actor, now: datetime
 ) -> Reminder:
     return await _change_reminder(
-        db,
-        guild_id=guild_id,
-        reminder_id=reminder_id,
-        actor=actor,
-        now=now,
-        action="reminder.pause",
-        to_status=ReminderStatus.PAUSED,
-        from_statuses=(ReminderStatus.ACTIVE,),
+        db, _PAUSE, guild_id=guild_id, reminder_id=reminder_id, actor=actor, now=now
     )
 
 
@@ -224,14 +218,7 @@ async def resume_reminder(
     db: Database, *, guild_id: int, reminder_id: int, actor: Actor, now: datetime
 ) -> Reminder:
     return await _change_reminder(
-        db,
-        guild_id=guild_id,
-        reminder_id=reminder_id,
-        actor=actor,
-        now=now,
-        action="reminder.resume",
-        to_status=ReminderStatus.ACTIVE,
-        from_statuses=(ReminderStatus.PAUSED,),
+        db, _RESUME, guild_id=guild_id, reminder_id=reminder_id, actor=actor, now=now
     )
 
 
@@ -309,7 +296,6 @@ async def configure_digest(
         settings.digest_channel_id = channel_id
         settings.digest_weekday = weekday
         settings.digest_time = parsed.times()[0].strftime("%H:%M")
-        settings.updated_at = now
         session.add(settings)
         if existing is not None:
             existing.status = ReminderStatus.CANCELLED.value
@@ -329,14 +315,13 @@ async def configure_digest(
                 created_at=now,
             )
             session.add(digest)
-        audit.record(
+        record_settings_change(
             session,
-            guild_id=guild_id,
-            actor_id=actor.user_id,
+            settings,
+            actor=actor,
             action="reminder.digest",
-            subject=f"guild:{guild_id}",
             details={"channel_id": channel_id, "schedule": parsed.spec if channel_id else None},
-            at=now,
+            now=now,
         )
     return digest
 
@@ -469,6 +454,19 @@ async def next_closing_soon(db: Database, guild_ids: Collection[int] | None = No
     return min(moments) if moments else None
 
 
+async def _claim_mark(db: Database, row: Decision | FundingRequest, mark: str, now: datetime) -> bool:
+    """Set the row's reminded mark (the column `mark`) to `now` unless another run set it first, in a
+    transaction of its own; True when this run won the claim and so sends the reminder."""
+    model = type(row)
+    async with db.write() as session:
+        won = await session.exec(
+            update(model)
+            .where(col(model.id) == row.id, col(getattr(model, mark)).is_(None))
+            .values({mark: now})
+        )
+    return bool(won.rowcount)
+
+
 async def claim_due_reviews(
     db: Database, now: datetime, guild_ids: Collection[int] | None = None
 ) -> list[Decision]:
@@ -482,17 +480,7 @@ async def claim_due_reviews(
         if guild_ids is not None:
             query = query.where(col(Decision.guild_id).in_(guild_ids))
         candidates = list((await session.exec(query)).all())
-    claimed = []
-    for decision in candidates:
-        async with db.write() as session:
-            won = await session.exec(
-                update(Decision)
-                .where(col(Decision.id) == decision.id, col(Decision.review_reminded_at).is_(None))
-                .values(review_reminded_at=now)
-            )
-        if won.rowcount:
-            claimed.append(decision)
-    return claimed
+    return [decision for decision in candidates if await _claim_mark(db, decision, "review_reminded_at", now)]
 
 
 async def next_review(db: Database, guild_ids: Collection[int] | None = None) -> datetime | None:
@@ -522,19 +510,12 @@ async def claim_stale_requests(
         if guild_ids is not None:
             query = query.where(col(FundingRequest.guild_id).in_(guild_ids))
         rows = (await session.exec(query)).all()
-    claimed = []
-    for request, days in rows:
-        if request.created_at + timedelta(days=days) > now:
-            continue
-        async with db.write() as session:
-            won = await session.exec(
-                update(FundingRequest)
-                .where(col(FundingRequest.id) == request.id, col(FundingRequest.stale_reminded_at).is_(None))
-                .values(stale_reminded_at=now)
-            )
-        if won.rowcount:
-            claimed.append(request)
-    return claimed
+    return [
+        request
+        for request, days in rows
+        if request.created_at + timedelta(days=days) <= now
+        and await _claim_mark(db, request, "stale_reminded_at", now)
+    ]
 
 
 async def next_stale_request(db: Database, guild_ids: Collection[int] | None = None) -> datetime | None:
@@ -681,14 +662,7 @@ async def configure_rhythm(
             changed["request_stale_days"] = stale_days
         for name, value in changed.items():
             setattr(settings, name, value)
-        settings.updated_at = now
-        audit.record(
-            session,
-            guild_id=guild_id,
-            actor_id=actor.user_id,
-            action="reminder.settings",
-            subject=f"guild:{guild_id}",
-            details=changed,
-            at=now,
+        record_settings_change(
+            session, settings, actor=actor, action="reminder.settings", details=changed, now=now
         )
     return settings

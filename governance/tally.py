@@ -29,7 +29,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import cast
 
@@ -419,8 +419,22 @@ class IrvRound:
         return sum(self.counts)
 
 
-@dataclass(frozen=True)
-class TallyResult:
+@dataclass(frozen=True, kw_only=True)
+class _KindResult:
+    """What a kind's own rule says, before any quorum is applied."""
+
+    passed: bool | None
+    outcome: str
+    position_counts: dict[str, int] = field(default_factory=dict)
+    option_totals: list[int] = field(default_factory=list)
+    option_averages: list[Fraction | None] = field(default_factory=list)
+    winners: tuple[int, ...] = ()
+    rounds: tuple[IrvRound, ...] = ()
+    borda: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TallyResult(_KindResult):
     """The state of a decision's votes under its rules; at the close, its result.
 
     ``eligible`` is the number used for participation and quorum: the eligible count given, raised to the
@@ -435,28 +449,6 @@ class TallyResult:
     participation: Fraction | None
     quorum_required: Fraction | None
     quorum_met: bool
-    passed: bool | None
-    outcome: str
-    position_counts: dict[str, int] = field(default_factory=dict)
-    option_totals: list[int] = field(default_factory=list)
-    option_averages: list[Fraction | None] = field(default_factory=list)
-    winners: tuple[int, ...] = ()
-    rounds: tuple[IrvRound, ...] = ()
-    borda: list[int] = field(default_factory=list)
-
-
-@dataclass
-class _KindResult:
-    """What a kind's own rule says, before any quorum is applied."""
-
-    passed: bool | None
-    outcome: str
-    position_counts: dict[str, int] = field(default_factory=dict)
-    option_totals: list[int] = field(default_factory=list)
-    option_averages: list[Fraction | None] = field(default_factory=list)
-    winners: tuple[int, ...] = ()
-    rounds: tuple[IrvRound, ...] = ()
-    borda: list[int] = field(default_factory=list)
 
 
 def tally(rules: DecisionRules, ballot_counts: Mapping[str, int], eligible: int) -> TallyResult:
@@ -521,30 +513,22 @@ def tally(rules: DecisionRules, ballot_counts: Mapping[str, int], eligible: int)
     else:
         result = _tally_totals(rules, counts, voters)
 
-    passed, outcome = result.passed, result.outcome
     if not quorum_met:
         assert quorum is not None
         shortfall = f"quorum not reached ({voters} of {eligible} took part, {_percent(quorum)} needed)"
         if DECISION_TYPES[kind].has_pass_fail:
-            passed, outcome = False, f"Fails: {shortfall}."
+            result = replace(result, passed=False, outcome=f"Fails: {shortfall}.")
         else:
-            outcome = f"{shortfall[0].upper()}{shortfall[1:]}. {outcome}"
+            result = replace(result, outcome=f"{shortfall[0].upper()}{shortfall[1:]}. {result.outcome}")
 
     return TallyResult(
+        **vars(result),
         kind=kind,
         voters=voters,
         eligible=eligible,
         participation=participation,
         quorum_required=quorum,
         quorum_met=quorum_met,
-        passed=passed,
-        outcome=outcome,
-        position_counts=result.position_counts,
-        option_totals=result.option_totals,
-        option_averages=result.option_averages,
-        winners=result.winners,
-        rounds=result.rounds,
-        borda=result.borda,
     )
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from governance import audit
 from governance.coop import default_settings, locked_settings
@@ -168,21 +169,27 @@ async def add_webhook(
     return NewWebhook(webhook, secret)
 
 
+async def _active_webhook(session: AsyncSession, guild_id: int, webhook_id: int) -> Webhook:
+    """The guild's webhook `webhook_id`, unless it was removed; NotFound otherwise."""
+    webhook = (
+        await session.exec(
+            select(Webhook).where(
+                Webhook.id == webhook_id, Webhook.guild_id == guild_id, col(Webhook.active).is_(True)
+            )
+        )
+    ).first()
+    if webhook is None:
+        raise NotFound(f"There is no webhook #{webhook_id} in this server.")
+    return webhook
+
+
 async def remove_webhook(
     db: Database, *, guild_id: int, webhook_id: int, actor: Actor, now: datetime
 ) -> Webhook:
     async with db.write() as session:
         settings = await session.get(Guild, guild_id) or default_settings(guild_id, now)
         require_moderator(settings, actor)
-        webhook = (
-            await session.exec(
-                select(Webhook).where(
-                    Webhook.id == webhook_id, Webhook.guild_id == guild_id, col(Webhook.active).is_(True)
-                )
-            )
-        ).first()
-        if webhook is None:
-            raise NotFound(f"There is no webhook #{webhook_id} in this server.")
+        webhook = await _active_webhook(session, guild_id, webhook_id)
         webhook.active = False
         session.add(webhook)
         await session.exec(
@@ -243,18 +250,40 @@ async def list_webhooks(db: Database, guild_id: int) -> list[WebhookStatus]:
     return statuses
 
 
-def payload_of(event: AuditEvent, delivery_id: str) -> dict[str, Any]:
+def _payload(
+    *,
+    event: str,
+    delivery_id: str,
+    guild_id: int,
+    occurred_at: datetime,
+    actor_id: int | None,
+    subject: str,
+    data: dict[str, Any],
+) -> dict[str, Any]:
     """The JSON body receivers get (schema version 1). Ids are strings: they exceed JavaScript's integers."""
     return {
         "schema_version": SCHEMA_VERSION,
-        "event": EVENTS[event.action],
+        "event": event,
         "delivery_id": delivery_id,
-        "guild_id": str(event.guild_id),
-        "occurred_at": event.created_at.isoformat(),
-        "actor_id": str(event.actor_id) if event.actor_id is not None else None,
-        "subject": event.subject,
-        "data": event.details,
+        "guild_id": str(guild_id),
+        "occurred_at": occurred_at.isoformat(),
+        "actor_id": str(actor_id) if actor_id is not None else None,
+        "subject": subject,
+        "data": data,
     }
+
+
+def payload_of(event: AuditEvent, delivery_id: str) -> dict[str, Any]:
+    """The body of the delivery of a published audit event."""
+    return _payload(
+        event=EVENTS[event.action],
+        delivery_id=delivery_id,
+        guild_id=event.guild_id,
+        occurred_at=event.created_at,
+        actor_id=event.actor_id,
+        subject=event.subject,
+        data=event.details,
+    )
 
 
 async def queue_test_event(
@@ -264,15 +293,7 @@ async def queue_test_event(
     async with db.write() as session:
         settings = await session.get(Guild, guild_id) or default_settings(guild_id, now)
         require_moderator(settings, actor)
-        webhook = (
-            await session.exec(
-                select(Webhook).where(
-                    Webhook.id == webhook_id, Webhook.guild_id == guild_id, col(Webhook.active).is_(True)
-                )
-            )
-        ).first()
-        if webhook is None:
-            raise NotFound(f"There is no webhook #{webhook_id} in this server.")
+        await _active_webhook(session, guild_id, webhook_id)  # a removed webhook gets no test either
         delivery_id = str(uuid.uuid4())
         session.add(
             WebhookDelivery(
@@ -280,16 +301,15 @@ async def queue_test_event(
                 webhook_id=webhook_id,
                 delivery_id=delivery_id,
                 event="ping",
-                payload={
-                    "schema_version": SCHEMA_VERSION,
-                    "event": "ping",
-                    "delivery_id": delivery_id,
-                    "guild_id": str(guild_id),
-                    "occurred_at": now.isoformat(),
-                    "actor_id": str(actor.user_id),
-                    "subject": f"webhook:{webhook_id}",
-                    "data": {},
-                },
+                payload=_payload(
+                    event="ping",
+                    delivery_id=delivery_id,
+                    guild_id=guild_id,
+                    occurred_at=now,
+                    actor_id=actor.user_id,
+                    subject=f"webhook:{webhook_id}",
+                    data={},
+                ),
                 status=DeliveryStatus.PENDING.value,
                 next_attempt_at=now,
                 created_at=now,

@@ -31,6 +31,7 @@ log = logging.getLogger("coopbot.reminders")
 CLAIM_BATCH = 500
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 DAY_CHOICES = [app_commands.Choice(name=name, value=index) for index, name in enumerate(WEEKDAYS)]
+ReminderNumber = app_commands.Range[int, 1, MAX_ID]
 
 
 def _late_note(run: reminders.DueRun) -> str:
@@ -67,18 +68,19 @@ class GovernanceReminders(
         self.bot.due.unregister("reminders")
         self.bot.due.unregister("funds.stale")
 
-    def _guild_ids(self) -> list[int]:
+    def _served_guilds(self) -> list[int]:
+        # Not `_guild_ids`: discord.py reads a cog's `_guild_ids` when it removes the cog (unload, reload).
         return [guild.id for guild in self.bot.guilds]
 
     # --- sending what is due ----------------------------------------------------------------------
 
     async def _next_due(self) -> datetime | None:
-        return await reminders.next_reminder_due(self.bot.database, self._guild_ids())
+        return await reminders.next_reminder_due(self.bot.database, self._served_guilds())
 
     async def _send_due(self, now: datetime) -> None:
         while True:  # a burst larger than one batch is sent batch after batch, not one per alarm
             runs = await reminders.claim_due_reminders(
-                self.bot.database, now, self._guild_ids(), limit=CLAIM_BATCH
+                self.bot.database, now, self._served_guilds(), limit=CLAIM_BATCH
             )
             for run in runs:
                 try:
@@ -145,10 +147,10 @@ class GovernanceReminders(
         return embed
 
     async def _next_stale(self) -> datetime | None:
-        return await reminders.next_stale_request(self.bot.database, self._guild_ids())
+        return await reminders.next_stale_request(self.bot.database, self._served_guilds())
 
     async def _stale_requests_due(self, now: datetime) -> None:
-        for request in await reminders.claim_stale_requests(self.bot.database, now, self._guild_ids()):
+        for request in await reminders.claim_stale_requests(self.bot.database, now, self._served_guilds()):
             settings = await coop.get_settings(self.bot.database, request.guild_id, now)
             guild = self.bot.get_guild(request.guild_id)
             channel = await self._channel(settings.governance_channel_id)
@@ -230,27 +232,21 @@ class GovernanceReminders(
     @app_commands.command(name="remove")
     @requires(require_moderator)
     @app_commands.describe(reminder="The reminder's number (see /reminder list)")
-    async def remove(
-        self, interaction: discord.Interaction[CoopBot], reminder: app_commands.Range[int, 1, MAX_ID]
-    ) -> None:
+    async def remove(self, interaction: discord.Interaction[CoopBot], reminder: ReminderNumber) -> None:
         """Remove a channel reminder."""
         await self.change(interaction, reminder, "removed")
 
     @app_commands.command(name="pause")
     @requires(require_moderator)
     @app_commands.describe(reminder="The reminder's number (see /reminder list)")
-    async def pause(
-        self, interaction: discord.Interaction[CoopBot], reminder: app_commands.Range[int, 1, MAX_ID]
-    ) -> None:
+    async def pause(self, interaction: discord.Interaction[CoopBot], reminder: ReminderNumber) -> None:
         """Pause a channel reminder."""
         await self.change(interaction, reminder, "paused")
 
     @app_commands.command(name="resume")
     @requires(require_moderator)
     @app_commands.describe(reminder="The reminder's number (see /reminder list)")
-    async def resume(
-        self, interaction: discord.Interaction[CoopBot], reminder: app_commands.Range[int, 1, MAX_ID]
-    ) -> None:
+    async def resume(self, interaction: discord.Interaction[CoopBot], reminder: ReminderNumber) -> None:
         """Resume a paused channel reminder (from its next run; missed ones are skipped)."""
         await self.change(interaction, reminder, "resumed")
 
@@ -330,27 +326,21 @@ class ReminderModeration(app_commands.Group):
     @app_commands.command(name="remove")
     @requires(require_moderator)
     @app_commands.describe(reminder="The reminder's number (see /reminder list)")
-    async def remove(
-        self, interaction: discord.Interaction[CoopBot], reminder: app_commands.Range[int, 1, MAX_ID]
-    ) -> None:
+    async def remove(self, interaction: discord.Interaction[CoopBot], reminder: ReminderNumber) -> None:
         """Remove a channel reminder."""
         await self.cog.change(interaction, reminder, "removed")
 
     @app_commands.command(name="pause")
     @requires(require_moderator)
     @app_commands.describe(reminder="The reminder's number (see /reminder list)")
-    async def pause(
-        self, interaction: discord.Interaction[CoopBot], reminder: app_commands.Range[int, 1, MAX_ID]
-    ) -> None:
+    async def pause(self, interaction: discord.Interaction[CoopBot], reminder: ReminderNumber) -> None:
         """Pause a channel reminder."""
         await self.cog.change(interaction, reminder, "paused")
 
     @app_commands.command(name="resume")
     @requires(require_moderator)
     @app_commands.describe(reminder="The reminder's number (see /reminder list)")
-    async def resume(
-        self, interaction: discord.Interaction[CoopBot], reminder: app_commands.Range[int, 1, MAX_ID]
-    ) -> None:
+    async def resume(self, interaction: discord.Interaction[CoopBot], reminder: ReminderNumber) -> None:
         """Resume a paused channel reminder."""
         await self.cog.change(interaction, reminder, "resumed")
 
@@ -402,9 +392,7 @@ class PersonalReminders(commands.GroupCog, group_name="remind", group_descriptio
 
     @app_commands.command(name="cancel")
     @app_commands.describe(reminder="The reminder's number (see /remind list)")
-    async def cancel(
-        self, interaction: discord.Interaction[CoopBot], reminder: app_commands.Range[int, 1, MAX_ID]
-    ) -> None:
+    async def cancel(self, interaction: discord.Interaction[CoopBot], reminder: ReminderNumber) -> None:
         """Cancel one of your reminders."""
         assert interaction.guild_id is not None
         cancelled = await reminders.cancel_personal_reminder(
