@@ -75,18 +75,19 @@ def record_settings_change(
     session: AsyncSession,
     settings: Guild,
     *,
-    actor: Actor,
+    actor: Actor | None,
     action: str,
     details: dict[str, Any],
     now: datetime,
 ) -> None:
     """Stamp the guild's settings as changed now and write the audit event that says how, in the caller's
-    transaction (so the change and its record commit or roll back together)."""
+    transaction (so the change and its record commit or roll back together). No actor: coopbot itself,
+    carrying out a decision."""
     settings.updated_at = now
     audit.record(
         session,
         guild_id=settings.id,
-        actor_id=actor.user_id,
+        actor_id=actor.user_id if actor is not None else None,
         action=action,
         subject=f"guild:{settings.id}",
         details=details,

@@ -34,7 +34,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from governance import audit
-from governance.coop import default_settings, record_settings_change
+from governance.coop import default_settings, locked_settings, record_settings_change
 from governance.decision_types import DecisionKind, get_type
 from governance.decisions import ProposalDraft, open_decision_in, register_close_hook
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -53,6 +53,7 @@ from storage.models import (
 )
 
 ADMISSION_LINK = "admission"
+CHARTER_LINK = "charter"  # a decision to adopt a charter version (its link id is the version)
 # The decision types that say yes or no to a person (a count needs a target; options are for choices).
 ADMISSION_KINDS = (
     DecisionKind.CONSENT,
@@ -526,6 +527,76 @@ async def set_charter(
             now=now,
         )
     return CharterChange(settings, previous_version=current, reaccept=version > current)
+
+
+async def propose_charter(
+    db: Database, *, guild_id: int, actor: Actor, text: str, version: int | None, now: datetime
+) -> Decision:
+    """A moderator puts a new version of the charter to the members: a consent decision whose details are
+    the text, adopted if it passes (`_charter_closed`). Posting it is the caller's job."""
+    cleaned = _clean(text, field="The charter", limit=MAX_CHARTER, required=True)
+    assert cleaned is not None
+    async with db.write() as session:
+        settings = await _settings_to_change(session, guild_id, actor, now)
+        current = settings.charter_version
+        if version is None:
+            version = current + 1
+        if version <= current:
+            raise InvalidInput(
+                f"The charter is at version {current}: the members decide a new version, {current + 1} "
+                "or higher."
+            )
+        if cleaned == settings.charter_text:
+            raise Conflict(f"That is already the charter (version {current}): nothing to decide.")
+        return await open_decision_in(
+            session,
+            guild_id=guild_id,
+            author_id=actor.user_id,
+            draft=ProposalDraft(
+                title=f"Adopt version {version} of the charter", details=cleaned, kind=DecisionKind.CONSENT
+            ),
+            now=now,
+            link=(CHARTER_LINK, version),
+        )
+
+
+async def charter_adopted(db: Database, decision: Decision) -> bool:
+    """Whether the charter is now the version this decision adopted (not a later one set meanwhile)."""
+    async with db.read() as session:
+        settings = await session.get(Guild, decision.guild_id)
+    return settings is not None and settings.charter_version == decision.link_id and bool(decision.passed)
+
+
+async def _charter_closed(
+    session: AsyncSession, decision: Decision, result: TallyResult, now: datetime
+) -> None:
+    """The close hook: inside the closing transaction, a passed charter decision becomes the charter,
+    unless a moderator has set this version or a later one meanwhile."""
+    if not result.passed or decision.link_id is None:
+        return
+    settings = await locked_settings(session, decision.guild_id, now)
+    current = settings.charter_version
+    if current >= decision.link_id:
+        return
+    settings.charter_text = decision.details
+    settings.charter_version = decision.link_id
+    session.add(settings)
+    record_settings_change(
+        session,
+        settings,
+        actor=None,
+        action="coop.charter",
+        details={
+            "from_version": current,
+            "to_version": decision.link_id,
+            "characters": len(decision.details),
+            "decision_id": decision.id,
+        },
+        now=now,
+    )
+
+
+register_close_hook(CHARTER_LINK, _charter_closed)
 
 
 async def configure_admission(

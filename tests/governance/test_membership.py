@@ -13,8 +13,8 @@ from sqlmodel import col, select
 
 from governance import membership
 from governance.clock import ManualClock
-from governance.coop import SetupChanges, configure_guild
-from governance.decisions import cancel_decision, cast_vote, close_decision
+from governance.coop import SetupChanges, configure_guild, get_settings
+from governance.decisions import cancel_decision, cast_vote, close_decision, get_decision
 from governance.errors import Conflict, InvalidInput, NotAllowed
 from governance.membership import Change, ProfileDraft
 from governance.permissions import Actor
@@ -218,6 +218,80 @@ async def test_charter_versions(coop_db: Database, clock: ManualClock):
     async with coop_db.read() as session:
         events = (await session.exec(select(AuditEvent).where(AuditEvent.action == "coop.charter"))).all()
     assert [(e.details["from_version"], e.details["to_version"]) for e in events] == [(0, 1), (1, 1), (1, 2)]
+
+
+async def test_the_members_decide_a_new_charter_version(coop_db: Database, clock: ManualClock):
+    with pytest.raises(NotAllowed):
+        await membership.propose_charter(
+            coop_db, guild_id=GUILD, actor=ALICE, text="Mine", version=None, now=clock.now()
+        )
+    with pytest.raises(InvalidInput, match="the members decide a new version, 2 or higher"):
+        await membership.propose_charter(
+            coop_db, guild_id=GUILD, actor=MO, text=CHARTER + "!", version=1, now=clock.now()
+        )
+    with pytest.raises(Conflict, match="nothing to decide"):
+        await membership.propose_charter(
+            coop_db, guild_id=GUILD, actor=MO, text=CHARTER, version=None, now=clock.now()
+        )
+    text = CHARTER + " We meet every month."
+    passing = await membership.propose_charter(
+        coop_db, guild_id=GUILD, actor=MO, text=text, version=None, now=clock.now()
+    )
+    failing = await membership.propose_charter(
+        coop_db, guild_id=GUILD, actor=MO, text="We never meet.", version=3, now=clock.now()
+    )
+    assert (passing.kind, passing.title, passing.details) == (
+        "consent",
+        "Adopt version 2 of the charter",
+        text,
+    )
+    assert (passing.link_kind, passing.link_id, failing.link_id) == ("charter", 2, 3)
+    assert passing.id is not None and failing.id is not None
+    # Nothing changes while the members decide.
+    assert (await get_settings(coop_db, GUILD, clock.now())).charter_version == 1
+
+    await cast_vote(
+        coop_db,
+        guild_id=GUILD,
+        decision_id=failing.id,
+        actor=BOB,
+        now=clock.now(),
+        choice="objection",
+        reason="We meet monthly",
+    )
+    clock.set(max(passing.closes_at, failing.closes_at))
+    for decision_id in (failing.id, passing.id):
+        await close_decision(coop_db, guild_id=GUILD, decision_id=decision_id, eligible=3, now=clock.now())
+
+    settings = await get_settings(coop_db, GUILD, clock.now())
+    assert (settings.charter_version, settings.charter_text) == (2, text)
+    assert await membership.charter_adopted(coop_db, await get_decision(coop_db, GUILD, passing.id))
+    assert not await membership.charter_adopted(coop_db, await get_decision(coop_db, GUILD, failing.id))
+    async with coop_db.read() as session:
+        events = (await session.exec(select(AuditEvent).where(AuditEvent.action == "coop.charter"))).all()
+    assert [(e.actor_id, e.details["to_version"], e.details.get("decision_id")) for e in events][-1:] == [
+        (None, 2, passing.id)
+    ]
+
+
+async def test_a_charter_set_meanwhile_is_not_overwritten_by_an_older_decision(
+    coop_db: Database, clock: ManualClock
+):
+    proposed = await membership.propose_charter(
+        coop_db, guild_id=GUILD, actor=MO, text="Version two.", version=None, now=clock.now()
+    )
+    await membership.set_charter(
+        coop_db, guild_id=GUILD, actor=MO, text="Version three.", version=3, now=clock.now()
+    )
+    clock.set(proposed.closes_at)
+    assert proposed.id is not None
+    closed = await close_decision(
+        coop_db, guild_id=GUILD, decision_id=proposed.id, eligible=3, now=clock.now()
+    )
+    assert closed is not None and closed.result.passed
+    settings = await get_settings(coop_db, GUILD, clock.now())
+    assert (settings.charter_version, settings.charter_text) == (3, "Version three.")
+    assert not await membership.charter_adopted(coop_db, closed.decision)
 
 
 async def test_profile_limits_and_timezone(coop_db: Database, clock: ManualClock):
