@@ -109,7 +109,9 @@ class GovernanceReminders(
                 await post_mentioning(channel, f"{text}\n", [reminder.user_id])
         elif reminder.kind == ReminderKind.DIGEST.value and channel is not None:
             await channel.send(
-                embed=await self.digest_embed(reminder.guild_id, now), allowed_mentions=NO_MENTIONS
+                _late_note(run).strip() or None,
+                embed=await self.digest_embed(reminder.guild_id, now),
+                allowed_mentions=NO_MENTIONS,
             )
 
     async def digest_embed(self, guild_id: int, now: datetime) -> discord.Embed:

@@ -177,7 +177,12 @@ async def test_personal_reminder_by_dm_and_by_mention_when_dms_are_closed(
 
 
 async def test_digest_posts_the_state_of_the_cooperative(
-    configured: Coop, simcord_env: simcord.Env, simcord_bot: CoopBot, clock: ManualClock, db: Database
+    configured: Coop,
+    simcord_env: simcord.Env,
+    simcord_bot: CoopBot,
+    settings: Settings,
+    clock: ManualClock,
+    db: Database,
 ) -> None:
     coop = configured
     await allow_moderators(coop)
@@ -201,8 +206,20 @@ async def test_digest_posts_the_state_of_the_cooperative(
     await _tick(simcord_bot, simcord_env)
     posted = coop.welcome.last_message
     assert posted is not None and posted.embeds[0].title == "Weekly governance digest"
+    assert not posted.content  # on time: nothing to say about it
     fields = {field.name: field.value or "" for field in posted.embeds[0].fields}
     assert "#1" in fields["Open decisions"] and "1 of 5 voted" in fields["Open decisions"]
+
+    # The next one comes due while the bot is down: it is posted once at start-up, and says it is late.
+    await simcord_bot.close()
+    clock.advance(timedelta(days=7, hours=3))
+    await restart(simcord_env, settings, clock)
+    await simcord_env.settle()
+    digests = [
+        m for m in coop.welcome.history() if m.embeds and m.embeds[0].title == "Weekly governance digest"
+    ]
+    assert len(digests) == 2
+    assert digests[-1].content.startswith("-# Late: this was due <t:")
 
 
 async def test_real_scheduler_wakes_the_bot_for_a_reminder_due_within_a_second(
