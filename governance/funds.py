@@ -39,7 +39,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
@@ -337,42 +337,38 @@ async def _fund_by_id(session: AsyncSession, guild_id: int, fund_id: int, *, loc
     return await _find_fund(session, guild_id, fund_id, lock=lock)
 
 
+_Owned = TypeVar("_Owned", FundingRequest, Contribution, LedgerEntry)
+
+
+async def _load_owned(
+    session: AsyncSession, model: type[_Owned], guild_id: int, row_id: int, what: str, *, lock: bool = False
+) -> _Owned:
+    """A row of this cooperative by its number; another cooperative's row is "not found", like a missing
+    one, so nothing is revealed. `lock` holds it (SELECT ... FOR UPDATE) until the transaction ends."""
+    _plain_id(row_id, what)
+    query = select(model).where(model.id == row_id, model.guild_id == guild_id)
+    if lock and is_postgresql(session):
+        query = query.with_for_update()
+    row = (await session.exec(query)).first()
+    if row is None:
+        raise NotFound(f"There is no {what} #{row_id} in this server.")
+    return row
+
+
 async def _load_request(
     session: AsyncSession, guild_id: int, request_id: int, *, lock: bool = False
 ) -> FundingRequest:
-    _plain_id(request_id, "funding request")
-    query = select(FundingRequest).where(FundingRequest.id == request_id, FundingRequest.guild_id == guild_id)
-    if lock and is_postgresql(session):
-        query = query.with_for_update()
-    request = (await session.exec(query)).first()
-    if request is None:
-        raise NotFound(f"There is no funding request #{request_id} in this server.")
-    return request
+    return await _load_owned(session, FundingRequest, guild_id, request_id, "funding request", lock=lock)
 
 
 async def _load_contribution(
     session: AsyncSession, guild_id: int, contribution_id: int, *, lock: bool = False
 ) -> Contribution:
-    _plain_id(contribution_id, "contribution")
-    query = select(Contribution).where(Contribution.id == contribution_id, Contribution.guild_id == guild_id)
-    if lock and is_postgresql(session):
-        query = query.with_for_update()
-    contribution = (await session.exec(query)).first()
-    if contribution is None:
-        raise NotFound(f"There is no contribution #{contribution_id} in this server.")
-    return contribution
+    return await _load_owned(session, Contribution, guild_id, contribution_id, "contribution", lock=lock)
 
 
 async def _load_entry(session: AsyncSession, guild_id: int, entry_id: int) -> LedgerEntry:
-    _plain_id(entry_id, "ledger entry")
-    entry = (
-        await session.exec(
-            select(LedgerEntry).where(LedgerEntry.id == entry_id, LedgerEntry.guild_id == guild_id)
-        )
-    ).first()
-    if entry is None:
-        raise NotFound(f"There is no ledger entry #{entry_id} in this server.")
-    return entry
+    return await _load_owned(session, LedgerEntry, guild_id, entry_id, "ledger entry")
 
 
 async def _derived_balance(session: AsyncSession, fund_id: int) -> int:
@@ -410,6 +406,40 @@ async def _entry_by_key(session: AsyncSession, guild_id: int, key: str) -> Ledge
             select(LedgerEntry).where(LedgerEntry.guild_id == guild_id, LedgerEntry.idempotency_key == key)
         )
     ).first()
+
+
+async def _claim_request(
+    session: AsyncSession, request_id: int, from_statuses: Collection[str], **values: Any
+) -> bool:
+    """Change a request that is still in one of `from_statuses`, by a conditional UPDATE: of two changes
+    racing, the database lets one match the row, and the other gets False and changes nothing."""
+    claimed = await session.exec(
+        update(FundingRequest)
+        .where(col(FundingRequest.id) == request_id, col(FundingRequest.status).in_(from_statuses))
+        .values(**values)
+    )
+    return bool(claimed.rowcount)
+
+
+def _record_request_event(
+    session: AsyncSession,
+    request: FundingRequest,
+    *,
+    actor_id: int | None,
+    action: str,
+    now: datetime,
+    details: dict[str, Any],
+) -> None:
+    """The audit event of a change to a request (its fund's id first in the details)."""
+    audit.record(
+        session,
+        guild_id=request.guild_id,
+        actor_id=actor_id,
+        action=action,
+        subject=f"fund_request:{request.id}",
+        details={"fund_id": request.fund_id, **details},
+        at=now,
+    )
 
 
 def _refuse_archived(fund: Fund) -> None:
@@ -712,20 +742,9 @@ async def _record_contribution(
         if treasurer:
             if await _entry_by_key(session, guild_id, key) is not None:
                 raise Conflict("This interaction already recorded another ledger entry.")
-            entry = _entry(
-                fund,
-                kind=LedgerKind.CONTRIBUTION,
-                amount=amount,
-                recorded_by=actor.user_id,
-                key=key,
-                now=now,
-                member_id=contributor,
-                contribution_id=contribution.id,
-                reference=note[:MAX_REFERENCE],
+            entry = await _book_contribution(
+                session, fund, contribution, recorded_by=actor.user_id, key=key, now=now
             )
-            session.add(entry)
-            await session.flush()
-            await _move_balance(session, fund, amount, refusal="The fund could not be updated.")
             contribution.status = ContributionStatus.CONFIRMED.value
             contribution.confirmed_by = actor.user_id
             contribution.ledger_entry_id = entry.id
@@ -750,39 +769,76 @@ async def _record_contribution(
     return ContributionReceipt(contribution, fund, entry)
 
 
+async def _book_contribution(
+    session: AsyncSession,
+    fund: Fund,
+    contribution: Contribution,
+    *,
+    recorded_by: int,
+    key: str,
+    now: datetime,
+) -> LedgerEntry:
+    """Put a contribution's money on the ledger: its entry, then the fund's balance."""
+    entry = _entry(
+        fund,
+        kind=LedgerKind.CONTRIBUTION,
+        amount=contribution.amount,
+        recorded_by=recorded_by,
+        key=key,
+        now=now,
+        member_id=contribution.member_id,
+        contribution_id=contribution.id,
+        reference=contribution.note[:MAX_REFERENCE],
+    )
+    session.add(entry)
+    await session.flush()
+    await _move_balance(session, fund, contribution.amount, refusal="The fund could not be updated.")
+    return entry
+
+
+async def _decide_pending_contribution(
+    session: AsyncSession,
+    guild_id: int,
+    contribution_id: int,
+    actor: Actor,
+    status: ContributionStatus,
+    now: datetime,
+) -> Contribution:
+    """A treasurer confirms or rejects a pending contribution. The conditional UPDATE decides, so two
+    treasurers clicking at once decide it once; the contribution is returned as it was read before."""
+    require_treasurer(await _settings(session, guild_id, now), actor)
+    contribution = await _load_contribution(session, guild_id, contribution_id)
+    claimed = await session.exec(
+        update(Contribution)
+        .where(
+            col(Contribution.id) == contribution_id,
+            col(Contribution.guild_id) == guild_id,
+            col(Contribution.status) == ContributionStatus.PENDING.value,
+        )
+        .values(status=status.value, confirmed_by=actor.user_id, decided_at=now)
+    )
+    if not claimed.rowcount:
+        raise Conflict(f"Contribution #{contribution_id} is {contribution.status}, not pending.")
+    return contribution
+
+
 async def confirm_contribution(
     db: Database, *, guild_id: int, contribution_id: int, actor: Actor, now: datetime
 ) -> ContributionReceipt:
     """A treasurer confirms the money arrived: the contribution reaches the ledger, once."""
     async with db.write() as session:
-        require_treasurer(await _settings(session, guild_id, now), actor)
-        contribution = await _load_contribution(session, guild_id, contribution_id)
-        claimed = await session.exec(
-            update(Contribution)
-            .where(
-                col(Contribution.id) == contribution_id,
-                col(Contribution.guild_id) == guild_id,
-                col(Contribution.status) == ContributionStatus.PENDING.value,
-            )
-            .values(status=ContributionStatus.CONFIRMED.value, confirmed_by=actor.user_id, decided_at=now)
+        contribution = await _decide_pending_contribution(
+            session, guild_id, contribution_id, actor, ContributionStatus.CONFIRMED, now
         )
-        if not claimed.rowcount:
-            raise Conflict(f"Contribution #{contribution_id} is {contribution.status}, not pending.")
         fund = await _fund_by_id(session, guild_id, contribution.fund_id)
-        entry = _entry(
+        entry = await _book_contribution(
+            session,
             fund,
-            kind=LedgerKind.CONTRIBUTION,
-            amount=contribution.amount,
+            contribution,
             recorded_by=actor.user_id,
             key=f"contribution:{contribution_id}",
             now=now,
-            member_id=contribution.member_id,
-            contribution_id=contribution_id,
-            reference=contribution.note[:MAX_REFERENCE],
         )
-        session.add(entry)
-        await session.flush()
-        await _move_balance(session, fund, contribution.amount, refusal="The fund could not be updated.")
         await session.exec(
             update(Contribution)
             .where(col(Contribution.id) == contribution_id)
@@ -807,19 +863,9 @@ async def reject_contribution(
     """A treasurer says the money never arrived: the contribution stays off the ledger."""
     reason = _clean(reason, field="reason", limit=MAX_REASON, required=False)
     async with db.write() as session:
-        require_treasurer(await _settings(session, guild_id, now), actor)
-        contribution = await _load_contribution(session, guild_id, contribution_id)
-        claimed = await session.exec(
-            update(Contribution)
-            .where(
-                col(Contribution.id) == contribution_id,
-                col(Contribution.guild_id) == guild_id,
-                col(Contribution.status) == ContributionStatus.PENDING.value,
-            )
-            .values(status=ContributionStatus.REJECTED.value, confirmed_by=actor.user_id, decided_at=now)
+        contribution = await _decide_pending_contribution(
+            session, guild_id, contribution_id, actor, ContributionStatus.REJECTED, now
         )
-        if not claimed.rowcount:
-            raise Conflict(f"Contribution #{contribution_id} is {contribution.status}, not pending.")
         await session.refresh(contribution)
         fund = await _fund_by_id(session, guild_id, contribution.fund_id)
         audit.record(
@@ -992,26 +1038,32 @@ async def request_funds(
             )
             request.decision_id = decision.id
         session.add(request)
-        audit.record(
+        _record_request_event(
             session,
-            guild_id=guild_id,
+            request,
             actor_id=actor.user_id,
             action="fund.request",
-            subject=f"fund_request:{request.id}",
+            now=now,
             details={
-                "fund_id": found.id,
                 "amount_min": low,
                 "amount_max": high,
                 "currency": found.currency,
                 "purpose": purpose,
                 "decision_id": decision.id if decision else None,
             },
-            at=now,
         )
     return RequestReceipt(request, found, decision)
 
 
-def _require_pending_for_treasurer(request: FundingRequest) -> None:
+async def _request_for_treasurer(
+    session: AsyncSession, guild_id: int, request_id: int, actor: Actor, now: datetime, *, if_own: str
+) -> FundingRequest:
+    """The request a treasurer is about to decide, locked: refused with `if_own` when it is their own, and
+    when it is not pending or the members decide it."""
+    require_treasurer(await _settings(session, guild_id, now), actor)
+    request = await _load_request(session, guild_id, request_id, lock=True)
+    if request.requester_id == actor.user_id:
+        raise NotAllowed(if_own)
     if request.status != RequestStatus.PENDING.value:
         raise Conflict(f"Request #{request.id} is {request.status}, not pending.")
     if request.decision_id is not None:
@@ -1019,6 +1071,7 @@ def _require_pending_for_treasurer(request: FundingRequest) -> None:
             f"Request #{request.id} is being decided by the members in proposal #{request.decision_id}; "
             "a treasurer can't decide it."
         )
+    return request
 
 
 async def approve_request(
@@ -1035,13 +1088,14 @@ async def approve_request(
     the amount defaults to the most asked and may be anything within what was asked."""
     note = _clean(note, field="note", limit=MAX_REASON, required=False)
     async with db.write() as session:
-        require_treasurer(await _settings(session, guild_id, now), actor)
-        request = await _load_request(session, guild_id, request_id, lock=True)
-        if request.requester_id == actor.user_id:
-            raise NotAllowed(
-                f"Nobody approves their own request: another treasurer must decide #{request_id}."
-            )
-        _require_pending_for_treasurer(request)
+        request = await _request_for_treasurer(
+            session,
+            guild_id,
+            request_id,
+            actor,
+            now,
+            if_own=f"Nobody approves their own request: another treasurer must decide #{request_id}.",
+        )
         fund = await _fund_by_id(session, guild_id, request.fund_id, lock=True)
         currency = fund.currency
         chosen = requested_top(request) if amount is None else _amount(amount, currency)
@@ -1066,32 +1120,26 @@ async def approve_request(
                 f"{amount_text(totals.balance, currency)}, {amount_text(totals.committed, currency)} "
                 f"promised to approved requests): {amount_text(chosen, currency)} can't be approved now."
             )
-        claimed = await session.exec(
-            update(FundingRequest)
-            .where(
-                col(FundingRequest.id) == request_id,
-                col(FundingRequest.status) == RequestStatus.PENDING.value,
-            )
-            .values(
-                status=RequestStatus.APPROVED.value,
-                approved_amount=chosen,
-                decided_by=actor.user_id,
-                decided_at=now,
-                decision_note=note,
-                updated_at=now,
-            )
-        )
-        if not claimed.rowcount:
+        if not await _claim_request(
+            session,
+            request_id,
+            (RequestStatus.PENDING.value,),
+            status=RequestStatus.APPROVED.value,
+            approved_amount=chosen,
+            decided_by=actor.user_id,
+            decided_at=now,
+            decision_note=note,
+            updated_at=now,
+        ):
             raise Conflict(f"Request #{request_id} was decided meanwhile.")
         await session.refresh(request)
-        audit.record(
+        _record_request_event(
             session,
-            guild_id=guild_id,
+            request,
             actor_id=actor.user_id,
             action="fund.request.approve",
-            subject=f"fund_request:{request_id}",
-            details={"fund_id": fund.id, "amount": chosen, "currency": currency, "note": note},
-            at=now,
+            now=now,
+            details={"amount": chosen, "currency": currency, "note": note},
         )
     return RequestChange(request, fund)
 
@@ -1102,39 +1150,34 @@ async def reject_request(
     """A treasurer declines a request that was theirs to decide."""
     reason = _clean(reason, field="reason", limit=MAX_REASON, required=False)
     async with db.write() as session:
-        require_treasurer(await _settings(session, guild_id, now), actor)
-        request = await _load_request(session, guild_id, request_id, lock=True)
-        if request.requester_id == actor.user_id:
-            raise NotAllowed(
-                f"You can't decide your own request; to withdraw #{request_id}, use /fund request cancel."
-            )
-        _require_pending_for_treasurer(request)
-        claimed = await session.exec(
-            update(FundingRequest)
-            .where(
-                col(FundingRequest.id) == request_id,
-                col(FundingRequest.status) == RequestStatus.PENDING.value,
-            )
-            .values(
-                status=RequestStatus.REJECTED.value,
-                decided_by=actor.user_id,
-                decided_at=now,
-                decision_note=reason,
-                updated_at=now,
-            )
+        request = await _request_for_treasurer(
+            session,
+            guild_id,
+            request_id,
+            actor,
+            now,
+            if_own=f"You can't decide your own request; to withdraw #{request_id}, use /fund request cancel.",
         )
-        if not claimed.rowcount:
+        if not await _claim_request(
+            session,
+            request_id,
+            (RequestStatus.PENDING.value,),
+            status=RequestStatus.REJECTED.value,
+            decided_by=actor.user_id,
+            decided_at=now,
+            decision_note=reason,
+            updated_at=now,
+        ):
             raise Conflict(f"Request #{request_id} was decided meanwhile.")
         await session.refresh(request)
         fund = await _fund_by_id(session, guild_id, request.fund_id)
-        audit.record(
+        _record_request_event(
             session,
-            guild_id=guild_id,
+            request,
             actor_id=actor.user_id,
             action="fund.request.reject",
-            subject=f"fund_request:{request_id}",
-            details={"fund_id": fund.id, "reason": reason},
-            at=now,
+            now=now,
+            details={"reason": reason},
         )
     return RequestChange(request, fund)
 
@@ -1182,26 +1225,24 @@ async def cancel_request(
             raise Conflict(f"Request #{request_id} is {request.status}; it can't be cancelled.")
         # The decision first, as a close does, so that a cancel and a close never wait on each other.
         cancelled_decision = await _cancel_linked_decision(session, request, actor.user_id, now)
-        claimed = await session.exec(
-            update(FundingRequest)
-            .where(
-                col(FundingRequest.id) == request_id,
-                col(FundingRequest.status).in_(OPEN_REQUEST_STATUSES),
-            )
-            .values(status=RequestStatus.CANCELLED.value, decision_note=reason, updated_at=now)
-        )
-        if not claimed.rowcount:
+        if not await _claim_request(
+            session,
+            request_id,
+            OPEN_REQUEST_STATUSES,
+            status=RequestStatus.CANCELLED.value,
+            decision_note=reason,
+            updated_at=now,
+        ):
             raise Conflict(f"Request #{request_id} changed meanwhile; it can't be cancelled.")
         await session.refresh(request)
         fund = await _fund_by_id(session, guild_id, request.fund_id)
-        audit.record(
+        _record_request_event(
             session,
-            guild_id=guild_id,
+            request,
             actor_id=actor.user_id,
             action="fund.request.cancel",
-            subject=f"fund_request:{request_id}",
-            details={"fund_id": fund.id, "reason": reason, "decision_cancelled": cancelled_decision},
-            at=now,
+            now=now,
+            details={"reason": reason, "decision_cancelled": cancelled_decision},
         )
     return RequestChange(request, fund, cancelled_decision)
 
@@ -1238,29 +1279,20 @@ async def _on_decision_closed(
     }
     if passed:
         values["approved_amount"] = requested_top(request)
-    claimed = await session.exec(
-        update(FundingRequest)
-        .where(
-            col(FundingRequest.id) == request.id,
-            col(FundingRequest.status) == RequestStatus.PENDING.value,
-        )
-        .values(**values)
-    )
-    if not claimed.rowcount:
+    assert request.id is not None
+    if not await _claim_request(session, request.id, (RequestStatus.PENDING.value,), **values):
         return
-    audit.record(
+    _record_request_event(
         session,
-        guild_id=decision.guild_id,
+        request,
         actor_id=None,
         action="fund.request.approve" if passed else "fund.request.reject",
-        subject=f"fund_request:{request.id}",
+        now=now,
         details={
-            "fund_id": request.fund_id,
             "decision_id": decision.id,
             "amount": values.get("approved_amount"),
             "outcome": result.outcome,
         },
-        at=now,
     )
 
 
@@ -1313,15 +1345,14 @@ async def _pay(
             raise Conflict(f"Request #{request_id} is {request.status}; only an approved request is paid.")
         fund = await _fund_by_id(session, guild_id, request.fund_id)
         amount = request.approved_amount
-        claimed = await session.exec(
-            update(FundingRequest)
-            .where(
-                col(FundingRequest.id) == request_id,
-                col(FundingRequest.status) == RequestStatus.APPROVED.value,
-            )
-            .values(status=RequestStatus.PAID.value, reference=reference, updated_at=now)
-        )
-        if not claimed.rowcount:
+        if not await _claim_request(
+            session,
+            request_id,
+            (RequestStatus.APPROVED.value,),
+            status=RequestStatus.PAID.value,
+            reference=reference,
+            updated_at=now,
+        ):
             raise Conflict(f"Request #{request_id} was paid or changed meanwhile.")
         await _move_balance(
             session,
@@ -1351,20 +1382,18 @@ async def _pay(
             .values(payout_entry_id=entry.id)
         )
         await session.refresh(request)
-        audit.record(
+        _record_request_event(
             session,
-            guild_id=guild_id,
+            request,
             actor_id=actor.user_id,
             action="fund.payout",
-            subject=f"fund_request:{request_id}",
+            now=now,
             details={
-                "fund_id": fund.id,
                 "amount": amount,
                 "currency": fund.currency,
                 "entry_id": entry.id,
                 "reference": reference,
             },
-            at=now,
         )
     return PayoutReceipt(request, fund, entry)
 
@@ -1743,27 +1772,20 @@ async def settle_due(
         for guild_id, request_id in rows:
             assert request_id is not None
             async with db.write() as session:
-                claimed = await session.exec(
-                    update(FundingRequest)
-                    .where(
-                        col(FundingRequest.id) == request_id,
-                        col(FundingRequest.status) == RequestStatus.PENDING.value,
-                    )
-                    .values(status=status.value, decision_note=note, updated_at=now)
-                )
-                if not claimed.rowcount:
+                if not await _claim_request(
+                    session,
+                    request_id,
+                    (RequestStatus.PENDING.value,),
+                    status=status.value,
+                    decision_note=note,
+                    updated_at=now,
+                ):
                     continue
                 request = await _load_request(session, guild_id, request_id)
                 await session.refresh(request)
                 fund = await _fund_by_id(session, guild_id, request.fund_id)
-                audit.record(
-                    session,
-                    guild_id=guild_id,
-                    actor_id=None,
-                    action=action,
-                    subject=f"fund_request:{request_id}",
-                    details={"fund_id": fund.id, "reason": note},
-                    at=now,
+                _record_request_event(
+                    session, request, actor_id=None, action=action, now=now, details={"reason": note}
                 )
             settled.append(SettledRequest(request, fund))
     return settled

@@ -32,8 +32,10 @@ from cogs.funds._render import (
     contribution_notice,
     fund_embed,
     ledger_embed,
+    list_embed,
     money,
     one_line,
+    remark,
     request_embed,
     request_notice,
     shorten,
@@ -51,6 +53,8 @@ log = logging.getLogger("coopbot.funds")
 
 AUTOCOMPLETE_LIMIT = 25
 ID = app_commands.Range[int, 1, MAX_ID]
+FUND_REF = app_commands.Range[str, 1, 100]  # a fund's name or number, as typed
+AMOUNT = app_commands.Range[str, 1, 64]  # an amount as typed ("1,200.50"); governance parses it
 POLICY_CHOICES = [
     app_commands.Choice(name="Decided by the members (a linked proposal)", value=FundPolicy.DECISION.value),
     app_commands.Choice(name="A treasurer approves up to a limit", value=FundPolicy.TREASURER.value),
@@ -151,6 +155,11 @@ class Funds(commands.Cog):
         except discord.HTTPException:
             log.warning("Could not tell user %s about a fund", user_id, exc_info=True)
 
+    async def _tell_requester(self, request: FundingRequest, text: str) -> None:
+        """Tell the requester what became of their request: by DM, else in the governance channel."""
+        settings = await self._settings(request.guild_id)
+        await self._tell(request.requester_id, text, fallback_channel_id=settings.governance_channel_id)
+
     async def _governance_channel(self, guild_id: int) -> discord.abc.Messageable | None:
         return await self._channel((await self._settings(guild_id)).governance_channel_id)
 
@@ -183,7 +192,7 @@ class Funds(commands.Cog):
         currency: app_commands.Range[str, 1, 16] | None = None,
         description: app_commands.Range[str, 1, funds.MAX_DESCRIPTION] | None = None,
         policy: str = FundPolicy.DECISION.value,
-        limit: app_commands.Range[str, 1, 64] | None = None,
+        limit: AMOUNT | None = None,
         decision_type: str | None = None,
     ) -> None:
         """Open a pooled fund (treasurers and moderators)."""
@@ -223,17 +232,12 @@ class Funds(commands.Cog):
                 f"**{one_line(fund.name, 80)}** (#{fund.id}) · balance {money(totals.balance, fund.currency)}"
                 f" · available {money(totals.available, fund.currency)}"
             )
-        embed = discord.Embed(
-            title="Funds", description=shorten("\n".join(lines), 4096), colour=discord.Colour.dark_teal()
-        )
-        await send_ephemeral(interaction, embed=embed)
+        await send_ephemeral(interaction, embed=list_embed("Funds", lines))
 
     @fund_group.command(name="show")
     @requires(funds.require_fund_reader)
     @app_commands.describe(fund="The fund's name or number")
-    async def show(
-        self, interaction: discord.Interaction[CoopBot], fund: app_commands.Range[str, 1, 100]
-    ) -> None:
+    async def show(self, interaction: discord.Interaction[CoopBot], fund: FUND_REF) -> None:
         """A fund: balance, committed, available, open requests and recent movements."""
         assert interaction.guild_id is not None
         overview = await funds.fund_overview(self._db, interaction.guild_id, fund)
@@ -259,8 +263,8 @@ class Funds(commands.Cog):
     async def contribute(
         self,
         interaction: discord.Interaction[CoopBot],
-        fund: app_commands.Range[str, 1, 100],
-        amount: app_commands.Range[str, 1, 64],
+        fund: FUND_REF,
+        amount: AMOUNT,
         note: app_commands.Range[str, 1, funds.MAX_NOTE] | None = None,
         member: discord.Member | None = None,
     ) -> None:
@@ -311,7 +315,7 @@ class Funds(commands.Cog):
     @requires(funds.require_fund_reader)
     @app_commands.describe(fund="Only this fund")
     async def contribution_list(
-        self, interaction: discord.Interaction[CoopBot], fund: app_commands.Range[str, 1, 100] | None = None
+        self, interaction: discord.Interaction[CoopBot], fund: FUND_REF | None = None
     ) -> None:
         """Contributions waiting for a treasurer to confirm them."""
         assert interaction.guild_id is not None
@@ -324,12 +328,7 @@ class Funds(commands.Cog):
             f"{discord_timestamp(c.created_at, 'R')}" + (f" · “{one_line(c.note, 60)}”" if c.note else "")
             for c, f in rows
         ]
-        embed = discord.Embed(
-            title="Contributions to confirm",
-            description=shorten("\n".join(lines), 4096),
-            colour=discord.Colour.dark_teal(),
-        )
-        await send_ephemeral(interaction, embed=embed)
+        await send_ephemeral(interaction, embed=list_embed("Contributions to confirm", lines))
 
     @contribution_group.command(name="confirm")
     @requires(require_treasurer)
@@ -388,7 +387,7 @@ class Funds(commands.Cog):
         )
         contribution, fund = receipt.contribution, receipt.fund
         shown = money(contribution.amount, fund.currency)
-        why = f" Reason: {one_line(reason, 300)}" if reason.strip() else ""
+        why = remark("Reason", reason)
         await self._dm(
             contribution.member_id,
             f"Your contribution #{contribution.id} of {shown} to {fund.name} was not confirmed: the "
@@ -431,9 +430,9 @@ class Funds(commands.Cog):
     async def request_new(
         self,
         interaction: discord.Interaction[CoopBot],
-        fund: app_commands.Range[str, 1, 100],
-        amount: app_commands.Range[str, 1, 64],
-        max_amount: app_commands.Range[str, 1, 64] | None = None,
+        fund: FUND_REF,
+        amount: AMOUNT,
+        max_amount: AMOUNT | None = None,
     ) -> None:
         """Ask to be paid from a fund (a form asks what for)."""
         assert interaction.guild_id is not None
@@ -527,7 +526,7 @@ class Funds(commands.Cog):
     async def request_list(
         self,
         interaction: discord.Interaction[CoopBot],
-        fund: app_commands.Range[str, 1, 100] | None = None,
+        fund: FUND_REF | None = None,
         status: str = "open",
         mine: bool = False,
     ) -> None:
@@ -556,12 +555,7 @@ class Funds(commands.Cog):
             + (f" (proposal #{r.decision_id})" if r.decision_id and r.status == RequestStatus.PENDING else "")
             for r, f in rows
         ]
-        embed = discord.Embed(
-            title="Funding requests",
-            description=shorten("\n".join(lines), 4096),
-            colour=discord.Colour.dark_teal(),
-        )
-        await send_ephemeral(interaction, embed=embed)
+        await send_ephemeral(interaction, embed=list_embed("Funding requests", lines))
 
     @request_group.command(name="show")
     @requires(funds.require_fund_reader)
@@ -583,7 +577,7 @@ class Funds(commands.Cog):
         self,
         interaction: discord.Interaction[CoopBot],
         request: ID,
-        amount: app_commands.Range[str, 1, 64] | None = None,
+        amount: AMOUNT | None = None,
         note: app_commands.Range[str, 1, funds.MAX_REASON] | None = None,
     ) -> None:
         """Approve a request within the fund's treasurer limit (treasurers; never your own)."""
@@ -619,12 +613,11 @@ class Funds(commands.Cog):
         request, fund = change.request, change.fund
         assert request.approved_amount is not None
         shown = money(request.approved_amount, fund.currency)
-        extra = f" Note: {one_line(note, 300)}" if note.strip() else ""
-        await self._tell(
-            request.requester_id,
+        extra = remark("Note", note)
+        await self._tell_requester(
+            request,
             f"Your funding request #{request.id} ({one_line(request.purpose, 100)}) was approved by a "
             f"treasurer for {shown} from {fund.name}. The payout will be recorded when it is made.{extra}",
-            fallback_channel_id=(await self._settings(interaction.guild_id)).governance_channel_id,
         )
         return f"✅ Approved by <@{interaction.user.id}>: request #{request.id} for {shown} from {fund.name}."
 
@@ -641,12 +634,11 @@ class Funds(commands.Cog):
             reason=reason,
         )
         request, fund = change.request, change.fund
-        why = f" Reason: {one_line(reason, 300)}" if reason.strip() else ""
-        await self._tell(
-            request.requester_id,
+        why = remark("Reason", reason)
+        await self._tell_requester(
+            request,
             f"Your funding request #{request.id} ({one_line(request.purpose, 100)}) from {fund.name} was not "
             f"approved.{why}",
-            fallback_channel_id=(await self._settings(interaction.guild_id)).governance_channel_id,
         )
         return f"❌ Rejected by <@{interaction.user.id}>: request #{request.id}.{why}"
 
@@ -767,7 +759,7 @@ class Funds(commands.Cog):
     async def ledger(
         self,
         interaction: discord.Interaction[CoopBot],
-        fund: app_commands.Range[str, 1, 100],
+        fund: FUND_REF,
         kind: str | None = None,
         member: discord.Member | None = None,
     ) -> None:
@@ -801,9 +793,7 @@ class Funds(commands.Cog):
     @fund_group.command(name="export")
     @requires(funds.require_fund_reader)
     @app_commands.describe(fund="The fund's name or number")
-    async def export(
-        self, interaction: discord.Interaction[CoopBot], fund: app_commands.Range[str, 1, 100]
-    ) -> None:
+    async def export(self, interaction: discord.Interaction[CoopBot], fund: FUND_REF) -> None:
         """The whole ledger of a fund as a CSV file."""
         assert interaction.guild_id is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -821,9 +811,7 @@ class Funds(commands.Cog):
     @fund_group.command(name="chart")
     @requires(funds.require_fund_reader)
     @app_commands.describe(fund="The fund's name or number")
-    async def chart(
-        self, interaction: discord.Interaction[CoopBot], fund: app_commands.Range[str, 1, 100]
-    ) -> None:
+    async def chart(self, interaction: discord.Interaction[CoopBot], fund: FUND_REF) -> None:
         """A chart of a fund's balance over time."""
         assert interaction.guild_id is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -937,8 +925,7 @@ class Funds(commands.Cog):
                     f"Your funding request #{request.id} ({one_line(request.purpose, 100)}) is cancelled "
                     "because its proposal was cancelled. You can ask again."
                 )
-            settings = await self._settings(request.guild_id)
-            await self._tell(request.requester_id, text, fallback_channel_id=settings.governance_channel_id)
+            await self._tell_requester(request, text)
 
     # --- autocomplete -----------------------------------------------------------------------------
 

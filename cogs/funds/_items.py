@@ -5,7 +5,7 @@ restart; every click is checked again by the governance layer (role, guild, stat
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import discord
 
@@ -91,62 +91,64 @@ class LedgerPageButton(
         )
 
 
-class ContributionButton(
+class _TreasurerAnswer(
     _RoutesToCog,
     discord.ui.DynamicItem[discord.ui.Button[Any]],
+    # discord.py wants a template on every DynamicItem class; only the subclasses, with their own, are added.
+    template=r"coop:(?:fcontrib|freq):(?P<id>[0-9]{1,10}):(?P<action>[a-z]{1,12})",
+):
+    """A treasurer's yes (green) or Reject (red) under a notice. The subject's number and the action
+    travel in the custom id, so the button works after a restart."""
+
+    id_prefix: ClassVar[str]
+    yes_action: ClassVar[str]
+    yes_label: ClassVar[str]
+
+    def __init__(self, subject_id: int, action: str) -> None:
+        yes = action == self.yes_action
+        super().__init__(
+            discord.ui.Button(
+                style=discord.ButtonStyle.success if yes else discord.ButtonStyle.danger,
+                label=self.yes_label if yes else "Reject",
+                custom_id=f"{self.id_prefix}:{subject_id}:{action}",
+            )
+        )
+        self.subject_id = subject_id
+        self.action = action
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> Self:
+        return cls(int(match["id"]), match["action"])
+
+
+class ContributionButton(
+    _TreasurerAnswer,
     template=r"coop:fcontrib:(?P<id>[0-9]{1,10}):(?P<action>confirm|reject)",
 ):
     """Confirm / Reject on the notice of a pending contribution (treasurers only)."""
 
-    def __init__(self, contribution_id: int, action: str) -> None:
-        confirm = action == "confirm"
-        super().__init__(
-            discord.ui.Button(
-                style=discord.ButtonStyle.success if confirm else discord.ButtonStyle.danger,
-                label="Confirm (money arrived)" if confirm else "Reject",
-                custom_id=f"coop:fcontrib:{contribution_id}:{action}",
-            )
-        )
-        self.contribution_id = contribution_id
-        self.action = action
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> ContributionButton:
-        return cls(int(match["id"]), match["action"])
+    id_prefix = "coop:fcontrib"
+    yes_action = "confirm"
+    yes_label = "Confirm (money arrived)"
 
     async def handle(self, cog: Funds, interaction: discord.Interaction[Any]) -> None:
-        await cog.on_contribution_click(interaction, self.contribution_id, self.action)
+        await cog.on_contribution_click(interaction, self.subject_id, self.action)
 
 
 class RequestButton(
-    _RoutesToCog,
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    _TreasurerAnswer,
     template=r"coop:freq:(?P<id>[0-9]{1,10}):(?P<action>approve|reject)",
 ):
     """Approve / Reject on the notice of a request a treasurer decides (never the requester)."""
 
-    def __init__(self, request_id: int, action: str) -> None:
-        approve = action == "approve"
-        super().__init__(
-            discord.ui.Button(
-                style=discord.ButtonStyle.success if approve else discord.ButtonStyle.danger,
-                label="Approve" if approve else "Reject",
-                custom_id=f"coop:freq:{request_id}:{action}",
-            )
-        )
-        self.request_id = request_id
-        self.action = action
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> RequestButton:
-        return cls(int(match["id"]), match["action"])
+    id_prefix = "coop:freq"
+    yes_action = "approve"
+    yes_label = "Approve"
 
     async def handle(self, cog: Funds, interaction: discord.Interaction[Any]) -> None:
-        await cog.on_request_click(interaction, self.request_id, self.action)
+        await cog.on_request_click(interaction, self.subject_id, self.action)
 
 
 PERSISTENT_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (

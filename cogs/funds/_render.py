@@ -60,6 +60,11 @@ def money(minor: int, currency: str) -> str:
     return funds.amount_text(minor, currency)
 
 
+def remark(label: str, text: str) -> str:
+    """What a treasurer wrote, to end a message with (" Reason: …"), or nothing if they wrote nothing."""
+    return f" {label}: {one_line(text, 300)}" if text.strip() else ""
+
+
 def progress_bar(share: float, cells: int = BAR_CELLS) -> str:
     """A text bar such as ▰▰▰▰▰▰▱▱▱▱ for 0.6 (clamped to [0, 1])."""
     share = min(max(share, 0.0), 1.0)
@@ -121,6 +126,13 @@ def entry_line(
     if balance_after is not None:
         line += f" → {money(balance_after, entry.currency)}"
     return line
+
+
+def list_embed(title: str, lines: list[str]) -> discord.Embed:
+    """A list command's answer: one line per fund, request or contribution."""
+    return discord.Embed(
+        title=title, description=shorten("\n".join(lines), EMBED_DESCRIPTION_LIMIT), colour=COLOUR_FUND
+    )
 
 
 def fund_embed(overview: funds.FundOverview) -> discord.Embed:
