@@ -1130,6 +1130,7 @@ async def approve_request(
             decided_at=now,
             decision_note=note,
             updated_at=now,
+            stale_reminded_at=None,  # a new wait begins, for the payout: treasurers may be nudged again
         ):
             raise Conflict(f"Request #{request_id} was decided meanwhile.")
         await session.refresh(request)
@@ -1279,6 +1280,7 @@ async def _on_decision_closed(
     }
     if passed:
         values["approved_amount"] = requested_top(request)
+        values["stale_reminded_at"] = None  # a new wait begins, for the payout
     assert request.id is not None
     if not await _claim_request(session, request.id, (RequestStatus.PENDING.value,), **values):
         return

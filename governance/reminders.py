@@ -493,19 +493,37 @@ async def next_review(db: Database, guild_ids: Collection[int] | None = None) ->
         return as_utc((await session.exec(query)).one())
 
 
+def _waiting_for_a_treasurer() -> Any:
+    """Requests a treasurer must act on: pending ones no proposal decides (approve or reject), and
+    approved ones not paid yet (record the payout). Each is nudged once per wait (the approval starts a
+    new one)."""
+    return col(FundingRequest.stale_reminded_at).is_(None) & (
+        (
+            (col(FundingRequest.status) == RequestStatus.PENDING.value)
+            & col(FundingRequest.decision_id).is_(None)
+        )
+        | (
+            (col(FundingRequest.status) == RequestStatus.APPROVED.value)
+            & col(FundingRequest.decided_at).is_not(None)
+        )
+    )
+
+
+def waiting_since(status: str, created_at: datetime, decided_at: datetime | None) -> datetime:
+    """When a request's wait for a treasurer began: its approval, or else the request."""
+    return decided_at if status == RequestStatus.APPROVED.value and decided_at is not None else created_at
+
+
 async def claim_stale_requests(
     db: Database, now: datetime, guild_ids: Collection[int] | None = None
 ) -> list[FundingRequest]:
-    """Funding requests waiting for a treasurer longer than the guild's limit, each claimed once."""
+    """Funding requests waiting for a treasurer longer than the guild's limit, each claimed once per wait."""
     async with db.read() as session:
         query = (
             select(FundingRequest, Guild.request_stale_days)
             .join(Guild, col(Guild.id) == FundingRequest.guild_id)
-            .where(
-                FundingRequest.status == RequestStatus.PENDING.value,
-                col(FundingRequest.decision_id).is_(None),
-                col(FundingRequest.stale_reminded_at).is_(None),
-            )
+            .where(_waiting_for_a_treasurer())
+            .order_by(col(FundingRequest.id))
         )
         if guild_ids is not None:
             query = query.where(col(FundingRequest.guild_id).in_(guild_ids))
@@ -513,7 +531,7 @@ async def claim_stale_requests(
     return [
         request
         for request, days in rows
-        if request.created_at + timedelta(days=days) <= now
+        if waiting_since(request.status, request.created_at, request.decided_at) + timedelta(days=days) <= now
         and await _claim_mark(db, request, "stale_reminded_at", now)
     ]
 
@@ -521,21 +539,20 @@ async def claim_stale_requests(
 async def next_stale_request(db: Database, guild_ids: Collection[int] | None = None) -> datetime | None:
     async with db.read() as session:
         query = (
-            select(Guild.request_stale_days, func.min(FundingRequest.created_at))
-            .join(Guild, col(Guild.id) == FundingRequest.guild_id)
-            .where(
-                FundingRequest.status == RequestStatus.PENDING.value,
-                col(FundingRequest.decision_id).is_(None),
-                col(FundingRequest.stale_reminded_at).is_(None),
+            select(
+                FundingRequest.status,
+                FundingRequest.created_at,
+                FundingRequest.decided_at,
+                Guild.request_stale_days,
             )
-            .group_by(col(Guild.id), col(Guild.request_stale_days))
+            .join(Guild, col(Guild.id) == FundingRequest.guild_id)
+            .where(_waiting_for_a_treasurer())
         )
         if guild_ids is not None:
             query = query.where(col(FundingRequest.guild_id).in_(guild_ids))
         moments = [
-            moment + timedelta(days=days)
-            for days, earliest in (await session.exec(query)).all()
-            if (moment := as_utc(earliest)) is not None
+            waiting_since(status, created_at, decided_at) + timedelta(days=days)
+            for status, created_at, decided_at, days in (await session.exec(query)).all()
         ]
     return min(moments) if moments else None
 
@@ -571,7 +588,10 @@ async def build_digest(db: Database, guild_id: int, now: datetime) -> Digest:
             await session.exec(
                 select(FundingRequest)
                 .where(
-                    FundingRequest.guild_id == guild_id, FundingRequest.status == RequestStatus.PENDING.value
+                    FundingRequest.guild_id == guild_id,
+                    col(FundingRequest.status).in_(
+                        [RequestStatus.PENDING.value, RequestStatus.APPROVED.value]
+                    ),
                 )
                 .order_by(col(FundingRequest.created_at))
                 .limit(20)

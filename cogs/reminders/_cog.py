@@ -24,7 +24,7 @@ from governance.money import format_amount
 from governance.permissions import require_moderator
 from governance.schedules import parse_schedule
 from governance.timeparse import discord_timestamp, format_duration, parse_duration
-from storage.models import MAX_ID, Reminder, ReminderKind
+from storage.models import MAX_ID, Reminder, ReminderKind, RequestStatus
 
 log = logging.getLogger("coopbot.reminders")
 
@@ -130,7 +130,12 @@ class GovernanceReminders(
             name="Open decisions", value=shorten("\n".join(lines) or "None open.", 1024), inline=False
         )
         waiting = [
-            f"**#{r.id}** {shorten(r.purpose, 80)}: {format_amount(r.amount_min, r.currency)}"
+            f"**#{r.id}** {shorten(r.purpose, 80)}: "
+            + (
+                f"{format_amount(r.approved_amount, r.currency)}, approved, to pay"
+                if r.approved_amount is not None and r.status == RequestStatus.APPROVED.value
+                else format_amount(r.amount_min, r.currency)
+            )
             for r in digest.waiting_requests
         ]
         embed.add_field(
@@ -160,11 +165,21 @@ class GovernanceReminders(
                 continue
             role = guild.get_role(settings.treasurer_role_id) if settings.treasurer_role_id else None
             treasurers = sorted(member.id for member in (role.members if role else []) if not member.bot)
-            waited = format_duration(now - request.created_at)
-            header = (
-                f"💸 Funding request **#{request.id}** ({shorten(request.purpose, 100)}, "
-                f"{format_amount(request.amount_min, request.currency)}) has waited {waited} for a treasurer."
+            waited = format_duration(
+                now - reminders.waiting_since(request.status, request.created_at, request.decided_at)
             )
+            if request.status == RequestStatus.APPROVED.value and request.approved_amount is not None:
+                header = (
+                    f"💸 Funding request **#{request.id}** ({shorten(request.purpose, 100)}) was approved "
+                    f"{waited} ago for {format_amount(request.approved_amount, request.currency)} and is not "
+                    "paid yet: a treasurer records the payout with `/fund request pay`."
+                )
+            else:
+                header = (
+                    f"💸 Funding request **#{request.id}** ({shorten(request.purpose, 100)}, "
+                    f"{format_amount(request.amount_min, request.currency)}) has waited {waited} for a "
+                    "treasurer."
+                )
             await post_mentioning(channel, header, treasurers)
 
     # --- moderator commands -----------------------------------------------------------------------

@@ -7,6 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import discord
 import simcord
 from sqlmodel import select
 
@@ -265,3 +266,45 @@ async def test_real_scheduler_wakes_the_bot_for_a_reminder_due_within_a_second(
 class _WallClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+async def test_treasurers_are_nudged_once_per_wait_for_a_decision_then_for_the_payout(
+    configured: Coop, simcord_env: simcord.Env, simcord_bot: CoopBot, clock: ManualClock, db: Database
+) -> None:
+    coop = configured
+    g, tess = coop.governance, coop.treasurer
+    await coop.admin.slash(g, "fund create", name="Commons", policy="treasurer", limit="500")
+    await coop.alice.slash(g, "fund contribute", fund="Commons", amount="300")
+    await tess.slash(g, "fund contribution confirm", contribution=1)
+    shown = await coop.alice.slash(g, "fund request new", fund="Commons", amount="120")
+    assert shown.modal is not None
+    await coop.alice.submit_modal(shown, {"purpose": "A projector"})
+
+    def nudges() -> list[discord.Message]:
+        return [m for m in g.history() if m.content.startswith("💸 Funding request **#1**")]
+
+    clock.advance(timedelta(days=7))
+    await _tick(simcord_bot, simcord_env)
+    [waiting] = nudges()
+    assert "has waited 7 days for a treasurer" in waiting.content
+    assert [user.id for user in waiting.mentions] == [tess.id]
+
+    # Approved: a new wait begins, for the payout; the treasurers hear of it once.
+    await tess.slash(g, "fund request approve", request=1)
+    clock.advance(timedelta(days=3))
+    await _tick(simcord_bot, simcord_env)
+    assert len(nudges()) == 1
+    clock.advance(timedelta(days=4))
+    await _tick(simcord_bot, simcord_env)
+    clock.advance(timedelta(days=4))
+    await _tick(simcord_bot, simcord_env)
+    assert len(nudges()) == 2
+    unpaid = nudges()[-1].content
+    assert "was approved 7 days ago for 120.00 NZD and is not paid yet" in unpaid
+    assert "`/fund request pay`" in unpaid
+
+    # Paid: nothing waits any more.
+    await tess.slash(g, "fund request pay", request=1, reference="TX-1")
+    clock.advance(timedelta(days=30))
+    await _tick(simcord_bot, simcord_env)
+    assert len(nudges()) == 2
