@@ -191,12 +191,20 @@ async def reasons_given(db: Database, decision: Decision) -> list[tuple[int | No
         rows = await session.exec(
             select(Vote.voter_id, Vote.ballot, Vote.reason)
             .where(Vote.decision_id == decision.id, col(Vote.reason).is_not(None))
-            .order_by(col(Vote.cast_at))
+            .order_by(col(Vote.cast_at), col(Vote.id))
         )
-        return [
-            (None if decision.anonymous else voter, ballot, reason or "")
-            for voter, ballot, reason in rows.all()
+        given: list[tuple[int | None, str, str]] = [
+            (voter, ballot, reason or "") for voter, ballot, reason in rows.all()
         ]
+    if decision.anonymous:
+        return [(None, ballot, reason) for ballot, reason in _without_names(given)]
+    return given
+
+
+def _without_names(rows: Sequence[tuple[Any, str, str | None]]) -> list[tuple[str, str]]:
+    """An anonymous decision's reasons: (ballot, reason), in an order that says nothing about who gave
+    which (sorted, not in the order they came)."""
+    return sorted((ballot, reason) for _voter, ballot, reason in rows if reason)
 
 
 async def list_open(
@@ -742,14 +750,14 @@ async def close_decision(
             await session.exec(
                 select(Vote.voter_id, Vote.ballot, Vote.reason)
                 .where(Vote.decision_id == decision_id, col(Vote.reason).is_not(None))
-                .order_by(col(Vote.cast_at))
+                .order_by(col(Vote.cast_at), col(Vote.id))
             )
         ).all()
         stored: dict[str, Any] = {"ballot_counts": counts, "eligible": result.eligible}
         if decision.anonymous:
             # From here on nothing links a voter to a choice: the counts and the reasons stay, the votes
             # and their history go. Reasons are kept sorted so their order says nothing about who.
-            stored["reasons"] = sorted([ballot, reason] for _voter, ballot, reason in reasons_rows if reason)
+            stored["reasons"] = [[ballot, reason] for ballot, reason in _without_names(reasons_rows)]
             await session.exec(delete(Vote).where(col(Vote.decision_id) == decision_id))
             await session.exec(delete(VoteEvent).where(col(VoteEvent.decision_id) == decision_id))
         decision.result = stored
@@ -767,11 +775,25 @@ async def close_decision(
             details={"passed": result.passed, "outcome": result.outcome, "early": actor is not None},
             at=now,
         )
-    reasons = [
-        (None if decision.anonymous else voter, ballot, reason or "")
-        for voter, ballot, reason in reasons_rows
-    ]
+    reasons: list[tuple[int | None, str, str]]
+    if decision.anonymous:
+        reasons = [(None, ballot, reason) for ballot, reason in stored["reasons"]]
+    else:
+        reasons = [(voter, ballot, reason or "") for voter, ballot, reason in reasons_rows]
     return ClosedDecision(decision, result, reasons)
+
+
+# A scheduled close later than this after the closing time says so: the bot was not running when it came
+# due (product §4). An early close (by the author or a moderator) comes before the closing time.
+CLOSE_LATE_AFTER = timedelta(minutes=5)
+
+
+def closed_late_by(decision: Decision) -> timedelta | None:
+    """How long after its closing time a closed decision was closed, when that is late enough to say so."""
+    if decision.status != DecisionStatus.CLOSED or decision.closed_at is None:
+        return None
+    late = decision.closed_at - decision.closes_at
+    return late if late > CLOSE_LATE_AFTER else None
 
 
 # A close is announced by the process that made it right away; a sweep only takes over after this long,

@@ -15,16 +15,24 @@ from discord.ext import commands
 
 from bot import CoopBot
 from cogs._charts import render_bar_chart, render_stacked_rounds_chart
-from cogs._common import NO_MENTIONS, actor_of, send_ephemeral
+from cogs._common import NO_MENTIONS, actor_of, requires, send_ephemeral
 from cogs._delivery import dm_each, post_mentioning
 from cogs._moderation import attach_to_mod, detach_from_mod
 from cogs._scheduling import DueHandler
-from cogs.proposals._forms import BallotFormModal, NewProposalModal, PollSelectView, ReasonModal
-from cogs.proposals._items import PERSISTENT_ITEMS, POSITIONS_NEEDING_REASON
+from cogs.proposals._forms import (
+    BallotFormModal,
+    NewProposalModal,
+    PollSelectView,
+    ReasonModal,
+    ReasonsView,
+)
+from cogs.proposals._items import PERSISTENT_ITEMS
 from cogs.proposals._moderation import Closes, DecisionModeration, ProposalId
 from cogs.proposals._render import (
     MESSAGE_LIMIT,
     proposal_embed,
+    reason_pages,
+    reasons_embed,
     result_message,
     shorten,
     voting_view,
@@ -32,6 +40,7 @@ from cogs.proposals._render import (
 from governance import coop, decisions, reminders
 from governance.decision_types import DECISION_TYPES
 from governance.errors import Conflict, InvalidInput
+from governance.permissions import require_insider
 from governance.tally import TallyResult
 from governance.timeparse import discord_timestamp
 from storage.models import Decision, DecisionStatus
@@ -227,7 +236,9 @@ class Proposals(commands.Cog):
         hide_results="Hide the tally until the close",
         target="Count votes: how many must be in",
         dots="Dot votes: dots per voter",
-        score_max="Score votes: the highest score",
+        score_min="Score votes: the lowest score (default 0)",
+        score_max="Score votes: the highest score (default 5)",
+        reasons_required="Every voter must give a reason (positions only, not polls or other option votes)",
     )
     @app_commands.choices(type=TYPE_CHOICES)
     async def new(
@@ -243,7 +254,9 @@ class Proposals(commands.Cog):
         hide_results: bool = False,
         target: app_commands.Range[int, 1, 100_000] | None = None,
         dots: app_commands.Range[int, 1, 1000] = 8,
-        score_max: app_commands.Range[int, 1, 100] = 5,
+        score_min: app_commands.Range[int, -10, 100] = 0,
+        score_max: app_commands.Range[int, -10, 100] = 5,
+        reasons_required: bool = False,
     ) -> None:
         """Propose something for the cooperative to decide."""
         assert interaction.guild_id is not None
@@ -259,7 +272,9 @@ class Proposals(commands.Cog):
             hide_results=hide_results,
             target=target,
             dots=dots,
+            score_min=score_min,
             score_max=score_max,
+            reasons_required=reasons_required,
         )
         actor = actor_of(interaction)
         settings = await decisions.check_draft(
@@ -383,9 +398,9 @@ class Proposals(commands.Cog):
             self.refresher.request(interaction.guild_id, decision_id)
 
     async def on_position_click(
-        self, interaction: discord.Interaction[Any], decision_id: int, key: str
+        self, interaction: discord.Interaction[Any], decision_id: int, key: str, *, asks_reason: bool
     ) -> None:
-        if key in POSITIONS_NEEDING_REASON:
+        if asks_reason:
             await interaction.response.send_modal(ReasonModal(self, decision_id, key))
             return
         await self.cast_and_confirm(interaction, decision_id, choice=key)
@@ -420,7 +435,7 @@ class Proposals(commands.Cog):
     @app_commands.describe(
         proposal="The proposal's number",
         choice="A position (agree, block…), option numbers (1, 3), a ranking (2 > 1) or scores (1:5)",
-        reason="Why (required for a block or an objection)",
+        reason="Why (required for a block or an objection, and where the proposal asks every voter)",
     )
     async def vote(
         self,
@@ -722,6 +737,7 @@ class Proposals(commands.Cog):
     # --- reading ----------------------------------------------------------------------------------
 
     @proposal.command(name="list")
+    @requires(require_insider)
     @app_commands.describe(unvoted="Only the ones I have not voted on")
     async def list_open(self, interaction: discord.Interaction[CoopBot], unvoted: bool = False) -> None:
         """The open proposals, soonest closing first."""
@@ -745,6 +761,7 @@ class Proposals(commands.Cog):
         await send_ephemeral(interaction, embed=embed)
 
     @proposal.command(name="show")
+    @requires(require_insider)
     @app_commands.describe(proposal="The proposal's number")
     async def show(self, interaction: discord.Interaction[CoopBot], proposal: ProposalId) -> None:
         """A proposal with its current tally (or result) and your vote."""
@@ -758,9 +775,24 @@ class Proposals(commands.Cog):
         ]
         if decision.message_id:
             lines.append(_jump(decision))
+        hidden = decision.hide_results and decision.status == DecisionStatus.OPEN
+        if hidden:
+            lines.append("The reasons given are shown with the result, at the close.")
         await send_ephemeral(interaction, "\n".join(lines), embed=embed)
+        if hidden:
+            return
+        pages = reason_pages(decision, await decisions.reasons_given(self.bot.database, decision))
+        # In full, in a message of their own: the proposal's embed may take most of one message's room.
+        if len(pages) == 1:
+            await send_ephemeral(interaction, embed=reasons_embed(decision, pages, 0))
+        elif pages:
+            view = ReasonsView(decision, pages)
+            view.message = await interaction.followup.send(
+                embed=view.embed(), view=view, ephemeral=True, allowed_mentions=NO_MENTIONS, wait=True
+            )
 
     @proposal.command(name="results")
+    @requires(require_insider)
     @app_commands.describe(proposal="The proposal's number")
     async def results(self, interaction: discord.Interaction[CoopBot], proposal: ProposalId) -> None:
         """A chart of a proposal's result."""
@@ -780,6 +812,7 @@ class Proposals(commands.Cog):
 
     @app_commands.command(name="decisions")
     @app_commands.guild_only()
+    @requires(require_insider)
     @app_commands.describe(search="Words in the title or outcome", page="Page of results (10 per page)")
     async def register(
         self,
@@ -864,6 +897,18 @@ def _chart(decision: Decision, result: TallyResult) -> bytes:
         labels = [position.label for position in decision_type.positions]
         values = [result.position_counts.get(position.key, 0) for position in decision_type.positions]
         return render_bar_chart(title, labels, values, subtitle=subtitle)
+    if decision_type.kind.value == "score" and decision.score_min < 0:
+        # Bars can't go below zero: each is drawn from the lowest total possible (everyone giving the
+        # lowest score), and labelled with the real total.
+        floor = decision.score_min * result.voters
+        return render_bar_chart(
+            title,
+            decision.options,
+            [total - floor for total in result.option_totals],
+            subtitle=f"{subtitle} · bars start at {floor} points",
+            value_format=lambda value: f"{value + floor:,.0f}",
+            highlight=result.winners,
+        )
     return render_bar_chart(
         title, decision.options, result.option_totals, subtitle=subtitle, highlight=result.winners
     )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import discord
 
 from cogs._common import CoopModal, CoopView
-from cogs.proposals._render import shorten
+from cogs.proposals._render import reasons_embed, shorten
+from governance.decision_types import DECISION_TYPES
 from governance.decisions import MAX_DETAILS, MAX_REASON, MAX_TITLE, ProposalDraft
 from governance.errors import InvalidInput
 from governance.tally import RawBallot
@@ -27,6 +29,13 @@ REASON_PROMPTS = {
     "objection": ("Objection", "What is your objection? What would resolve it?"),
     "advice": ("Advice", "Your advice to the proposer"),
 }
+# Any other position, where the proposal asks every voter for a reason: its label, and "Why?".
+POSITION_LABELS = {
+    position.key: position.label
+    for decision_type in DECISION_TYPES.values()
+    for position in decision_type.positions
+}
+OTHER_REASON_PROMPT = "Why? (every voter gives a reason)"
 
 
 class NewProposalModal(CoopModal):
@@ -74,10 +83,11 @@ class NewProposalModal(CoopModal):
 
 
 class ReasonModal(CoopModal):
-    """Asked before a vote that needs a reason (a block, an objection, advice)."""
+    """Asked before a vote that needs a reason: a block, an objection, advice, or any position of a
+    decision that asks every voter for a reason."""
 
     def __init__(self, cog: Proposals, decision_id: int, key: str) -> None:
-        heading, prompt = REASON_PROMPTS.get(key, ("Reason", "Your reason"))
+        heading, prompt = REASON_PROMPTS.get(key, (POSITION_LABELS.get(key, "Vote"), OTHER_REASON_PROMPT))
         super().__init__(title=shorten(f"{heading} on #{decision_id}", MODAL_TITLE_LIMIT), timeout=900)
         self.cog = cog
         self.decision_id = decision_id
@@ -150,7 +160,11 @@ class BallotFormModal(CoopModal):
                 self.per_option.append(field)
                 self.add_item(field)
         else:
-            example = {"ranked": "3 > 1 > 2", "score": "1:5, 2:3, 3:0, …", "dot": "1:4, 3:4"}[decision.kind]
+            example = {
+                "ranked": "3 > 1 > 2",
+                "score": f"1:{decision.score_max}, 2:{decision.score_min}, 3:{decision.score_max}, …",
+                "dot": "1:4, 3:4",
+            }[decision.kind]
             self.typed = discord.ui.TextInput(
                 label="Your ballot (options by number)",
                 custom_id="ballot",
@@ -190,3 +204,43 @@ class BallotFormModal(CoopModal):
             await self.cog.cast_and_confirm(interaction, self.decision_id, typed=self.typed.value)
         else:
             await self.cog.cast_and_confirm(interaction, self.decision_id, choice=self.ballot())
+
+
+class ReasonsView(CoopView):
+    """Turns the pages of the reasons shown by /proposal show; the pages are kept, no read per turn."""
+
+    def __init__(self, decision: Decision, pages: list[str]) -> None:
+        super().__init__(timeout=SELECT_TIMEOUT)
+        self.decision = decision
+        self.pages = pages
+        self.page = 0
+        self.message: discord.WebhookMessage | None = None  # the answer carrying the view
+        self._enable()
+
+    def embed(self) -> discord.Embed:
+        return reasons_embed(self.decision, self.pages, self.page)
+
+    def _enable(self) -> None:
+        self.previous_page.disabled = self.page == 0
+        self.next_page.disabled = self.page >= len(self.pages) - 1
+
+    async def _turn(self, interaction: discord.Interaction[Any], step: int) -> None:
+        self.page = min(max(0, self.page + step), len(self.pages) - 1)
+        self._enable()
+        await interaction.response.edit_message(embed=self.embed(), view=self)
+
+    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary, emoji="◀️")
+    async def previous_page(
+        self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]
+    ) -> None:
+        await self._turn(interaction, -1)
+
+    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary, emoji="▶️")
+    async def next_page(self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]) -> None:
+        await self._turn(interaction, 1)
+
+    async def on_timeout(self) -> None:
+        # Take the buttons away rather than let them fail; the message may be dismissed already.
+        if self.message is not None:
+            with contextlib.suppress(discord.HTTPException):
+                await self.message.edit(view=None)

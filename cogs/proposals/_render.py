@@ -10,13 +10,14 @@ from cogs.proposals._items import BallotButton, PositionButton, WithdrawButton
 from governance import decisions
 from governance.decision_types import DecisionType
 from governance.tally import TallyResult
-from governance.timeparse import discord_timestamp
+from governance.timeparse import discord_timestamp, format_duration
 from storage.models import Decision, DecisionStatus
 
 EMBED_TITLE_LIMIT = 256
 EMBED_DESCRIPTION_LIMIT = 4096
 FIELD_LIMIT = 1024
 MESSAGE_LIMIT = 2000
+CLOSE_POST_REASON_LIMIT = 300  # each reason in the close post; /proposal show gives them in full
 
 COLOUR_OPEN = discord.Colour.blurple()
 COLOUR_PASSED = discord.Colour.green()
@@ -124,6 +125,8 @@ def proposal_embed(decision: Decision, result: TallyResult) -> discord.Embed:
     embed.add_field(
         name=closing_word, value=f"{discord_timestamp(moment)} ({discord_timestamp(moment, 'R')})"
     )
+    if decision.reasons_required:
+        embed.add_field(name="Reasons", value="Asked of every voter: each vote comes with one.")
     if decision.options and decision.hide_results and decision.status == DecisionStatus.OPEN:
         options = "\n".join(f"{i + 1}. {shorten(option, 80)}" for i, option in enumerate(decision.options))
         embed.add_field(name="Options", value=shorten(options, FIELD_LIMIT), inline=False)
@@ -163,7 +166,13 @@ def voting_view(decision: Decision) -> discord.ui.View:
     if decision_type.positions:
         for position in decision_type.positions:
             view.add_item(
-                PositionButton(decision.id, position.key, label=position.label, emoji=position.emoji)
+                PositionButton(
+                    decision.id,
+                    position.key,
+                    asks_reason=decision.reasons_required or position.needs_reason,
+                    label=position.label,
+                    emoji=position.emoji,
+                )
             )
     else:
         view.add_item(BallotButton(decision.id))
@@ -180,6 +189,11 @@ def result_message(
 ) -> str:
     """What the thread is told at the close: the result, the counts, and the reasons people gave."""
     lines = [f"**{decisions.label(decision)} has closed.** {decision.outcome or result.outcome}"]
+    late = decisions.closed_late_by(decision)
+    if late is not None:
+        lines.append(
+            f"⏰ Closed {format_duration(late)} after its closing time: I was offline when it came due."
+        )
     counts = tally_lines(decision, result)
     if counts:
         lines.append(counts)
@@ -188,9 +202,51 @@ def result_message(
     )
     if reasons:
         lines.append("**Reasons given**")
-        for voter, ballot, reason in reasons:
-            who = f"<@{voter}>" if voter is not None else "Someone"
-            lines.append(f"> {who} ({decisions.describe(decision, ballot)}): {shorten(reason, 300)}")
+        lines.extend(
+            reason_line(decision, voter, ballot, reason, limit=CLOSE_POST_REASON_LIMIT)
+            for voter, ballot, reason in reasons
+        )
+        if any(len(reason) > CLOSE_POST_REASON_LIMIT for _voter, _ballot, reason in reasons):
+            label = decisions.label(decision)
+            lines.append(f"-# Reasons are shortened here: /proposal show {label} gives them in full.")
     return shorten(
         "\n".join(lines), MESSAGE_LIMIT, more="\n… (shortened: see /proposal show for the full record)"
     )
+
+
+def reason_line(decision: Decision, voter: int | None, ballot: str, reason: str, *, limit: int) -> str:
+    """One reason given, quoted: who (or "Someone" when anonymous), their choice, and the reason."""
+    who = f"<@{voter}>" if voter is not None else "Someone"
+    quoted = shorten(reason, limit).replace("\n", "\n> ")
+    return f"> {who} ({decisions.describe(decision, ballot)}): {quoted}"
+
+
+def reason_pages(decision: Decision, reasons: list[tuple[int | None, str, str]]) -> list[str]:
+    """Every reason in full, in pages that each fit an embed's description (a reason is at most
+    decisions.MAX_REASON characters, so one always fits a page)."""
+    pages: list[str] = []
+    page = ""
+    for voter, ballot, reason in reasons:
+        line = shorten(
+            reason_line(decision, voter, ballot, reason, limit=decisions.MAX_REASON), EMBED_DESCRIPTION_LIMIT
+        )
+        if page and len(page) + 1 + len(line) > EMBED_DESCRIPTION_LIMIT:
+            pages.append(page)
+            page = ""
+        page = f"{page}\n{line}" if page else line
+    return [*pages, page] if page else pages
+
+
+def reasons_embed(decision: Decision, pages: list[str], page: int) -> discord.Embed:
+    """One page of the reasons given on a decision, for /proposal show."""
+    embed = discord.Embed(
+        title=f"Reasons given on {decisions.label(decision)}",
+        description=pages[page],
+        colour=_colour(decision),
+    )
+    notes = [f"Page {page + 1} of {len(pages)}"] if len(pages) > 1 else []
+    if decision.anonymous:
+        notes.append("Anonymous: reasons are shown without names")
+    if notes:
+        embed.set_footer(text=" · ".join(notes))
+    return embed

@@ -12,8 +12,10 @@ refused command must also have written nothing to the audit log.
 
 EXPECTED is the product's rule (product.md §5: member commands need the member role, or the contributor
 role where contributors act; moderator commands the moderator role or Manage Server; money the treasurer
-role, which moderators also hold). Where the product says nothing about who reads, the bot's own choice is
-taken (reading a fund needs a contributor; proposals, the register, the directory and the charter are open).
+role, which moderators also hold). Reading what the cooperative records (funds, proposals, the register,
+profiles and the directory) is a member command open to contributors too (require_insider): a visitor who
+never agreed to the charter reads none of it. The charter itself is open to all, as visitors are asked to
+agree to it.
 """
 
 from __future__ import annotations
@@ -101,7 +103,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "fund request show": IN_THE_COOP,
     # Decisions (§2): members propose and vote (the member role is eligible by default); the author or a
     # moderator closes, extends, cancels, reminds and records the outcome (the proposal here is someone
-    # else's); a moderator reopens. Reading is open.
+    # else's); a moderator reopens. Reading them is for the people in the cooperative (§5).
     "proposal new": MEMBERS,
     "proposal vote": MEMBERS,
     "proposal remind": MODERATORS,
@@ -110,17 +112,18 @@ EXPECTED: dict[str, frozenset[str]] = {
     "proposal cancel": MODERATORS,
     "proposal outcome": MODERATORS,
     "proposal reopen": MODERATORS,
-    "proposal list": EVERYONE,
-    "proposal show": EVERYONE,
-    "proposal results": EVERYONE,
-    "decisions": EVERYONE,
+    "proposal list": IN_THE_COOP,
+    "proposal show": IN_THE_COOP,
+    "proposal results": IN_THE_COOP,
+    "decisions": IN_THE_COOP,
     # Membership (§1): contributors apply (members are told they already are); everyone has a profile
-    # (the introduction is a visitor's first step), reads the directory and the charter; leaving is
-    # refused by state, not by role, for those with nothing to leave.
+    # (the introduction is a visitor's first step: they write it with /member edit) and reads the charter;
+    # profiles and the directory are read by the people in the cooperative only; leaving is refused by
+    # state, not by role, for those with nothing to leave.
     "member apply": IN_THE_COOP,
-    "member profile": EVERYONE,
+    "member profile": IN_THE_COOP,
     "member edit": EVERYONE,
-    "member list": EVERYONE,
+    "member list": IN_THE_COOP,
     "member leave": EVERYONE,
     "charter": EVERYONE,
     # Personal reminders (§4): anyone's own.

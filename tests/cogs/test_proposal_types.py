@@ -560,6 +560,39 @@ async def test_score_shows_totals_and_averages(room: Room) -> None:
     )
 
 
+async def test_a_score_range_may_go_below_zero(room: Room) -> None:
+    # The range must go from a lower to a higher score: refused at /proposal new, before the form.
+    refused = await room.alice.slash(
+        room.coop.governance, "proposal new", type="score", options="A;B", score_min=2, score_max=2
+    )
+    assert refused.modal is None and refused.ephemeral
+    assert "score" in refused.response.content.lower()
+
+    number = await room.open("Which logo", type="score", options="Fern;Wave", score_min=-2, score_max=2)
+    assert number == 1, "the refused range opened nothing"
+    shown = await room.alice.click(await room.message(number), label="Vote")
+    assert shown.modal is not None
+    placeholders = [row["components"][0]["placeholder"] for row in shown.modal["components"]]
+    assert placeholders == ["score from -2 to 2", "score from -2 to 2"]
+    scored = await room.alice.submit_modal(shown, {"option-0": "-2", "option-1": "2"})
+    assert "recorded: **Fern: -2, Wave: 2**" in scored.response.content
+    refused = await room.fill(room.bob, number, {"option-0": "-3", "option-1": "0"})
+    assert refused.response.content == "Scores go from -2 to 2."
+    assert room.bob.id not in await room.votes(number)
+    await room.fill(room.bob, number, {"option-0": "1", "option-1": "-1"})
+    await room.fill(room.carol, number, {"option-0": "0", "option-1": "1"})
+
+    await room.close_on_time(number)
+    await room.check_closed(
+        number,
+        passed=None,
+        result="Wave wins with 2 points (average 0.7).",
+        counts=["1. Fern — **-1** points (average -0.3)", "🏆 2. Wave — **2** points (average 0.7)"],
+        mark=INFORMATIONAL,
+        participation="3 of 5 eligible (60%)",
+    )
+
+
 async def test_dot_over_budget_is_refused_and_most_dots_win(room: Room) -> None:
     number = await room.open("Where the surplus goes", type="dot", options="Garden;Library;Bikes", dots=6)
     spent = await room.fill(room.alice, number, {"option-0": "4", "option-2": "2"})

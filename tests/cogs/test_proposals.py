@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import discord
 import pytest
 import simcord
 from sqlmodel import select
@@ -336,3 +337,168 @@ async def test_anonymous_decision_keeps_no_link_between_voter_and_choice(
         await coop.moderator.slash(coop.governance, "proposal reopen", proposal=1, closes="2d")
     )
     assert "anonymous" in refused
+
+
+async def _reasons(db: Database, decision_id: int) -> dict[int, tuple[str, str | None]]:
+    async with db.read() as session:
+        rows = await session.exec(select(Vote).where(Vote.decision_id == decision_id))
+        return {vote.voter_id: (vote.ballot, vote.reason) for vote in rows.all()}
+
+
+async def test_a_decision_can_ask_every_voter_for_a_reason(
+    configured: Coop, simcord_env: simcord.Env, db: Database
+) -> None:
+    coop = configured
+    bob, carol = coop.members[1], coop.members[2]
+    await propose(coop, coop.alice, "Open the books", type="consent", closes="3d", reasons_required=True)
+    message = await proposal_message(coop, db, 1)
+    assert fields(message)["Reasons"] == "Asked of every voter: each vote comes with one."
+
+    # Even "No objection" asks for the reason first; nothing is stored until the form is sent.
+    shown = await bob.click(message, label="No objection")
+    assert shown.modal is not None, shown
+    assert shown.modal["title"] == "No objection on #1"
+    assert await _votes(db, 1) == {}
+    done = await bob.submit_modal(shown, {"reason": "Members should see where the money goes"})
+    assert done.ephemeral and "recorded: **No objection**" in done.response.content
+    assert await _reasons(db, 1) == {bob.id: ("no_objection", "Members should see where the money goes")}
+
+    # Typed without a reason: refused, nothing stored.
+    refused = await _refusal(
+        await carol.slash(coop.governance, "proposal vote", proposal=1, choice="no objection")
+    )
+    assert refused == "Proposal #1 asks every voter for a reason: add one to your vote."
+    assert set(await _votes(db, 1)) == {bob.id}
+
+
+async def test_a_poll_cannot_ask_every_voter_for_a_reason(
+    configured: Coop, simcord_env: simcord.Env, db: Database
+) -> None:
+    coop = configured
+    shown = await coop.alice.slash(
+        coop.governance, "proposal new", type="poll", options="Soup;Pie", closes="3d", reasons_required=True
+    )
+    assert shown.modal is None
+    refused = await _refusal(shown)
+    assert refused.startswith("Reasons can be required where voters take a position, not in a poll vote")
+    async with db.read() as session:
+        assert (await session.exec(select(Decision))).all() == []
+
+
+async def test_buttons_posted_before_reasons_could_be_required_still_vote(
+    configured: Coop, simcord_env: simcord.Env, simcord_bot: CoopBot, db: Database
+) -> None:
+    """A proposal message from before the custom ids said whether a reason is asked: its plain position
+    votes at once, its objection still asks for the reason."""
+    coop = configured
+    await propose(coop, coop.alice, "Buy a kettle", type="consent", closes="3d")
+    old_view = discord.ui.View(timeout=None)
+    for key, label in [("no_objection", "No objection"), ("objection", "Objection")]:
+        old_view.add_item(discord.ui.Button(label=label, custom_id=f"coop:vote:1:{key}"))
+    channel = simcord_bot.get_channel(coop.governance.id)
+    assert isinstance(channel, discord.TextChannel)
+    old = await channel.send("#1, as posted by an older version", view=old_view)
+    posted = next(m for m in coop.governance.history() if m.id == old.id)
+
+    voted = await coop.members[1].click(posted, label="No objection")
+    assert voted.modal is None and "recorded: **No objection**" in voted.response.content
+    shown = await coop.members[2].click(posted, label="Objection")
+    assert shown.modal is not None and shown.modal["title"] == "Objection on #1"
+    await coop.members[2].submit_modal(shown, {"reason": "We have one"})
+    assert await _reasons(db, 1) == {
+        coop.members[1].id: ("no_objection", None),
+        coop.members[2].id: ("objection", "We have one"),
+    }
+
+
+async def test_a_close_done_at_start_up_says_it_is_late(
+    configured: Coop, simcord_env: simcord.Env, settings: Settings, clock: ManualClock, db: Database
+) -> None:
+    coop = configured
+    await propose(coop, coop.alice, "Buy a projector", type="consent", closes="2d")
+    await propose(coop, coop.alice, "Buy a screen", type="consent", closes="2d")
+    closes_at = (await _decision(db, 1)).closes_at
+    # #2 is closed early by its author: never late, whenever it is announced.
+    await coop.alice.slash(coop.governance, "proposal close", proposal=2)
+    old = simcord_env.bot
+    assert isinstance(old, CoopBot)
+    await old.close()
+    clock.set(closes_at + timedelta(hours=3))  # the bot is down when #1 comes due
+
+    await simcord_env.restart_bot(create_bot(settings, clock=clock, guild_ready_timeout=0.05))
+    await simcord_env.settle()
+
+    decision = await _decision(db, 1)
+    assert decision.closed_at == closes_at + timedelta(hours=3)
+    thread = next(t for t in coop.governance.threads if t.id == decision.thread_id)
+    (post,) = [m for m in thread.history() if m.content.startswith("**#1 has closed.**")]
+    assert post.content.splitlines()[:2] == [
+        f"**#1 has closed.** {decision.outcome}",
+        "⏰ Closed 3 hours after its closing time: I was offline when it came due.",
+    ]
+    early = await _decision(db, 2)
+    early_thread = next(t for t in coop.governance.threads if t.id == early.thread_id)
+    (early_post,) = [m for m in early_thread.history() if m.content.startswith("**#2 has closed.**")]
+    assert "⏰" not in early_post.content and "offline" not in early_post.content
+
+
+async def test_proposal_show_gives_every_reason_in_full_a_page_at_a_time(
+    configured: Coop, simcord_env: simcord.Env, simcord_bot: CoopBot, clock: ManualClock, db: Database
+) -> None:
+    coop = configured
+    await propose(coop, coop.alice, "Four-day week", type="consensus", closes="1w")
+    voters = [*coop.members, coop.treasurer, coop.moderator]
+    reasons = {voter.id: f"Reason {n}: " + "so much to say " * 70 for n, voter in enumerate(voters)}
+    reasons = {voter: reason[:999] + "!" for voter, reason in reasons.items()}  # 1,000: the most allowed
+    for voter in voters:
+        done = await voter.slash(
+            coop.governance, "proposal vote", proposal=1, choice="disagree", reason=reasons[voter.id]
+        )
+        assert "recorded" in done.response.content
+        clock.advance(timedelta(minutes=1))
+    clock.advance(timedelta(weeks=1))
+    await simcord_bot.due.run_now()
+    await simcord_env.settle()
+    decision = await _decision(db, 1)
+    thread = next(t for t in coop.governance.threads if t.id == decision.thread_id)
+    posted = thread.last_message.content.splitlines()
+    assert f"> <@{coop.alice.id}> (Disagree): {reasons[coop.alice.id][:299].rstrip()}…" in posted
+    assert posted[-1] == "-# Reasons are shortened here: /proposal show #1 gives them in full."
+
+    shown = await coop.contributor.slash(coop.governance, "proposal show", proposal=1)
+    assert shown.ephemeral and shown.response.embeds[0].title.startswith("#1 · Four-day week")
+    (page,) = shown.followups
+    seen: list[str] = []
+    for number in (1, 2):
+        embed = page.embeds[0]
+        assert embed.title == "Reasons given on #1"
+        assert embed.footer.text == f"Page {number} of 2"
+        assert embed.description is not None and len(embed.description) <= 4096
+        seen.extend(embed.description.splitlines())
+        if number == 1:
+            turned = await coop.contributor.click(page, label="Next")
+            assert turned.response is not None
+            page = turned.response
+    assert seen == [f"> <@{voter.id}> (Disagree): {reasons[voter.id]}" for voter in voters]
+
+
+async def test_proposal_show_gives_an_anonymous_decisions_reasons_without_names(
+    configured: Coop, simcord_env: simcord.Env, db: Database
+) -> None:
+    coop = configured
+    await propose(coop, coop.alice, "Salary bands", type="consent", closes="3d", anonymous=True)
+    bob, carol = coop.members[1], coop.members[2]
+    await bob.slash(coop.governance, "proposal vote", proposal=1, choice="objection", reason="Too steep")
+    await carol.slash(coop.governance, "proposal vote", proposal=1, choice="no objection", reason="Fair")
+
+    shown = await coop.alice.slash(coop.governance, "proposal show", proposal=1)
+    (page,) = shown.followups
+    embed = page.embeds[0]
+    # Sorted by choice and text, as at the close: the order says nothing about who voted first.
+    assert embed.description.splitlines() == [
+        "> Someone (No objection): Fair",
+        "> Someone (Objection): Too steep",
+    ]
+    assert embed.footer.text == "Anonymous: reasons are shown without names"
+    assert not page.components
+    assert str(bob.id) not in str(embed.to_dict()) and str(carol.id) not in str(embed.to_dict())
