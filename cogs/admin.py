@@ -7,8 +7,10 @@ import asyncio
 import logging
 import shutil
 import tempfile
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import discord
 import httpx
@@ -22,7 +24,7 @@ from cogs._scheduling import DueHandler
 from governance import audit, coop, export, webhooks
 from governance.decision_types import DECISION_TYPES, get_type
 from governance.errors import InvalidInput
-from governance.money import currency_label, suggest_currencies
+from governance.money import currency_label, format_amount, suggest_currencies
 from governance.permissions import require_moderator
 from governance.timeparse import (
     discord_timestamp,
@@ -31,7 +33,7 @@ from governance.timeparse import (
     parse_when,
     suggest_timezones,
 )
-from storage.models import MAX_ID, Guild
+from storage.models import MAX_ID, AuditEvent, Guild
 
 log = logging.getLogger("coopbot.admin")
 WEBHOOK_EVENT_CHOICES = [
@@ -101,6 +103,171 @@ def _usable_channel(channel: discord.TextChannel | None, purpose: str) -> int | 
             f"I can't work in {channel.mention} as the {purpose} channel: I need {', '.join(missing)} there."
         )
     return channel.id
+
+
+# --- the audit log's lines --------------------------------------------------------------------------
+
+EMBED_DESCRIPTION_LIMIT = 4096
+# Every line of a full page fits the embed, newlines included.
+AUDIT_LINE_LIMIT = (EMBED_DESCRIPTION_LIMIT - audit.PAGE_SIZE) // audit.PAGE_SIZE
+TYPED_LIMIT = 80  # of a reason, a title… within a line
+_PEOPLE = {"member_id", "sponsor_id", "user_id"}
+_LABELS = {"decision_id": "proposal", "request_reopened": "reopened request"}
+Summary = Callable[[Mapping[str, Any]], str]
+
+
+def _one_line(text: str, limit: int) -> str:
+    """`text` on one line (any newline would break the log's layout), visibly cut to `limit` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def _label(key: str) -> str:
+    return _LABELS.get(key) or key.removesuffix("_id").replace("_", " ")
+
+
+def _moment(text: str) -> datetime | None:
+    """An ISO date and time with its offset (as details store them), else None."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if "T" in text and moment.tzinfo is not None else None
+
+
+def _shown(key: str, value: Any) -> str:
+    """One value of an event's details: ids as mentions or numbers, times in each reader's timezone, text
+    on one line with its markdown escaped (it was typed by someone, it must not restyle the log)."""
+    if value is None:
+        return "not set"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int) and key.endswith("role_id"):
+        return f"<@&{value}>"
+    if isinstance(value, int) and key.endswith("channel_id"):
+        return f"<#{value}>"
+    if isinstance(value, int) and key in _PEOPLE:
+        return f"<@{value}>"
+    if isinstance(value, int) and key.endswith("_id"):
+        return f"#{value}"
+    if isinstance(value, list):
+        return ", ".join(_shown(key, item) for item in value)
+    if isinstance(value, dict):
+        return "; ".join(_parts(value))
+    moment = _moment(value) if isinstance(value, str) else None
+    if moment is not None:
+        return discord_timestamp(moment, "f")
+    return discord.utils.escape_markdown(_one_line(str(value), TYPED_LIMIT))
+
+
+def _change(details: Mapping[str, Any], before: str, after: str, *, of: str = "") -> str:
+    """`from → to`, or the one of them that is there; `of` the setting changed (its values show as it)."""
+    was = _shown(of or before, details.get(before))
+    now = _shown(of or after, details.get(after))
+    if before not in details:
+        return f"to {now}"
+    if after not in details:
+        return f"from {was}"
+    return f"{was} → {now}"
+
+
+def _typed(key: str) -> Summary:
+    """Text a person typed (a reason, a title), quoted as they wrote it."""
+    return lambda details: f"{_label(key)} “{_shown(key, details[key])}”"
+
+
+def _result(details: Mapping[str, Any]) -> str:
+    if details.get("outcome"):
+        shown = f"“{_shown('outcome', details['outcome'])}”"
+    elif details.get("passed") is not None:
+        shown = "passed" if details["passed"] else "not passed"
+    else:
+        shown = "no result"
+    return shown + (", closed early" if details.get("early") else "")
+
+
+def _amounts(details: Mapping[str, Any]) -> str:
+    """Amounts are minor units of the currency beside them (shown as 12.50 NZD); without one, as stored."""
+    currency = details.get("currency")
+
+    def amount(value: Any) -> str:
+        if isinstance(currency, str) and isinstance(value, int) and not isinstance(value, bool):
+            try:
+                return format_amount(value, currency)
+            except InvalidInput:
+                pass
+        return f"{_shown('amount', value)} (minor units)"
+
+    if details.get("amount") is not None:
+        return f"amount {amount(details['amount'])}"
+    if details.get("amount_max") is not None:
+        return f"amount {amount(details.get('amount_min'))} to {amount(details['amount_max'])}"
+    if details.get("amount_min") is not None:
+        return f"amount {amount(details['amount_min'])}"
+    return f"currency {_shown('currency', currency)}"
+
+
+# The keys that read better together or in their own words, most telling first; the others follow as
+# `key value`, by name. A line that is too long loses its last parts, not its first.
+_SUMMARIES: tuple[tuple[tuple[str, ...], Summary], ...] = (
+    (("reason",), _typed("reason")),
+    (("outcome", "passed", "early"), _result),
+    (("from", "to"), lambda details: _change(details, "from", "to")),
+    (
+        ("from_version", "to_version"),
+        lambda details: "version " + _change(details, "from_version", "to_version"),
+    ),
+    (("amount", "amount_min", "amount_max", "currency"), _amounts),
+    (("title",), _typed("title")),
+    (("statement",), _typed("statement")),
+    (("purpose",), _typed("purpose")),
+    (("note",), _typed("note")),
+    (("reference",), _typed("reference")),
+)
+_SUMMARISED = {key for keys, _ in _SUMMARIES for key in keys}
+
+
+def _parts(details: Mapping[str, Any]) -> list[str]:
+    """What an event's details say, in short parts (empty details, no parts)."""
+    parts = [
+        summary(details) for keys, summary in _SUMMARIES if any(details.get(key) is not None for key in keys)
+    ]
+    for key in sorted(set(details) - _SUMMARISED):
+        value = details[key]
+        if value is None or value == [] or value == {}:
+            continue
+        if isinstance(value, dict) and not {"from", "to"} <= set(value):
+            parts.extend(_parts(value))  # e.g. {"changed": {"timezone": {...}, ...}}: each change its part
+        elif isinstance(value, dict):
+            parts.append(f"{_label(key)} {_change(value, 'from', 'to', of=key)}")
+        else:
+            parts.append(f"{_label(key)} {_shown(key, value)}")
+    return parts
+
+
+def audit_line(event: AuditEvent) -> str:
+    """One event of /coop audit: when, what, about what, by whom, and what its details say, on one line
+    of at most AUDIT_LINE_LIMIT characters."""
+    kind, _, subject_id = event.subject.partition(":")
+    subject = (
+        f"<@{subject_id}>"
+        if kind == "member" and subject_id.isdigit()
+        else discord.utils.escape_markdown(event.subject)
+    )
+    actor = f"<@{event.actor_id}>" if event.actor_id else "coopbot"
+    head = f"{discord_timestamp(event.created_at, 'f')} · **{event.action}** {subject} · {actor}"
+    parts = _parts(event.details)
+    whole = f"{head} · {', '.join(parts)}" if parts else head
+    if len(whole) <= AUDIT_LINE_LIMIT:
+        return whole
+    # Too long: the first parts that fit, whole (a mention or a time cut in two would show as code).
+    line, room = head, AUDIT_LINE_LIMIT - len(" …")
+    for number, part in enumerate(parts):
+        addition = f" · {part}" if number == 0 else f", {part}"
+        if len(line) + len(addition) > room:
+            break
+        line += addition
+    return line + " …"
 
 
 @app_commands.guild_only()
@@ -210,6 +377,7 @@ class CoopAdmin(commands.GroupCog, group_name="coop", group_description="Set up 
     @app_commands.describe(
         action="Only actions starting with this, e.g. decision, fund.request, member",
         user="Only what this person did",
+        about="Only what was about this person (joining, the charter, applying, their standing…)",
         since="Only since this date or time ago, e.g. 2026-11-01 or 7d ago",
         page="Page (15 per page, newest first)",
     )
@@ -218,10 +386,11 @@ class CoopAdmin(commands.GroupCog, group_name="coop", group_description="Set up 
         interaction: discord.Interaction[CoopBot],
         action: app_commands.Range[str, 1, 64] | None = None,
         user: discord.User | None = None,
+        about: discord.User | None = None,
         since: app_commands.Range[str, 1, 40] | None = None,
         page: app_commands.Range[int, 1, 100_000] = 1,
     ) -> None:
-        """The audit log: every governance action, who did it and when."""
+        """The audit log: every governance action, who did it, what it was and when."""
         assert interaction.guild_id is not None
         now = self.bot.clock.now()
         since_moment = await self._since(interaction.guild_id, since, now) if since else None
@@ -230,14 +399,11 @@ class CoopAdmin(commands.GroupCog, group_name="coop", group_description="Set up 
             interaction.guild_id,
             actions=action.strip().lower() if action else None,
             actor_id=user.id if user else None,
+            subject=f"member:{about.id}" if about else None,
             since=since_moment,
             page=page - 1,
         )
-        lines = [
-            f"{discord_timestamp(event.created_at, 'f')} · **{event.action}** {event.subject} · "
-            + (f"<@{event.actor_id}>" if event.actor_id else "coopbot")
-            for event in found.events
-        ]
+        lines = [audit_line(event) for event in found.events]
         embed = discord.Embed(
             title="Audit log",
             description="\n".join(lines) or "Nothing matches.",

@@ -84,11 +84,13 @@ async def search(
     *,
     actions: Collection[str] | str | None = None,
     actor_id: int | None = None,
+    subject: str | None = None,
     since: datetime | None = None,
     page: int = 0,
     per_page: int = PAGE_SIZE,
 ) -> AuditPage:
-    """The guild's audit log, newest first. `actions` is a prefix ("decision", "fund.request") or a set."""
+    """The guild's audit log, newest first. `actions` is a prefix ("decision", "fund.request") or a set;
+    `actor_id` who acted, `subject` what it was about ("member:<user id>", "decision:<id>"…)."""
     conditions: list[Any] = [AuditEvent.guild_id == guild_id]
     if isinstance(actions, str) and actions:
         conditions.append(col(AuditEvent.action).startswith(actions, autoescape=True))
@@ -96,6 +98,8 @@ async def search(
         conditions.append(col(AuditEvent.action).in_(list(actions)))
     if actor_id is not None:
         conditions.append(AuditEvent.actor_id == actor_id)
+    if subject is not None:
+        conditions.append(AuditEvent.subject == subject)
     if since is not None:
         conditions.append(col(AuditEvent.created_at) >= since)
     async with db.read() as session:

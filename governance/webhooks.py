@@ -17,7 +17,7 @@ import ipaddress
 import json
 import secrets
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,7 +46,9 @@ EVENTS: dict[str, str] = {
     "decision.close": "decision.closed",
     "fund.request.approve": "request.approved",
     "fund.payout": "request.paid",
-    "member.admit": "member.admitted",
+    # Not "member.admit" (the decision's result, recorded before Discord gives the role, which may fail):
+    # the person is admitted once they are a member. See `_admission`.
+    "member.promote": "member.admitted",
 }
 MAX_WEBHOOKS = 10
 MAX_ATTEMPTS = 6
@@ -273,17 +275,33 @@ def _payload(
     }
 
 
-def payload_of(event: AuditEvent, delivery_id: str) -> dict[str, Any]:
-    """The body of the delivery of a published audit event."""
-    return _payload(
-        event=EVENTS[event.action],
-        delivery_id=delivery_id,
-        guild_id=event.guild_id,
-        occurred_at=event.created_at,
-        actor_id=event.actor_id,
-        subject=event.subject,
-        data=event.details,
-    )
+def _admission(details: dict[str, Any]) -> dict[str, Any] | None:
+    """A promotion is an admission when it ends an application: the member role given after an admission
+    decision passed (`confirm_admission`), or a moderator promoting someone whose application moderators
+    decide (`record_change`); both name the application. A promotion without one (someone demoted and
+    promoted again, a contributor made a member without applying) is no admission."""
+    if details.get("application_id") is None:
+        return None
+    decision_id = details.get("decision_id")
+    return {
+        "application_id": details["application_id"],
+        "decision_id": decision_id,
+        "by": "decision" if decision_id is not None else "moderator",
+    }
+
+
+# The data receivers get for an event, from its audit details; None: this one is not published. An action
+# missing here publishes its details as they are.
+_DATA: dict[str, Callable[[dict[str, Any]], dict[str, Any] | None]] = {"member.promote": _admission}
+
+
+def published(event: AuditEvent) -> tuple[str, dict[str, Any]] | None:
+    """The event name and data receivers get for an audit event, or None when it is not published."""
+    name = EVENTS.get(event.action)
+    if name is None:
+        return None
+    data = _DATA.get(event.action, dict)(event.details)
+    return None if data is None else (name, data)
 
 
 async def queue_test_event(
@@ -354,8 +372,10 @@ async def fan_out(db: Database, now: datetime, guild_ids: Collection[int] | None
                 newest = events[-1].id
             insert = pg_insert if is_postgresql(session) else sqlite_insert
             for audit_event in events:
-                if EVENTS[audit_event.action] not in webhook.events:
+                publication = published(audit_event)
+                if publication is None or publication[0] not in webhook.events:
                     continue
+                name, data = publication
                 delivery_id = str(uuid.uuid5(_NAMESPACE, f"{webhook.id}:{audit_event.id}"))
                 result = await session.exec(
                     insert(WebhookDelivery)
@@ -363,8 +383,16 @@ async def fan_out(db: Database, now: datetime, guild_ids: Collection[int] | None
                         guild_id=webhook.guild_id,
                         webhook_id=webhook.id,
                         delivery_id=delivery_id,
-                        event=EVENTS[audit_event.action],
-                        payload=payload_of(audit_event, delivery_id),
+                        event=name,
+                        payload=_payload(
+                            event=name,
+                            delivery_id=delivery_id,
+                            guild_id=webhook.guild_id,
+                            occurred_at=audit_event.created_at,
+                            actor_id=audit_event.actor_id,
+                            subject=audit_event.subject,
+                            data=data,
+                        ),
                         status=DeliveryStatus.PENDING.value,
                         attempts=0,
                         next_attempt_at=now,

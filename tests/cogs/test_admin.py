@@ -1,4 +1,4 @@
-"""/coop setup and /coop settings, driven as people would through SimCord."""
+"""/coop setup, /coop settings and /coop audit, driven as people would through SimCord."""
 
 from __future__ import annotations
 
@@ -164,3 +164,39 @@ async def test_timezone_autocomplete_suggests_iana_names(coop: Coop, simcord_env
 async def test_currency_autocomplete_names_the_currency(coop: Coop) -> None:
     choices = await coop.admin.autocomplete(coop.governance, "coop setup", "currency", "nz")
     assert choices[0] == {"name": "NZD — New Zealand Dollar", "value": "NZD"}
+
+
+async def test_audit_about_a_person_shows_what_happened_to_them_and_pings_nobody(
+    configured: Coop, simcord_env: simcord.Env
+) -> None:
+    coop = configured
+    await allow_command(coop, "mod", coop.moderator_role)
+    await allow_command(coop, "coop", coop.moderator_role)
+    bob, carol = coop.members[1], coop.members[2]
+    reason = f"Asked for a break @everyone\nback in **March** {coop.member_role.mention}"
+    await coop.moderator.slash(coop.governance, "mod member demote", user=bob, reason=reason)
+    await coop.moderator.slash(coop.governance, "mod member demote", user=carol, reason="Moved away")
+
+    shown = await coop.moderator.slash(coop.governance, "coop audit", about=bob)
+
+    assert shown.ephemeral and shown.response is not None
+    [line] = (shown.response.embeds[0].description or "").splitlines()
+    # Who it was about, who did it, and the reason as typed: on one line, its markdown shown, not applied.
+    assert f"**member.demote** {bob.mention} · {coop.moderator.mention}" in line
+    assert (
+        f"reason “Asked for a break @everyone back in \\*\\*March\\*\\* {coop.member_role.mention}”" in line
+    )
+    assert line.endswith("→ contributor")  # the standing it changed
+    assert "Moved away" not in line and carol.mention not in line
+    assert shown.response.embeds[0].footer.text == "Page 1 of 1 · 1 events"
+    # Nobody is pinged: not @everyone, not the role named in the reason, not the people on the line.
+    answer = [r.json for r in simcord_env.http_requests if r.path.endswith("/callback")][-1]
+    assert isinstance(answer, dict) and answer["data"]["allowed_mentions"] == {"parse": []}
+    stored = simcord_env.backend.get_message(shown.response.channel_id, shown.response.id)
+    assert (stored.mention_everyone, stored.ping_role_ids, stored.ping_user_ids) == (False, [], [])
+
+    # The other filters still narrow it: by who acted, by action.
+    by_alice = await coop.moderator.slash(coop.governance, "coop audit", about=bob, user=coop.alice)
+    assert by_alice.response.embeds[0].description == "Nothing matches."
+    carols = await coop.moderator.slash(coop.governance, "coop audit", about=carol, action="member.demote")
+    assert "reason “Moved away”" in (carols.response.embeds[0].description or "")

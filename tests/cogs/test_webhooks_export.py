@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -25,8 +26,9 @@ from governance import export
 from governance.clock import ManualClock
 from storage.database import Database
 from storage.models import WebhookDelivery
+from tests.cogs import test_onboarding as onboarding
 from tests.cogs.test_proposals import _refusal, proposal_message, propose
-from tests.conftest import Coop
+from tests.conftest import Coop, allow_command
 
 
 @pytest.fixture
@@ -184,6 +186,96 @@ async def test_a_receiver_that_never_answers_does_not_hold_the_reply(
     assert any("/callback" in path for path in receiver.seen_before_arrival[0])
     [delivery] = await _deliveries(db)
     assert delivery.status == "pending" and delivery.last_error == "the receiver did not answer in time"
+
+
+def _sent(receiver: Receiver, event: str) -> list[dict[str, Any]]:
+    """The bodies of the `event` deliveries the receiver got."""
+    bodies = [json.loads(body) for _, body in receiver.received]
+    return [body for body in bodies if body["event"] == event]
+
+
+async def _applied_and_agreed(coop: Coop, db: Database, clock: ManualClock) -> simcord.MemberActor:
+    """Nina, a contributor, applies; every member agrees to admit her (the decision is not closed yet)."""
+    await onboarding.write_charter(coop, db, clock)
+    nina = await onboarding.contributor(coop, db, clock)
+    await nina.slash(coop.governance, "member apply")
+    for member in coop.members:
+        await member.click(onboarding.proposal_message(coop, 1), label="No objection")
+    return nina
+
+
+async def test_member_admitted_is_sent_once_the_member_role_is_given(
+    configured: Coop,
+    simcord_env: simcord.Env,
+    simcord_bot: CoopBot,
+    clock: ManualClock,
+    db: Database,
+    receiver: Receiver,
+) -> None:
+    coop = configured
+    await _add_webhook(coop, receiver.url)
+    nina = await _applied_and_agreed(coop, db, clock)
+
+    await onboarding.close_due(simcord_env, simcord_bot, clock, timedelta(days=8))
+    await simcord_bot.webhooks.run_now()
+    await simcord_bot.webhooks.run_now()
+
+    assert coop.member_role.id in onboarding.role_ids(nina)
+    [admitted] = _sent(receiver, "member.admitted")
+    assert admitted["subject"] == f"member:{nina.id}"
+    assert admitted["data"] == {"application_id": 1, "decision_id": 1, "by": "decision"}
+    assert [body["subject"] for body in _sent(receiver, "decision.closed")] == ["decision:1"]
+
+
+async def test_an_admission_whose_member_role_discord_refuses_sends_no_member_admitted(
+    configured: Coop,
+    simcord_env: simcord.Env,
+    simcord_bot: CoopBot,
+    clock: ManualClock,
+    db: Database,
+    receiver: Receiver,
+) -> None:
+    coop = configured
+    await _add_webhook(coop, receiver.url)
+    nina = await _applied_and_agreed(coop, db, clock)
+    simcord_env.inject_error(
+        "PUT", f"/guilds/{coop.guild.id}/members/{nina.id}/roles/*", status=403, code=50013, message="Missing"
+    )
+
+    await onboarding.close_due(simcord_env, simcord_bot, clock, timedelta(days=8))
+    await simcord_bot.webhooks.run_now()
+
+    assert coop.member_role.id not in onboarding.role_ids(nina)
+    # Receivers hear that the decision closed (it did), not that Nina is a member (she is not).
+    assert [body["data"]["passed"] for body in _sent(receiver, "decision.closed")] == [True]
+    assert _sent(receiver, "member.admitted") == []
+
+
+async def test_a_moderator_admitting_an_applicant_sends_member_admitted_a_promotion_back_does_not(
+    configured: Coop,
+    simcord_env: simcord.Env,
+    simcord_bot: CoopBot,
+    clock: ManualClock,
+    db: Database,
+    receiver: Receiver,
+) -> None:
+    coop = configured
+    await _add_webhook(coop, receiver.url)
+    await allow_command(coop, "mod", coop.moderator_role)
+    await coop.moderator.slash(coop.governance, "mod member admission", by_decision=False)
+    await onboarding.write_charter(coop, db, clock)
+    nina = await onboarding.contributor(coop, db, clock)
+    await nina.slash(coop.governance, "member apply")
+
+    await coop.moderator.slash(coop.governance, "mod member promote", user=nina, reason="Welcome aboard")
+    await coop.moderator.slash(coop.governance, "mod member demote", user=nina, reason="On leave")
+    await coop.moderator.slash(coop.governance, "mod member promote", user=nina, reason="Back from leave")
+    await simcord_bot.webhooks.run_now()
+
+    [admitted] = _sent(receiver, "member.admitted")
+    assert admitted["subject"] == f"member:{nina.id}"
+    assert admitted["actor_id"] == str(coop.moderator.id)
+    assert admitted["data"] == {"application_id": 1, "decision_id": None, "by": "moderator"}
 
 
 @pytest.mark.parametrize(
