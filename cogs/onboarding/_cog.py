@@ -18,7 +18,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import CoopBot
-from cogs._common import NO_MENTIONS, actor_of, send_ephemeral
+from cogs._common import NO_MENTIONS, actor_of, requires, send_ephemeral
 from cogs._moderation import attach_to_coop, attach_to_mod, detach_from_coop, detach_from_mod
 from cogs.onboarding._forms import (
     CharterModal,
@@ -46,7 +46,7 @@ from governance import coop, decisions, membership
 from governance.decision_types import get_type
 from governance.errors import Conflict, InvalidInput, NotFound
 from governance.membership import Change, ProfileDraft
-from governance.permissions import Actor
+from governance.permissions import Actor, require_insider
 from governance.timeparse import discord_timestamp
 from storage.models import Application, ApplicationStatus, Decision, Guild, Member, MemberStatus
 
@@ -398,14 +398,8 @@ class Onboarding(commands.Cog):
             return
         decision = opened.decision
         assert decision.id is not None
-        proposals = self.bot.get_cog("Proposals")
-        post = getattr(proposals, "post_decision", None)
-        message: discord.Message | None = await post(decision) if post is not None else None
+        message = await self._post_decision(decision, now)
         if message is None:
-            if post is None:
-                await decisions.discard_unposted(
-                    self.bot.database, guild_id=guild.id, decision_id=decision.id, now=now
-                )
             await membership.withdraw_application(
                 self.bot.database,
                 guild_id=guild.id,
@@ -426,6 +420,7 @@ class Onboarding(commands.Cog):
         )
 
     @member.command(name="profile")
+    @requires(require_insider)
     @app_commands.describe(user="Whose profile (default: yours)")
     async def profile(
         self, interaction: discord.Interaction[CoopBot], user: discord.User | None = None
@@ -458,6 +453,7 @@ class Onboarding(commands.Cog):
         await self._open_profile_form(interaction, interaction.guild.id, interaction.user)
 
     @member.command(name="list")
+    @requires(require_insider)
     @app_commands.describe(role="Only members or only contributors", skill="Only people with this skill")
     @app_commands.choices(role=ROLE_CHOICES)
     async def list_members(
@@ -589,23 +585,46 @@ class Onboarding(commands.Cog):
             view=agree_view(interaction.guild.id, settings.charter_version),
         )
 
-    async def edit_charter(self, interaction: discord.Interaction[Any], version: int | None) -> None:
-        """Open the charter's form, with its current text (/coop charter; moderators only)."""
+    async def _post_decision(self, decision: Decision, now: datetime) -> discord.Message | None:
+        """Post a decision this cog opened (an admission, a charter version) through the proposals cog.
+        None when it could not be posted; the decision is then cancelled, so none stays open unseen."""
+        assert decision.id is not None
+        post = getattr(self.bot.get_cog("Proposals"), "post_decision", None)
+        if post is not None:
+            posted: discord.Message | None = await post(decision)  # cancels the decision itself on failure
+            return posted
+        await decisions.discard_unposted(
+            self.bot.database, guild_id=decision.guild_id, decision_id=decision.id, now=now
+        )
+        return None
+
+    async def edit_charter(
+        self, interaction: discord.Interaction[Any], version: int | None, *, decide: bool = False
+    ) -> None:
+        """Open the charter's form, with its current text (/coop charter; moderators only). With `decide`,
+        what is written goes to the members as a decision instead of becoming the charter at once."""
         assert interaction.guild is not None
         settings = await self._settings(interaction.guild.id)
-        if version is not None and version < settings.charter_version:
+        current = settings.charter_version
+        if version is not None and (version <= current if decide else version < current):
             raise InvalidInput(
-                f"The charter is at version {settings.charter_version}: a new version must be higher."
+                f"The charter is at version {current}: a new version must be higher."
+                if not decide
+                else f"The charter is at version {current}: the members decide a new version, {current + 1} "
+                "or higher."
             )
         await interaction.response.send_modal(
-            CharterModal(self, current=settings.charter_text, version=version)
+            CharterModal(self, current=settings.charter_text, version=version, decide=decide)
         )
 
     async def publish_charter(
-        self, interaction: discord.Interaction[Any], text: str, version: int | None
+        self, interaction: discord.Interaction[Any], text: str, version: int | None, *, decide: bool = False
     ) -> None:
         assert interaction.guild is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
+        if decide:
+            await self._propose_charter(interaction, text, version)
+            return
         guild = interaction.guild
         change = await membership.set_charter(
             self.bot.database,
@@ -618,12 +637,7 @@ class Onboarding(commands.Cog):
         settings = change.settings
         reply = f"The charter is saved as version {settings.charter_version}."
         if change.reaccept:
-            posted = await self._post(
-                settings.welcome_channel_id or settings.governance_channel_id,
-                charter_announcement(settings, guild.name, first=change.previous_version == 0),
-                embed=charter_embed(settings, guild.name),
-                view=agree_view(guild.id, settings.charter_version),
-            )
+            posted = await self._ask_everyone_to_agree(guild, settings, first=change.previous_version == 0)
             if posted is not None:
                 reply += f" Everyone is asked to agree to it in <#{posted.channel.id}>."
             else:
@@ -632,13 +646,66 @@ class Onboarding(commands.Cog):
             reply += " It's a wording fix: everyone's agreement stands."
         await interaction.followup.send(reply, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
+    async def _ask_everyone_to_agree(
+        self, guild: discord.Guild, settings: Guild, *, first: bool
+    ) -> discord.Message | None:
+        """Post a new charter version with its agree button (in the welcome channel, else governance)."""
+        return await self._post(
+            settings.welcome_channel_id or settings.governance_channel_id,
+            charter_announcement(settings, guild.name, first=first),
+            embed=charter_embed(settings, guild.name),
+            view=agree_view(guild.id, settings.charter_version),
+        )
+
+    async def _propose_charter(
+        self, interaction: discord.Interaction[Any], text: str, version: int | None
+    ) -> None:
+        assert interaction.guild_id is not None
+        now = self._now()
+        decision = await membership.propose_charter(
+            self.bot.database,
+            guild_id=interaction.guild_id,
+            actor=actor_of(interaction),
+            text=text,
+            version=version,
+            now=now,
+        )
+        message = await self._post_decision(decision, now)
+        if message is None:
+            raise Conflict(
+                "I couldn't post the proposal in the governance channel, so nothing was opened. Check my "
+                "permissions there (Send Messages, Embed Links, Create Public Threads)."
+            )
+        await interaction.followup.send(
+            f"Version {decision.link_id} of the charter is in the members' hands: proposal #{decision.id} "
+            f"closes {discord_timestamp(decision.closes_at, 'R')}: {message.jump_url}\nIf it passes, it "
+            "becomes the charter and everyone is asked to agree to it.",
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    async def _charter_decided(self, decision: Decision) -> None:
+        """A charter decision closed: if it was adopted (the close hook), ask everyone to agree to it."""
+        if not await membership.charter_adopted(self.bot.database, decision):
+            return
+        guild = self.bot.get_guild(decision.guild_id)
+        if guild is None:
+            return
+        settings = await self._settings(guild.id)
+        posted = await self._ask_everyone_to_agree(guild, settings, first=False)
+        where = f" Everyone is asked to agree to it in <#{posted.channel.id}>." if posted is not None else ""
+        await self._post(decision.thread_id, f"Version {settings.charter_version} is now the charter.{where}")
+
     # --- admissions -------------------------------------------------------------------------------
 
     @commands.Cog.listener()
     async def on_coop_decision_closed(self, closed: decisions.ClosedDecision) -> None:
         """An admission decision closed: its result is on the application (the close hook); now give the
-        member role, or tell the applicant kindly."""
+        member role, or tell the applicant kindly. A charter decision closed: announce the new version."""
         decision = closed.decision
+        if decision.link_kind == membership.CHARTER_LINK:
+            await self._charter_decided(decision)
+            return
         if decision.link_kind != membership.ADMISSION_LINK:
             return
         application = await membership.admission_of(self.bot.database, decision)

@@ -111,10 +111,11 @@ class RetryProfileView(CoopView):
 
 
 class CharterModal(CoopModal):
-    def __init__(self, cog: Onboarding, *, current: str, version: int | None) -> None:
-        super().__init__(title="The charter", timeout=FORM_TIMEOUT)
+    def __init__(self, cog: Onboarding, *, current: str, version: int | None, decide: bool = False) -> None:
+        super().__init__(title="Propose a charter" if decide else "The charter", timeout=FORM_TIMEOUT)
         self.cog = cog
         self.version = version
+        self.decide = decide
         self.text: discord.ui.TextInput[CharterModal] = discord.ui.TextInput(
             label="The charter's text",
             custom_id="charter",
@@ -126,7 +127,7 @@ class CharterModal(CoopModal):
         self.add_item(self.text)
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
-        await self.cog.publish_charter(interaction, self.text.value, self.version)
+        await self.cog.publish_charter(interaction, self.text.value, self.version, decide=self.decide)
 
 
 class _ExpiringView(CoopView):

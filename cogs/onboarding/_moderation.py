@@ -32,13 +32,14 @@ def charter_command(cog: Onboarding) -> app_commands.Command[Any, ..., None]:
     @requires(require_moderator)
     @app_commands.describe(
         version="The version number (default: the next one; the current one for a wording fix that "
-        "keeps everyone's agreement)"
+        "keeps everyone's agreement)",
+        decide="Put the new version to the members as a consent decision instead of adopting it now",
     )
     async def charter(
-        interaction: discord.Interaction[CoopBot], version: CharterVersion | None = None
+        interaction: discord.Interaction[CoopBot], version: CharterVersion | None = None, decide: bool = False
     ) -> None:
         """Write the charter (moderators). A new version asks everyone to agree again."""
-        await cog.edit_charter(interaction, version)
+        await cog.edit_charter(interaction, version, decide=decide)
 
     return charter
 

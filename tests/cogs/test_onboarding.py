@@ -552,6 +552,42 @@ async def test_a_new_charter_version_asks_everyone_to_agree_again(
     assert shown_charter.response.content.startswith("You agreed to this version")
 
 
+async def test_the_members_decide_a_new_charter_version(
+    configured: Coop, simcord_env: simcord.Env, simcord_bot: CoopBot, clock: ManualClock, db: Database
+) -> None:
+    coop = configured
+    await write_charter(coop, db, clock)
+    await allow_command(coop, "coop", coop.moderator_role)
+    text = CHARTER + " We meet every month."
+    # A wording fix is not for the members to decide: refused before the form.
+    refused = await coop.moderator.slash(coop.governance, "coop charter", version=1, decide=True)
+    assert refused.modal is None
+    assert "the members decide a new version, 2 or higher" in await refusal(refused)
+
+    shown = await coop.moderator.slash(coop.governance, "coop charter", decide=True)
+    assert shown.modal is not None and shown.modal["title"] == "Propose a charter"
+    done = await coop.moderator.submit_modal(shown, {"charter": text})
+    assert "Version 2 of the charter is in the members' hands: proposal #1" in done.response.content
+    proposal = proposal_message(coop, 1)
+    assert proposal.embeds[0].title == "#1 · Adopt version 2 of the charter"
+    assert "We meet every month." in text_of(proposal)
+    # Nothing changes while the members decide.
+    assert (await get_settings(db, coop.guild.id, clock.now())).charter_version == 1
+    welcomes = len(coop.welcome.history())
+
+    for member in coop.members:
+        await member.click(proposal, label="No objection")
+    await close_due(simcord_env, simcord_bot, clock, timedelta(days=8))
+
+    settings = await get_settings(db, coop.guild.id, clock.now())
+    assert (settings.charter_version, settings.charter_text) == (2, text)
+    [announcement] = coop.welcome.history()[welcomes:]
+    assert "now version 2" in announcement.content and button_labels(announcement) == [AGREE]
+    decision = await decisions.get_decision(db, coop.guild.id, 1)
+    thread = next(t for t in coop.governance.threads if t.id == decision.thread_id)
+    assert any(m.content.startswith("Version 2 is now the charter.") for m in thread.history())
+
+
 async def test_moderators_write_the_charter_with_coop_charter_and_everyone_reads_it_with_charter(
     configured: Coop, simcord_env: simcord.Env, clock: ManualClock, db: Database
 ) -> None:
