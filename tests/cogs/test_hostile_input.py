@@ -55,6 +55,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
 EXAMPLES = 15  # per family; each example runs every command of the family once
 FOCUSED_EXAMPLES = 20  # per parsed option
 REPLY_LIMIT = 2000
+REFUSAL_LIMIT = 400  # a refusal says what is wrong and how to fix it, briefly
 VIEWS_EXPIRE = 1000.0  # seconds: longer than any form's or view's timeout
 OptionType = discord.AppCommandOptionType
 TEXT_INPUT = 4  # Discord's component type of a modal's text input
@@ -754,6 +755,8 @@ def problems_of(world: World, done: Attempt) -> list[str]:
             problems.append(f"{what}: answered with the apology of the error path")
         if done.errors and not reply.ephemeral:
             problems.append(f"{what}: a refusal was posted publicly: {content[:200]!r}")
+        if done.errors and len(content) > REFUSAL_LIMIT:
+            problems.append(f"{what}: a refusal of {len(content)} characters: {content[:200]!r}")
         if len(content) > REPLY_LIMIT:
             problems.append(f"{what}: a reply of {len(content)} characters")
         stored = world.env.backend.get_message(reply.channel_id, reply.id)
