@@ -250,6 +250,27 @@ async def _open_application(session: AsyncSession, guild_id: int, user_id: int) 
     return (await session.exec(query)).first()
 
 
+async def _admission_left_unfinished(session: AsyncSession, member: Member) -> Application | None:
+    """The person's latest admitted application, when they have not become a member since it was decided
+    (its member role could not be given)."""
+    admitted = (
+        await session.exec(
+            select(Application)
+            .where(
+                Application.guild_id == member.guild_id,
+                Application.user_id == member.user_id,
+                Application.status == ApplicationStatus.ADMITTED.value,
+            )
+            .order_by(col(Application.decided_at).desc(), col(Application.id).desc())
+        )
+    ).first()
+    if admitted is None or admitted.decided_at is None:
+        return None
+    if member.admitted_at is not None and member.admitted_at >= admitted.decided_at:
+        return None
+    return admitted
+
+
 async def _withdraw_open_applications(
     session: AsyncSession, guild_id: int, user_id: int, now: datetime
 ) -> None:
@@ -1001,9 +1022,18 @@ async def record_change(
             require_moderator(settings, actor)
         member = await locked_member(session, guild_id, user_id, now, joined_at=joined_at)
         previous = member.status
+        unfinished = (
+            await _admission_left_unfinished(session, member)
+            if status == MemberStatus.MEMBER and previous != MemberStatus.MEMBER
+            else None
+        )
         _set_status(member, status, now)
         session.add(member)
         details: dict[str, Any] = {"from": previous, "to": status.value}
+        if unfinished is not None:
+            # The members admitted them but Discord refused the role, and the moderator gives it now
+            # (as they were told to): this promotion completes that admission, as confirm_admission would.
+            details.update(via="admission", application_id=unfinished.id, decision_id=unfinished.decision_id)
         if reason:
             details["reason"] = reason[:MAX_REASON]
         if not complete:

@@ -488,6 +488,55 @@ async def test_the_admission_decision_admits_and_the_role_confirms(coop_db: Data
     ]
 
 
+async def test_a_moderator_promoting_after_a_refused_role_completes_the_admission(
+    coop_db: Database, clock: ManualClock
+):
+    await agree(coop_db, clock.now())
+    opened = await apply(coop_db, clock.now())
+    assert opened.decision is not None and opened.decision.id is not None
+    clock.set(opened.decision.closes_at)
+    await close_decision(coop_db, guild_id=GUILD, decision_id=opened.decision.id, eligible=3, now=clock.now())
+    # Discord refused the member role: confirm_admission never ran. The moderator gives it by hand.
+    clock.advance(timedelta(hours=2))
+
+    async def promote() -> Member:
+        return await membership.record_change(
+            coop_db,
+            guild_id=GUILD,
+            actor=MO,
+            user_id=NINA.user_id,
+            change=Change.PROMOTE,
+            status=MemberStatus.MEMBER,
+            now=clock.now(),
+            reason="Role fixed",
+        )
+
+    assert (await promote()).status == "member"
+    # Demoted, then promoted again: that promotion ends no admission.
+    await membership.record_change(
+        coop_db,
+        guild_id=GUILD,
+        actor=MO,
+        user_id=NINA.user_id,
+        change=Change.DEMOTE,
+        status=MemberStatus.CONTRIBUTOR,
+        now=clock.now(),
+        reason="On leave",
+    )
+    clock.advance(timedelta(days=1))
+    await promote()
+    async with coop_db.read() as session:
+        promotions = (
+            await session.exec(
+                select(AuditEvent).where(AuditEvent.action == "member.promote").order_by(col(AuditEvent.id))
+            )
+        ).all()
+    assert [(e.details.get("application_id"), e.details.get("decision_id")) for e in promotions] == [
+        (opened.application.id, opened.decision.id),
+        (None, None),
+    ]
+
+
 async def test_a_declined_admission_and_a_cancelled_one(coop_db: Database, clock: ManualClock):
     await agree(coop_db, clock.now())
     opened = await apply(coop_db, clock.now())
