@@ -851,7 +851,12 @@ async def confirm_contribution(
             actor_id=actor.user_id,
             action="fund.contribution.confirm",
             subject=f"contribution:{contribution_id}",
-            details={"fund_id": fund.id, "amount": contribution.amount, "entry_id": entry.id},
+            details={
+                "fund_id": fund.id,
+                "amount": contribution.amount,
+                "currency": fund.currency,
+                "entry_id": entry.id,
+            },
             at=now,
         )
     return ContributionReceipt(contribution, fund, entry)
@@ -874,7 +879,12 @@ async def reject_contribution(
             actor_id=actor.user_id,
             action="fund.contribution.reject",
             subject=f"contribution:{contribution_id}",
-            details={"fund_id": fund.id, "amount": contribution.amount, "reason": reason},
+            details={
+                "fund_id": fund.id,
+                "amount": contribution.amount,
+                "currency": fund.currency,
+                "reason": reason,
+            },
             at=now,
         )
     return ContributionReceipt(contribution, fund, None)
@@ -1293,6 +1303,7 @@ async def _on_decision_closed(
         details={
             "decision_id": decision.id,
             "amount": values.get("approved_amount"),
+            "currency": request.currency,
             "outcome": result.outcome,
         },
     )
