@@ -122,7 +122,11 @@ class AuditEvent(SQLModel, table=True):
     """One governance action: who did what to which subject, when. Written in the same transaction."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_guild_created", "guild_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_audit_events_guild_created", "guild_id", "created_at"),
+        # /coop audit about:someone, and a member's history, read one subject of one guild.
+        Index("ix_audit_events_guild_subject", "guild_id", "subject"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))
