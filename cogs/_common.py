@@ -1,7 +1,9 @@
-"""What every cog shares: the one error path, ephemeral replies, and turning a Discord user into an Actor."""
+"""What every cog shares: the one error path, ephemeral replies, whom a message may ping, turning a Discord
+user into an Actor, and the short-lived views of ephemeral answers."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -25,15 +27,30 @@ GENERIC_APOLOGY = "Sorry, something went wrong on my side. It has been logged; n
 MAX_ERROR_LENGTH = 1_900
 
 
+def pinging_only(*user_ids: int) -> discord.AllowedMentions:
+    """Ping exactly these people (a person who must be told), never anyone else, @everyone or a role."""
+    return discord.AllowedMentions(
+        everyone=False,
+        roles=False,
+        users=[discord.Object(id=user_id) for user_id in user_ids],
+        replied_user=False,
+    )
+
+
+def actor_from(member: discord.Member) -> Actor:
+    """A guild member as governance sees them (also for people other than the one interacting)."""
+    return Actor(
+        user_id=member.id,
+        role_ids=frozenset(role.id for role in member.roles),
+        manages_guild=member.guild_permissions.manage_guild,
+    )
+
+
 def actor_of(interaction: discord.Interaction[Any]) -> Actor:
     """The acting user as governance sees them. Interactions carry the member's roles, no fetch needed."""
     user = interaction.user
     if isinstance(user, discord.Member):
-        return Actor(
-            user_id=user.id,
-            role_ids=frozenset(role.id for role in user.roles),
-            manages_guild=user.guild_permissions.manage_guild,
-        )
+        return actor_from(user)
     return Actor(user_id=user.id)
 
 
@@ -145,3 +162,52 @@ class CoopModal(discord.ui.Modal):
         self, interaction: discord.Interaction[Any], error: Exception, /
     ) -> None:
         await report_error(interaction, error)
+
+
+class ExpiringView(CoopView):
+    """An ephemeral view whose buttons are taken away when it stops listening (instead of failing). Whoever
+    sends it says which answer carries it: `origin` when it is the interaction's response, `message` when it
+    is a followup."""
+
+    origin: discord.Interaction[Any] | None = None
+    message: discord.WebhookMessage | None = None
+
+    async def on_timeout(self) -> None:
+        # The message may be dismissed or the token expired: then there is nothing left to tidy.
+        with contextlib.suppress(discord.HTTPException):
+            if self.message is not None:
+                await self.message.edit(view=None)
+            elif self.origin is not None:
+                await self.origin.edit_original_response(view=None)
+
+
+class PagedView(ExpiringView):
+    """Previous and Next over `pages` pages; a subclass draws the page shown (`page`) in `render_page`."""
+
+    def __init__(self, *, pages: int, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self.page = 0
+        self.pages = max(1, pages)
+
+    async def render_page(self) -> discord.Embed:
+        raise NotImplementedError
+
+    async def render(self) -> discord.Embed:
+        """The page shown, with the buttons that lead nowhere disabled."""
+        self.previous_page.disabled = self.page == 0
+        self.next_page.disabled = self.page >= self.pages - 1
+        return await self.render_page()
+
+    async def _turn(self, interaction: discord.Interaction[Any], step: int) -> None:
+        self.page = min(max(0, self.page + step), self.pages - 1)
+        await interaction.response.edit_message(embed=await self.render(), view=self)
+
+    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary, emoji="◀️")
+    async def previous_page(
+        self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]
+    ) -> None:
+        await self._turn(interaction, -1)
+
+    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary, emoji="▶️")
+    async def next_page(self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]) -> None:
+        await self._turn(interaction, 1)

@@ -9,11 +9,11 @@ from collections.abc import Iterable, Sequence
 
 import discord
 
-from cogs._common import NO_MENTIONS
+from cogs._common import NO_MENTIONS, pinging_only
+from cogs._text import MESSAGE_LIMIT
 
 log = logging.getLogger("coopbot.delivery")
 
-MESSAGE_LIMIT = 2000
 # Discord allows a bot about 50 requests a second in all, and far fewer DMs a burst; space them out.
 DM_INTERVAL = 0.25
 
@@ -41,10 +41,7 @@ async def post_mentioning(channel: discord.abc.Messageable, header: str, user_id
     """Post `header` mentioning `user_ids` (in as many messages as needed); returns messages sent."""
     sent = 0
     for text, ids in mention_messages(header, user_ids):
-        allowed = discord.AllowedMentions(
-            everyone=False, roles=False, users=[discord.Object(id=user_id) for user_id in ids]
-        )
-        await channel.send(text, allowed_mentions=allowed)
+        await channel.send(text, allowed_mentions=pinging_only(*ids))
         sent += 1
     return sent
 

@@ -18,9 +18,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import CoopBot
+from cogs._base import CoopCog
 from cogs._common import actor_of, requires, send_ephemeral
 from cogs._moderation import contributed_coop_commands
 from cogs._scheduling import DueHandler
+from cogs._text import EMBED_DESCRIPTION_LIMIT, one_line
 from governance import audit, coop, export, webhooks
 from governance.decision_types import DECISION_TYPES, get_type
 from governance.errors import InvalidInput
@@ -107,19 +109,12 @@ def _usable_channel(channel: discord.TextChannel | None, purpose: str) -> int | 
 
 # --- the audit log's lines --------------------------------------------------------------------------
 
-EMBED_DESCRIPTION_LIMIT = 4096
 # Every line of a full page fits the embed, newlines included.
 AUDIT_LINE_LIMIT = (EMBED_DESCRIPTION_LIMIT - audit.PAGE_SIZE) // audit.PAGE_SIZE
 TYPED_LIMIT = 80  # of a reason, a title… within a line
 _PEOPLE = {"member_id", "sponsor_id", "user_id"}
 _LABELS = {"decision_id": "proposal", "request_reopened": "reopened request"}
 Summary = Callable[[Mapping[str, Any]], str]
-
-
-def _one_line(text: str, limit: int) -> str:
-    """`text` on one line (any newline would break the log's layout), visibly cut to `limit` characters."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
 def _label(key: str) -> str:
@@ -157,7 +152,7 @@ def _shown(key: str, value: Any) -> str:
     moment = _moment(value) if isinstance(value, str) else None
     if moment is not None:
         return discord_timestamp(moment, "f")
-    return discord.utils.escape_markdown(_one_line(str(value), TYPED_LIMIT))
+    return discord.utils.escape_markdown(one_line(str(value), TYPED_LIMIT))
 
 
 def _change(details: Mapping[str, Any], before: str, after: str, *, of: str = "") -> str:
@@ -272,13 +267,12 @@ def audit_line(event: AuditEvent) -> str:
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
-class CoopAdmin(commands.GroupCog, group_name="coop", group_description="Set up and run the cooperative"):
+class CoopAdmin(
+    CoopCog, commands.GroupCog, group_name="coop", group_description="Set up and run the cooperative"
+):
     webhooks_group = app_commands.Group(
         name="webhooks", description="Tell other tools what the cooperative decides"
     )
-
-    def __init__(self, bot: CoopBot) -> None:
-        self.bot = bot
 
     async def cog_load(self) -> None:
         self.bot.webhooks.register(DueHandler("webhooks", self._deliver_webhooks, self._next_delivery))
@@ -339,7 +333,7 @@ class CoopAdmin(commands.GroupCog, group_name="coop", group_description="Set up 
             guild_id=interaction.guild_id,
             actor=actor_of(interaction),
             changes=changes,
-            now=self.bot.clock.now(),
+            now=self._now(),
         )
         await interaction.response.send_message(
             embed=settings_embed(settings, title="Cooperative settings saved"), ephemeral=True
@@ -350,7 +344,7 @@ class CoopAdmin(commands.GroupCog, group_name="coop", group_description="Set up 
     async def settings_command(self, interaction: discord.Interaction[CoopBot]) -> None:
         """Show the cooperative's current settings."""
         assert interaction.guild_id is not None
-        settings = await coop.get_settings(self.bot.database, interaction.guild_id, self.bot.clock.now())
+        settings = await self._settings(interaction.guild_id)
         await interaction.response.send_message(
             embed=settings_embed(settings, title="Cooperative settings"), ephemeral=True
         )
@@ -392,7 +386,7 @@ class CoopAdmin(commands.GroupCog, group_name="coop", group_description="Set up 
     ) -> None:
         """The audit log: every governance action, who did it, what it was and when."""
         assert interaction.guild_id is not None
-        now = self.bot.clock.now()
+        now = self._now()
         since_moment = await self._since(interaction.guild_id, since, now) if since else None
         found = await audit.search(
             self.bot.database,
@@ -434,7 +428,7 @@ class CoopAdmin(commands.GroupCog, group_name="coop", group_description="Set up 
         """Export the cooperative's whole record (JSON and CSV files)."""
         assert interaction.guild is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
-        now = self.bot.clock.now()
+        now = self._now()
         folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="coopbot-export-"))
         try:
             result = await export.export_guild(self.bot.database, interaction.guild.id, folder, now)
@@ -478,7 +472,7 @@ class CoopAdmin(commands.GroupCog, group_name="coop", group_description="Set up 
             actor=actor_of(interaction),
             url=url,
             events=[event] if event else None,
-            now=self.bot.clock.now(),
+            now=self._now(),
             allow_http_localhost=self.bot.settings.webhooks_allow_http_localhost,
         )
         await send_ephemeral(
@@ -516,7 +510,7 @@ class CoopAdmin(commands.GroupCog, group_name="coop", group_description="Set up 
             guild_id=interaction.guild_id,
             webhook_id=webhook,
             actor=actor_of(interaction),
-            now=self.bot.clock.now(),
+            now=self._now(),
         )
         await send_ephemeral(interaction, f"Webhook #{removed.id} removed.")
 
@@ -533,16 +527,12 @@ class CoopAdmin(commands.GroupCog, group_name="coop", group_description="Set up 
             guild_id=interaction.guild_id,
             webhook_id=webhook,
             actor=actor_of(interaction),
-            now=self.bot.clock.now(),
+            now=self._now(),
         )
         self.bot.webhooks.wake_soon()
         await send_ephemeral(
             interaction, f"A test event is on its way (delivery `{delivery_id}`); see /coop webhooks list."
         )
-
-    def _served_guilds(self) -> list[int]:
-        # Not `_guild_ids`: discord.py reads a cog's `_guild_ids` when it removes the cog (unload, reload).
-        return [guild.id for guild in self.bot.guilds]
 
     async def _next_delivery(self) -> datetime | None:
         return await webhooks.next_due(self.bot.database, self._served_guilds())
@@ -550,9 +540,9 @@ class CoopAdmin(commands.GroupCog, group_name="coop", group_description="Set up 
     async def _deliver_webhooks(self, now: datetime) -> None:
         await webhooks.fan_out(self.bot.database, now, self._served_guilds())
         attempts = await webhooks.claim_due(self.bot.database, now, self._served_guilds())
-        await asyncio.gather(*(self._post(attempt) for attempt in attempts))
+        await asyncio.gather(*(self._deliver_webhook(attempt) for attempt in attempts))
 
-    async def _post(self, attempt: webhooks.Attempt) -> None:
+    async def _deliver_webhook(self, attempt: webhooks.Attempt) -> None:
         """One delivery attempt; network errors, timeouts, 408/429 and 5xx are retried, other answers not."""
         assert self.bot.http_client is not None
         error: str | None = None
@@ -573,9 +563,7 @@ class CoopAdmin(commands.GroupCog, group_name="coop", group_description="Set up 
             if not 200 <= response.status_code < 300:
                 error = f"HTTP {response.status_code}"
                 retry = response.status_code >= 500 or response.status_code in (408, 429)
-        await webhooks.record_outcome(
-            self.bot.database, attempt, self.bot.clock.now(), error=error, retry=retry
-        )
+        await webhooks.record_outcome(self.bot.database, attempt, self._now(), error=error, retry=retry)
 
 
 async def setup(bot: CoopBot) -> None:

@@ -19,28 +19,27 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import CoopBot
+from cogs._base import CoopCog
 from cogs._charts import render_line_chart
 from cogs._common import NO_MENTIONS, actor_of, requires, send_ephemeral
 from cogs._moderation import attach_to_mod, detach_from_mod
 from cogs._scheduling import DueHandler
+from cogs._text import AUTOCOMPLETE_LIMIT, MESSAGE_LIMIT, one_line, shorten
 from cogs.funds._forms import RejectModal, RequestModal
 from cogs.funds._items import PERSISTENT_ITEMS, contribution_view, ledger_view, request_view
 from cogs.funds._render import (
     KIND_LABELS,
-    MESSAGE_LIMIT,
     STATUS_MARKS,
     contribution_notice,
     fund_embed,
     ledger_embed,
     list_embed,
     money,
-    one_line,
     remark,
     request_embed,
     request_notice,
-    shorten,
 )
-from governance import coop, decisions, funds
+from governance import decisions, funds
 from governance.decision_types import get_type
 from governance.errors import Conflict, InvalidInput, NotAllowed
 from governance.money import currency_label, format_amount, suggest_currencies
@@ -51,7 +50,6 @@ from storage.models import MAX_ID, Fund, FundingRequest, FundPolicy, Guild, Requ
 
 log = logging.getLogger("coopbot.funds")
 
-AUTOCOMPLETE_LIMIT = 25
 ID = app_commands.Range[int, 1, MAX_ID]
 FUND_REF = app_commands.Range[str, 1, 100]  # a fund's name or number, as typed
 AMOUNT = app_commands.Range[str, 1, 64]  # an amount as typed ("1,200.50"); governance parses it
@@ -70,14 +68,7 @@ STATUS_CHOICES = [
 ]
 
 
-def _only(user_id: int) -> discord.AllowedMentions:
-    """Ping exactly this person, never anyone else, @everyone or a role."""
-    return discord.AllowedMentions(
-        everyone=False, roles=False, users=[discord.Object(id=user_id)], replied_user=False
-    )
-
-
-class Funds(commands.Cog):
+class Funds(CoopCog):
     fund_group = app_commands.Group(
         name="fund", description="Pooled funds: contribute, request, pay, read the ledger", guild_only=True
     )
@@ -87,9 +78,6 @@ class Funds(commands.Cog):
     contribution_group = app_commands.Group(
         name="contribution", description="Pending contributions, for treasurers", parent=fund_group
     )
-
-    def __init__(self, bot: CoopBot) -> None:
-        self.bot = bot
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(*PERSISTENT_ITEMS)
@@ -103,15 +91,9 @@ class Funds(commands.Cog):
 
     # --- helpers ----------------------------------------------------------------------------------
 
-    def _now(self) -> datetime:
-        return self.bot.clock.now()
-
     @property
     def _db(self) -> Database:
         return self.bot.database
-
-    async def _settings(self, guild_id: int) -> Guild:
-        return await coop.get_settings(self.bot.database, guild_id, self._now())
 
     async def _check(
         self, interaction: discord.Interaction[Any], rule: Callable[[Guild, Actor], None]
@@ -119,41 +101,6 @@ class Funds(commands.Cog):
         """The same rule as a command check, for buttons (and before opening a form)."""
         assert interaction.guild_id is not None
         rule(await self._settings(interaction.guild_id), actor_of(interaction))
-
-    async def _channel(self, channel_id: int | None) -> discord.abc.Messageable | None:
-        if channel_id is None:
-            return None
-        channel = self.bot.get_channel(channel_id)
-        if channel is None:
-            try:
-                channel = await self.bot.fetch_channel(channel_id)
-            except discord.HTTPException:
-                return None
-        return channel if isinstance(channel, discord.abc.Messageable) else None
-
-    async def _dm(self, user_id: int, text: str) -> bool:
-        user = self.bot.get_user(user_id)
-        try:
-            if user is None:
-                user = await self.bot.fetch_user(user_id)
-            await user.send(shorten(text, MESSAGE_LIMIT), allowed_mentions=NO_MENTIONS)
-        except discord.HTTPException:  # DMs closed (50007), or the user is gone
-            return False
-        return True
-
-    async def _tell(self, user_id: int, text: str, *, fallback_channel_id: int | None) -> None:
-        """Tell one person: by DM where they accept it, else with a mention (of them only) in a channel."""
-        if await self._dm(user_id, text):
-            return
-        channel = await self._channel(fallback_channel_id)
-        if channel is None:
-            return
-        try:
-            await channel.send(
-                shorten(f"<@{user_id}> {text}", MESSAGE_LIMIT), allowed_mentions=_only(user_id)
-            )
-        except discord.HTTPException:
-            log.warning("Could not tell user %s about a fund", user_id, exc_info=True)
 
     async def _tell_requester(self, request: FundingRequest, text: str) -> None:
         """Tell the requester what became of their request: by DM, else in the governance channel."""
@@ -164,13 +111,7 @@ class Funds(commands.Cog):
         return await self._channel((await self._settings(guild_id)).governance_channel_id)
 
     async def _post_notice(self, guild_id: int, text: str, view: discord.ui.View) -> None:
-        channel = await self._governance_channel(guild_id)
-        if channel is None:
-            return
-        try:
-            await channel.send(text, view=view, allowed_mentions=NO_MENTIONS)
-        except discord.HTTPException:
-            log.warning("Could not post a fund notice in guild %s", guild_id, exc_info=True)
+        await self._post((await self._settings(guild_id)).governance_channel_id, text, view=view)
 
     # --- funds ------------------------------------------------------------------------------------
 
@@ -474,7 +415,7 @@ class Funds(commands.Cog):
         assert request.id is not None
         asked = funds.describe_amounts(request)
         if receipt.decision is not None:
-            message = await self._post_decision(receipt.decision)
+            message = await self._post_decision(receipt.decision, self._now())
             if message is None:
                 await funds.cancel_request(
                     self._db,
@@ -504,18 +445,6 @@ class Funds(commands.Cog):
             )
             text = f"Request #{request.id} for {asked} from **{fund.name}** waits for a treasurer.{expires}"
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-
-    async def _post_decision(self, decision: Any) -> discord.Message | None:
-        from cogs.proposals import Proposals
-
-        proposals = self.bot.get_cog(Proposals.__cog_name__)
-        if not isinstance(proposals, Proposals):
-            log.error("The proposals extension is not loaded: decision %s can't be posted", decision.id)
-            await decisions.discard_unposted(
-                self._db, guild_id=decision.guild_id, decision_id=decision.id, now=self._now()
-            )
-            return None
-        return await proposals.post_decision(decision)
 
     @request_group.command(name="list")
     @requires(funds.require_fund_reader)
@@ -697,10 +626,8 @@ class Funds(commands.Cog):
 
     async def _refresh_proposal(self, guild_id: int, decision_id: int) -> None:
         """Show a proposal cancelled with its request as cancelled (buttons disabled)."""
-        from cogs.proposals import Proposals
-
-        proposals = self.bot.get_cog(Proposals.__cog_name__)
-        if not isinstance(proposals, Proposals):
+        proposals = self._proposals()
+        if proposals is None:
             return
         try:
             decision = await decisions.get_decision(self._db, guild_id, decision_id)
@@ -900,19 +827,14 @@ class Funds(commands.Cog):
             )
         else:
             return
-        thread = await self._channel(decision.thread_id)
-        if thread is not None:
-            try:
-                await thread.send(note, allowed_mentions=NO_MENTIONS)
-            except discord.HTTPException:
-                log.warning("Could not post in the thread of decision %s", decision.id, exc_info=True)
+        await self._post(decision.thread_id, note)
         await self._tell(request.requester_id, told, fallback_channel_id=decision.thread_id)
 
     async def _next_due(self) -> datetime | None:
-        return await funds.next_expiry(self._db, [guild.id for guild in self.bot.guilds])
+        return await funds.next_expiry(self._db, self._served_guilds())
 
     async def _settle_due(self, now: datetime) -> None:
-        settled = await funds.settle_due(self._db, now, [guild.id for guild in self.bot.guilds])
+        settled = await funds.settle_due(self._db, now, self._served_guilds())
         for item in settled:
             request = item.request
             if request.status == RequestStatus.EXPIRED.value:

@@ -7,13 +7,11 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from cogs._common import CoopModal
-from cogs.funds._render import shorten
+from cogs._text import MODAL_TITLE_LIMIT, shorten
 from governance import funds
 
 if TYPE_CHECKING:
     from cogs.funds._cog import Funds
-
-MODAL_TITLE_LIMIT = 45
 
 
 class RequestModal(CoopModal):

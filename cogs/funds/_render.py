@@ -8,6 +8,14 @@ from __future__ import annotations
 
 import discord
 
+from cogs._text import (
+    EMBED_DESCRIPTION_LIMIT,
+    EMBED_TITLE_LIMIT,
+    FIELD_LIMIT,
+    MESSAGE_LIMIT,
+    one_line,
+    shorten,
+)
 from governance import funds
 from governance.decision_types import get_type
 from governance.timeparse import discord_timestamp
@@ -21,11 +29,6 @@ from storage.models import (
     RequestStatus,
 )
 
-EMBED_TITLE_LIMIT = 256
-EMBED_DESCRIPTION_LIMIT = 4096
-FIELD_NAME_LIMIT = 256
-FIELD_LIMIT = 1024
-MESSAGE_LIMIT = 2000
 BAR_CELLS = 10
 SHOWN_OPEN_REQUESTS = 8
 
@@ -45,15 +48,6 @@ KIND_LABELS = {
     LedgerKind.PAYOUT.value: "payout",
     LedgerKind.REVERSAL.value: "correction",
 }
-
-
-def shorten(text: str, limit: int, *, more: str = "…") -> str:
-    """Cut `text` to `limit` characters, visibly (never let Discord reject it)."""
-    return text if len(text) <= limit else text[: max(0, limit - len(more))].rstrip() + more
-
-
-def one_line(text: str, limit: int) -> str:
-    return shorten(" ".join(text.split()), limit)
 
 
 def money(minor: int, currency: str) -> str:

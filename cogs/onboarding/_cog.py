@@ -10,7 +10,6 @@ When Discord refuses, the person (or the moderator) is told what to fix, in the 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 import discord
@@ -18,8 +17,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import CoopBot
-from cogs._common import NO_MENTIONS, actor_of, requires, send_ephemeral
+from cogs._base import CoopCog
+from cogs._common import NO_MENTIONS, actor_from, actor_of, pinging_only, requires, send_ephemeral
 from cogs._moderation import attach_to_coop, attach_to_mod, detach_from_coop, detach_from_mod
+from cogs._text import one_line, shorten
 from cogs.onboarding._forms import (
     CharterModal,
     DirectoryView,
@@ -30,7 +31,6 @@ from cogs.onboarding._forms import (
 from cogs.onboarding._items import PERSISTENT_ITEMS, agree_view, welcome_view
 from cogs.onboarding._moderation import MemberModeration, charter_command
 from cogs.onboarding._render import (
-    MESSAGE_LIMIT,
     STANDING_LABELS,
     DirectoryEntry,
     charter_announcement,
@@ -38,11 +38,10 @@ from cogs.onboarding._render import (
     has_charter,
     introduction_embed,
     profile_embed,
-    shorten,
     welcome_embed,
 )
 from cogs.onboarding._roles import change_roles
-from governance import coop, decisions, membership
+from governance import decisions, membership
 from governance.decision_types import get_type
 from governance.errors import Conflict, InvalidInput, NotFound
 from governance.membership import Change, ProfileDraft
@@ -67,20 +66,6 @@ DONE = {
 }
 
 
-def actor_from(member: discord.Member) -> Actor:
-    """A guild member as governance sees them (for people other than the one interacting)."""
-    return Actor(
-        user_id=member.id,
-        role_ids=frozenset(role.id for role in member.roles),
-        manages_guild=member.guild_permissions.manage_guild,
-    )
-
-
-def _only(user: discord.abc.Snowflake) -> discord.AllowedMentions:
-    """Mention (and notify) this one person, nobody else."""
-    return discord.AllowedMentions(everyone=False, roles=False, users=[user], replied_user=False)
-
-
 def _draft_of(row: Member | None, fallback_name: str) -> ProfileDraft:
     if row is None or row.introduced_at is None:
         return ProfileDraft(display_name=fallback_name)
@@ -93,7 +78,7 @@ def _draft_of(row: Member | None, fallback_name: str) -> ProfileDraft:
     )
 
 
-class Onboarding(commands.Cog):
+class Onboarding(CoopCog):
     member = app_commands.Group(
         name="member",
         description="Your place in the cooperative: apply, profiles, directory",
@@ -101,7 +86,7 @@ class Onboarding(commands.Cog):
     )
 
     def __init__(self, bot: CoopBot) -> None:
-        self.bot = bot
+        super().__init__(bot)
         self.moderation = MemberModeration(self)
         self.coop_commands = (charter_command(self),)
 
@@ -117,62 +102,12 @@ class Onboarding(commands.Cog):
 
     # --- helpers ----------------------------------------------------------------------------------
 
-    def _now(self) -> datetime:
-        return self.bot.clock.now()
-
-    async def _settings(self, guild_id: int) -> Guild:
-        return await coop.get_settings(self.bot.database, guild_id, self._now())
-
-    async def _channel(self, channel_id: int | None) -> discord.abc.Messageable | None:
-        if channel_id is None:
-            return None
-        channel = self.bot.get_channel(channel_id)
-        if channel is None:
-            try:
-                channel = await self.bot.fetch_channel(channel_id)
-            except discord.HTTPException:
-                return None
-        return channel if isinstance(channel, discord.abc.Messageable) else None
-
-    async def _post(
-        self, channel_id: int | None, content: str | None = None, **kwargs: Any
-    ) -> discord.Message | None:
-        """Post in one of the cooperative's channels; None (logged) when it can't."""
-        channel = await self._channel(channel_id)
-        if channel is None:
-            return None
-        kwargs.setdefault("allowed_mentions", NO_MENTIONS)
-        try:
-            return await channel.send(shorten(content, MESSAGE_LIMIT) if content else None, **kwargs)
-        except discord.HTTPException:
-            log.warning("Could not post in channel %s", channel_id, exc_info=True)
-            return None
-
     async def _tell_moderators(self, guild_id: int, text: str) -> None:
         """Something a moderator must fix goes to the governance channel."""
         settings = await self._settings(guild_id)
-        posted = await self._post(
-            settings.governance_channel_id or settings.welcome_channel_id, shorten(text, MESSAGE_LIMIT)
-        )
+        posted = await self._post(settings.governance_channel_id or settings.welcome_channel_id, text)
         if posted is None:
             log.warning("Could not tell the moderators of guild %s: %s", guild_id, text)
-
-    async def _tell_person(self, user_id: int, text: str, *, fallback_channel_id: int | None) -> bool:
-        """A DM; where DMs are closed, a mention in `fallback_channel_id`. False when neither worked."""
-        text = shorten(text, MESSAGE_LIMIT - 30)
-        user = self.bot.get_user(user_id)
-        if user is None:
-            try:
-                user = await self.bot.fetch_user(user_id)
-            except discord.HTTPException:
-                return False
-        try:
-            await user.send(text, allowed_mentions=NO_MENTIONS)
-            return True
-        except discord.HTTPException:
-            log.info("Could not DM user %s; falling back to channel %s", user_id, fallback_channel_id)
-        posted = await self._post(fallback_channel_id, f"{user.mention} {text}", allowed_mentions=_only(user))
-        return posted is not None
 
     async def _person(
         self, interaction: discord.Interaction[Any], guild_id: int
@@ -221,7 +156,7 @@ class Onboarding(commands.Cog):
             f"Welcome, {member.mention}!",
             embed=welcome_embed(settings, member.guild.name),
             view=welcome_view(member.guild.id, version),
-            allowed_mentions=_only(member),
+            allowed_mentions=pinging_only(member.id),
         )
         try:
             await member.send(
@@ -585,19 +520,6 @@ class Onboarding(commands.Cog):
             view=agree_view(interaction.guild.id, settings.charter_version),
         )
 
-    async def _post_decision(self, decision: Decision, now: datetime) -> discord.Message | None:
-        """Post a decision this cog opened (an admission, a charter version) through the proposals cog.
-        None when it could not be posted; the decision is then cancelled, so none stays open unseen."""
-        assert decision.id is not None
-        post = getattr(self.bot.get_cog("Proposals"), "post_decision", None)
-        if post is not None:
-            posted: discord.Message | None = await post(decision)  # cancels the decision itself on failure
-            return posted
-        await decisions.discard_unposted(
-            self.bot.database, guild_id=decision.guild_id, decision_id=decision.id, now=now
-        )
-        return None
-
     async def edit_charter(
         self, interaction: discord.Interaction[Any], version: int | None, *, decide: bool = False
     ) -> None:
@@ -744,7 +666,7 @@ class Onboarding(commands.Cog):
                 now=self._now(),
                 joined_at=person.joined_at,
             )
-            await self._tell_person(
+            await self._tell(
                 person.id,
                 f"🎉 Welcome as a member of **{guild.name}**! The cooperative agreed to admit you "
                 f"(proposal #{decision.id}), and you now have the member role.",
@@ -758,7 +680,7 @@ class Onboarding(commands.Cog):
             f"member role. {problem} Once that is fixed, a moderator can give it with "
             f"`/mod member promote`.",
         )
-        await self._tell_person(
+        await self._tell(
             person.id,
             f"🎉 The cooperative **{guild.name}** agreed to admit you as a member (proposal #{decision.id})! "
             "I couldn't give you the member role yet; the moderators have been told and will sort it out.",
@@ -777,12 +699,12 @@ class Onboarding(commands.Cog):
         given = [reason for _voter, _ballot, reason in reasons if reason.strip()]
         if given:
             lines.append("What members said:")
-            lines.extend(f"> {shorten(' '.join(reason.split()), 400)}" for reason in given)
+            lines.extend(f"> {one_line(reason, 400)}" for reason in given)
         lines.append(
             "You remain a contributor. Talk with the members about what they raised; you are welcome to "
             "apply again when the time is right."
         )
-        await self._tell_person(application.user_id, "\n".join(lines), fallback_channel_id=decision.thread_id)
+        await self._tell(application.user_id, "\n".join(lines), fallback_channel_id=decision.thread_id)
 
     # --- moderation (the /mod member commands call these) -----------------------------------------
 
@@ -850,10 +772,10 @@ class Onboarding(commands.Cog):
             now=self._now(),
         )
         await interaction.response.defer(ephemeral=True, thinking=True)
-        told = await self._tell_person(
+        told = await self._tell(
             application.user_id,
             f"Thank you for applying to become a member of **{guild.name}**. This time the moderators did "
-            f"not admit you. Their reason:\n> {shorten(' '.join(reason.split()), 800)}\nYou remain a "
+            f"not admit you. Their reason:\n> {one_line(reason, 800)}\nYou remain a "
             "contributor; you are welcome to apply again when the time is right.",
             # The reason is theirs to read, not the server's: no public fallback.
             fallback_channel_id=None,

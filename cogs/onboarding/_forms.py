@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import TYPE_CHECKING, Any
 
 import discord
 
-from cogs._common import CoopModal, CoopView
+from cogs._common import CoopModal, CoopView, ExpiringView, PagedView
 from cogs.onboarding._render import DirectoryEntry, directory_embed
 from governance import membership
 from governance.membership import ProfileDraft
@@ -130,20 +129,7 @@ class CharterModal(CoopModal):
         await self.cog.publish_charter(interaction, self.text.value, self.version, decide=self.decide)
 
 
-class _ExpiringView(CoopView):
-    """An ephemeral view whose buttons are taken away when it stops listening (instead of failing)."""
-
-    origin: discord.Interaction[Any] | None = None  # the interaction whose answer carries the view
-
-    async def on_timeout(self) -> None:
-        if self.origin is None:
-            return
-        # The message may be dismissed or the token expired: then there is nothing left to tidy.
-        with contextlib.suppress(discord.HTTPException):
-            await self.origin.edit_original_response(view=None)
-
-
-class LeaveConfirmView(_ExpiringView):
+class LeaveConfirmView(ExpiringView):
     """Asks before someone steps down or leaves the cooperative."""
 
     def __init__(self, cog: Onboarding, *, to: str) -> None:
@@ -163,39 +149,21 @@ class LeaveConfirmView(_ExpiringView):
         await interaction.response.edit_message(content="Nothing changed.", view=None)
 
 
-class DirectoryView(_ExpiringView):
+class DirectoryView(PagedView):
     """The member directory, a page at a time (profiles are read for the page shown only)."""
 
     def __init__(
         self, cog: Onboarding, guild_id: int, entries: list[DirectoryEntry], *, heading: str
     ) -> None:
-        super().__init__(timeout=VIEW_TIMEOUT)
+        super().__init__(pages=-(-len(entries) // DIRECTORY_PAGE_SIZE), timeout=VIEW_TIMEOUT)
         self.cog = cog
         self.guild_id = guild_id
         self.entries = entries
         self.heading = heading
-        self.page = 0
-        self.pages = max(1, -(-len(entries) // DIRECTORY_PAGE_SIZE))
 
-    async def render(self) -> discord.Embed:
+    async def render_page(self) -> discord.Embed:
         shown = self.entries[self.page * DIRECTORY_PAGE_SIZE : (self.page + 1) * DIRECTORY_PAGE_SIZE]
         rows = await membership.profiles(self.cog.bot.database, self.guild_id, [e.user_id for e in shown])
-        self.previous_page.disabled = self.page == 0
-        self.next_page.disabled = self.page >= self.pages - 1
         return directory_embed(
             shown, rows, page=self.page, pages=self.pages, total=len(self.entries), heading=self.heading
         )
-
-    async def _turn(self, interaction: discord.Interaction[Any], step: int) -> None:
-        self.page = min(max(0, self.page + step), self.pages - 1)
-        await interaction.response.edit_message(embed=await self.render(), view=self)
-
-    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary, emoji="◀️")
-    async def previous_page(
-        self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]
-    ) -> None:
-        await self._turn(interaction, -1)
-
-    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary, emoji="▶️")
-    async def next_page(self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]) -> None:
-        await self._turn(interaction, 1)

@@ -7,14 +7,10 @@ from datetime import datetime
 
 import discord
 
+from cogs._text import EMBED_DESCRIPTION_LIMIT, EMBED_TITLE_LIMIT, FIELD_LIMIT, shorten
 from governance.errors import InvalidInput
 from governance.timeparse import discord_timestamp, parse_timezone
 from storage.models import Guild, Member, MemberStatus
-
-EMBED_TITLE_LIMIT = 256
-EMBED_DESCRIPTION_LIMIT = 4096
-FIELD_LIMIT = 1024
-MESSAGE_LIMIT = 2000
 
 COLOUR = discord.Colour.teal()
 
@@ -24,11 +20,6 @@ STANDING_LABELS = {
     MemberStatus.VISITOR: "Visitor",
     MemberStatus.DEPARTED: "Left",
 }
-
-
-def shorten(text: str, limit: int, *, more: str = "…") -> str:
-    """Cut `text` to `limit` characters, visibly (never let Discord reject it)."""
-    return text if len(text) <= limit else text[: max(0, limit - len(more))].rstrip() + more
 
 
 def has_charter(settings: Guild) -> bool:

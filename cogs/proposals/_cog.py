@@ -11,14 +11,23 @@ from typing import Any
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
 from bot import CoopBot
+from cogs._base import CoopCog
 from cogs._charts import render_bar_chart, render_stacked_rounds_chart
 from cogs._common import NO_MENTIONS, actor_of, requires, send_ephemeral
 from cogs._delivery import dm_each, post_mentioning
 from cogs._moderation import attach_to_mod, detach_from_mod
 from cogs._scheduling import DueHandler
+from cogs._text import (
+    AUTOCOMPLETE_LIMIT,
+    EMBED_DESCRIPTION_LIMIT,
+    FIELD_LIMIT,
+    FIELD_NAME_LIMIT,
+    MESSAGE_LIMIT,
+    THREAD_NAME_LIMIT,
+    shorten,
+)
 from cogs.proposals._forms import (
     BallotFormModal,
     NewProposalModal,
@@ -29,12 +38,10 @@ from cogs.proposals._forms import (
 from cogs.proposals._items import PERSISTENT_ITEMS
 from cogs.proposals._moderation import Closes, DecisionModeration, ProposalId
 from cogs.proposals._render import (
-    MESSAGE_LIMIT,
     proposal_embed,
     reason_pages,
     reasons_embed,
     result_message,
-    shorten,
     voting_view,
 )
 from governance import coop, decisions, reminders
@@ -49,8 +56,6 @@ log = logging.getLogger("coopbot.proposals")
 
 TYPE_CHOICES = [app_commands.Choice(name=t.label, value=k.value) for k, t in DECISION_TYPES.items()]
 TALLY_EDIT_INTERVAL = 2.0  # seconds between two edits of one proposal message, whatever the vote rate
-THREAD_NAME_LIMIT = 100
-AUTOCOMPLETE_LIMIT = 25
 
 
 class TallyRefresher:
@@ -129,13 +134,13 @@ def _confirmation(receipt: decisions.VoteReceipt) -> str:
     )
 
 
-class Proposals(commands.Cog):
+class Proposals(CoopCog):
     proposal = app_commands.Group(
         name="proposal", description="Propose, vote and decide together", guild_only=True
     )
 
     def __init__(self, bot: CoopBot) -> None:
-        self.bot = bot
+        super().__init__(bot)
         self.refresher = TallyRefresher(self._refresh_message)
         self._edit_locks: dict[int, asyncio.Lock] = {}
 
@@ -156,23 +161,9 @@ class Proposals(commands.Cog):
 
     # --- helpers ----------------------------------------------------------------------------------
 
-    def _now(self) -> datetime:
-        return self.bot.clock.now()
-
     async def _tally(self, decision: Decision) -> TallyResult:
         eligible = await eligible_members(self.bot.get_guild(decision.guild_id), decision)
         return await decisions.current_tally(self.bot.database, decision, len(eligible))
-
-    async def _channel(self, channel_id: int | None) -> discord.abc.Messageable | None:
-        if channel_id is None:
-            return None
-        channel = self.bot.get_channel(channel_id)
-        if channel is None:
-            try:
-                channel = await self.bot.fetch_channel(channel_id)
-            except discord.HTTPException:
-                return None
-        return channel if isinstance(channel, discord.abc.Messageable) else None
 
     async def refresh_message(self, decision: Decision) -> None:
         """Show the decision's current state on its proposal message. Edits of one message take turns and
@@ -198,16 +189,7 @@ class Proposals(commands.Cog):
             self._edit_locks.pop(decision.id, None)
 
     async def _tell_thread(self, decision: Decision, text: str, *, nonce: str | None = None) -> None:
-        thread = await self._channel(decision.thread_id)
-        if thread is None:
-            return
-        try:
-            if nonce is None:
-                await thread.send(shorten(text, MESSAGE_LIMIT), allowed_mentions=NO_MENTIONS)
-            else:
-                await thread.send(shorten(text, MESSAGE_LIMIT), allowed_mentions=NO_MENTIONS, nonce=nonce)
-        except discord.HTTPException:
-            log.warning("Could not post in the thread of decision %s", decision.id, exc_info=True)
+        await self._post(decision.thread_id, text, nonce=nonce)
 
     async def _announce_change(
         self, interaction: discord.Interaction[Any], decision: Decision, reply: str, thread_note: str
@@ -450,11 +432,11 @@ class Proposals(commands.Cog):
     # --- closing ----------------------------------------------------------------------------------
 
     async def _next_closing(self) -> datetime | None:
-        return await decisions.next_closing(self.bot.database, [guild.id for guild in self.bot.guilds])
+        return await decisions.next_closing(self.bot.database, self._served_guilds())
 
     async def _close_due(self, now: datetime) -> None:
         for guild_id, decision_id in await decisions.due_decisions(
-            self.bot.database, now, [guild.id for guild in self.bot.guilds]
+            self.bot.database, now, self._served_guilds()
         ):
             try:
                 await self._close(guild_id, decision_id, now=now)
@@ -505,10 +487,6 @@ class Proposals(commands.Cog):
                 log.exception("Could not announce the close of decision %s", closed.decision.id)
 
     # --- reminders --------------------------------------------------------------------------------
-
-    def _served_guilds(self) -> list[int]:
-        # Not `_guild_ids`: discord.py reads a cog's `_guild_ids` when it removes the cog (unload, reload).
-        return [guild.id for guild in self.bot.guilds]
 
     async def _next_reminder(self) -> datetime | None:
         return await reminders.next_closing_soon(self.bot.database, self._served_guilds())
@@ -756,7 +734,9 @@ class Proposals(commands.Cog):
         ]
         title = "Open proposals you have not voted on" if unvoted else "Open proposals"
         embed = discord.Embed(
-            title=title, description=shorten("\n".join(lines), 4096), colour=discord.Colour.blurple()
+            title=title,
+            description=shorten("\n".join(lines), EMBED_DESCRIPTION_LIMIT),
+            colour=discord.Colour.blurple(),
         )
         await send_ephemeral(interaction, embed=embed)
 
@@ -788,7 +768,7 @@ class Proposals(commands.Cog):
         elif pages:
             view = ReasonsView(decision, pages)
             view.message = await interaction.followup.send(
-                embed=view.embed(), view=view, ephemeral=True, allowed_mentions=NO_MENTIONS, wait=True
+                embed=await view.render(), view=view, ephemeral=True, allowed_mentions=NO_MENTIONS, wait=True
             )
 
     @proposal.command(name="results")
@@ -839,8 +819,8 @@ class Proposals(commands.Cog):
             if decision.outcome_statement:
                 value += f"\n**Outcome:** {shorten(decision.outcome_statement, 300)}"
             embed.add_field(
-                name=shorten(f"{decisions.label(decision)} · {decision.title}", 256),
-                value=shorten(value, 1024),
+                name=shorten(f"{decisions.label(decision)} · {decision.title}", FIELD_NAME_LIMIT),
+                value=shorten(value, FIELD_LIMIT),
                 inline=False,
             )
         embed.set_footer(text=f"Page {page} of {pages} · {total} decision{'s' if total != 1 else ''}")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import discord
 
-from cogs._common import CoopModal, CoopView
-from cogs.proposals._render import reasons_embed, shorten
+from cogs._common import CoopModal, CoopView, PagedView
+from cogs._text import INPUT_LABEL_LIMIT, MODAL_TITLE_LIMIT, shorten
+from cogs.proposals._render import reasons_embed
 from governance.decision_types import DECISION_TYPES
 from governance.decisions import MAX_DETAILS, MAX_REASON, MAX_TITLE, ProposalDraft
 from governance.errors import InvalidInput
@@ -19,8 +19,6 @@ from storage.models import Decision
 if TYPE_CHECKING:
     from cogs.proposals._cog import Proposals
 
-MODAL_TITLE_LIMIT = 45
-INPUT_LABEL_LIMIT = 45
 FIELDS_PER_MODAL = 5
 SELECT_TIMEOUT = 600.0
 
@@ -206,41 +204,14 @@ class BallotFormModal(CoopModal):
             await self.cog.cast_and_confirm(interaction, self.decision_id, choice=self.ballot())
 
 
-class ReasonsView(CoopView):
-    """Turns the pages of the reasons shown by /proposal show; the pages are kept, no read per turn."""
+class ReasonsView(PagedView):
+    """Turns the pages of the reasons shown by /proposal show; the pages are kept, no read per turn. It is
+    sent as a followup: whoever sends it sets `message`."""
 
     def __init__(self, decision: Decision, pages: list[str]) -> None:
-        super().__init__(timeout=SELECT_TIMEOUT)
+        super().__init__(pages=len(pages), timeout=SELECT_TIMEOUT)
         self.decision = decision
-        self.pages = pages
-        self.page = 0
-        self.message: discord.WebhookMessage | None = None  # the answer carrying the view
-        self._enable()
+        self.texts = pages
 
-    def embed(self) -> discord.Embed:
-        return reasons_embed(self.decision, self.pages, self.page)
-
-    def _enable(self) -> None:
-        self.previous_page.disabled = self.page == 0
-        self.next_page.disabled = self.page >= len(self.pages) - 1
-
-    async def _turn(self, interaction: discord.Interaction[Any], step: int) -> None:
-        self.page = min(max(0, self.page + step), len(self.pages) - 1)
-        self._enable()
-        await interaction.response.edit_message(embed=self.embed(), view=self)
-
-    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary, emoji="◀️")
-    async def previous_page(
-        self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]
-    ) -> None:
-        await self._turn(interaction, -1)
-
-    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary, emoji="▶️")
-    async def next_page(self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]) -> None:
-        await self._turn(interaction, 1)
-
-    async def on_timeout(self) -> None:
-        # Take the buttons away rather than let them fail; the message may be dismissed already.
-        if self.message is not None:
-            with contextlib.suppress(discord.HTTPException):
-                await self.message.edit(view=None)
+    async def render_page(self) -> discord.Embed:
+        return reasons_embed(self.decision, self.texts, self.page)

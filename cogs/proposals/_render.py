@@ -6,6 +6,7 @@ from fractions import Fraction
 
 import discord
 
+from cogs._text import EMBED_DESCRIPTION_LIMIT, EMBED_TITLE_LIMIT, FIELD_LIMIT, MESSAGE_LIMIT, shorten
 from cogs.proposals._items import BallotButton, PositionButton, WithdrawButton
 from governance import decisions
 from governance.decision_types import DecisionType
@@ -13,10 +14,6 @@ from governance.tally import TallyResult
 from governance.timeparse import discord_timestamp, format_duration
 from storage.models import Decision, DecisionStatus
 
-EMBED_TITLE_LIMIT = 256
-EMBED_DESCRIPTION_LIMIT = 4096
-FIELD_LIMIT = 1024
-MESSAGE_LIMIT = 2000
 CLOSE_POST_REASON_LIMIT = 300  # each reason in the close post; /proposal show gives them in full
 
 COLOUR_OPEN = discord.Colour.blurple()
@@ -24,11 +21,6 @@ COLOUR_PASSED = discord.Colour.green()
 COLOUR_FAILED = discord.Colour.red()
 COLOUR_INFORMATIONAL = discord.Colour.gold()
 COLOUR_CANCELLED = discord.Colour.dark_grey()
-
-
-def shorten(text: str, limit: int, *, more: str = "…") -> str:
-    """Cut `text` to `limit` characters, visibly (never let Discord reject it)."""
-    return text if len(text) <= limit else text[: max(0, limit - len(more))].rstrip() + more
 
 
 def percent(share: Fraction | None) -> str:

@@ -12,12 +12,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import CoopBot
+from cogs._base import CoopCog
 from cogs._common import NO_MENTIONS, actor_of, requires, send_ephemeral
 from cogs._delivery import dm, post_mentioning
 from cogs._moderation import attach_to_mod, detach_from_mod
 from cogs._scheduling import DueHandler
+from cogs._text import FIELD_LIMIT, shorten
 from cogs.proposals._cog import eligible_count
-from cogs.proposals._render import percent, shorten
+from cogs.proposals._render import percent
 from governance import coop, reminders
 from governance.errors import InvalidInput
 from governance.money import format_amount
@@ -51,13 +53,11 @@ def _describe(reminder: Reminder) -> str:
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class GovernanceReminders(
+    CoopCog,
     commands.GroupCog,
     group_name="reminder",
     group_description="Recurring governance reminders and the digest",
 ):
-    def __init__(self, bot: CoopBot) -> None:
-        self.bot = bot
-
     async def cog_load(self) -> None:
         self.bot.due.register(DueHandler("reminders", self._send_due, self._next_due))
         attach_to_mod(self.bot.tree, ReminderModeration(self))
@@ -67,10 +67,6 @@ class GovernanceReminders(
         detach_from_mod(self.bot.tree, "reminder")
         self.bot.due.unregister("reminders")
         self.bot.due.unregister("funds.stale")
-
-    def _served_guilds(self) -> list[int]:
-        # Not `_guild_ids`: discord.py reads a cog's `_guild_ids` when it removes the cog (unload, reload).
-        return [guild.id for guild in self.bot.guilds]
 
     # --- sending what is due ----------------------------------------------------------------------
 
@@ -90,13 +86,14 @@ class GovernanceReminders(
             if len(runs) < CLAIM_BATCH:
                 return
 
-    async def _channel(self, channel_id: int | None) -> discord.abc.Messageable | None:
+    def _cached_channel(self, channel_id: int | None) -> discord.abc.Messageable | None:
+        """A channel from the bot's cache only: sending what is due fetches nothing."""
         channel = self.bot.get_channel(channel_id) if channel_id else None
         return channel if isinstance(channel, discord.abc.Messageable) else None
 
     async def _deliver(self, run: reminders.DueRun, now: datetime) -> None:
         reminder = run.reminder
-        channel = await self._channel(reminder.channel_id)
+        channel = self._cached_channel(reminder.channel_id)
         if reminder.kind == ReminderKind.CHANNEL.value:
             if channel is not None:
                 await channel.send(f"🔔 {reminder.message}{_late_note(run)}", allowed_mentions=NO_MENTIONS)
@@ -127,7 +124,7 @@ class GovernanceReminders(
                 f"closes {discord_timestamp(decision.closes_at, 'R')}"
             )
         embed.add_field(
-            name="Open decisions", value=shorten("\n".join(lines) or "None open.", 1024), inline=False
+            name="Open decisions", value=shorten("\n".join(lines) or "None open.", FIELD_LIMIT), inline=False
         )
         waiting = [
             f"**#{r.id}** {shorten(r.purpose, 80)}: "
@@ -139,17 +136,23 @@ class GovernanceReminders(
             for r in digest.waiting_requests
         ]
         embed.add_field(
-            name="Requests waiting", value=shorten("\n".join(waiting) or "None waiting.", 1024), inline=False
+            name="Requests waiting",
+            value=shorten("\n".join(waiting) or "None waiting.", FIELD_LIMIT),
+            inline=False,
         )
         balances = [f"{fund.name}: {format_amount(fund.balance, fund.currency)}" for fund in digest.funds]
         embed.add_field(
-            name="Fund balances", value=shorten("\n".join(balances) or "No funds yet.", 1024), inline=False
+            name="Fund balances",
+            value=shorten("\n".join(balances) or "No funds yet.", FIELD_LIMIT),
+            inline=False,
         )
         people = [f"<@{member.user_id}> joined" for member in digest.joined] + [
             f"<@{member.user_id}> became a member" for member in digest.admitted
         ]
         embed.add_field(
-            name="New people", value=shorten("\n".join(people) or "No one new this week.", 1024), inline=False
+            name="New people",
+            value=shorten("\n".join(people) or "No one new this week.", FIELD_LIMIT),
+            inline=False,
         )
         return embed
 
@@ -160,7 +163,7 @@ class GovernanceReminders(
         for request in await reminders.claim_stale_requests(self.bot.database, now, self._served_guilds()):
             settings = await coop.get_settings(self.bot.database, request.guild_id, now)
             guild = self.bot.get_guild(request.guild_id)
-            channel = await self._channel(settings.governance_channel_id)
+            channel = self._cached_channel(settings.governance_channel_id)
             if guild is None or channel is None:
                 continue
             role = guild.get_role(settings.treasurer_role_id) if settings.treasurer_role_id else None
@@ -209,7 +212,7 @@ class GovernanceReminders(
             channel_id=channel.id,
             message=message,
             schedule=schedule,
-            now=self.bot.clock.now(),
+            now=self._now(),
         )
         if reminder.next_run_at is not None:
             self.bot.due.wake_at(reminder.next_run_at)
@@ -240,7 +243,7 @@ class GovernanceReminders(
             guild_id=interaction.guild_id,
             reminder_id=reminder_id,
             actor=actor_of(interaction),
-            now=self.bot.clock.now(),
+            now=self._now(),
         )
         if change == "resumed" and reminder.next_run_at is not None:
             self.bot.due.wake_at(reminder.next_run_at)
@@ -291,7 +294,7 @@ class GovernanceReminders(
             channel_id=channel.id if channel else None,
             weekday=day,
             at=time,
-            now=self.bot.clock.now(),
+            now=self._now(),
         )
         if digest is None or digest.next_run_at is None:
             await send_ephemeral(interaction, "The weekly digest is switched off.")
@@ -320,7 +323,7 @@ class GovernanceReminders(
             self.bot.database,
             guild_id=interaction.guild_id,
             actor=actor_of(interaction),
-            now=self.bot.clock.now(),
+            now=self._now(),
             lead=parse_duration(closing_soon) if closing_soon else None,
             stale_days=request_wait_days,
         )
@@ -363,10 +366,9 @@ class ReminderModeration(app_commands.Group):
 
 
 @app_commands.guild_only()
-class PersonalReminders(commands.GroupCog, group_name="remind", group_description="Your own reminders"):
-    def __init__(self, bot: CoopBot) -> None:
-        self.bot = bot
-
+class PersonalReminders(
+    CoopCog, commands.GroupCog, group_name="remind", group_description="Your own reminders"
+):
     @app_commands.command(name="me")
     @app_commands.describe(
         when="in 2h, tomorrow 9:00, friday 17:00 or 2026-12-01 10:00 (the cooperative's timezone)",
@@ -387,7 +389,7 @@ class PersonalReminders(commands.GroupCog, group_name="remind", group_descriptio
             channel_id=interaction.channel_id,
             when=when,
             message=what,
-            now=self.bot.clock.now(),
+            now=self._now(),
         )
         assert reminder.next_run_at is not None
         self.bot.due.wake_at(reminder.next_run_at)
@@ -417,7 +419,7 @@ class PersonalReminders(commands.GroupCog, group_name="remind", group_descriptio
             guild_id=interaction.guild_id,
             reminder_id=reminder,
             actor=actor_of(interaction),
-            now=self.bot.clock.now(),
+            now=self._now(),
         )
         await send_ephemeral(interaction, f"Reminder #{cancelled.id} cancelled.")
 
@@ -431,7 +433,7 @@ class PersonalReminders(commands.GroupCog, group_name="remind", group_descriptio
             guild_id=interaction.guild_id,
             user_id=interaction.user.id,
             enabled=enabled,
-            now=self.bot.clock.now(),
+            now=self._now(),
             joined_at=getattr(interaction.user, "joined_at", None),
         )
         await send_ephemeral(
