@@ -78,8 +78,15 @@ def settings_embed(settings: Guild, *, title: str) -> discord.Embed:
     embed.add_field(name="Moderator role", value=_mention_role(settings.moderator_role_id))
     embed.add_field(name="Treasurer role", value=_mention_role(settings.treasurer_role_id))
     embed.add_field(name="Currency", value=settings.currency)
-    default_open = format_duration(timedelta(seconds=settings.default_decision_seconds))
+    default_open = format_duration(coop.default_open_time(settings, decision_type.kind.value))
     embed.add_field(name="Default decision", value=f"{decision_type.label}, open {default_open}")
+    chosen = [
+        f"{get_type(kind).label}: {format_duration(timedelta(seconds=seconds))}"
+        for kind, seconds in sorted(settings.decision_seconds.items())
+        if kind != decision_type.kind.value
+    ]
+    if chosen:
+        embed.add_field(name="Open by default", value="\n".join(chosen))
     if not coop.is_configured(settings):
         embed.set_footer(
             text="Set at least a governance channel and a member role to start deciding together."
@@ -337,6 +344,36 @@ class CoopAdmin(
         )
         await interaction.response.send_message(
             embed=settings_embed(settings, title="Cooperative settings saved"), ephemeral=True
+        )
+
+    @app_commands.command(name="duration")
+    @requires(require_moderator)
+    @app_commands.describe(
+        type="The decision type",
+        duration="How long its decisions stay open when no closing time is given, e.g. 2d; "
+        "'default' to go back to the usual time",
+    )
+    @app_commands.choices(type=DECISION_TYPE_CHOICES)
+    async def duration_command(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        type: str,
+        duration: app_commands.Range[str, 1, 32],
+    ) -> None:
+        """Set how long decisions of one type stay open by default."""
+        assert interaction.guild_id is not None
+        settings = await coop.set_decision_duration(
+            self.bot.database,
+            guild_id=interaction.guild_id,
+            actor=actor_of(interaction),
+            kind=type,
+            duration=None if duration.strip().casefold() == "default" else duration,
+            now=self._now(),
+        )
+        open_time = format_duration(coop.default_open_time(settings, type))
+        await send_ephemeral(
+            interaction,
+            f"{get_type(type).label} decisions now stay open {open_time} unless given a closing time.",
         )
 
     @app_commands.command(name="settings")

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from governance import audit
 from governance.decision_types import get_type
-from governance.errors import InvalidInput
+from governance.errors import Conflict, InvalidInput
 from governance.money import parse_currency
 from governance.permissions import Actor, require_moderator
 from governance.timeparse import format_duration, parse_duration, parse_timezone
@@ -115,14 +115,57 @@ def _validated(changes: SetupChanges, guild_id: int) -> dict[str, object]:
     if changes.default_decision_type is not None:
         values["default_decision_type"] = get_type(changes.default_decision_type).kind.value
     if changes.default_duration is not None:
-        duration = parse_duration(changes.default_duration)
-        if not MIN_DEFAULT_DURATION <= duration <= MAX_DEFAULT_DURATION:
-            raise InvalidInput(
-                f"The default decision time must be between {format_duration(MIN_DEFAULT_DURATION)} "
-                f"and {format_duration(MAX_DEFAULT_DURATION)}."
-            )
-        values["default_decision_seconds"] = int(duration.total_seconds())
+        values["default_decision_seconds"] = _default_seconds(changes.default_duration)
     return values
+
+
+def _default_seconds(text: str) -> int:
+    """A default decision time, in seconds, within the bounds a cooperative may choose."""
+    duration = parse_duration(text)
+    if not MIN_DEFAULT_DURATION <= duration <= MAX_DEFAULT_DURATION:
+        raise InvalidInput(
+            f"The default decision time must be between {format_duration(MIN_DEFAULT_DURATION)} "
+            f"and {format_duration(MAX_DEFAULT_DURATION)}."
+        )
+    return int(duration.total_seconds())
+
+
+def default_open_time(settings: Guild, kind: str) -> timedelta:
+    """How long a decision of this type stays open when no closing time is given: the cooperative's
+    choice for the type, else its default time if it is the default type, else the type's own."""
+    if kind in settings.decision_seconds:
+        return timedelta(seconds=settings.decision_seconds[kind])
+    if kind == settings.default_decision_type:
+        return timedelta(seconds=settings.default_decision_seconds)
+    return get_type(kind).default_duration
+
+
+async def set_decision_duration(
+    db: Database, *, guild_id: int, actor: Actor, kind: str, duration: str | None, now: datetime
+) -> Guild:
+    """How long decisions of one type stay open by default; None puts the type back to the default."""
+    kind = get_type(kind).kind.value
+    seconds = None if duration is None else _default_seconds(duration)
+    async with db.write() as session:
+        row = await locked_settings(session, guild_id, now)
+        require_moderator(row, actor)
+        before = row.decision_seconds.get(kind)
+        if before == seconds:
+            raise Conflict("That is already the setting: nothing changed.")
+        chosen = {name: value for name, value in row.decision_seconds.items() if name != kind}
+        if seconds is not None:
+            chosen[kind] = seconds
+        row.decision_seconds = chosen  # a new dict: the JSON column sees assignments, not edits in place
+        session.add(row)
+        record_settings_change(
+            session,
+            row,
+            actor=actor,
+            action="coop.setup",
+            details={"changed": {f"decision_seconds.{kind}": {"from": before, "to": seconds}}},
+            now=now,
+        )
+    return row
 
 
 async def configure_guild(

@@ -23,7 +23,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from governance import audit
-from governance.coop import default_settings
+from governance.coop import default_open_time, default_settings
 from governance.decision_types import DecisionType, get_type
 from governance.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 from governance.permissions import Actor, is_moderator, require_member
@@ -301,10 +301,7 @@ def _closing_time(
     tz = parse_timezone(settings.timezone)
     min_duration, min_working_days = decision_type.min_duration, decision_type.min_working_days
     if closes is None or not closes.strip():
-        if decision_type.kind.value == settings.default_decision_type:
-            default = timedelta(seconds=settings.default_decision_seconds)
-        else:
-            default = decision_type.default_duration
+        default = default_open_time(settings, decision_type.kind.value)
         earliest = earliest_close(now, min_duration=min_duration, min_working_days=min_working_days, tz=tz)
         return max(now + default, earliest)
     moment = parse_when(closes, now=now, tz=tz)

@@ -70,6 +70,9 @@ class Guild(SQLModel, table=True):
     currency: str = Field(default="EUR", sa_column=Column(String(3), nullable=False))
     default_decision_type: str = Field(default="consent", sa_column=Column(String(32), nullable=False))
     default_decision_seconds: int = Field(default=7 * 24 * 3600)
+    # How long decisions of a type stay open when no closing time is given, by type ("poll": 172800); a
+    # type not here uses default_decision_seconds if it is the default type, else its own default.
+    decision_seconds: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # Onboarding
     charter_text: str = Field(default="", sa_column=Column(Text, nullable=False))
     charter_version: int = 0

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import discord
 import pytest
 import simcord
 from sqlmodel import select
 
 from storage.database import Database
-from storage.models import AuditEvent, Guild
+from storage.models import AuditEvent, Decision, Guild
 from tests.conftest import Coop, allow_command
 
 
@@ -200,3 +202,44 @@ async def test_audit_about_a_person_shows_what_happened_to_them_and_pings_nobody
     assert by_alice.response.embeds[0].description == "Nothing matches."
     carols = await coop.moderator.slash(coop.governance, "coop audit", about=carol, action="member.demote")
     assert "reason “Moved away”" in (carols.response.embeds[0].description or "")
+
+
+async def test_each_decision_type_can_have_its_own_default_time(
+    configured: Coop, simcord_env: simcord.Env, db: Database
+) -> None:
+    coop = configured
+    await allow_command(coop, "coop", coop.member_role)
+    done = await coop.moderator.slash(coop.governance, "coop duration", type="poll", duration="2d")
+    assert done.ephemeral and done.response.content == (
+        "Poll decisions now stay open 2 days unless given a closing time."
+    )
+    shown = await coop.moderator.slash(coop.governance, "coop settings")
+    fields = {field.name: field.value for field in shown.response.embeds[0].fields}
+    assert fields["Open by default"] == "Poll: 2 days"
+
+    # A poll without a closing time closes two days after it opens; other types keep their time.
+    form = await coop.alice.slash(coop.governance, "proposal new", type="poll", options="Tea;Coffee")
+    assert form.modal is not None
+    await coop.alice.submit_modal(form, {"title": "Drinks"})
+    async with db.read() as session:
+        poll = (await session.exec(select(Decision).where(Decision.kind == "poll"))).one()
+    assert poll.closes_at - poll.opens_at == timedelta(days=2)
+
+    # Refusals: a member, a time out of bounds; neither changes anything.
+    before = await _audit(db, coop.guild.id)
+    refused = await coop.alice.slash(coop.governance, "coop duration", type="poll", duration="5d")
+    assert refused.ephemeral and refused.response.content.startswith("Only moderators")
+    refused = await coop.moderator.slash(coop.governance, "coop duration", type="poll", duration="200d")
+    assert refused.ephemeral and "between 1 hour and 90 days" in refused.response.content
+    assert await _audit(db, coop.guild.id) == before
+
+    # Back to the usual time.
+    done = await coop.moderator.slash(coop.governance, "coop duration", type="poll", duration="Default")
+    assert "Poll decisions now stay open" in done.response.content
+    row = await _guild_row(db, coop.guild.id)
+    assert row is not None and row.decision_seconds == {}
+    changes = [event.details["changed"] for event in await _audit(db, coop.guild.id)][-2:]
+    assert changes == [
+        {"decision_seconds.poll": {"from": None, "to": 172800}},
+        {"decision_seconds.poll": {"from": 172800, "to": None}},
+    ]

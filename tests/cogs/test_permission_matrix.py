@@ -52,6 +52,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     # /coop, /mod, /reminder: moderator commands (§5).
     "coop setup": MODERATORS,
     "coop settings": MODERATORS,
+    "coop duration": MODERATORS,
     "coop audit": MODERATORS,
     "coop export": MODERATORS,
     "coop webhooks add": MODERATORS,
