@@ -8,13 +8,15 @@ processes, a retry, or a restart right after a send therefore never send the sam
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, update
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from governance import audit
 from governance.coop import default_settings, locked_settings, record_settings_change
@@ -23,7 +25,7 @@ from governance.membership import locked_member
 from governance.permissions import Actor, is_moderator, require_moderator
 from governance.schedules import Schedule, Weekly, next_run, parse_schedule
 from governance.timeparse import parse_time_of_day, parse_timezone, parse_when
-from storage.database import Database
+from storage.database import Database, is_postgresql
 from storage.models import (
     Decision,
     DecisionStatus,
@@ -46,6 +48,8 @@ MAX_PERSONAL_REMINDERS = 25
 LATE_AFTER = timedelta(minutes=2)
 # The longest closing-soon lead a guild may choose; bounds the candidate query.
 MAX_LEAD = timedelta(days=7)
+JULIAN_DAY_OF_1970 = 2440587.5
+SECONDS_PER_DAY = 86400.0
 
 
 @dataclass(frozen=True)
@@ -393,6 +397,37 @@ async def claim_due_reminders(
     return claimed
 
 
+def closing_soon_lead(opens_at: datetime, closes_at: datetime, lead_seconds: int) -> timedelta:
+    """How long before its close a decision's closing-soon reminder goes: the guild's lead, or half the
+    time the decision is open when that is shorter (a 12-hour decision is nudged 6 hours before its close,
+    not before it opened)."""
+    return min(timedelta(seconds=lead_seconds), (closes_at - opens_at) / 2)
+
+
+def _epoch_seconds(session: AsyncSession, column: Any) -> Any:
+    """A timestamp column as seconds since 1970 UTC, in the SQL of either database."""
+    if is_postgresql(session):
+        return func.extract("epoch", column)
+    return (func.julianday(column) - JULIAN_DAY_OF_1970) * SECONDS_PER_DAY  # SQLite stores naive UTC
+
+
+def _closing_soon_moment(session: AsyncSession) -> Any:
+    """Each open decision's closing-soon moment in epoch seconds, in SQL (what closing_soon_lead says):
+    the later of a lead before its close and halfway through. Computed by the database, so that finding
+    the due ones and the next one reads a few rows, not every open decision."""
+    opens = _epoch_seconds(session, Decision.opens_at)
+    closes = _epoch_seconds(session, Decision.closes_at)
+    by_lead, halfway = closes - Guild.reminder_lead_seconds, (opens + closes) / 2
+    return func.greatest(by_lead, halfway) if is_postgresql(session) else func.max(by_lead, halfway)
+
+
+def _waiting_for_closing_soon(guild_ids: Collection[int] | None) -> list[Any]:
+    conditions = [Decision.status == DecisionStatus.OPEN.value, col(Decision.reminded_at).is_(None)]
+    if guild_ids is not None:
+        conditions.append(col(Decision.guild_id).in_(guild_ids))
+    return conditions
+
+
 async def closing_soon_candidates(
     db: Database, now: datetime, guild_ids: Collection[int] | None = None
 ) -> list[tuple[Decision, int]]:
@@ -402,23 +437,22 @@ async def closing_soon_candidates(
             select(Decision, Guild.reminder_lead_seconds)
             .join(Guild, col(Guild.id) == Decision.guild_id)
             .where(
-                Decision.status == DecisionStatus.OPEN.value,
-                col(Decision.reminded_at).is_(None),
-                col(Decision.closes_at) <= now + MAX_LEAD,
+                *_waiting_for_closing_soon(guild_ids),
                 col(Decision.closes_at) > now,
+                # The database's float arithmetic narrows the rows; the exact test is below.
+                _closing_soon_moment(session) <= now.timestamp() + 1,
             )
         )
-        if guild_ids is not None:
-            query = query.where(col(Decision.guild_id).in_(guild_ids))
         rows = (await session.exec(query)).all()
     return [
-        (decision, lead) for decision, lead in rows if decision.closes_at - timedelta(seconds=lead) <= now
+        (decision, lead)
+        for decision, lead in rows
+        if decision.closes_at - closing_soon_lead(decision.opens_at, decision.closes_at, lead) <= now
     ]
 
 
 async def claim_closing_soon(db: Database, decision: Decision, now: datetime, lead_seconds: int) -> bool:
-    """Claim the closing-soon reminder of `decision`. True: send it. False: another run has it, or the
-    decision opened less than a lead time before its close (then no reminder is due, and none is sent)."""
+    """Claim the closing-soon reminder of `decision`. True: send it. False: another run has it."""
     assert decision.id is not None
     async with db.write() as session:
         won = await session.exec(
@@ -432,26 +466,20 @@ async def claim_closing_soon(db: Database, decision: Decision, now: datetime, le
             )
             .values(reminded_at=now)
         )
-    return bool(won.rowcount) and decision.closes_at - decision.opens_at > timedelta(seconds=lead_seconds)
+    return bool(won.rowcount)
 
 
 async def next_closing_soon(db: Database, guild_ids: Collection[int] | None = None) -> datetime | None:
-    """When the next closing-soon reminder comes due."""
+    """When the next closing-soon reminder comes due (rounded up to the second: never before it is)."""
     async with db.read() as session:
         query = (
-            select(Guild.reminder_lead_seconds, func.min(Decision.closes_at))
+            select(func.min(_closing_soon_moment(session)))
+            .select_from(Decision)
             .join(Guild, col(Guild.id) == Decision.guild_id)
-            .where(Decision.status == DecisionStatus.OPEN.value, col(Decision.reminded_at).is_(None))
-            .group_by(col(Guild.id), col(Guild.reminder_lead_seconds))
+            .where(*_waiting_for_closing_soon(guild_ids))
         )
-        if guild_ids is not None:
-            query = query.where(col(Decision.guild_id).in_(guild_ids))
-        moments = [
-            moment - timedelta(seconds=lead)
-            for lead, earliest in (await session.exec(query)).all()
-            if (moment := as_utc(earliest)) is not None
-        ]
-    return min(moments) if moments else None
+        earliest = (await session.exec(query)).one()
+    return None if earliest is None else datetime.fromtimestamp(math.ceil(float(earliest)), UTC)
 
 
 async def _claim_mark(db: Database, row: Decision | FundingRequest, mark: str, now: datetime) -> bool:

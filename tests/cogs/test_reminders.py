@@ -62,15 +62,20 @@ async def test_closing_soon_mentions_only_those_who_have_not_voted_once(
     assert not posts[0].mention_everyone and not posts[0].role_mentions
 
 
-async def test_no_closing_soon_reminder_for_a_decision_shorter_than_the_lead(
+async def test_a_decision_shorter_than_the_lead_is_nudged_halfway(
     configured: Coop, simcord_env: simcord.Env, simcord_bot: CoopBot, clock: ManualClock, db: Database
 ) -> None:
     coop = configured
     await propose(coop, coop.alice, "Order lunch", type="consent", closes="12h")
     decision = await _decision(db, 1)
-    clock.set(decision.closes_at - timedelta(hours=1))
+    clock.set(decision.closes_at - timedelta(hours=6, minutes=1))
     await _tick(simcord_bot, simcord_env)
     assert _thread_posts(coop, decision, "⏰") == []
+    clock.set(decision.closes_at - timedelta(hours=6))
+    await _tick(simcord_bot, simcord_env)
+    clock.set(decision.closes_at - timedelta(hours=1))
+    await _tick(simcord_bot, simcord_env)
+    assert len(_thread_posts(coop, decision, "⏰")) == 1
 
 
 async def test_author_reminds_on_demand_and_others_may_not(

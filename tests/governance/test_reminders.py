@@ -748,19 +748,21 @@ async def test_the_closing_soon_lead_follows_configure_rhythm(
     assert await claim_closing_soon(rhythm_db, candidate, due, lead) is True
 
 
-async def test_a_decision_shorter_than_the_lead_gets_no_closing_soon_reminder(
+async def test_a_decision_shorter_than_the_lead_is_nudged_halfway(
     rhythm_db: Database, clock: ManualClock
 ) -> None:
     decision = await open_for(rhythm_db, clock.now(), "12h")
+    halfway = START + timedelta(hours=6)  # the 24-hour lead would fall before it opened
 
-    [(candidate, lead)] = await closing_soon_candidates(rhythm_db, clock.now())
+    assert await next_closing_soon(rhythm_db) == halfway
+    assert await closing_soon_candidates(rhythm_db, halfway - timedelta(seconds=1)) == []
+    [(candidate, lead)] = await closing_soon_candidates(rhythm_db, halfway)
     assert ident(candidate) == ident(decision)
-    assert await claim_closing_soon(rhythm_db, candidate, clock.now(), lead) is False
-    assert await closing_soon_candidates(rhythm_db, clock.now() + timedelta(hours=1)) == []
+    assert await claim_closing_soon(rhythm_db, candidate, halfway, lead) is True
     assert await next_closing_soon(rhythm_db) is None
 
-    # Extended by three days, it is long enough again: a reminder comes due a lead before the new close.
-    clock.advance(timedelta(hours=1))
+    # Extended by three days, it earns the usual reminder a lead before the new close.
+    clock.set(halfway + timedelta(hours=1))
     extended = await extend_decision(
         rhythm_db, guild_id=GUILD, decision_id=ident(decision), actor=ALICE, closes="3d", now=clock.now()
     )
