@@ -647,7 +647,7 @@ async def test_coop_charter_stays_through_reloads_and_a_restart(
         assert isinstance(group, app_commands.Group)
         return sorted(command.name for command in group.commands)
 
-    expected = ["audit", "charter", "export", "settings", "setup", "webhooks"]
+    expected = ["audit", "charter", "duration", "export", "settings", "setup", "webhooks"]
     assert coop_commands(simcord_bot) == expected
     await simcord_bot.reload_extension("cogs.onboarding")
     assert coop_commands(simcord_bot) == expected
