@@ -515,6 +515,21 @@ async def save_profile(
     return ProfileSaved(member, first=first, changed=True)
 
 
+def check_charter_version(settings: Guild, version: int, *, decide: bool) -> None:
+    """Refuse a version the charter can't take: a moderator may keep the current one (a wording fix) or go
+    higher; the members only ever decide a new, higher one."""
+    current = settings.charter_version
+    if decide and version <= current:
+        raise InvalidInput(
+            f"The charter is at version {current}: the members decide a new version, {current + 1} or higher."
+        )
+    if version < max(current, 1):
+        raise InvalidInput(
+            f"The charter is at version {current}: give {current + 1} or higher for a new version, "
+            f"or {max(current, 1)} to fix its wording without asking everyone to agree again."
+        )
+
+
 async def set_charter(
     db: Database, *, guild_id: int, actor: Actor, text: str, version: int | None, now: datetime
 ) -> CharterChange:
@@ -529,11 +544,7 @@ async def set_charter(
             if cleaned == settings.charter_text:
                 raise Conflict(f"That is already the charter (version {current}): nothing changed.")
             version = current + 1
-        if version < max(current, 1):
-            raise InvalidInput(
-                f"The charter is at version {current}: give {current + 1} or higher for a new version, "
-                f"or {max(current, 1)} to fix its wording without asking everyone to agree again."
-            )
+        check_charter_version(settings, version, decide=False)
         if version == current and cleaned == settings.charter_text:
             raise Conflict(f"That is already the charter (version {current}): nothing changed.")
         settings.charter_text = cleaned
@@ -562,11 +573,7 @@ async def propose_charter(
         current = settings.charter_version
         if version is None:
             version = current + 1
-        if version <= current:
-            raise InvalidInput(
-                f"The charter is at version {current}: the members decide a new version, {current + 1} "
-                "or higher."
-            )
+        check_charter_version(settings, version, decide=True)
         if cleaned == settings.charter_text:
             raise Conflict(f"That is already the charter (version {current}): nothing to decide.")
         return await open_decision_in(
@@ -581,11 +588,14 @@ async def propose_charter(
         )
 
 
-async def charter_adopted(db: Database, decision: Decision) -> bool:
-    """Whether the charter is now the version this decision adopted (not a later one set meanwhile)."""
+async def adopted_charter(db: Database, decision: Decision) -> Guild | None:
+    """The cooperative's settings when the charter is now the version this decision adopted (not a later
+    one set meanwhile); None otherwise."""
+    if not decision.passed:
+        return None
     async with db.read() as session:
         settings = await session.get(Guild, decision.guild_id)
-    return settings is not None and settings.charter_version == decision.link_id and bool(decision.passed)
+    return settings if settings is not None and settings.charter_version == decision.link_id else None
 
 
 async def _charter_closed(

@@ -527,14 +527,8 @@ class Onboarding(CoopCog):
         what is written goes to the members as a decision instead of becoming the charter at once."""
         assert interaction.guild is not None
         settings = await self._settings(interaction.guild.id)
-        current = settings.charter_version
-        if version is not None and (version <= current if decide else version < current):
-            raise InvalidInput(
-                f"The charter is at version {current}: a new version must be higher."
-                if not decide
-                else f"The charter is at version {current}: the members decide a new version, {current + 1} "
-                "or higher."
-            )
+        if version is not None:  # refused before the form, not after the moderator has written it
+            membership.check_charter_version(settings, version, decide=decide)
         await interaction.response.send_modal(
             CharterModal(self, current=settings.charter_text, version=version, decide=decide)
         )
@@ -608,12 +602,10 @@ class Onboarding(CoopCog):
 
     async def _charter_decided(self, decision: Decision) -> None:
         """A charter decision closed: if it was adopted (the close hook), ask everyone to agree to it."""
-        if not await membership.charter_adopted(self.bot.database, decision):
-            return
+        settings = await membership.adopted_charter(self.bot.database, decision)
         guild = self.bot.get_guild(decision.guild_id)
-        if guild is None:
+        if settings is None or guild is None:
             return
-        settings = await self._settings(guild.id)
         posted = await self._ask_everyone_to_agree(guild, settings, first=False)
         where = f" Everyone is asked to agree to it in <#{posted.channel.id}>." if posted is not None else ""
         await self._post(decision.thread_id, f"Version {settings.charter_version} is now the charter.{where}")

@@ -265,8 +265,9 @@ async def test_the_members_decide_a_new_charter_version(coop_db: Database, clock
 
     settings = await get_settings(coop_db, GUILD, clock.now())
     assert (settings.charter_version, settings.charter_text) == (2, text)
-    assert await membership.charter_adopted(coop_db, await get_decision(coop_db, GUILD, passing.id))
-    assert not await membership.charter_adopted(coop_db, await get_decision(coop_db, GUILD, failing.id))
+    adopted = await membership.adopted_charter(coop_db, await get_decision(coop_db, GUILD, passing.id))
+    assert adopted is not None and adopted.charter_version == 2
+    assert await membership.adopted_charter(coop_db, await get_decision(coop_db, GUILD, failing.id)) is None
     async with coop_db.read() as session:
         events = (await session.exec(select(AuditEvent).where(AuditEvent.action == "coop.charter"))).all()
     assert [(e.actor_id, e.details["to_version"], e.details.get("decision_id")) for e in events][-1:] == [
@@ -291,7 +292,7 @@ async def test_a_charter_set_meanwhile_is_not_overwritten_by_an_older_decision(
     assert closed is not None and closed.result.passed
     settings = await get_settings(coop_db, GUILD, clock.now())
     assert (settings.charter_version, settings.charter_text) == (3, "Version three.")
-    assert not await membership.charter_adopted(coop_db, closed.decision)
+    assert await membership.adopted_charter(coop_db, closed.decision) is None
 
 
 async def test_profile_limits_and_timezone(coop_db: Database, clock: ManualClock):
