@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
@@ -120,34 +120,102 @@ def user_message_for(error: BaseException) -> str | None:
     return None
 
 
-async def report_error(interaction: discord.Interaction[Any], error: BaseException) -> None:
-    """The one error path for commands, buttons and modals: short ephemeral text, bugs logged."""
+async def answer_refusal(interaction: discord.Interaction[Any], error: BaseException) -> bool:
+    """Give a refusal (a rule said no, a check failed, an option could not be read) its short private answer;
+    False when `error` is not a refusal but a bug."""
     message = user_message_for(error)
     if message is None:
-        original = getattr(error, "original", error)
-        log.error(
-            "Unexpected error in %s by user %s in guild %s",
-            interaction.command.qualified_name if interaction.command else interaction.data,
-            interaction.user.id,
-            interaction.guild_id,
-            exc_info=original,
-        )
-        message = GENERIC_APOLOGY
+        return False
+    # Heard by whoever wants to know what was refused (tests, a future metrics cog); refusals are not errors.
+    interaction.client.dispatch("refusal", interaction, message)
+    await _tell(interaction, message)
+    return True
+
+
+@contextlib.asynccontextmanager
+async def refusals_answered(interaction: discord.Interaction[Any]) -> AsyncIterator[None]:
+    """Around a command, a form or a button: a refusal raised inside is answered here, so the interaction
+    ends as an ordinary answer (discord.py would hand it to the error path like a crash). Bugs go on up."""
+    try:
+        yield
+    except Exception as error:
+        if not await answer_refusal(interaction, error):
+            raise
+
+
+async def report_error(interaction: discord.Interaction[Any], error: BaseException) -> None:
+    """The one error path for commands, buttons and modals: short ephemeral text, bugs logged."""
+    if await answer_refusal(interaction, error):
+        return
+    original = getattr(error, "original", error)
+    log.error(
+        "Unexpected error in %s by user %s in guild %s",
+        interaction.command.qualified_name if interaction.command else interaction.data,
+        interaction.user.id,
+        interaction.guild_id,
+        exc_info=original,
+    )
+    await _tell(interaction, GENERIC_APOLOGY)
+
+
+async def _tell(interaction: discord.Interaction[Any], message: str) -> None:
     try:
         await send_ephemeral(interaction, message[:MAX_ERROR_LENGTH])
     except discord.HTTPException:
         log.warning("Could not tell user %s about an error", interaction.user.id, exc_info=True)
 
 
+class AnsweringCommand(app_commands.Command[Any, ..., Any]):
+    """A slash command whose refusals are answers (see `refusals_answered`). CoopTree makes every command it
+    is given one of these, so no command can forget it."""
+
+    async def _invoke_with_namespace(self, interaction: discord.Interaction[Any], namespace: Any) -> Any:
+        # discord.py's one call that runs the checks, reads the options and runs the callback.
+        async with refusals_answered(interaction):
+            return await super()._invoke_with_namespace(interaction, namespace)
+        return None  # a refusal was answered
+
+
 class CoopTree(app_commands.CommandTree["CoopBot"]):
+    def add_command(self, command: Any, /, **options: Any) -> None:
+        commands = command.walk_commands() if isinstance(command, app_commands.Group) else [command]
+        for leaf in commands:
+            if type(leaf) is app_commands.Command:
+                # The same command with refusals answered: AnsweringCommand adds behaviour, no state.
+                leaf.__class__ = AnsweringCommand
+        super().add_command(command, **options)
+
     async def on_error(
         self, interaction: discord.Interaction[CoopBot], error: app_commands.AppCommandError
     ) -> None:
         await report_error(interaction, error)
 
 
+def _answering_refusals(item: discord.ui.Item[Any]) -> None:
+    callback = item.callback
+    if getattr(callback, "answers_refusals", False):
+        return
+
+    async def answering(interaction: discord.Interaction[Any]) -> None:
+        async with refusals_answered(interaction):
+            await callback(interaction)
+
+    answering.answers_refusals = True  # type: ignore[attr-defined]
+    item.callback = answering  # type: ignore[method-assign]
+
+
 class CoopView(discord.ui.View):
-    """A View whose errors take the same path as commands'."""
+    """A View whose buttons and selects answer refusals (see `refusals_answered`); other errors take the
+    same path as commands'."""
+
+    def __init__(self, *, timeout: float | None = 180.0) -> None:
+        super().__init__(timeout=timeout)
+        for item in self.children:  # the decorated buttons; add_item covers the rest
+            _answering_refusals(item)
+
+    def add_item(self, item: discord.ui.Item[Any]) -> CoopView:
+        _answering_refusals(item)
+        return super().add_item(item)
 
     async def on_error(
         self, interaction: discord.Interaction[Any], error: Exception, item: discord.ui.Item[Any]
@@ -156,7 +224,14 @@ class CoopView(discord.ui.View):
 
 
 class CoopModal(discord.ui.Modal):
-    """A Modal whose errors take the same path as commands'."""
+    """A Modal whose refusals are answers; a subclass says what a submission does in `submitted`."""
+
+    async def submitted(self, interaction: discord.Interaction[Any]) -> None:
+        raise NotImplementedError
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        async with refusals_answered(interaction):
+            await self.submitted(interaction)
 
     async def on_error(  # type: ignore[override]  # Modal's hook has no item, unlike View's
         self, interaction: discord.Interaction[Any], error: Exception, /

@@ -38,7 +38,7 @@ class RequestModal(CoopModal):
         self.add_item(self.purpose)
         self.add_item(self.details)
 
-    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+    async def submitted(self, interaction: discord.Interaction[Any]) -> None:
         await self.cog.submit_request(interaction, self.plan, self.purpose.value, self.details.value)
 
 
@@ -59,7 +59,7 @@ class RejectModal(CoopModal):
         )
         self.add_item(self.reason)
 
-    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+    async def submitted(self, interaction: discord.Interaction[Any]) -> None:
         if self.subject == "contribution":
             await self.cog.reject_contribution_from_notice(interaction, self.subject_id, self.reason.value)
         else:

@@ -88,7 +88,7 @@ class ProfileModal(CoopModal):
             timezone=self.timezone.value,
         )
 
-    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+    async def submitted(self, interaction: discord.Interaction[Any]) -> None:
         await self.cog.save_profile(interaction, self.guild_id, self.draft(), first=self.first)
 
 
@@ -125,7 +125,7 @@ class CharterModal(CoopModal):
         )
         self.add_item(self.text)
 
-    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+    async def submitted(self, interaction: discord.Interaction[Any]) -> None:
         await self.cog.publish_charter(interaction, self.text.value, self.version, decide=self.decide)
 
 

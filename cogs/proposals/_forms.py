@@ -70,7 +70,7 @@ class NewProposalModal(CoopModal):
             )
             self.add_item(self.options_input)
 
-    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+    async def submitted(self, interaction: discord.Interaction[Any]) -> None:
         options = self.draft.options
         if self.options_input is not None:
             options = tuple(line for line in self.options_input.value.splitlines() if line.strip())
@@ -98,7 +98,7 @@ class ReasonModal(CoopModal):
         )
         self.add_item(self.reason)
 
-    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+    async def submitted(self, interaction: discord.Interaction[Any]) -> None:
         await self.cog.cast_and_confirm(
             interaction, self.decision_id, choice=self.key, reason=self.reason.value
         )
@@ -197,7 +197,7 @@ class BallotFormModal(CoopModal):
             return [index for index, _ in ranks]
         return numbers
 
-    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+    async def submitted(self, interaction: discord.Interaction[Any]) -> None:
         if self.typed is not None:
             await self.cog.cast_and_confirm(interaction, self.decision_id, typed=self.typed.value)
         else:

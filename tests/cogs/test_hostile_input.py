@@ -714,6 +714,7 @@ class Attempt:
     what: str
     result: simcord.InteractionResult
     errors: tuple[BaseException, ...]
+    refusals: list[str]
     requests: list[simcord.HttpLogEntry]
     before: dict[str, int]
     after: dict[str, int]
@@ -722,13 +723,23 @@ class Attempt:
 async def attempt(world: World, what: str, act: Any) -> Attempt:
     env = world.env
     error_cursor, request_cursor = env.error_cursor, len(env.http_requests)
+    refusals: list[str] = []
+
+    async def on_refusal(interaction: discord.Interaction[Any], message: str) -> None:
+        refusals.append(message)
+
     before = await row_counts(world.db)
-    result = await act()
-    await env.settle()
+    world.bot.add_listener(on_refusal, "on_refusal")
+    try:
+        result = await act()
+        await env.settle()
+    finally:
+        world.bot.remove_listener(on_refusal, "on_refusal")
     return Attempt(
         what=what,
         result=result,
         errors=env.errors_since(error_cursor),
+        refusals=refusals,
         requests=list(env.http_requests[request_cursor:]),
         before=before,
         after=await row_counts(world.db),
@@ -740,6 +751,7 @@ def problems_of(world: World, done: Attempt) -> list[str]:
     result, what = done.result, done.what
     problems: list[str] = []
     bugs = [error for error in done.errors if user_message_for(error) is None]
+    refused = bool(done.refusals or done.errors)
     for bug in bugs:
         original = getattr(bug, "original", bug)
         first_line = str(original).splitlines()[0][:300] if str(original) else ""
@@ -753,9 +765,9 @@ def problems_of(world: World, done: Attempt) -> list[str]:
         content = reply.content
         if GENERIC_APOLOGY in content:
             problems.append(f"{what}: answered with the apology of the error path")
-        if done.errors and not reply.ephemeral:
+        if refused and not reply.ephemeral:
             problems.append(f"{what}: a refusal was posted publicly: {content[:200]!r}")
-        if done.errors and len(content) > REFUSAL_LIMIT:
+        if refused and len(content) > REFUSAL_LIMIT:
             problems.append(f"{what}: a refusal of {len(content)} characters: {content[:200]!r}")
         if len(content) > REPLY_LIMIT:
             problems.append(f"{what}: a reply of {len(content)} characters")
@@ -764,7 +776,7 @@ def problems_of(world: World, done: Attempt) -> list[str]:
     problems.extend(f"{what}: {issue}" for issue in _mass_mention_problems(done.requests))
     for message in _new_bot_messages(world):
         problems.extend(f"{what}: message {message.content[:80]!r} {issue}" for issue in _pings(message))
-    if done.errors and done.before != done.after:
+    if refused and done.before != done.after:
         changed = {
             name: (done.before.get(name), count)
             for name, count in done.after.items()

@@ -841,3 +841,39 @@ async def test_a_vote_after_the_closing_time_is_not_counted(room: Room) -> None:
         counts=["🙋 I'm in: **1**", "🙅 Not in: **0**"],
         mark=FAILED,
     )
+
+
+# --- refusals -----------------------------------------------------------------------------------------
+
+
+async def test_a_refusal_is_an_ordinary_answer_for_a_command_a_select_and_a_form(room: Room) -> None:
+    """A refused command, select and form each end as an answered interaction: the member reads the short
+    private refusal, and nothing reaches the error path (which SimCord's page shows as a failed action)."""
+    completed: list[str] = []
+
+    async def on_app_command_completion(interaction: discord.Interaction[Any], command: Any) -> None:
+        completed.append(command.qualified_name)
+
+    room.bot.add_listener(on_app_command_completion)
+    cursor = room.env.error_cursor
+
+    command = await room.coop.visitor.slash(room.coop.governance, "proposal new", type="consent")
+    assert command.ephemeral
+    assert command.response.content.startswith("Only members")
+    assert completed == ["proposal new"]
+
+    dots = await room.open("Where the surplus goes", type="dot", options="Garden;Library", dots=2)
+    form = await room.fill(room.bob, dots, {"option-0": "3"})
+    assert form.ephemeral
+    assert form.response.content == "You have 2 dots; this ballot spends 3."
+
+    poll = await room.open("When to meet", type="poll", options="Tuesday;Thursday")
+    shown = await room.carol.click(await room.message(poll), label="Vote")
+    assert shown.response is not None
+    await room.close_on_time(poll)
+    select = await room.carol.select(shown.response, ["0"])
+    assert select.ephemeral
+    assert "closed" in reply_of(select).content
+    assert room.carol.id not in await room.votes(poll)
+
+    assert room.env.errors_since(cursor) == ()
