@@ -25,8 +25,12 @@ $(VENV)/.installed-sandbox: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run
 	$(BIN)/coopbot run
 
+# One worker per core (pytest-xdist), each with its own databases; work-stealing evens out the slow tests.
+# Bytecode is cached even where PYTHONDONTWRITEBYTECODE is set: every bot a test starts imports its cogs
+# afresh, and every process test starts Python again.
+TEST_WORKERS ?= auto
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # The bot in a simulated Discord, in your browser, without a token: `make sandbox SANDBOX_ARGS="--fresh"`.
 sandbox: $(VENV)/.installed-sandbox

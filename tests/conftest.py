@@ -6,16 +6,18 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import discord
 import pytest
 import pytest_asyncio
 import simcord
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 from bot import CoopBot, create_bot
@@ -35,11 +37,48 @@ def _to_async_url(url: str) -> str:
     return Settings(database_url=url, _env_file=None).database_url
 
 
+def _worker_database_url(url: str, worker: str) -> str:
+    """Parallel workers (pytest-xdist) each get a PostgreSQL database of their own, made afresh beside the one
+    COOPBOT_TEST_DATABASE_URL names and dropped at the end; one worker uses that database itself."""
+    if worker == "master":
+        return url
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+
+    async def run() -> None:
+        # CREATE DATABASE cannot run inside a transaction.
+        engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        await engine.dispose()
+
+    asyncio.run(run())
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_worker_database(admin_url: str, url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    async def run() -> None:
+        engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            name = make_url(url).database
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await engine.dispose()
+
+    asyncio.run(run())
+
+
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Migrate once per run: a SQLite template file to copy, or the PostgreSQL test database itself."""
+def migrated_template(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[str]:
+    """Migrate once per run (per worker): a SQLite template file to copy, or this worker's PostgreSQL test
+    database itself."""
     if PG_URL:
-        url = _to_async_url(PG_URL)
+        admin_url = _to_async_url(PG_URL)
+        url = _worker_database_url(admin_url, worker_id)
     else:
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('template') / 'template.db'}"
 
@@ -49,7 +88,9 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
         await engine.dispose()
 
     asyncio.run(run())
-    return url
+    yield url
+    if PG_URL and url != admin_url:
+        _drop_worker_database(admin_url, url)
 
 
 async def _empty_all(url: str) -> None:
@@ -108,12 +149,21 @@ def simcord_bot(settings: Settings, clock: ManualClock) -> CoopBot:
     return create_bot(settings, clock=clock, guild_ready_timeout=0.05)
 
 
+def _tallies_at_once(bot: CoopBot) -> None:
+    """One edit of a proposal message per 2 s spares Discord's rate limits; in a test it only makes each
+    settle wait 2 real seconds for the last vote's edit. TallyRefresher's own tests keep the interval."""
+    cog: Any = bot.get_cog("Proposals")
+    if cog is not None:
+        cog.refresher.interval = 0.0
+
+
 @pytest_asyncio.fixture
 async def simcord_env(simcord_bot: CoopBot, request: pytest.FixtureRequest) -> AsyncIterator[simcord.Env]:
     """The plugin's fixture, plus the explicit command sync that a real deployment does once."""
     marker = request.node.get_closest_marker("simcord")
     env = simcord.Env(simcord_bot, **(marker.kwargs if marker else {}))
     await env.start()
+    _tallies_at_once(simcord_bot)
     try:
         await simcord_bot.tree.sync()
         yield env
@@ -135,6 +185,7 @@ async def restart(env: simcord.Env, settings: Settings, clock: ManualClock) -> C
     await old.close()
     fresh = create_bot(settings, clock=clock, guild_ready_timeout=0.05)
     await env.restart_bot(fresh)
+    _tallies_at_once(fresh)
     return fresh
 
 

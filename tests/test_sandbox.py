@@ -48,17 +48,25 @@ DETAILS = "For prototypes and repairs; it would live at the workshop."
 
 
 def _require_browser() -> Any:
-    """Playwright and Chromium are test requirements here, not options: say what is missing and fail."""
+    """The browser test needs Chromium and Playwright. Without them it is skipped with what to install, except
+    where COOPBOT_REQUIRE_BROWSER=1 (CI sets it): there a missing browser fails, so the test never silently
+    does not run."""
+    required = os.environ.get("COOPBOT_REQUIRE_BROWSER") == "1"
+    missing: str | None = None
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        pytest.fail(
-            f"Chromium is not installed at {CHROMIUM}: the sandbox's browser test needs Debian's chromium "
-            "package (`apt-get install -y chromium`; .ci/run installs it), or COOPBOT_CHROMIUM=/path/to/it."
+        missing = (
+            f"the sandbox's browser test needs Chromium at {CHROMIUM} "
+            "(Debian: `apt-get install -y chromium`, or COOPBOT_CHROMIUM=/path/to/chromium)"
         )
     try:
         from playwright import sync_api
     except ImportError:
-        pytest.fail("Playwright is not installed: `.venv/bin/pip install -e '.[dev]'` installs it.")
-    return sync_api
+        missing = missing or "the sandbox's browser test needs Playwright (`make test` installs it)"
+    if missing is None:
+        return sync_api
+    if required:
+        pytest.fail(f"{missing}; COOPBOT_REQUIRE_BROWSER=1 makes it mandatory here.")
+    pytest.skip(missing)
 
 
 class SandboxProcess:
