@@ -77,6 +77,10 @@ def settings_embed(settings: Guild, *, title: str) -> discord.Embed:
     embed.add_field(name="Contributor role", value=_mention_role(settings.contributor_role_id))
     embed.add_field(name="Moderator role", value=_mention_role(settings.moderator_role_id))
     embed.add_field(name="Treasurer role", value=_mention_role(settings.treasurer_role_id))
+    embed.add_field(
+        name="Who moves money",
+        value="Treasurers and moderators" if settings.moderators_are_treasurers else "Treasurers only",
+    )
     embed.add_field(name="Currency", value=settings.currency)
     default_open = format_duration(coop.default_open_time(settings, decision_type.kind.value))
     embed.add_field(name="Default decision", value=f"{decision_type.label}, open {default_open}")
@@ -305,6 +309,7 @@ class CoopAdmin(
         currency="Default currency (ISO 4217), e.g. NZD",
         default_decision_type="The decision type used when none is chosen",
         default_duration="How long decisions stay open by default, e.g. 3d or 1w",
+        moderators_are_treasurers="Let moderators move money as treasurers do (off by default)",
     )
     @app_commands.choices(default_decision_type=DECISION_TYPE_CHOICES)
     async def setup_command(
@@ -320,8 +325,9 @@ class CoopAdmin(
         currency: app_commands.Range[str, 1, 16] | None = None,
         default_decision_type: str | None = None,
         default_duration: app_commands.Range[str, 1, 32] | None = None,
+        moderators_are_treasurers: bool | None = None,
     ) -> None:
-        """Configure channels, roles, timezone, currency and decision defaults."""
+        """Configure channels, roles, timezone, currency, decision defaults and who moves money."""
         assert interaction.guild_id is not None
         changes = coop.SetupChanges(
             governance_channel_id=_usable_channel(governance_channel, "governance"),
@@ -334,6 +340,7 @@ class CoopAdmin(
             currency=currency,
             default_decision_type=default_decision_type,
             default_duration=default_duration,
+            moderators_are_treasurers=moderators_are_treasurers,
         )
         settings = await coop.configure_guild(
             self.bot.database,

@@ -38,6 +38,7 @@ class SetupChanges:
     currency: str | None = None
     default_decision_type: str | None = None
     default_duration: str | None = None
+    moderators_are_treasurers: bool | None = None
 
     def is_empty(self) -> bool:
         return all(getattr(self, f.name) is None for f in fields(self))
@@ -116,6 +117,8 @@ def _validated(changes: SetupChanges, guild_id: int) -> dict[str, object]:
         values["default_decision_type"] = get_type(changes.default_decision_type).kind.value
     if changes.default_duration is not None:
         values["default_decision_seconds"] = _default_seconds(changes.default_duration)
+    if changes.moderators_are_treasurers is not None:
+        values["moderators_are_treasurers"] = changes.moderators_are_treasurers
     return values
 
 

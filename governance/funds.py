@@ -52,7 +52,15 @@ from governance.decision_types import DecisionKind, get_type
 from governance.decisions import ProposalDraft, open_decision_in, register_close_hook
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from governance.money import format_amount, max_minor_units, parse_amount, parse_currency, to_decimal
-from governance.permissions import Actor, is_contributor, is_member, is_treasurer, require_treasurer
+from governance.permissions import (
+    Actor,
+    is_contributor,
+    is_fund_steward,
+    is_member,
+    is_treasurer,
+    require_fund_steward,
+    require_treasurer,
+)
 from governance.tally import TallyResult
 from governance.timeparse import discord_timestamp
 from storage.database import Database, is_postgresql
@@ -285,7 +293,7 @@ async def _settings(session: AsyncSession, guild_id: int, now: datetime) -> Guil
 
 def can_use_funds(settings: Guild, actor: Actor) -> bool:
     """Members contribute and request; treasurers and moderators too."""
-    return is_member(settings, actor) or is_treasurer(settings, actor)
+    return is_member(settings, actor) or is_fund_steward(settings, actor)
 
 
 def require_fund_member(settings: Guild, actor: Actor) -> None:
@@ -295,7 +303,7 @@ def require_fund_member(settings: Guild, actor: Actor) -> None:
 
 def require_fund_reader(settings: Guild, actor: Actor) -> None:
     """Anyone in the cooperative (contributors included) reads the funds and their ledgers."""
-    if not (is_contributor(settings, actor) or is_treasurer(settings, actor)):
+    if not (is_contributor(settings, actor) or is_fund_steward(settings, actor)):
         raise NotAllowed("Only people in the cooperative (contributors and members) can read its funds.")
 
 
@@ -548,7 +556,7 @@ async def create_fund(db: Database, *, guild_id: int, actor: Actor, draft: FundD
     try:
         async with db.write() as session:
             settings = await _settings(session, guild_id, now)
-            require_treasurer(settings, actor)
+            require_fund_steward(settings, actor)
             values = _validated_fund(settings, draft)
             existing = (
                 await session.exec(
@@ -1230,8 +1238,10 @@ async def cancel_request(
     async with db.write() as session:
         settings = await _settings(session, guild_id, now)
         request = await _load_request(session, guild_id, request_id)
-        if request.requester_id != actor.user_id and not is_treasurer(settings, actor):
-            raise NotAllowed(f"Only the requester or a treasurer can cancel request #{request_id}.")
+        if request.requester_id != actor.user_id and not is_fund_steward(settings, actor):
+            raise NotAllowed(
+                f"Only the requester, a treasurer or a moderator can cancel request #{request_id}."
+            )
         if request.status not in OPEN_REQUEST_STATUSES:
             raise Conflict(f"Request #{request_id} is {request.status}; it can't be cancelled.")
         # The decision first, as a close does, so that a cancel and a close never wait on each other.
@@ -1479,7 +1489,8 @@ async def _correct(
     db: Database, guild_id: int, entry_id: int, actor: Actor, reason: str, key: str, now: datetime
 ) -> CorrectionReceipt:
     async with db.write() as session:
-        require_treasurer(await _settings(session, guild_id, now), actor)
+        # A correction reverses a mistake, it moves no new money: moderators may make one (product §5).
+        require_fund_steward(await _settings(session, guild_id, now), actor)
         original = await _load_entry(session, guild_id, entry_id)
         fund = await _fund_by_id(session, guild_id, original.fund_id)
         existing = await _entry_by_key(session, guild_id, key)

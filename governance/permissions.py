@@ -24,9 +24,17 @@ def is_moderator(settings: Guild, actor: Actor) -> bool:
 
 
 def is_treasurer(settings: Guild, actor: Actor) -> bool:
-    return is_moderator(settings, actor) or (
-        settings.treasurer_role_id is not None and settings.treasurer_role_id in actor.role_ids
-    )
+    """Who moves money (confirms contributions, approves requests, records payouts): the treasurer role, kept
+    apart from the moderators' powers unless the cooperative chooses otherwise (separation of duties)."""
+    if settings.treasurer_role_id is not None and settings.treasurer_role_id in actor.role_ids:
+        return True
+    return settings.moderators_are_treasurers and is_moderator(settings, actor)
+
+
+def is_fund_steward(settings: Guild, actor: Actor) -> bool:
+    """Who looks after the funds without moving money (opens a fund, reads everything in it, cancels a
+    request): treasurers and moderators."""
+    return is_treasurer(settings, actor) or is_moderator(settings, actor)
 
 
 def is_member(settings: Guild, actor: Actor) -> bool:
@@ -45,7 +53,18 @@ def require_moderator(settings: Guild, actor: Actor) -> None:
 
 
 def require_treasurer(settings: Guild, actor: Actor) -> None:
-    if not is_treasurer(settings, actor):
+    if is_treasurer(settings, actor):
+        return
+    if is_moderator(settings, actor):
+        raise NotAllowed(
+            "Only treasurers move money. Moderators can too only if the cooperative allows it "
+            "(/coop setup moderators_are_treasurers:True)."
+        )
+    raise NotAllowed("Only treasurers can do this (the treasurer role).")
+
+
+def require_fund_steward(settings: Guild, actor: Actor) -> None:
+    if not is_fund_steward(settings, actor):
         raise NotAllowed("Only treasurers or moderators can do this.")
 
 
@@ -61,7 +80,7 @@ def require_contributor(settings: Guild, actor: Actor) -> None:
 
 def is_insider(settings: Guild, actor: Actor) -> bool:
     """Someone in the cooperative: a contributor, a member, a treasurer or a moderator (not a visitor)."""
-    return is_contributor(settings, actor) or is_treasurer(settings, actor)
+    return is_contributor(settings, actor) or is_fund_steward(settings, actor)
 
 
 def require_insider(settings: Guild, actor: Actor) -> None:

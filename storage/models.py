@@ -84,6 +84,8 @@ class Guild(SQLModel, table=True):
     digest_weekday: int = 0  # Monday
     digest_time: str = Field(default="09:00", sa_column=Column(String(5), nullable=False))
     request_stale_days: int = 7
+    # Money: only the treasurer role moves it, unless the cooperative lets its moderators act as treasurers.
+    moderators_are_treasurers: bool = False
     created_at: datetime = utc_datetime()
     updated_at: datetime = utc_datetime()
 

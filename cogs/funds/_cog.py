@@ -43,7 +43,7 @@ from governance import decisions, funds
 from governance.decision_types import get_type
 from governance.errors import Conflict, InvalidInput, NotAllowed
 from governance.money import currency_label, format_amount, suggest_currencies
-from governance.permissions import Actor, require_moderator, require_treasurer
+from governance.permissions import Actor, require_fund_steward, require_moderator, require_treasurer
 from governance.timeparse import discord_timestamp, parse_timezone
 from storage.database import Database
 from storage.models import MAX_ID, Fund, FundingRequest, FundPolicy, Guild, RequestStatus
@@ -116,7 +116,7 @@ class Funds(CoopCog):
     # --- funds ------------------------------------------------------------------------------------
 
     @fund_group.command(name="create")
-    @requires(require_treasurer)
+    @requires(require_fund_steward)
     @app_commands.describe(
         name="The fund's name, e.g. Commons or Travel",
         currency="ISO 4217 currency (default: the cooperative's)",
@@ -601,7 +601,7 @@ class Funds(CoopCog):
         request: ID,
         reason: app_commands.Range[str, 1, funds.MAX_REASON] | None = None,
     ) -> None:
-        """Withdraw your request (or, for treasurers, cancel one); its open proposal is cancelled too."""
+        """Withdraw your request (treasurers, moderators: cancel one); its open proposal is cancelled too."""
         assert interaction.guild_id is not None
         change = await funds.cancel_request(
             self._db,
@@ -753,7 +753,7 @@ class Funds(CoopCog):
         )
 
     @fund_group.command(name="correct")
-    @requires(require_treasurer)
+    @requires(require_fund_steward)
     @app_commands.describe(entry="The ledger entry's number", reason="What was wrong (kept on the ledger)")
     async def correct(
         self,

@@ -350,7 +350,8 @@ async def test_another_cooperatives_ids_are_refused_as_unknown_reveal_nothing_an
     a = configured
     objects = await make_objects_of_a(a, db, clock)
     b = build_coop(simcord_env, name="Other Collective")
-    await configure(b, db, clock)
+    # B's moderator may run every command there, money included, so every id reaches its lookup.
+    await configure(b, db, clock, moderators_are_treasurers=True)
     await simcord_env.settle()
     await make_objects_of_b(b, db, clock)
     await lift_hints(b, simcord_bot, b.moderator_role, b.member_role)

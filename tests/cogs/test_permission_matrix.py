@@ -12,10 +12,10 @@ refused command must also have written nothing to the audit log.
 
 EXPECTED is the product's rule (product.md §5: member commands need the member role, or the contributor
 role where contributors act; moderator commands the moderator role or Manage Server; money the treasurer
-role, which moderators also hold). Reading what the cooperative records (funds, proposals, the register,
-profiles and the directory) is a member command open to contributors too (require_insider): a visitor who
-never agreed to the charter reads none of it. The charter itself is open to all, as visitors are asked to
-agree to it.
+role, moderators only where the cooperative allows it). Reading what the cooperative records (funds,
+proposals, the register, profiles and the directory) is a member command open to contributors too
+(require_insider): a visitor who never agreed to the charter reads none of it. The charter itself is open
+to all, as visitors are asked to agree to it.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ V, C, M, T, MO = ROLES
 EVERYONE = frozenset(ROLES)
 IN_THE_COOP = frozenset({C, M, T, MO})  # contributors and members
 MEMBERS = frozenset({M, T, MO})  # everyone holding the member role (the treasurer and moderator do)
-TREASURERS = frozenset({T, MO})  # "a treasurer role for money"; moderators may do it too
+TREASURERS = frozenset({T})  # "a treasurer role for money", apart from the moderators' powers
+STEWARDS = frozenset({T, MO})  # who looks after the funds without moving money
 MODERATORS = frozenset({MO})
 
 # Who may run each command, by the product's rules. A role missing from a set must be refused for
@@ -80,18 +81,18 @@ EXPECTED: dict[str, frozenset[str]] = {
     "reminder resume": MODERATORS,
     "reminder digest": MODERATORS,
     "reminder settings": MODERATORS,
-    # Money (§3): treasurers (and moderators) create funds, confirm or reject contributions, approve,
-    # reject and pay requests, correct the ledger; members contribute and request; anyone in the
-    # cooperative reads the funds and their ledgers. A request that is someone else's is cancelled by a
-    # treasurer only.
-    "fund create": TREASURERS,
+    # Money (§3): treasurers alone confirm or reject contributions, approve, reject and pay requests
+    # (separation of duties; a cooperative may let moderators act as treasurers, off by default);
+    # treasurers and moderators create funds, correct the ledger and cancel someone else's request;
+    # members contribute and request; anyone in the cooperative reads the funds and their ledgers.
+    "fund create": STEWARDS,
     "fund contribution confirm": TREASURERS,
     "fund contribution reject": TREASURERS,
     "fund request approve": TREASURERS,
     "fund request reject": TREASURERS,
     "fund request pay": TREASURERS,
-    "fund request cancel": TREASURERS,
-    "fund correct": TREASURERS,
+    "fund request cancel": STEWARDS,
+    "fund correct": STEWARDS,
     "fund contribute": MEMBERS,
     "fund request new": MEMBERS,
     "fund list": IN_THE_COOP,

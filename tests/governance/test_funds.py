@@ -579,7 +579,7 @@ async def test_cancelling_a_request_cancels_its_proposal_and_the_reverse(
     assert first.decision is not None and second.decision is not None and second.decision.id is not None
     assert first.request.id is not None and second.request.id is not None
 
-    with pytest.raises(NotAllowed, match="Only the requester or a treasurer"):
+    with pytest.raises(NotAllowed, match="Only the requester, a treasurer or a moderator"):
         await funds.cancel_request(
             coop_db, guild_id=GUILD, request_id=first.request.id, actor=BOB, now=clock.now()
         )

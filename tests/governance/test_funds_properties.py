@@ -587,6 +587,8 @@ async def _truncate(url: str) -> None:
     database = Database.from_url(url)
     tables = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
     async with database.engine.begin() as connection:
+        # Replica mode skips the ledger's append-only triggers, which are for the application.
+        await connection.execute(text("SET LOCAL session_replication_role = replica"))
         await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     await database.dispose()
 
