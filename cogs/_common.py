@@ -166,14 +166,29 @@ async def _tell(interaction: discord.Interaction[Any], message: str) -> None:
 
 
 class AnsweringCommand(app_commands.Command[Any, ..., Any]):
-    """A slash command whose refusals are answers (see `refusals_answered`). CoopTree makes every command it
-    is given one of these, so no command can forget it."""
+    """A slash command whose refusals are answers (see `refusals_answered`), and whose autocomplete obeys
+    the command's own checks. CoopTree makes every command it is given one of these, so no command can
+    forget either."""
 
     async def _invoke_with_namespace(self, interaction: discord.Interaction[Any], namespace: Any) -> Any:
         # discord.py's one call that runs the checks, reads the options and runs the callback.
         async with refusals_answered(interaction):
             return await super()._invoke_with_namespace(interaction, namespace)
         return None  # a refusal was answered
+
+    async def _invoke_autocomplete(
+        self, interaction: discord.Interaction[Any], name: str, namespace: Any
+    ) -> None:
+        # discord.py runs no command check before an autocomplete: whoever may not run the command would
+        # otherwise browse what it lists (titles, amounts, who gave what).
+        try:
+            allowed = await self._check_can_run(interaction)
+        except app_commands.AppCommandError:
+            allowed = False
+        if not allowed:
+            await interaction.response.autocomplete([])
+            return
+        await super()._invoke_autocomplete(interaction, name, namespace)
 
 
 class CoopTree(app_commands.CommandTree["CoopBot"]):

@@ -594,6 +594,7 @@ class Funds(CoopCog):
         await self._close_notice(interaction, outcome)
 
     @request_group.command(name="cancel")
+    @requires(funds.require_fund_reader)
     @app_commands.describe(request="The request's number", reason="Why (optional)")
     async def request_cancel(
         self,

@@ -414,6 +414,7 @@ class Proposals(CoopCog):
         self.refresher.request(interaction.guild_id, decision_id)
 
     @proposal.command(name="vote")
+    @requires(require_insider)
     @app_commands.describe(
         proposal="The proposal's number",
         choice="A position (agree, block…), option numbers (1, 3), a ranking (2 > 1) or scores (1:5)",
@@ -546,6 +547,7 @@ class Proposals(CoopCog):
             )
 
     @proposal.command(name="remind")
+    @requires(require_insider)
     @app_commands.describe(proposal="The proposal's number", message="A word to add to the reminder")
     async def remind(
         self,
@@ -575,6 +577,7 @@ class Proposals(CoopCog):
     # --- lifecycle commands -----------------------------------------------------------------------
 
     @proposal.command(name="close")
+    @requires(require_insider)
     @app_commands.describe(proposal="The proposal's number")
     async def close(self, interaction: discord.Interaction[CoopBot], proposal: ProposalId) -> None:
         """Close a proposal now and count the votes (its author or a moderator)."""
@@ -594,6 +597,7 @@ class Proposals(CoopCog):
         )
 
     @proposal.command(name="extend")
+    @requires(require_insider)
     @app_commands.describe(
         proposal="The proposal's number", closes="Extra time (2d, 12h) or a new closing date"
     )
@@ -622,6 +626,7 @@ class Proposals(CoopCog):
         )
 
     @proposal.command(name="cancel")
+    @requires(require_insider)
     @app_commands.describe(proposal="The proposal's number", reason="Why it is cancelled")
     async def cancel(
         self,

@@ -33,6 +33,8 @@ from governance.funds import FundDraft
 from governance.permissions import Actor
 from storage.database import Database
 from tests.cogs.test_proposals import propose
+from tests.cogs.test_permission_matrix import EXPECTED
+from tests.cogs.test_permission_matrix import V as VISITOR
 from tests.conftest import Coop, build_coop, configure
 
 # What A's objects say: none of it may ever reach B.
@@ -416,6 +418,7 @@ async def test_b_autocomplete_lists_and_exports_never_show_a(
     await simcord_env.settle()
     mine = await make_objects_of_b(b, db, clock)
     await lift_hints(b, simcord_bot, b.moderator_role, b.member_role)
+    await configure(b, db, clock, moderators_are_treasurers=True)  # B's moderator completes every option
     secrets = a_secrets(a)
     problems: list[str] = []
 
@@ -503,3 +506,45 @@ async def test_b_autocomplete_lists_and_exports_never_show_a(
             if a.guild.id in ids:
                 problems.append("coop export of B names A's guild")
     assert not problems, "\n".join(problems)
+
+
+async def test_autocomplete_shows_nothing_to_whoever_may_not_run_the_command(
+    configured: Coop, simcord_env: simcord.Env, simcord_bot: CoopBot, clock: ManualClock, db: Database
+) -> None:
+    """Every autocomplete of every command, typed into by A's visitor and by B's moderator who has joined A
+    without a role: where the product refuses them the command, the list is empty; where it lets them run
+    it (their own reminders, say), nothing of A's record shows. A's moderator sees the same lists filled."""
+    a = configured
+    objects = await make_objects_of_a(a, db, clock)
+    b = build_coop(simcord_env, name="Other Collective")
+    await configure(b, db, clock, moderators_are_treasurers=True)
+    await configure(a, db, clock, moderators_are_treasurers=True)
+    guest = a.guild.add_member(b.moderator.user)  # in A, no role: a visitor there
+    await simcord_env.settle()
+    await lift_hints(a, simcord_bot, a.moderator_role, a.member_role)
+    for command in await simcord_bot.tree.fetch_commands():  # and for people with no role at all
+        a.guild.set_command_permissions(command.id, {a.guild.default_role: True})
+    secrets = a_secrets(a)
+    completing = [
+        (command, parameter)
+        for command in all_commands(simcord_bot)
+        for parameter in command.parameters
+        if parameter.autocomplete
+    ]
+    assert len(completing) >= 20
+    problems: list[str] = []
+    filled = 0
+    for command, parameter in completing:
+        name = command.qualified_name
+        for typed in dict.fromkeys(["", "Secret", "Hidden", *map(str, objects.ids(parameter.name))]):
+            for person, who in ((a.visitor, "A's visitor"), (guest, "B's moderator in A")):
+                choices = await person.autocomplete(a.governance, name, parameter.name, typed)
+                label = f"autocomplete {name} {parameter.name}:{typed!r} by {who}"
+                if VISITOR not in EXPECTED[name] and choices:
+                    problems.append(f"{label}: offers {[c['name'] for c in choices][:3]}")
+                shown = " ".join(f"{choice['name']} {choice['value']}" for choice in choices)
+                if mentioned := leaks(shown, secrets):
+                    problems.append(f"{label}: mentions A's {mentioned}")
+            filled += bool(await a.moderator.autocomplete(a.governance, name, parameter.name, typed))
+    assert not problems, "\n".join(problems)
+    assert filled >= len(completing)  # the lists a visitor saw empty are not empty for everyone
