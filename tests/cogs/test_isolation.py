@@ -32,9 +32,9 @@ from governance.decisions import ProposalDraft
 from governance.funds import FundDraft
 from governance.permissions import Actor
 from storage.database import Database
-from tests.cogs.test_proposals import propose
 from tests.cogs.test_permission_matrix import EXPECTED
 from tests.cogs.test_permission_matrix import V as VISITOR
+from tests.cogs.test_proposals import propose
 from tests.conftest import Coop, build_coop, configure
 
 # What A's objects say: none of it may ever reach B.
@@ -522,8 +522,8 @@ async def test_autocomplete_shows_nothing_to_whoever_may_not_run_the_command(
     guest = a.guild.add_member(b.moderator.user)  # in A, no role: a visitor there
     await simcord_env.settle()
     await lift_hints(a, simcord_bot, a.moderator_role, a.member_role)
-    for command in await simcord_bot.tree.fetch_commands():  # and for people with no role at all
-        a.guild.set_command_permissions(command.id, {a.guild.default_role: True})
+    for synced in await simcord_bot.tree.fetch_commands():  # and for people with no role at all
+        a.guild.set_command_permissions(synced.id, {a.guild.default_role: True})
     secrets = a_secrets(a)
     completing = [
         (command, parameter)
