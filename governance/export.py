@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from sqlalchemy import CompoundSelect, union
 from sqlmodel import SQLModel, col, select
 
 from governance.coop import default_settings
@@ -120,11 +121,29 @@ def _row(instance: SQLModel) -> dict[str, Any]:
     return {name: _plain(value) for name, value in instance.model_dump().items()}
 
 
+def _guild_column(model: type[SQLModel]) -> Any:
+    return model.guild_id  # type: ignore[attr-defined]
+
+
+def known_guilds(guild_id: int | None = None) -> CompoundSelect:
+    """The ids of the guilds the database holds anything of (or only `guild_id`, if it does): a settings
+    row or any row of the export. Not the settings rows alone: a guild gets one at its first settings
+    change, which may come after its first members, proposals or funds."""
+    columns = [col(Guild.id), *(_guild_column(section.model) for section in SECTIONS)]
+    return union(*(select(c) if guild_id is None else select(c).where(c == guild_id) for c in columns))
+
+
+async def has_record(db: Database, guild_id: int) -> bool:
+    """Whether there is anything to export for the guild."""
+    async with db.read() as session:
+        return await session.scalar(known_guilds(guild_id).limit(1)) is not None
+
+
 async def _rows(db: Database, model: type[SQLModel], guild_id: int) -> AsyncIterator[list[SQLModel]]:
     """The guild's rows of `model` in id order, CHUNK at a time (keyset paging: constant memory)."""
     last_id = 0
     model_id: Any = model.id  # type: ignore[attr-defined]
-    model_guild: Any = model.guild_id  # type: ignore[attr-defined]
+    model_guild = _guild_column(model)
     while True:
         async with db.read() as session:
             chunk = list(
