@@ -13,7 +13,7 @@ import discord
 from discord.ext import commands
 
 from cogs._common import NO_MENTIONS, pinging_only
-from cogs._delivery import dm
+from cogs._delivery import DmOutcome, send_dm
 from cogs._text import MESSAGE_LIMIT, shorten
 from governance import coop, decisions
 from storage.models import Decision, Guild
@@ -71,22 +71,25 @@ class CoopCog(commands.Cog):
             log.warning("Could not post in channel %s", channel_id, exc_info=True)
             return None
 
-    async def _dm(self, user_id: int, text: str) -> bool:
-        """DM someone; False (no error) when they don't accept DMs from the server, or are gone."""
+    async def _dm(self, user_id: int, text: str) -> DmOutcome:
+        """DM someone, fetching them when the cache does not hold them (just after a start, or before the
+        members are chunked): a cold cache must never read as closed DMs."""
         user = self.bot.get_user(user_id)
         if user is None:
             try:
                 user = await self.bot.fetch_user(user_id)
             except discord.HTTPException:
-                return False
-        return await dm(user, shorten(text, MESSAGE_LIMIT))
+                log.warning("Could not fetch user %s to DM them", user_id, exc_info=True)
+                return DmOutcome.FAILED
+        return await send_dm(user, shorten(text, MESSAGE_LIMIT))
 
     async def _tell(self, user_id: int, text: str, *, fallback_channel_id: int | None) -> bool:
-        """Tell one person: by DM where they accept it, else with a mention (pinging them only) in
-        `fallback_channel_id`. False when neither worked."""
+        """Tell one person: by DM, or, only when they don't accept DMs from the server, with a mention
+        (pinging them only) in `fallback_channel_id`. False when neither worked."""
         text = shorten(text, MESSAGE_LIMIT - MENTION_ROOM)
-        if await self._dm(user_id, text):
-            return True
+        outcome = await self._dm(user_id, text)
+        if outcome is not DmOutcome.CLOSED:
+            return outcome is DmOutcome.SENT
         posted = await self._post(
             fallback_channel_id, f"<@{user_id}> {text}", allowed_mentions=pinging_only(user_id)
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Sequence
+from enum import Enum
 
 import discord
 
@@ -46,23 +47,36 @@ async def post_mentioning(channel: discord.abc.Messageable, header: str, user_id
     return sent
 
 
-async def dm(
+class DmOutcome(Enum):
+    SENT = "sent"
+    CLOSED = "closed"  # the person does not accept DMs from the server: the one reason to say it in public
+    FAILED = "failed"  # Discord failed, or the person is gone: nothing was said, and nothing in public
+
+
+async def send_dm(
     user: discord.User | discord.Member | None, text: str, *, embed: discord.Embed | None = None
-) -> bool:
-    """Send a DM; False (no error) when the person does not accept DMs from the server."""
+) -> DmOutcome:
+    """Send a DM and say how it went (no error)."""
     if user is None:
-        return False
+        return DmOutcome.FAILED
     try:
         if embed is None:
             await user.send(text[:MESSAGE_LIMIT], allowed_mentions=NO_MENTIONS)
         else:
             await user.send(text[:MESSAGE_LIMIT], embed=embed, allowed_mentions=NO_MENTIONS)
     except discord.Forbidden:
-        return False
+        return DmOutcome.CLOSED
     except discord.HTTPException:
         log.warning("Could not DM user %s", user.id, exc_info=True)
-        return False
-    return True
+        return DmOutcome.FAILED
+    return DmOutcome.SENT
+
+
+async def dm(
+    user: discord.User | discord.Member | None, text: str, *, embed: discord.Embed | None = None
+) -> bool:
+    """Send a DM; False (no error) when it was not delivered, for whatever reason."""
+    return await send_dm(user, text, embed=embed) is DmOutcome.SENT
 
 
 async def dm_each(users: Iterable[discord.User | discord.Member], text: str) -> int:

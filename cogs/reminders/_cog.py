@@ -15,7 +15,7 @@ from discord.ext import commands
 from bot import CoopBot
 from cogs._base import CoopCog
 from cogs._common import NO_MENTIONS, actor_of, requires, send_ephemeral
-from cogs._delivery import dm, post_mentioning
+from cogs._delivery import post_mentioning
 from cogs._moderation import attach_to_mod, detach_from_mod
 from cogs._scheduling import DueHandler
 from cogs._text import FIELD_LIMIT, shorten
@@ -102,12 +102,10 @@ class GovernanceReminders(
             if channel is not None:
                 await channel.send(f"🔔 {reminder.message}{_late_note(run)}", allowed_mentions=NO_MENTIONS)
         elif reminder.kind == ReminderKind.PERSONAL.value:
-            guild = self.bot.get_guild(reminder.guild_id)
-            person = guild.get_member(reminder.user_id) if guild else None
+            # By DM; in public (a mention where it was set, pinging only that person) only when the
+            # person's DMs are closed: never because the member cache is not complete yet.
             text = f"⏰ You asked me to remind you: {reminder.message}{_late_note(run)}"
-            if not await dm(person, text) and channel is not None:
-                # DMs closed: fall back to a mention where the reminder was set, pinging only that person.
-                await post_mentioning(channel, f"{text}\n", [reminder.user_id])
+            await self._tell(reminder.user_id, text, fallback_channel_id=reminder.channel_id)
         elif reminder.kind == ReminderKind.DIGEST.value and channel is not None:
             await channel.send(
                 _late_note(run).strip() or None,

@@ -182,6 +182,28 @@ async def test_personal_reminder_by_dm_and_by_mention_when_dms_are_closed(
     assert [user.id for user in fallback[0].mentions] == [coop.members[1].id]
 
 
+async def test_a_personal_reminder_due_at_start_up_goes_by_dm_though_no_member_is_cached_yet(
+    configured: Coop, simcord_env: simcord.Env, settings: Settings, clock: ManualClock, db: Database
+) -> None:
+    """Due while the bot was down, delivered at start-up before the members are known (a bot that does not
+    chunk at start, as a large one does): it still goes by DM, never as a mention in the channel."""
+    coop = configured
+    await coop.alice.slash(coop.governance, "remind me", when="in 2h", what="water the seedlings")
+    old = simcord_env.bot
+    assert isinstance(old, CoopBot)
+    await old.close()
+    clock.advance(timedelta(hours=3))
+    cold = create_bot(settings, clock=clock, guild_ready_timeout=0.05, chunk_guilds_at_startup=False)
+    await simcord_env.restart_bot(cold)
+    await simcord_env.settle()
+
+    guild = cold.get_guild(coop.guild.id)
+    assert guild is not None and not guild.chunked  # the cache was cold when the reminder went out
+    said = [m.content for m in coop.alice.user.dm_channel.history()]
+    assert len(said) == 1 and said[0].startswith("⏰ You asked me to remind you: water the seedlings")
+    assert not [m for m in coop.governance.history() if "water the seedlings" in m.content]
+
+
 async def test_digest_posts_the_state_of_the_cooperative(
     configured: Coop,
     simcord_env: simcord.Env,
