@@ -60,10 +60,18 @@ REGISTER_PAGE_SIZE = 10
 # transaction so that the decision and its consequence commit together. Keyed by Decision.link_kind.
 CloseHook = Callable[[AsyncSession, Decision, TallyResult, datetime], Awaitable[None]]
 _close_hooks: dict[str, CloseHook] = {}
+# Linked decisions that always run their full time (their author is the one they decide about).
+_full_time_links: set[str] = set()
 
 
-def register_close_hook(link_kind: str, hook: CloseHook) -> None:
+def register_close_hook(link_kind: str, hook: CloseHook, *, closes_early: bool = True) -> None:
+    """`hook` carries out what a decision of `link_kind` decided; with `closes_early=False` nobody, not even
+    a moderator, may close such a decision before its time."""
     _close_hooks[link_kind] = hook
+    if closes_early:
+        _full_time_links.discard(link_kind)
+    else:
+        _full_time_links.add(link_kind)
 
 
 @dataclass(frozen=True)
@@ -718,6 +726,13 @@ async def close_decision(
         if actor is not None:
             decision = await _load(session, guild_id, decision_id)
             _require_author_or_moderator(await _settings(session, guild_id, now), decision, actor, "close")
+            if decision.link_kind in _full_time_links and now < decision.closes_at:
+                # Said alike to its author and to a moderator: neither may close it early.
+                raise NotAllowed(
+                    f"Proposal {label(decision)} runs its full time, until "
+                    f"{discord_timestamp(decision.closes_at)}: nobody closes it early. It can be cancelled "
+                    "instead."
+                )
             if decision.link_kind is not None and actor.user_id == decision.author_id:
                 # The author of a linked decision is its subject (their admission, their request).
                 raise NotAllowed(

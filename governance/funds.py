@@ -62,7 +62,6 @@ from governance.permissions import (
     require_treasurer,
 )
 from governance.tally import TallyResult
-from governance.timeparse import discord_timestamp
 from storage.database import Database, is_postgresql
 from storage.models import (
     MAX_ID,
@@ -1284,13 +1283,6 @@ async def _on_decision_closed(
     ).first()
     if request is None or request.decision_id != decision.id:
         return
-    if now < decision.closes_at and request.status == RequestStatus.PENDING.value:
-        # An early close is the author's or a moderator's; the author is the requester, who must not
-        # decide their own request. Refusing here rolls the whole close back.
-        raise NotAllowed(
-            f"Proposal #{decision.id} decides funding request #{request.id}, so it runs until "
-            f"{discord_timestamp(decision.closes_at)}: nobody closes it early. It can be cancelled instead."
-        )
     passed = result.passed is True
     values: dict[str, Any] = {
         "status": (RequestStatus.APPROVED if passed else RequestStatus.REJECTED).value,
@@ -1319,7 +1311,8 @@ async def _on_decision_closed(
     )
 
 
-register_close_hook(LINK_KIND, _on_decision_closed)
+# Its author is the requester, who must not decide their own request by closing it before any objection.
+register_close_hook(LINK_KIND, _on_decision_closed, closes_early=False)
 
 
 async def pay_request(

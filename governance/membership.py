@@ -426,7 +426,7 @@ def _charter_problem(settings: Guild, version: int) -> str | None:
     if version != settings.charter_version:
         return (
             f"The charter has changed since this message: it is now version {settings.charter_version}. "
-            "Read the new one with /charter show and agree there."
+            "Read the new one with /charter and agree there."
         )
     return None
 
@@ -679,10 +679,10 @@ def _require_charter(settings: Guild, member: Member, *, you: bool, who: str = "
         raise NotAllowed(
             f"The charter has changed since {subject} agreed to it (version {member.charter_version}; it is "
             f"now version {settings.charter_version}). "
-            + ("Read it with /charter show and agree to it first." if you else "They need to agree again.")
+            + ("Read it with /charter and agree to it first." if you else "They need to agree again.")
         )
     raise NotAllowed(
-        "Agree to the charter first: read it with /charter show and press “I agree to the charter”."
+        "Agree to the charter first: read it with /charter and press “I agree to the charter”."
         if you
         else f"{who} hasn't agreed to the charter (version {settings.charter_version}) yet."
     )

@@ -516,9 +516,12 @@ async def test_a_requester_cancels_and_the_proposal_shows_it(
     await alice.submit_modal(shown, {"purpose": "Snacks"})
     said = await refusal(await bob.slash(coop.governance, "fund request cancel", request=1))
     assert said == "Only the requester, a treasurer or a moderator can cancel request #1."
-    # Closing the proposal early would let the requester approve their own request.
+    # Closing the proposal early would let the requester approve their own request: nobody may, and the
+    # requester and a moderator are told the same.
     said = await refusal(await alice.slash(coop.governance, "proposal close", proposal=1))
-    assert said == "#1 decides on your own request: only a moderator can close it early."
+    assert said.startswith("Proposal #1 runs its full time, until <t:")
+    assert said.endswith(": nobody closes it early. It can be cancelled instead.")
+    assert await refusal(await coop.moderator.slash(coop.governance, "proposal close", proposal=1)) == said
     said = reply(await alice.slash(coop.governance, "fund request cancel", request=1, reason="Not needed"))
     assert said == "Request #1 is cancelled. Its proposal #1 is cancelled too."
     proposal = await proposal_of(coop, db, 1)
