@@ -108,7 +108,7 @@ async def test_every_command_a_message_names_exists(simcord_bot: CoopBot, simcor
 
 def test_the_reader_catches_what_it_must() -> None:
     """The rule on known cases, so that a silent reader cannot pass the test above."""
-    leaf = app_commands.Command(name="charter", description="…", callback=_noop)
+    leaf: Node = app_commands.Command(name="charter", description="…", callback=_noop)
     group = app_commands.Group(name="coop", description="…")
     group.add_command(app_commands.Command(name="setup", description="…", callback=_setup))
     roots: dict[str, Node] = {"charter": leaf, "coop": group}
