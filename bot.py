@@ -15,7 +15,7 @@ import ssl
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, closing, contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,6 +40,7 @@ from config import Settings
 from governance import audit, export, webhooks
 from governance.clock import Clock, SystemClock
 from governance.decisions import VoteBatcher
+from governance.limits import Limits
 from storage import migrate
 from storage.database import Database
 
@@ -120,6 +121,13 @@ class CoopBot(commands.AutoShardedBot):
         self.database = Database.from_url(settings.database_url, pool_size=settings.database_pool_size)
         # Votes from the buttons go through group commit: a burst of clicks costs a few transactions.
         self.votes = VoteBatcher(self.database)
+        self.limits = Limits(
+            remind_every=timedelta(hours=settings.limit_remind_hours),
+            proposals_per_hour=settings.limit_proposals_per_hour,
+            requests_per_hour=settings.limit_requests_per_hour,
+            exports_per_hour=settings.limit_exports_per_hour,
+            webhook_tests_per_hour=settings.limit_webhook_tests_per_hour,
+        )
         self.failed_extensions: dict[str, BaseException] = {}
         self.due = DueRunner(self)
         self.webhooks = DueRunner(self, name="webhooks")

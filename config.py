@@ -53,6 +53,31 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(
         default=10.0, gt=0, le=60, description="How long a webhook receiver may take to answer."
     )
+    # Fair use (governance/limits.py): 0 turns a count off.
+    limit_remind_hours: float = Field(
+        default=6.0, ge=0, le=168, description="Hours before a proposal's voters may be reminded again."
+    )
+    limit_proposals_per_hour: int = Field(
+        default=10, ge=0, description="Proposals one member may open in an hour (moderators: any number)."
+    )
+    limit_requests_per_hour: int = Field(
+        default=10, ge=0, description="Funding requests one member may make in an hour."
+    )
+    limit_exports_per_hour: int = Field(
+        default=3, ge=0, description="/coop export runs per cooperative an hour."
+    )
+    limit_webhook_tests_per_hour: int = Field(
+        default=10, ge=0, description="/coop webhooks test runs per cooperative an hour."
+    )
+    export_keep_days: int = Field(
+        default=7,
+        ge=1,
+        le=365,
+        description="Days an export too large for Discord is kept in DATA_DIR/exports.",
+    )
+    export_keep_mb: int = Field(
+        default=500, ge=1, description="Megabytes of kept exports per cooperative (the oldest go first)."
+    )
 
     @field_validator("log_level")
     @classmethod

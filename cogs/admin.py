@@ -471,8 +471,15 @@ class CoopAdmin(
     async def export_command(self, interaction: discord.Interaction[CoopBot]) -> None:
         """Export the cooperative's whole record (JSON and CSV files)."""
         assert interaction.guild is not None
-        await interaction.response.defer(ephemeral=True, thinking=True)
         now = self._now()
+        await export.authorise_export(
+            self.bot.database,
+            guild_id=interaction.guild.id,
+            actor=actor_of(interaction),
+            now=now,
+            limits=self.bot.limits,
+        )
+        await interaction.response.defer(ephemeral=True, thinking=True)
         folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="coopbot-export-"))
         try:
             result = await export.export_guild(self.bot.database, interaction.guild.id, folder, now)
@@ -483,12 +490,20 @@ class CoopAdmin(
                     f"The cooperative's record: {summary or 'nothing yet'}.", files=files, ephemeral=True
                 )
                 return
-            kept = self.bot.settings.data_dir / "exports" / f"{interaction.guild.id}-{now:%Y%m%d-%H%M%S}"
-            await asyncio.to_thread(shutil.copytree, folder, kept)
+            settings = self.bot.settings
+            kept = await asyncio.to_thread(
+                export.keep_export,
+                folder,
+                settings.data_dir / "exports",
+                interaction.guild.id,
+                now,
+                keep_days=settings.export_keep_days,
+                keep_mb=settings.export_keep_mb,
+            )
             await interaction.followup.send(
                 f"The export is {result.size / 1_000_000:.1f} MB, more than Discord accepts here. "
-                f"It was saved on the bot's server in `{kept}`; "
-                f"the operator can also run `coopbot export --guild {interaction.guild.id} --out DIR`.",
+                f"The bot's operator keeps it as `{kept.name}` for {settings.export_keep_days} days, and can "
+                f"make a full copy any time with `coopbot export --guild {interaction.guild.id} --out DIR`.",
                 ephemeral=True,
             )
         finally:

@@ -26,6 +26,7 @@ from governance import audit
 from governance.coop import default_open_time, default_settings
 from governance.decision_types import DecisionType, get_type
 from governance.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
+from governance.limits import HOUR, UNLIMITED, Limits, enforce
 from governance.permissions import Actor, is_moderator, require_member
 from governance.tally import (
     MAX_OPTIONS,
@@ -42,6 +43,7 @@ from governance.timeparse import (
     check_minimum,
     discord_timestamp,
     earliest_close,
+    format_duration,
     parse_duration,
     parse_timezone,
     parse_when,
@@ -433,11 +435,29 @@ async def check_draft(
 
 
 async def open_decision(
-    db: Database, *, guild_id: int, actor: Actor, draft: ProposalDraft, now: datetime
+    db: Database,
+    *,
+    guild_id: int,
+    actor: Actor,
+    draft: ProposalDraft,
+    now: datetime,
+    limits: Limits = UNLIMITED,
 ) -> Decision:
     """A member opens a proposal. Posting it to Discord is the caller's job (then `attach_message`)."""
     async with db.write() as session:
-        require_member_or_moderator(await _settings(session, guild_id, now), actor)
+        settings = await _settings(session, guild_id, now)
+        require_member_or_moderator(settings, actor)
+        if not is_moderator(settings, actor):
+            await enforce(
+                session,
+                guild_id=guild_id,
+                action="decision.open",
+                actor_id=actor.user_id,
+                allowed=limits.proposals_per_hour,
+                window=HOUR,
+                now=now,
+                refusal=f"You have opened {limits.proposals_per_hour} proposals in the last hour.",
+            )
         return await open_decision_in(
             session, guild_id=guild_id, author_id=actor.user_id, draft=draft, now=now
         )
@@ -1000,15 +1020,33 @@ async def record_outcome(
 
 
 async def authorise_remind(
-    db: Database, *, guild_id: int, decision_id: int, actor: Actor, now: datetime
+    db: Database,
+    *,
+    guild_id: int,
+    decision_id: int,
+    actor: Actor,
+    now: datetime,
+    limits: Limits = UNLIMITED,
 ) -> Decision:
-    """May `actor` remind the voters of this decision now? (Its author or a moderator, while it is open.)
-    Recorded in the audit log, as every manual nudge is a governance action."""
+    """May `actor` remind the voters of this decision now? (Its author or a moderator, while it is open, and
+    not again within `limits.remind_every`: each reminder pings everyone who has not voted.) Recorded in the
+    audit log, as every manual nudge is a governance action."""
     async with db.write() as session:
         settings = await _settings(session, guild_id, now)
         decision = await _load(session, guild_id, decision_id)
         _require_author_or_moderator(settings, decision, actor, "send reminders for")
         _require_open(decision, now)
+        await enforce(
+            session,
+            guild_id=guild_id,
+            action="decision.remind",
+            subject=f"decision:{decision_id}",
+            allowed=1,
+            window=limits.remind_every,
+            now=now,
+            refusal=f"The voters of {label(decision)} were reminded less than "
+            f"{format_duration(limits.remind_every)} ago.",
+        )
         audit.record(
             session,
             guild_id=guild_id,

@@ -12,16 +12,20 @@ import asyncio
 import csv
 import io
 import json
+import shutil
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 from sqlalchemy import CompoundSelect, union
 from sqlmodel import SQLModel, col, select
 
-from governance.coop import default_settings
+from governance import audit
+from governance.coop import default_settings, locked_settings
+from governance.limits import HOUR, UNLIMITED, Limits, enforce
+from governance.permissions import Actor, require_moderator
 from storage.database import Database
 from storage.models import (
     Application,
@@ -235,3 +239,67 @@ def _csv_value(value: Any) -> Any:
     if value is None:
         return ""
     return value
+
+
+# --- /coop export: how often, and what is kept on the bot's disk ---------------------------------------
+
+
+async def authorise_export(
+    db: Database, *, guild_id: int, actor: Actor, now: datetime, limits: Limits = UNLIMITED
+) -> None:
+    """A moderator's export: at most `limits.exports_per_hour` per cooperative (each reads the whole
+    record), recorded in the audit log as who took a copy of the cooperative's data."""
+    async with db.write() as session:
+        require_moderator(await locked_settings(session, guild_id, now), actor)
+        await enforce(
+            session,
+            guild_id=guild_id,
+            action="coop.export",
+            allowed=limits.exports_per_hour,
+            window=HOUR,
+            now=now,
+            refusal=f"The cooperative was exported {limits.exports_per_hour} times in the last hour.",
+        )
+        audit.record(
+            session,
+            guild_id=guild_id,
+            actor_id=actor.user_id,
+            action="coop.export",
+            subject=f"guild:{guild_id}",
+            at=now,
+        )
+
+
+@dataclass(frozen=True)
+class KeptExport:
+    name: str  # the archive's file name, which is what a person is told (never the server's path)
+    removed: int  # older archives removed to stay within the limits
+
+
+def keep_export(
+    folder: Path, root: Path, guild_id: int, now: datetime, *, keep_days: int, keep_mb: int
+) -> KeptExport:
+    """Keep an export too large for Discord as one zip archive in `root`/<guild id>/, then remove that
+    cooperative's archives older than `keep_days`, and the oldest while they take more than `keep_mb`
+    (the newest is always kept). Blocking: run it in a worker thread."""
+    shelf = root / str(guild_id)
+    shelf.mkdir(parents=True, exist_ok=True)
+    archive = Path(shutil.make_archive(str(shelf / _archive_stem(now)), "zip", folder))
+    # The names carry the time they were made (UTC, sortable): newest first, and old ones by name.
+    kept = sorted(shelf.glob("coopbot-export-*.zip"), key=lambda path: path.name, reverse=True)
+    too_old = f"{_archive_stem(now - timedelta(days=keep_days))}.zip"
+    budget = keep_mb * 1_000_000
+    removed = 0
+    used = 0
+    for index, path in enumerate(kept):
+        size = path.stat().st_size
+        used += size
+        if index and (used > budget or path.name < too_old):
+            path.unlink(missing_ok=True)
+            used -= size
+            removed += 1
+    return KeptExport(name=archive.name, removed=removed)
+
+
+def _archive_stem(moment: datetime) -> str:
+    return f"coopbot-export-{moment.astimezone(UTC):%Y%m%d-%H%M%S}"

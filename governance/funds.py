@@ -51,6 +51,7 @@ from governance.coop import default_settings
 from governance.decision_types import DecisionKind, get_type
 from governance.decisions import ProposalDraft, open_decision_in, register_close_hook
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from governance.limits import HOUR, UNLIMITED, Limits, enforce
 from governance.money import format_amount, max_minor_units, parse_amount, parse_currency, to_decimal
 from governance.permissions import (
     Actor,
@@ -1010,6 +1011,7 @@ async def request_funds(
     now: datetime,
     amount_max: str | int | None = None,
     details: str = "",
+    limits: Limits = UNLIMITED,
 ) -> RequestReceipt:
     """A member asks to be paid from a fund. When the members decide, the linked decision is opened in
     the same transaction (posting it is the caller's job); otherwise it waits for a treasurer."""
@@ -1017,6 +1019,16 @@ async def request_funds(
     details = _clean(details, field="details", limit=MAX_DETAILS, required=False)
     async with db.write() as session:
         require_fund_member(await _settings(session, guild_id, now), actor)
+        await enforce(
+            session,
+            guild_id=guild_id,
+            action="fund.request",
+            actor_id=actor.user_id,
+            allowed=limits.requests_per_hour,
+            window=HOUR,
+            now=now,
+            refusal=f"You have made {limits.requests_per_hour} funding requests in the last hour.",
+        )
         found = await _find_fund(session, guild_id, fund)
         _refuse_archived(found)
         assert found.id is not None

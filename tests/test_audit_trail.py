@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from governance import decisions, funds, membership, reminders, webhooks
+from governance import decisions, export, funds, membership, reminders, webhooks
 from governance.clock import ManualClock
 from governance.coop import SetupChanges, configure_guild
 from governance.decisions import ProposalDraft
@@ -743,6 +743,13 @@ async def test_each_kind_of_action_writes_exactly_one_audit_event_with_actor_and
         lambda: reminders.configure_rhythm(
             db, guild_id=GUILD, actor=MO, now=now(), lead=timedelta(hours=12), stale_days=5
         ),
+        actor=MO.user_id,
+        subject=guild,
+    )
+
+    await trail.step(
+        "coop.export",
+        lambda: export.authorise_export(db, guild_id=GUILD, actor=MO, now=now()),
         actor=MO.user_id,
         subject=guild,
     )

@@ -410,6 +410,7 @@ class Funds(CoopCog):
             purpose=purpose,
             details=details,
             now=self._now(),
+            limits=self.bot.limits,
         )
         request, fund = receipt.request, receipt.fund
         assert request.id is not None

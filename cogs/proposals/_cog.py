@@ -285,6 +285,7 @@ class Proposals(CoopCog):
             actor=actor_of(interaction),
             draft=draft,
             now=now,
+            limits=self.bot.limits,
         )
         message = await self.post_decision(decision)
         if message is None:
@@ -563,6 +564,7 @@ class Proposals(CoopCog):
             decision_id=proposal,
             actor=actor_of(interaction),
             now=self._now(),
+            limits=self.bot.limits,
         )
         await interaction.response.defer(ephemeral=True, thinking=True)
         count = await self.remind_voters(decision, message)

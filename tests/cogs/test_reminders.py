@@ -79,7 +79,7 @@ async def test_a_decision_shorter_than_the_lead_is_nudged_halfway(
 
 
 async def test_author_reminds_on_demand_and_others_may_not(
-    configured: Coop, simcord_env: simcord.Env, db: Database
+    configured: Coop, simcord_env: simcord.Env, clock: ManualClock, db: Database
 ) -> None:
     coop = configured
     await propose(coop, coop.alice, "New logo", type="consent", closes="3d")
@@ -92,6 +92,17 @@ async def test_author_reminds_on_demand_and_others_may_not(
     assert "Reminded 5 people" in done.response.content
     posts = _thread_posts(coop, await _decision(db, 1), "⏰")
     assert len(posts) == 1 and "Please have a look!" in posts[0].content
+
+    # Each reminder pings everyone who has not voted: not again within LIMIT_REMIND_HOURS (6), whoever asks.
+    clock.advance(timedelta(hours=2))
+    for who in (coop.alice, coop.moderator):
+        refused = await _refusal(await who.slash(coop.governance, "proposal remind", proposal=1))
+        assert refused.startswith("The voters of #1 were reminded less than 6 hours ago. Try again <t:")
+    assert len(_thread_posts(coop, await _decision(db, 1), "⏰")) == 1
+    clock.advance(timedelta(hours=4))
+    again = await coop.alice.slash(coop.governance, "proposal remind", proposal=1)
+    assert "Reminded 5 people" in again.response.content
+    assert len(_thread_posts(coop, await _decision(db, 1), "⏰")) == 2
 
 
 async def test_channel_reminder_fires_weekly_at_local_time_once_and_survives_a_restart(
