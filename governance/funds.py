@@ -43,16 +43,25 @@ from typing import Any, TypeVar
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from governance import audit
+from governance import audit, names
 from governance.coop import default_settings
 from governance.decision_types import DecisionKind, get_type
 from governance.decisions import ProposalDraft, open_decision_in, register_close_hook
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from governance.limits import HOUR, UNLIMITED, Limits, enforce
-from governance.money import format_amount, max_minor_units, parse_amount, parse_currency, to_decimal
+from governance.money import (
+    MAX_BALANCE,
+    format_amount,
+    max_minor_units,
+    parse_amount,
+    parse_currency,
+    to_decimal,
+)
+from governance.names import clean_name
 from governance.permissions import (
     Actor,
     is_contributor,
@@ -227,8 +236,15 @@ def signed_amount_text(minor: int, currency: str) -> str:
 
 
 def name_key(name: str) -> str:
-    """How fund names are compared: spaces collapsed, case folded ("Commons Fund" == "commons  fund")."""
-    return " ".join(name.split()).casefold()
+    """How fund names are compared: names that look the same have the same key ("Commons Fund",
+    "commons  fund", "Com\u200bmons Fund"), cut to the column's width (case folding can lengthen a name)."""
+    return names.name_key(name)[:MAX_FUND_NAME]
+
+
+def _legacy_name_key(name: str) -> str:
+    """The key of a fund created before names were normalized (spaces collapsed, case folded), which it
+    keeps: rewriting old keys could give two existing funds the same one."""
+    return " ".join(name.split()).casefold()[:MAX_FUND_NAME]
 
 
 def requested_top(request: FundingRequest) -> int:
@@ -320,7 +336,7 @@ async def _find_fund(session: AsyncSession, guild_id: int, ref: str | int, *, lo
             raise NotFound(f"There is no fund {shown} in this server.")
         query = query.where(Fund.id == ref)
     else:
-        text = ref.strip()
+        text = clean_name(ref)
         shown = f"“{_echo(text)}”"
         if not text:
             raise InvalidInput("Name a fund (start typing to see the cooperative's funds).")
@@ -332,7 +348,12 @@ async def _find_fund(session: AsyncSession, guild_id: int, ref: str | int, *, lo
                 raise NotFound(f"There is no fund {shown} in this server.")
             query = query.where(Fund.id == number)
         else:
-            query = query.where(Fund.name_key == name_key(text)[:MAX_FUND_NAME])
+            # A fund made before names were normalized keeps its old key, which is the more exact one:
+            # a name typed (or picked) exactly as stored finds that fund, not a newer lookalike.
+            legacy = _legacy_name_key(ref)
+            query = query.where(col(Fund.name_key).in_({name_key(text), legacy})).order_by(
+                col(Fund.name_key) != legacy
+            )
     if lock and is_postgresql(session):
         query = query.with_for_update()
     fund = (await session.exec(query)).first()
@@ -379,24 +400,35 @@ async def _load_entry(session: AsyncSession, guild_id: int, entry_id: int) -> Le
     return await _load_owned(session, LedgerEntry, guild_id, entry_id, "ledger entry")
 
 
-async def _derived_balance(session: AsyncSession, fund_id: int) -> int:
-    total = (
+# SQLite's SUM raises "integer overflow" once its running total passes 2**63 - 1, and the order in which it
+# adds rows is its own, so a sum of many large amounts is taken in two halves: each value's quotient by 2**32
+# (at most 2**31 in size) and its remainder (below 2**32), which SQLite and PostgreSQL both truncate toward
+# zero. A table has fewer than 2**31 rows (ids are 32-bit), so neither half's sum can reach 2**63, whatever
+# the rows and their order; Python puts the halves together exactly.
+_SUM_SPLIT = 2**32
+
+
+async def _exact_sum(session: AsyncSession, column: Mapped[Any], *conditions: Any) -> int:
+    """The exact sum of an integer column over the rows matching `conditions` (0 for none)."""
+    high, low = (
         await session.exec(
-            select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(LedgerEntry.fund_id == fund_id)
+            select(func.sum(column // _SUM_SPLIT), func.sum(column % _SUM_SPLIT)).where(*conditions)
         )
     ).one()
-    return int(total or 0)
+    return int(high or 0) * _SUM_SPLIT + int(low or 0)
+
+
+async def _derived_balance(session: AsyncSession, fund_id: int) -> int:
+    return await _exact_sum(session, col(LedgerEntry.amount), LedgerEntry.fund_id == fund_id)
 
 
 async def _committed(session: AsyncSession, fund_id: int) -> int:
-    total = (
-        await session.exec(
-            select(func.coalesce(func.sum(FundingRequest.approved_amount), 0)).where(
-                FundingRequest.fund_id == fund_id, FundingRequest.status == RequestStatus.APPROVED.value
-            )
-        )
-    ).one()
-    return int(total or 0)
+    return await _exact_sum(
+        session,
+        col(FundingRequest.approved_amount),
+        FundingRequest.fund_id == fund_id,
+        FundingRequest.status == RequestStatus.APPROVED.value,
+    )
 
 
 async def _totals(session: AsyncSession, fund: Fund) -> FundTotals:
@@ -455,16 +487,34 @@ def _refuse_archived(fund: Fund) -> None:
         raise Conflict(f"The fund {fund.name} is archived: it takes no new contributions or requests.")
 
 
-async def _move_balance(session: AsyncSession, fund: Fund, amount: int, *, refusal: str) -> None:
+def _over_capacity(fund: Fund, amount: int) -> Conflict:
+    currency = fund.currency
+    return Conflict(
+        f"A fund holds at most {amount_text(MAX_BALANCE, currency)} and {fund.name} has "
+        f"{amount_text(fund.balance, currency)}: {amount_text(amount, currency)} more would pass that. "
+        "Nothing was recorded."
+    )
+
+
+def _refuse_over_capacity(fund: Fund, amount: int) -> None:
+    """Refuse, before anything is written, money that would take the fund past :data:`MAX_BALANCE`."""
+    if amount > MAX_BALANCE - fund.balance:
+        raise _over_capacity(fund, amount)
+
+
+async def _move_balance(session: AsyncSession, fund: Fund, amount: int, *, overdraw: str = "") -> None:
     """Add `amount` (negative takes money out) to the fund's balance, decided by the database: taking out
-    more than the balance matches no row, and the whole transaction is refused."""
+    more than the balance (refused with `overdraw`), or adding past MAX_BALANCE, matches no row, and the
+    whole transaction is refused. The bound is compared before the sum is made, which never overflows."""
     assert fund.id is not None
     statement = update(Fund).where(col(Fund.id) == fund.id, col(Fund.guild_id) == fund.guild_id)
     if amount < 0:
         statement = statement.where(col(Fund.balance) >= -amount)
+    else:
+        statement = statement.where(col(Fund.balance) <= MAX_BALANCE - amount)
     moved = await session.exec(statement.values(balance=col(Fund.balance) + amount))
     if not moved.rowcount:
-        raise Conflict(refusal)
+        raise Conflict(overdraw) if amount < 0 else _over_capacity(fund, amount)
     await session.refresh(fund, attribute_names=["balance"])
 
 
@@ -506,7 +556,7 @@ def _entry(
 
 
 def _validated_fund(settings: Guild, draft: FundDraft) -> dict[str, Any]:
-    name = " ".join(draft.name.split())
+    name = clean_name(draft.name)
     if not name:
         raise InvalidInput("Give the fund a name.")
     if len(name) > MAX_FUND_NAME:
@@ -558,13 +608,12 @@ async def create_fund(db: Database, *, guild_id: int, actor: Actor, draft: FundD
             settings = await _settings(session, guild_id, now)
             require_fund_steward(settings, actor)
             values = _validated_fund(settings, draft)
-            existing = (
-                await session.exec(
-                    select(Fund).where(Fund.guild_id == guild_id, Fund.name_key == values["name_key"])
-                )
-            ).first()
-            if existing is not None:
-                raise Conflict(f"There is already a fund named {existing.name}.")
+            # Compared with every fund's name normalized now, as funds made before names were normalized
+            # are stored under an older key (a cooperative has a few funds, not thousands).
+            named = await session.exec(select(Fund.name, Fund.name_key).where(Fund.guild_id == guild_id))
+            for existing_name, existing_key in named.all():
+                if values["name_key"] in (existing_key, name_key(existing_name)):
+                    raise Conflict(f"There is already a fund named {existing_name}.")
             fund = Fund(guild_id=guild_id, balance=0, created_by=actor.user_id, created_at=now, **values)
             session.add(fund)
             await session.flush()
@@ -585,7 +634,7 @@ async def create_fund(db: Database, *, guild_id: int, actor: Actor, draft: FundD
             )
     except IntegrityError:
         # Two treasurers created the same name at once (PostgreSQL): the unique constraint decided.
-        raise Conflict(f"There is already a fund named {' '.join(draft.name.split())}.") from None
+        raise Conflict(f"There is already a fund named {clean_name(draft.name)}.") from None
     return fund
 
 
@@ -605,9 +654,9 @@ async def list_funds(db: Database, guild_id: int, *, include_archived: bool = Fa
 async def suggest_funds(db: Database, guild_id: int, query: str, limit: int = 25) -> list[Fund]:
     """Funds whose name starts with, then contains, what was typed (or whose number it is)."""
     needle = name_key(query).lstrip("#")
-    funds = await list_funds(db, guild_id)
-    starts = [f for f in funds if f.name_key.startswith(needle) or str(f.id) == needle]
-    contains = [f for f in funds if needle in f.name_key and f not in starts]
+    keyed = [(fund, name_key(fund.name)) for fund in await list_funds(db, guild_id)]
+    starts = [fund for fund, key in keyed if key.startswith(needle) or str(fund.id) == needle]
+    contains = [fund for fund, key in keyed if needle in key and fund not in starts]
     return [*starts, *contains][:limit]
 
 
@@ -731,6 +780,7 @@ async def _record_contribution(
         _refuse_archived(fund)
         assert fund.id is not None
         amount = _amount(amount_value, fund.currency)
+        _refuse_over_capacity(fund, amount)
         contributor = member_id if member_id is not None else actor.user_id
         contribution = Contribution(
             guild_id=guild_id,
@@ -787,6 +837,7 @@ async def _book_contribution(
     now: datetime,
 ) -> LedgerEntry:
     """Put a contribution's money on the ledger: its entry, then the fund's balance."""
+    _refuse_over_capacity(fund, contribution.amount)
     entry = _entry(
         fund,
         kind=LedgerKind.CONTRIBUTION,
@@ -800,7 +851,7 @@ async def _book_contribution(
     )
     session.add(entry)
     await session.flush()
-    await _move_balance(session, fund, contribution.amount, refusal="The fund could not be updated.")
+    await _move_balance(session, fund, contribution.amount)
     return entry
 
 
@@ -1386,7 +1437,7 @@ async def _pay(
             session,
             fund,
             -amount,
-            refusal=(
+            overdraw=(
                 f"{fund.name} holds {amount_text(fund.balance, fund.currency)}: paying "
                 f"{amount_text(amount, fund.currency)} would overdraw it. Nothing was recorded."
             ),
@@ -1512,6 +1563,7 @@ async def _correct(
         ).first()
         if already is not None:
             raise Conflict(f"Entry #{entry_id} was already corrected by entry #{already.id}.")
+        _refuse_over_capacity(fund, -original.amount)  # a reversed payout puts money back
         reopened: FundingRequest | None = None
         if original.kind == LedgerKind.PAYOUT.value and original.request_id is not None:
             # The request first (as a payout locks it first), then the fund.
@@ -1534,7 +1586,7 @@ async def _correct(
             session,
             fund,
             amount,
-            refusal=(
+            overdraw=(
                 f"Reversing entry #{entry_id} takes {amount_text(-amount, fund.currency)} out of "
                 f"{fund.name}, which holds {amount_text(fund.balance, fund.currency)}: "
                 "the balance can't go below zero."
@@ -1578,7 +1630,7 @@ async def suggest_entries(
     db: Database, guild_id: int, query: str, limit: int = 25
 ) -> list[tuple[LedgerEntry, Fund]]:
     """Recent entries that can still be corrected (not reversals, not already reversed)."""
-    needle = query.strip().lstrip("#")
+    needle = name_key(query).lstrip("#")
     async with db.read() as session:
         reversed_ids = select(LedgerEntry.reverses_entry_id).where(
             LedgerEntry.guild_id == guild_id, col(LedgerEntry.reverses_entry_id).is_not(None)
@@ -1596,7 +1648,7 @@ async def suggest_entries(
         )
         rows = (await session.exec(statement)).all()
     matching = [
-        (entry, fund) for entry, fund in rows if not needle or needle in f"{entry.id} {fund.name_key}"
+        (entry, fund) for entry, fund in rows if not needle or needle in f"{entry.id} {name_key(fund.name)}"
     ]
     return matching[:limit]
 
@@ -1653,14 +1705,11 @@ async def ledger_page(
         if entries:
             ids = [entry.id for entry in entries if entry.id is not None]
             # The balance after the newest entry on the page, then walk back through the fund's entries.
-            running = int(
-                (
-                    await session.exec(
-                        select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
-                            LedgerEntry.fund_id == found.id, col(LedgerEntry.id) <= max(ids)
-                        )
-                    )
-                ).one()
+            running = await _exact_sum(
+                session,
+                col(LedgerEntry.amount),
+                LedgerEntry.fund_id == found.id,
+                col(LedgerEntry.id) <= max(ids),
             )
             between = (
                 await session.exec(

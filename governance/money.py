@@ -9,6 +9,11 @@ Accepted: ``12``, ``12.5``, ``1,200.00``, ``1 200.50`` (any space, including thi
 thousands separator), ``.5``, ``12.``, a leading ``+``, and at most one currency code or symbol before or
 after the number (``$12``, ``NZD 12``, ``12 NZD``, ``12 €``) when it names the expected currency. The decimal
 separator is always a point; commas and spaces only group thousands, in groups of exactly three digits.
+
+Refused as ambiguous, with both readings spelled out: a form that people who write a decimal comma (and group
+with points) read as another amount: ``12,500`` and ``12.500`` in a currency with three or more decimals
+(BHD, KWD, TND, CLF...), where each is 12.5 to some and 12500 to others; and thousands separators after a
+leading zero (``0,500``, ``05,206``), which nobody writes for a whole number.
 """
 
 from __future__ import annotations
@@ -22,11 +27,12 @@ from typing import Final
 
 from governance.errors import InvalidInput
 
-# Active ISO 4217 codes with their minor-unit exponent, as published by the maintenance agency (SIX), with
-# short English names for autocomplete. Fund codes (BOV, CHE, CHW, CLF, COU, MXV, USN, UYI, UYW) are kept;
-# precious metals, XDR and testing codes are left out because ISO gives them no minor unit.
-# Codes withdrawn recently (HRK, SLL, ZWL, ANG, CUC...) are left out too. A code must never be removed once a
-# fund may use it: stored funds name their currency and are read back through this table.
+# Active ISO 4217 codes with their minor-unit exponent, as in the maintenance agency's (SIX) list published
+# 2026-01-01 (checked against the table.xml shipped in the PyPI package iso4217 1.16.20260101), with short
+# English names for autocomplete. Fund codes (BOV, CHE, CHW, CLF, COU, MXV, USN, UYI, UYW) are kept; precious
+# metals, XDR and testing codes are left out because ISO gives them no minor unit. Codes withdrawn before
+# coopbot had funds (HRK, SLL, ZWL, ANG, CUC...) are left out too; a code withdrawn since moves to
+# _WITHDRAWN_CURRENCIES, never out of coopbot: stored funds name their currency and are read through both.
 _CURRENCY_TABLE: Final[dict[str, tuple[int, str]]] = {
     "AED": (2, "UAE Dirham"),
     "AFN": (2, "Afghani"),
@@ -40,7 +46,6 @@ _CURRENCY_TABLE: Final[dict[str, tuple[int, str]]] = {
     "BAM": (2, "Convertible Mark"),
     "BBD": (2, "Barbados Dollar"),
     "BDT": (2, "Bangladeshi Taka"),
-    "BGN": (2, "Bulgarian Lev"),
     "BHD": (3, "Bahraini Dinar"),
     "BIF": (0, "Burundi Franc"),
     "BMD": (2, "Bermudian Dollar"),
@@ -184,6 +189,7 @@ _CURRENCY_TABLE: Final[dict[str, tuple[int, str]]] = {
     "VND": (0, "Vietnamese Dong"),
     "VUV": (0, "Vanuatu Vatu"),
     "WST": (2, "Samoan Tala"),
+    "XAD": (2, "Arab Accounting Dinar"),
     "XAF": (0, "CFA Franc BEAC"),
     "XCD": (2, "East Caribbean Dollar"),
     "XCG": (2, "Caribbean Guilder"),
@@ -196,7 +202,18 @@ _CURRENCY_TABLE: Final[dict[str, tuple[int, str]]] = {
 }
 
 CURRENCIES: Final[Mapping[str, tuple[int, str]]] = MappingProxyType(_CURRENCY_TABLE)
-"""Read-only view of the table: code -> (minor-unit exponent, English name)."""
+"""Read-only view of the currencies offered for new funds: code -> (minor-unit exponent, English name)."""
+
+# Codes ISO has withdrawn since coopbot had funds: refused for new funds and as a cooperative's default, but
+# still read, so that funds already in them keep working. Code -> (exponent, name, why it was withdrawn).
+_WITHDRAWN_CURRENCIES: Final[dict[str, tuple[int, str, str]]] = {
+    "BGN": (2, "Bulgarian Lev", "Bulgaria adopted the euro on 1 January 2026: use EUR"),
+}
+# Every code a stored fund may name.
+_READABLE_CURRENCIES: Final[dict[str, tuple[int, str]]] = {
+    **_CURRENCY_TABLE,
+    **{code: (exponent, name) for code, (exponent, name, _) in _WITHDRAWN_CURRENCIES.items()},
+}
 
 # Symbols a member may type next to an amount, mapped (case-folded) to the currencies they can stand for.
 # A symbol is accepted only when it can mean the expected currency, so "$12" is fine for NZD but not for EUR.
@@ -257,8 +274,19 @@ _CURRENCY_SYMBOLS: Final[dict[str, frozenset[str]]] = {
 _COMMON_CURRENCIES: Final = ("EUR", "USD", "GBP", "NZD", "AUD", "CAD", "CHF", "JPY", "SEK", "NOK", "DKK")
 
 MAX_MAJOR_UNITS: Final = 10**12
-"""The largest amount a member may type, in major units (one trillion). Even for CLF (four decimals) the
-matching minor-unit count, 10**16, leaves room in a signed 64-bit column for sums of many such entries."""
+"""The largest amount a member may type, in major units (one trillion): 10**16 minor units for CLF (four
+decimals), which fits a signed 64-bit column. Sums of amounts are bounded by :data:`MAX_BALANCE`."""
+
+MAX_BALANCE: Final = 10**15
+"""The most a fund may hold, in minor units: 10 trillion EUR, a quadrillion JPY, 100 billion CLF.
+
+Each amount is capped, but not how many there are: 923 of the largest CLF amounts (10**16 minor units) pass
+2**63 - 1, the most a BIGINT balance holds. So a balance never passes this bound: the entry that would is
+refused before anything is written, and the database refuses the UPDATE that would (a race). Why 10**15:
+far above what a cooperative holds; 9,223 full funds still add up below 2**63, so a total over all the funds
+of a cooperative, or of a network of them, fits a BIGINT too; and it is below 2**53, so a chart or a JSON
+reader that takes numbers as doubles gets every balance exactly. Sums over a fund's rows (entries,
+approved requests) are exact whatever their number: see ``governance.funds._exact_sum``."""
 
 # Enough for "1 000 000 000 000.0000 NZD" with room to spare; longer text is not an amount and is not
 # worth echoing back.
@@ -275,6 +303,8 @@ _TRAILING_MARKER: Final = re.compile(_MARKER_CHARS + r"\Z")
 _EXPONENT_NOTATION: Final = re.compile(r"[0-9.][eE][+\-−]?[0-9]")
 _NUMBER_CHARS: Final = re.compile(r"[0-9., ]+")
 _WHITESPACE: Final = re.compile(r"\s")
+# What comes before a point that could be a thousands separator: one to three digits, not starting with 0.
+_THOUSANDS_HEAD: Final = re.compile(r"[1-9][0-9]{0,2}")
 
 
 def _fold(text: str) -> str:
@@ -300,34 +330,45 @@ def _minor_per_major(exponent: int) -> int:
 # --- currencies -------------------------------------------------------------------------------------------
 
 
-def parse_currency(code: str) -> str:
-    """Return the canonical ISO 4217 code for ``code`` (any case, spaces ignored), or refuse it."""
+def _readable_currency(code: str) -> str:
+    """The canonical code for ``code`` (any case, spaces ignored) if a fund may be in it, withdrawn or not."""
     cleaned = "".join(code.split()).upper()
     if not cleaned:
         raise InvalidInput("Type a currency code (for example NZD, EUR, USD).")
-    if cleaned not in _CURRENCY_TABLE:
+    if cleaned not in _READABLE_CURRENCIES:
         raise InvalidInput(f"“{_echo(code)}” is not an ISO 4217 currency code (for example NZD, EUR, USD).")
+    return cleaned
+
+
+def parse_currency(code: str) -> str:
+    """The canonical ISO 4217 code for ``code`` (any case, spaces ignored), to choose for a new fund or as a
+    cooperative's default: unknown and withdrawn codes are refused."""
+    cleaned = _readable_currency(code)
+    if cleaned in _WITHDRAWN_CURRENCIES:
+        raise InvalidInput(
+            f"{cleaned} is no longer an ISO 4217 currency ({_WITHDRAWN_CURRENCIES[cleaned][2]})."
+        )
     return cleaned
 
 
 def minor_units(currency: str) -> int:
     """How many decimal places the currency has: 2 for EUR, 0 for JPY, 3 for BHD, 4 for CLF."""
-    return _CURRENCY_TABLE[parse_currency(currency)][0]
+    return _READABLE_CURRENCIES[_readable_currency(currency)][0]
 
 
 def currency_name(currency: str) -> str:
     """English name of the currency, for example "New Zealand Dollar"."""
-    return _CURRENCY_TABLE[parse_currency(currency)][1]
+    return _READABLE_CURRENCIES[_readable_currency(currency)][1]
 
 
 def currency_label(currency: str) -> str:
     """Code and name as shown in pickers, for example "NZD — New Zealand Dollar" (under 100 characters)."""
-    code = parse_currency(currency)
-    return f"{code} — {_CURRENCY_TABLE[code][1]}"
+    code = _readable_currency(currency)
+    return f"{code} — {_READABLE_CURRENCIES[code][1]}"
 
 
 def currency_codes() -> list[str]:
-    """Every supported ISO 4217 code, sorted."""
+    """Every ISO 4217 code offered for new funds, sorted."""
     return sorted(_CURRENCY_TABLE)
 
 
@@ -403,7 +444,7 @@ def _split_markers(text: str, exponent: int) -> tuple[str | None, list[str], str
 
 def _marker_currencies(marker: str) -> frozenset[str]:
     """The currencies a code or symbol typed next to an amount can stand for (empty if none)."""
-    if marker.upper() in _CURRENCY_TABLE:
+    if marker.upper() in _READABLE_CURRENCIES:
         return frozenset({marker.upper()})
     return _CURRENCY_SYMBOLS.get(marker.casefold(), frozenset())
 
@@ -415,25 +456,56 @@ def _check_markers(markers: list[str], code: str, text: str, exponent: int) -> N
     if len(markers) > 1:
         raise InvalidInput("Type at most one currency code or symbol with the amount.")
     if markers and code not in _marker_currencies(markers[0]):
-        shown = markers[0].upper() if markers[0].upper() in _CURRENCY_TABLE else markers[0]
+        shown = markers[0].upper() if markers[0].upper() in _READABLE_CURRENCIES else markers[0]
         raise InvalidInput(f"The amount must be in {code}, not {shown}.")
 
 
-def _ungroup(integer_part: str) -> str:
-    """Digits of the integer part without thousands separators, which must group exactly three digits."""
+def _groups(integer_part: str) -> list[str]:
+    """The integer part's thousands groups (one group when it has no separator), which must be of exactly
+    three digits after the first."""
     separators = {ch for ch in integer_part if ch in ", "}
     if not separators:
-        return integer_part
+        return [integer_part]
     groups = integer_part.split(separators.pop())
     if separators or not (1 <= len(groups[0]) <= 3 and all(len(group) == 3 for group in groups[1:])):
         # Also refuses a mix of commas and spaces and the Indian lakh grouping (1,00,000): both are rare
         # in typed amounts and easy to mistype.
         raise InvalidInput("Thousands separators must group three digits, as in 1,200,000.50.")
-    return "".join(groups)
+    return groups
+
+
+def _units(digits: str) -> str:
+    return digits.lstrip("0") or "0"
+
+
+def _as_decimal(head: str, tail: str, exponent: int) -> str | None:
+    """``head`` and ``tail`` read as units and decimals, written so that nobody can read the point as a
+    thousands separator; None when the currency has too few decimals for it."""
+    units = _units(head)
+    digits = tail.rstrip("0")
+    if len(digits) > exponent:
+        return None
+    if not digits:
+        return units
+    if len(digits) < 3 or units == "0" or len(units) > 3:
+        return f"{units}.{digits}"
+    # Three decimals look like a thousands group: a fourth one (a zero) or a leading 0 says they are not.
+    return f"{units}.{digits}0" if exponent > 3 else f"0{units}.{digits}"
+
+
+def _ambiguous(number: str, code: str, readings: list[str | None]) -> InvalidInput:
+    """The refusal of a number that can be read two ways, with each reading written unambiguously."""
+    shown = " or ".join(dict.fromkeys(reading for reading in readings if reading is not None))
+    return InvalidInput(f"“{_echo(number)}” is ambiguous in {code}: write {shown}.")
 
 
 def _split_number(number: str, text: str, code: str, exponent: int) -> tuple[str, str]:
-    """Read the number part into (integer digits, fraction digits), refusing every ambiguous form."""
+    """Read the number part into (integer digits, fraction digits), refusing every ambiguous form.
+
+    A form is ambiguous when people who write a decimal comma (and group thousands with points or spaces)
+    would read it as another amount than people who write a decimal point (and group with commas or
+    spaces) do, or when it only makes sense as a number no one would write.
+    """
     if not _NUMBER_CHARS.fullmatch(number) or not any(ch in _ASCII_DIGITS for ch in number):
         raise _not_an_amount(text, exponent)
     if number.count(".") > 1:
@@ -455,11 +527,21 @@ def _split_number(number: str, text: str, code: str, exponent: int) -> tuple[str
         head, tail = integer_part.split(",")
         if len(tail) != 3:  # "12,50" or "12,5": a decimal comma, not thousands.
             raise InvalidInput(decimal_comma_hint)
-        if exponent >= 3:  # "12,500 BHD" is 12500 to some and 12.5 to others.
-            raise InvalidInput(
-                f"“{_echo(number)}” is ambiguous in {code}: write {head}{tail} or {head}.{tail}."
-            )
-    return _ungroup(integer_part), fraction
+        # "12,500 BHD" is 12500 to some and 12.5 to others. Nobody groups thousands after a leading 0, so
+        # "0,500" is a decimal comma (half a euro), not five hundred.
+        if (head + tail).strip("0") and (exponent >= 3 or head.startswith("0")):
+            raise _ambiguous(number, code, [_units(head + tail), _as_decimal(head, tail, exponent)])
+    groups = _groups(integer_part)
+    if len(groups) > 1 and groups[0].startswith("0") and "".join(groups).strip("0"):
+        # "05,206" or "0 500.25": a leading 0 before thousands separators is a typo or a decimal comma.
+        raise _ambiguous(number, code, [_units("".join(groups)) + (f".{fraction}" if fraction else "")])
+    if exponent >= 3 and len(fraction) == 3 and _THOUSANDS_HEAD.fullmatch(integer_part):
+        # "12.345 BHD": twelve dinars to those who write a decimal point, twelve thousand to those who
+        # group thousands with points.
+        raise _ambiguous(
+            number, code, [integer_part + fraction, _as_decimal(integer_part, fraction, exponent)]
+        )
+    return "".join(groups), fraction
 
 
 def parse_amount(text: str, currency: str) -> int:
@@ -470,8 +552,8 @@ def parse_amount(text: str, currency: str) -> int:
     separators, a decimal comma, digits other than 0-9, another currency, or more than
     :data:`MAX_MAJOR_UNITS`.
     """
-    code = parse_currency(currency)
-    exponent = _CURRENCY_TABLE[code][0]
+    code = _readable_currency(currency)
+    exponent = _READABLE_CURRENCIES[code][0]
     text = text.strip()
     if not text:
         raise InvalidInput(f"Type an amount, for example {_example(exponent)} {code}.")
@@ -513,12 +595,13 @@ def parse_amount(text: str, currency: str) -> int:
 def format_amount(minor: int, currency: str, *, with_code: bool = True) -> str:
     """Show minor units as "1,200.50 NZD", "1,200 JPY" or "-3.000 BHD" (negatives are reversals).
 
-    Exact integer arithmetic; the output is read back unchanged by :func:`parse_amount` when positive.
+    Exact integer arithmetic; the output is read back unchanged by :func:`parse_amount` when positive, except
+    where it is ambiguous ("12.345 BHD" is also twelve thousand to some): then the refusal spells it out.
     """
     if isinstance(minor, bool) or not isinstance(minor, int):
         raise TypeError(f"minor units must be an int, not {type(minor).__name__}")
-    code = parse_currency(currency)
-    exponent = _CURRENCY_TABLE[code][0]
+    code = _readable_currency(currency)
+    exponent = _READABLE_CURRENCIES[code][0]
     major, fraction = divmod(abs(minor), _minor_per_major(exponent))
     shown = f"{'-' if minor < 0 else ''}{major:,}"
     if exponent:

@@ -449,7 +449,8 @@ async def test_every_bad_amount_is_refused_clearly_and_changes_nothing(
         ("NZD", "12.50", 1250),
         ("NZD", "1,200.00", 120000),
         ("JPY", "1,200", 1200),
-        ("BHD", "12.345", 12345),
+        ("BHD", "1,012.345", 1012345),
+        ("BHD", "0.345", 345),
     ],
 )
 async def test_amounts_use_the_currencys_minor_units(

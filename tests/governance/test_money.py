@@ -45,6 +45,8 @@ def test_table_holds_the_active_currencies_with_sane_entries() -> None:
         ("JPY", 0), ("KRW", 0), ("ISK", 0), ("CLP", 0), ("VND", 0), ("XOF", 0), ("UYI", 0),
         ("BHD", 3), ("KWD", 3), ("OMR", 3), ("JOD", 3), ("TND", 3), ("LYD", 3), ("IQD", 3),
         ("CLF", 4), ("UYW", 4),
+        # On ISO's list since 2025 (SIX list of 2026-01-01: Arab Accounting Dinar, 2 minor units).
+        ("XAD", 2),
     ],
 )  # fmt: skip
 def test_minor_unit_exponents(code: str, exponent: int) -> None:
@@ -54,6 +56,39 @@ def test_minor_unit_exponents(code: str, exponent: int) -> None:
 @pytest.mark.parametrize("withdrawn", ["HRK", "ZWL", "VEF", "LTL", "XAU", "XXX", "XTS"])
 def test_withdrawn_and_non_money_codes_are_not_offered(withdrawn: str) -> None:
     assert withdrawn not in CURRENCIES
+
+
+def test_a_currency_withdrawn_since_funds_could_use_it_is_refused_for_new_choices() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        parse_currency(" bgn ")
+    assert refused.value.message == (
+        "BGN is no longer an ISO 4217 currency (Bulgaria adopted the euro on 1 January 2026: use EUR)."
+    )
+    assert "BGN" not in CURRENCIES
+    assert "BGN" not in currency_codes()
+    assert "BGN" not in suggest_currencies("bg")
+    assert "BGN" not in suggest_currencies("lev", limit=100)
+
+
+def test_amounts_of_a_withdrawn_currency_are_still_read_and_shown() -> None:
+    """Funds already in BGN keep working: their amounts are read, shown and exported as before."""
+    assert minor_units("BGN") == 2
+    assert currency_name("BGN") == "Bulgarian Lev"
+    assert currency_label("bgn") == "BGN — Bulgarian Lev"
+    assert parse_amount("12.50", "BGN") == 1250
+    assert parse_amount("BGN 1,200", "BGN") == 120000
+    assert format_amount(1250, "BGN") == "12.50 BGN"
+    assert to_decimal(1250, "BGN") == Decimal("12.50")
+    assert max_minor_units("BGN") == MAX_MAJOR_UNITS * 100
+    with pytest.raises(InvalidInput, match="must be in EUR, not BGN"):
+        parse_amount("12 BGN", "EUR")
+
+
+def test_the_arab_accounting_dinar_is_offered() -> None:
+    assert parse_currency("xad") == "XAD"
+    assert currency_label("XAD") == "XAD — Arab Accounting Dinar"
+    assert "XAD" in suggest_currencies("arab")
+    assert parse_amount("12.50 XAD", "XAD") == 1250
 
 
 def test_table_cannot_be_changed_from_outside() -> None:
@@ -170,10 +205,16 @@ def test_suggestions_respect_the_limit(query: str, limit: int, expected: int) ->
         ("5", "KRW", 5),
         # Three and four minor-unit digits.
         ("12", "BHD", 12000),
-        ("12.345", "BHD", 12345),
+        ("012.345", "BHD", 12345),
+        ("0.345", "BHD", 345),
+        ("0.500", "BHD", 500),
+        ("1,012.345", "BHD", 1012345),
+        ("1012.345", "BHD", 1012345),
+        ("12.34", "BHD", 12340),
         ("12.5", "BHD", 12500),
         ("0.001", "BHD", 1),
         ("1,200.500", "BHD", 1200500),
+        ("12.3450", "CLF", 123450),
         ("0.0001", "CLF", 1),
         ("3.1415 UYW", "UYW", 31415),
         # The cap itself is allowed.
@@ -263,7 +304,26 @@ def not_an_amount(echo: str) -> str:
         ("1.200,50", "EUR", DECIMAL_COMMA),
         (",5", "EUR", DECIMAL_COMMA),
         ("12,5", "JPY", WHOLE_JPY),
-        ("12,500", "BHD", "“12,500” is ambiguous in BHD: write 12500 or 12.500."),
+        ("12,500", "BHD", "“12,500” is ambiguous in BHD: write 12500 or 12.5."),
+        ("12,345", "BHD", "“12,345” is ambiguous in BHD: write 12345 or 012.345."),
+        ("12,345", "CLF", "“12,345” is ambiguous in CLF: write 12345 or 12.3450."),
+        # A point before three digits is a thousands separator to those who write a decimal comma: in a
+        # currency with three or more decimals both readings are amounts.
+        ("12.345", "BHD", "“12.345” is ambiguous in BHD: write 12345 or 012.345."),
+        ("12.500", "KWD", "“12.500” is ambiguous in KWD: write 12500 or 12.5."),
+        ("1.000", "TND", "“1.000” is ambiguous in TND: write 1000 or 1."),
+        ("12.345", "CLF", "“12.345” is ambiguous in CLF: write 12345 or 12.3450."),
+        ("BHD 12.345", "BHD", "“12.345” is ambiguous in BHD: write 12345 or 012.345."),
+        # Nobody groups thousands after a leading 0: a decimal comma, or a typo, never five hundred.
+        ("0,500", "EUR", "“0,500” is ambiguous in EUR: write 500 or 0.5."),
+        ("0,500 €", "EUR", "“0,500” is ambiguous in EUR: write 500 or 0.5."),
+        ("0,123", "JPY", "“0,123” is ambiguous in JPY: write 123."),
+        ("05,206", "USD", "“05,206” is ambiguous in USD: write 5206."),
+        ("00,500", "EUR", "“00,500” is ambiguous in EUR: write 500 or 0.5."),
+        ("0,500", "BHD", "“0,500” is ambiguous in BHD: write 500 or 0.5."),
+        ("0 500", "EUR", "“0 500” is ambiguous in EUR: write 500."),
+        ("0,500.25", "EUR", "“0,500.25” is ambiguous in EUR: write 500.25."),
+        ("0,500,000", "EUR", "“0,500,000” is ambiguous in EUR: write 500000."),
         (
             "1,2345",
             "CLF",
@@ -401,21 +461,34 @@ def currency_and_amount(draw: st.DrawFn) -> tuple[str, int]:
     return currency, minor
 
 
+def read_back(text: str, currency: str) -> int:
+    """What ``text`` is read as; when it is refused as ambiguous ("12.345 BHD"), what the refusal's
+    suggested decimal spelling is read as."""
+    try:
+        return parse_amount(text, currency)
+    except InvalidInput as refused:
+        message = refused.message
+    assert " is ambiguous in " in message, message
+    return parse_amount(message.removesuffix(".").rsplit(" or ", 1)[-1], currency)
+
+
 @given(currency_and_amount())
 @example(("EUR", 1))
 @example(("CLF", 10**16))
 @example(("JPY", 1000))
+@example(("BHD", 12345))
 def test_formatted_amounts_read_back_unchanged(drawn: tuple[str, int]) -> None:
     currency, minor = drawn
-    assert parse_amount(format_amount(minor, currency), currency) == minor
-    assert parse_amount(format_amount(minor, currency, with_code=False), currency) == minor
-    assert parse_amount(format_amount(minor, currency).lower(), currency) == minor
+    assert read_back(format_amount(minor, currency), currency) == minor
+    assert read_back(format_amount(minor, currency, with_code=False), currency) == minor
+    assert read_back(format_amount(minor, currency).lower(), currency) == minor
 
 
 @given(currency_and_amount())
+@example(("KWD", 1125))
 def test_to_decimal_agrees_with_parse_amount(drawn: tuple[str, int]) -> None:
     currency, minor = drawn
-    assert parse_amount(str(to_decimal(minor, currency)), currency) == minor
+    assert read_back(str(to_decimal(minor, currency)), currency) == minor
 
 
 @given(st.decimals(min_value=Decimal("0.01"), max_value=Decimal(MAX_MAJOR_UNITS), places=2))
@@ -454,6 +527,72 @@ def test_any_text_gives_a_positive_amount_or_invalid_input(text: str, currency: 
 @given(amount_like_text, st.sampled_from(["EUR", "JPY", "BHD", "CLF", "NZD", "USD"]))
 def test_amount_like_text_gives_a_positive_amount_or_invalid_input(text: str, currency: str) -> None:
     check_positive_or_refused(text, currency)
+
+
+# --- no amount with two readings ----------------------------------------------------------------------------
+
+_SPACES = re.compile(r"[ \u00a0\u2009\u202f]")
+
+
+def read_strictly(number: str, *, decimal_mark: str, group_mark: str, exponent: int) -> Decimal | None:
+    """``number`` as someone who writes ``decimal_mark`` for decimals and groups thousands with
+    ``group_mark`` or spaces (one of them in a number) means it, or None when they would not write it so:
+    groups of three digits after a first group of one to three that does not start with 0, and no more
+    decimals than the currency has."""
+    number = _SPACES.sub(" ", number.strip())
+    integer, _, fraction = number.partition(decimal_mark)
+    if not re.fullmatch(r"[0-9]*", fraction) or len(fraction) > exponent:
+        return None
+    if not re.fullmatch(r"[0-9]*", integer):
+        grouped = [
+            integer
+            for mark in (group_mark, " ")
+            if re.fullmatch(rf"[1-9][0-9]{{0,2}}(?:{re.escape(mark)}[0-9]{{3}})+", integer)
+        ]
+        if not grouped:
+            return None
+        integer = integer.replace(group_mark, "").replace(" ", "")
+    if not integer and not fraction:
+        return None
+    return Decimal(f"{integer or 0}.{fraction or 0}")
+
+
+def plausible_readings(number: str, currency: str) -> set[Decimal]:
+    """Every value, in major units, that a decimal-point writer or a decimal-comma writer means by it."""
+    exponent = minor_units(currency)
+    readings = {
+        read_strictly(number, decimal_mark=".", group_mark=",", exponent=exponent),
+        read_strictly(number, decimal_mark=",", group_mark=".", exponent=exponent),
+    }
+    return {value for value in readings if value is not None}
+
+
+# Numbers made of digit runs and the separators people use, so that grouped and decimal forms are common.
+number_like_text = st.one_of(
+    st.text(alphabet="0123456789.,  \u00a0\u2009", max_size=14),
+    st.builds(
+        lambda runs, marks: "".join(run + mark for run, mark in zip(runs, marks, strict=False)) + runs[-1],
+        st.lists(st.text(alphabet="0123456789", min_size=1, max_size=4), min_size=1, max_size=4),
+        st.lists(st.sampled_from([",", ".", " ", "\u2009"]), max_size=3),
+    ),
+)
+
+
+@given(number_like_text, st.sampled_from(["EUR", "USD", "JPY", "BHD", "KWD", "CLF"]))
+@example("0,500", "EUR")
+@example("0,123", "JPY")
+@example("05,206", "USD")
+@example("0 500", "EUR")
+@example("12.345", "BHD")
+@example("1,200", "EUR")
+def test_an_accepted_amount_has_no_other_plausible_reading(number: str, currency: str) -> None:
+    """Whatever the parser accepts, people who write a decimal point and people who write a decimal comma
+    read as that same amount (or would not write it); anything with two readings is refused."""
+    try:
+        minor = parse_amount(number, currency)
+    except InvalidInput:
+        return
+    assert plausible_readings(number, currency) == {Decimal(minor).scaleb(-minor_units(currency))}
 
 
 @given(
