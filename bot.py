@@ -21,7 +21,6 @@ from typing import Any, Literal
 
 import aiohttp
 import discord
-import httpx
 import yarl
 from alembic import util as alembic_util
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -135,7 +134,6 @@ class CoopBot(commands.AutoShardedBot):
         self._start_scheduler = start_scheduler
         # Made in setup_hook: both need the running event loop.
         self.scheduler: AsyncIOScheduler | None = None
-        self.http_client: httpx.AsyncClient | None = None
 
     def _get_state(self, **options: Any) -> CoopConnectionState:
         # discord.py's own seam for the connection state (AutoShardedClient overrides it the same way):
@@ -146,7 +144,6 @@ class CoopBot(commands.AutoShardedBot):
 
     async def setup_hook(self) -> None:
         await migrate.upgrade(self.database.engine)
-        self.http_client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         if self._start_scheduler:
             self.scheduler.start()
@@ -182,8 +179,6 @@ class CoopBot(commands.AutoShardedBot):
         self.webhooks.stop()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        if self.http_client is not None:
-            await self.http_client.aclose()
         await self.database.dispose()
 
     async def on_ready(self) -> None:

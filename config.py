@@ -48,10 +48,11 @@ class Settings(BaseSettings):
         default_factory=list, description="The shards this process runs, comma-separated (default: all)."
     )
     webhooks_allow_http_localhost: bool = Field(
-        default=False, description="Development only: allow http:// webhook URLs to localhost."
+        default=False,
+        description="Development only: allow webhooks to this machine (loopback), http or https.",
     )
     webhook_timeout_seconds: float = Field(
-        default=10.0, gt=0, le=60, description="How long a webhook receiver may take to answer."
+        default=10.0, gt=0, le=60, description="Deadline for a whole webhook delivery (seconds)."
     )
     # Fair use (governance/limits.py): 0 turns a count off.
     limit_remind_hours: float = Field(

@@ -19,9 +19,19 @@ the open proposals again (with the proposal extension's own ``post_decision``); 
 commands (``/decisions``, ``/fund show``, ...).
 
 Time stands still in the sandbox: the bot runs on a ``ManualClock`` that only ``--advance`` and
-``/sandbox advance`` move, together with SimCord's clock, after which whatever came due is done at once
-(``bot.due.run_now()``: closings, reminders, expiries). The APScheduler alarm is therefore off here. What the
-bot then posted where the page cannot show it (threads, DMs) is summed up in the channel.
+``/sandbox advance`` move, together with SimCord's clock, and they move as a clock does: step by step to each
+moment something comes due on the way (``next_due`` of the bot's two DueRunners: closings, reminders,
+expiries, webhook deliveries), in time order, doing it there (``run_now``). So a close is recorded at its
+closing time, a daily reminder fires once a day, and nothing is told as late or done while the bot was
+offline: the bot says that only of what came due while it was truly down. Work that keeps failing stays due
+in the past and is passed over (time only moves forward); past ``MAX_STEPS`` moments in one advance, the rest
+is done together at its end, and the channel says so. The APScheduler alarm, which reads real time, is off
+here. What the bot posted where the page cannot show it (threads, DMs) is summed up in the channel.
+
+The bot is called coopbot from before it logs in (SimCord names its bot "TestBot"), and the intro and the
+banner describe people by the roles they hold now. Two things the page shows otherwise than Discord: mentions
+inside embeds stay raw ``<@id>`` (SimCord's page renders mentions in message text only), and links to a
+message point at discord.com, outside the sandbox.
 """
 
 from __future__ import annotations
@@ -34,7 +44,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -59,6 +69,8 @@ log = logging.getLogger("coopbot.sandbox")
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 STATE_VERSION = 1
 MAX_ADVANCE = timedelta(days=366)
+# The most moments one advance steps through one by one (each costs a few database reads and a settle).
+MAX_STEPS = 1_000
 # How long an advance waits for a page action that is running to finish before giving up.
 OPERATION_PATIENCE = 30.0
 RELAY_LIMIT = 1_900
@@ -128,12 +140,22 @@ CHARTER = """\
 
 INTRO = (
     "👋 **Welcome to the coopbot sandbox**: a simulated Discord on your computer, with the real bot.\n"
-    "Choose who you are under **Viewing as** (Ana is a moderator, Tama the treasurer, Bea to Farah are "
-    "members, Gus has just arrived), then type `/` below to run a command: `/proposal new`, "
-    "`/proposal list`, `/decisions`, `/fund show fund:Commons`, `/coop settings`… and use the buttons.\n"
-    "Time stands still here: `/sandbox advance duration:3d` moves it forward, and what comes due "
-    "(closings, reminders) happens then. Threads and DMs are not shown in this page."
+    "Choose who you are under **Viewing as**: {people}. Then type `/` below to run a command: "
+    "`/proposal new`, `/proposal list`, `/decisions`, `/fund show fund:Commons`, `/coop settings`… and use "
+    "the buttons.\n"
+    "Time stands still here: `/sandbox advance duration:3d` moves it forward, and what comes due on the way "
+    "(closings, reminders) happens at its own time. Threads and DMs are not shown in this page."
 )
+
+
+def standing(roles: Iterable[str]) -> str:
+    """How the demo describes someone holding these roles (RoleSpec keys): their office, else member,
+    contributor or, with no role, newcomer."""
+    held = set(roles)
+    offices = [key for key in ("moderator", "treasurer") if key in held]
+    if offices:
+        return " and ".join(offices)
+    return next((key for key in ("member", "contributor") if key in held), "newcomer")
 
 
 @dataclass
@@ -189,6 +211,15 @@ def build_world(env: simcord.Env, roles_held: dict[str, list[int]] | None, *, ne
             continue
         world.members[spec.key] = guild.add_member(user, roles=held, nick=spec.nick)
     return world
+
+
+def _name_the_bot(env: simcord.Env) -> None:
+    """SimCord calls its bot user "TestBot" and has no option for the name (3.2.1): rename it before the bot
+    logs in, so that it is coopbot from "Connected as" on. SimCord's Backend is not public API, hence the
+    care; without it the sandbox renames the bot through Discord's own route once connected."""
+    user = getattr(getattr(env, "backend", None), "bot_user", None)
+    if user is not None and isinstance(getattr(user, "name", None), str):
+        user.name = BOT_NAME
 
 
 def world_ids() -> dict[str, Any]:
@@ -299,6 +330,7 @@ class Sandbox:
         self.state: State
         self.preview: simcord.Preview | None = None
         self._ready = False  # the demo is set up (or resumed): from then on the state is worth saving
+        self._newcomer_to_join = False  # a fresh start: the newcomer joins once the demo is set up
 
     # --- start ------------------------------------------------------------------------------------
 
@@ -331,6 +363,13 @@ class Sandbox:
         return state, False
 
     async def run(self) -> int:
+        async with self.started():
+            return await self._serve()
+
+    @contextlib.asynccontextmanager
+    async def started(self) -> AsyncIterator[None]:
+        """The sandbox set up (or resumed) and running, its time moved as asked, without the page: `run`
+        serves the page inside it, tests drive it directly. Everything is saved and stopped on the way out."""
         import simcord
 
         state, fresh = self._prepare_files()
@@ -346,8 +385,10 @@ class Sandbox:
         # explicitly whenever the sandbox's time moves.
         self.bot = create_bot(settings, clock=self.clock, start_scheduler=False, guild_ready_timeout=0.05)
         self.env = simcord.Env(self.bot, check_errors=False)
+        _name_the_bot(self.env)
         # No one at all in the server is not a state the sandbox can be left in: then, the starting roles.
         roles_held = state.roles_held if state and state.roles_held else None
+        self._newcomer_to_join = fresh
         self.world = build_world(self.env, roles_held, newcomer_later=fresh)
         self.state = State(now=start, world=self.world.ids(), roles_held=state.roles_held if state else {})
         started = False
@@ -359,6 +400,7 @@ class Sandbox:
             await self.env.advance_time((self.clock.now() - self.env.now()).total_seconds())
             await self._install_commands()
             if self.bot.user is not None and self.bot.user.name != BOT_NAME:
+                # Should _name_the_bot find nothing to rename (SimCord changed), the public way, late.
                 await self.bot.user.edit(username=BOT_NAME)
             await self._post_intro(resumed=not fresh)
             if fresh:
@@ -372,11 +414,12 @@ class Sandbox:
                 await self._advance(self.options.advance)
                 self.notes.append(
                     f"Time moved forward {format_duration(self.options.advance)} "
-                    f"(from {was:%a %d %b %H:%M}): what came due is done, and summed up in the channel."
+                    f"(from {was:%a %d %b %H:%M}): what came due was done, each at its own time, and is "
+                    "summed up in the channel."
                 )
             else:
                 await self._run_due()
-            return await self._serve()
+            yield
         finally:
             self._save()
             if started:
@@ -398,7 +441,7 @@ class Sandbox:
         return channel
 
     async def _post_intro(self, *, resumed: bool) -> None:
-        text = INTRO
+        text = INTRO.format(people=await self._who_is_who())
         if resumed:
             text += (
                 "\n-# Resumed from the saved sandbox: the channel's history is not kept between runs, "
@@ -629,6 +672,7 @@ class Sandbox:
         """Gus joins now that the bot runs, so the bot sees the join (the welcome, when onboarding is on)."""
         spec = next(spec for spec in PEOPLE if spec.key == NEWCOMER)
         self.world.members[NEWCOMER] = self.world.guild.add_member(self.world.users[NEWCOMER], nick=spec.nick)
+        self._newcomer_to_join = False
         await self.env.settle()
         return "Gus, a newcomer, joined the server (no role yet)"
 
@@ -668,19 +712,55 @@ class Sandbox:
             await asyncio.sleep(0.05)
 
     async def _advance(self, delta: timedelta) -> None:
-        """Move the sandbox's time (SimCord's with it), then do what came due and tell what happened
+        """Move the sandbox's time forward by `delta` as a clock moves: step to each moment something comes
+        due on the way, in time order, with both clocks (the bot's and SimCord's), and do it then. So a close
+        is recorded at its closing time and a recurring reminder fires at each of its times: nothing is late,
+        which is what the bot says only of what came due while it was truly down. Then tell what happened
         where the page cannot show it."""
         before = self._out_of_sight()
-        await self._when_free(lambda: self.env.advance_time(delta.total_seconds()))
-        self.clock.advance(delta)
+        target = self.clock.now() + delta
+        await self._run_due()  # what a page action made due just now
+        steps, crowded = 0, False
+        while self.clock.now() < target:
+            upcoming = await self._next_due(after=self.clock.now())
+            # A cron every minute over a year is half a million moments: past the bound, the rest is done
+            # together at the end, as after a time offline (and said so).
+            crowded = crowded or (upcoming is not None and upcoming < target and steps >= MAX_STEPS)
+            moment = upcoming if upcoming is not None and upcoming < target and not crowded else target
+            await self._move_to(moment)
+            await self._run_due()
+            steps += 1
         if self._planned is not None and self._planned <= self.clock.now():
             self._planned = None
-        self._save()
-        await self._run_due()
+        if crowded:
+            await self._channel().send(
+                f"🧪 *Sandbox: more than {MAX_STEPS} moments came due in this advance; what came due after "
+                f"the {MAX_STEPS}th was done together at its end, so it says it is late.*",
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
         await self._relay(before)
 
+    async def _next_due(self, *, after: datetime) -> datetime | None:
+        """The next moment after `after` when the bot has something to do: governance work or a webhook
+        delivery (strictly later, so that work that keeps failing cannot hold time still)."""
+        moments = [await runner.next_due(after=after) for runner in (self.bot.due, self.bot.webhooks)]
+        return min((moment for moment in moments if moment is not None), default=None)
+
+    async def _move_to(self, moment: datetime) -> None:
+        """Move SimCord's clock (its timers fire on the way) and the bot's to `moment`, and save it."""
+        seconds = max(0.0, (moment - self.env.now()).total_seconds())
+        await self._when_free(lambda: self.env.advance_time(seconds))
+        self.clock.set(moment)
+        self._save()
+
     async def _run_due(self) -> None:
+        """Do what is due now: what the alarm (off here) does in production, for both runners. The webhook
+        deliveries that sends off are awaited too: their outcome belongs to this moment, and a delivery still
+        in flight when time jumps past its lease would be claimed and sent again."""
         await self.bot.due.run_now()
+        await self.bot.webhooks.run_now()
+        in_flight = getattr(self.bot.get_cog("CoopAdmin"), "sending", ())
+        await asyncio.gather(*in_flight, return_exceptions=True)
         await self._when_free(self.env.settle)
 
     def _out_of_sight(self) -> dict[int, tuple[str, dict[int, str]]]:
@@ -732,7 +812,7 @@ class Sandbox:
             )
             async with preview_context as preview:
                 self.preview = preview
-                self._banner(preview.url)
+                self._banner(preview.url, await self._who_is_who())
                 await self._supervise(preview)
         except Exception as error:
             import simcord
@@ -776,16 +856,11 @@ class Sandbox:
     def stop(self) -> None:
         self._stop.set()
 
-    def _banner(self, url: str) -> None:
-        people = ", ".join(
-            f"{spec.name} ({spec.label or ('member' if spec.roles else 'newcomer')})"
-            for spec in PEOPLE
-            if spec.key in self.world.members
-        )
+    def _banner(self, url: str, people: str) -> None:
         lines = [
             "",
             f"coopbot sandbox: {GUILD_NAME}, a demo cooperative in a simulated Discord (no token; nothing "
-            "leaves this computer).",
+            "leaves this computer but the calls to webhooks you add).",
             "",
             f"  Open this page:  {url}",
             "  (the address is the key to the sandbox: anyone who has it can act in it)",
@@ -806,18 +881,41 @@ class Sandbox:
 
     # --- persistence ------------------------------------------------------------------------------
 
-    def _remember_roles(self) -> None:
-        """Who is in the server with which roles (the bot grants and removes some), for the next start."""
+    def _roles_now(self) -> dict[str, list[int]] | None:
+        """Who is in the server with which of the demo's roles, by user id, as the bot sees it now (it grants
+        and removes some); None before the bot has the server."""
         guild = self.bot.get_guild(self.world.guild.id)
         if guild is None:
-            return
+            return None
         known = {role.id for role in self.world.roles.values()}
         held: dict[str, list[int]] = {}
         for user in self.world.users.values():
             member = guild.get_member(user.id)
             if member is not None:
                 held[str(user.id)] = sorted(role.id for role in member.roles if role.id in known)
-        self.state.roles_held = held
+        return held
+
+    async def _who_is_who(self) -> str:
+        """Everyone in the server as they stand now, from the roles they hold: "Ana (moderator), ...". On a
+        fresh start the newcomer counts before joining (the intro is posted first)."""
+        guild = self.bot.get_guild(self.world.guild.id)
+        if guild is not None and not guild.chunked:  # just after the start, the bot knows few members yet
+            await guild.chunk()
+        held = self._roles_now() or {}
+        role_keys = {role.id: key for key, role in self.world.roles.items()}
+        people: list[str] = []
+        for spec in PEOPLE:
+            role_ids = held.get(str(self.world.users[spec.key].id))
+            if role_ids is None and not (spec.key == NEWCOMER and self._newcomer_to_join):
+                continue  # left the server
+            people.append(f"{spec.name} ({standing(role_keys[role] for role in role_ids or [])})")
+        return ", ".join(people)
+
+    def _remember_roles(self) -> None:
+        """Who is in the server with which roles, for the next start."""
+        held = self._roles_now()
+        if held is not None:
+            self.state.roles_held = held
 
     def _save(self) -> None:
         """Write the sandbox's time, world ids and roles; only once the demo is complete, so that a start

@@ -95,7 +95,10 @@ class DueRunner:
         """Something is due now (e.g. an event for the webhooks was just committed)."""
         self.wake_at(self.bot.clock.now())
 
-    async def _plan(self) -> None:
+    async def next_due(self, *, after: datetime | None = None) -> datetime | None:
+        """The earliest moment any handler has something due, or None. With `after`, only moments later
+        than it count: a handler whose earliest is not (work that keeps failing stays due in the past) is
+        passed over, so that whoever steps through time with this always moves forward."""
         moments: list[datetime] = []
         for handler in list(self._handlers.values()):
             try:
@@ -103,9 +106,12 @@ class DueRunner:
             except Exception:
                 log.exception("Could not read when %s is next due", handler.name)
                 continue
-            if moment is not None:
+            if moment is not None and (after is None or moment > after):
                 moments.append(moment)
-        self._set_alarm(min(moments) if moments else None)
+        return min(moments, default=None)
+
+    async def _plan(self) -> None:
+        self._set_alarm(await self.next_due())
 
     def _set_alarm(self, moment: datetime | None) -> None:
         self._planned = moment

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import discord
-import httpx
 from discord import app_commands
 from discord.ext import commands
 
@@ -27,6 +26,7 @@ from governance import audit, coop, export, webhooks
 from governance.decision_types import DECISION_TYPES, get_type
 from governance.errors import InvalidInput
 from governance.money import currency_label, format_amount, suggest_currencies
+from governance.outbound import Outbound
 from governance.permissions import require_moderator
 from governance.timeparse import (
     discord_timestamp,
@@ -284,8 +284,15 @@ class CoopAdmin(
     webhooks_group = app_commands.Group(
         name="webhooks", description="Tell other tools what the cooperative decides"
     )
+    outbound: Outbound  # how webhook URLs are checked and sent to
+    sending: set[asyncio.Task[None]]  # webhook deliveries in flight
 
     async def cog_load(self) -> None:
+        self.outbound = Outbound(
+            timeout=self.bot.settings.webhook_timeout_seconds,
+            allow_loopback=self.bot.settings.webhooks_allow_http_localhost,
+        )
+        self.sending = set()
         self.bot.webhooks.register(DueHandler("webhooks", self._deliver_webhooks, self._next_delivery))
         # /coop is made anew with this cog: take in the commands that the cogs loaded before it keep here.
         group = self.app_command
@@ -295,6 +302,10 @@ class CoopAdmin(
 
     async def cog_unload(self) -> None:
         self.bot.webhooks.unregister("webhooks")
+        # A delivery cut short was claimed with its attempt counted: it is tried again when its lease ends.
+        for task in self.sending:
+            task.cancel()
+        await asyncio.gather(*self.sending, return_exceptions=True)
 
     @app_commands.command(name="setup")
     @requires(require_moderator)
@@ -532,14 +543,19 @@ class CoopAdmin(
             url=url,
             events=[event] if event else None,
             now=self._now(),
-            allow_http_localhost=self.bot.settings.webhooks_allow_http_localhost,
+            outbound=self.outbound,
+        )
+        unchecked = (
+            ""
+            if added.looked_up
+            else "\nI could not look its host name up now: it is checked before each delivery."
         )
         await send_ephemeral(
             interaction,
             f"Webhook #{added.webhook.id} added for {', '.join(added.webhook.events)}.\n"
             f"Its signing secret, shown only now: `{added.secret}`\n"
             f"Each POST carries `{webhooks.SIGNATURE_HEADER}: sha256=<HMAC-SHA256 of the body>`, "
-            "made with this secret.",
+            f"made with this secret.{unchecked}",
         )
 
     @webhooks_group.command(name="list")
@@ -587,6 +603,8 @@ class CoopAdmin(
             webhook_id=webhook,
             actor=actor_of(interaction),
             now=self._now(),
+            outbound=self.outbound,
+            limits=self.bot.limits,
         )
         self.bot.webhooks.wake_soon()
         await send_ephemeral(
@@ -598,31 +616,28 @@ class CoopAdmin(
 
     async def _deliver_webhooks(self, now: datetime) -> None:
         await webhooks.fan_out(self.bot.database, now, self._served_guilds())
-        attempts = await webhooks.claim_due(self.bot.database, now, self._served_guilds())
-        await asyncio.gather(*(self._deliver_webhook(attempt) for attempt in attempts))
+        # Each claimed delivery is sent on its own and not awaited here: this run (and the due runner's lock
+        # around it) ends at once, so a slow receiver delays no other delivery; the lease keeps the next run
+        # from claiming it again meanwhile.
+        for attempt in await webhooks.claim_due(self.bot.database, now, self._served_guilds()):
+            task = asyncio.create_task(self._deliver_webhook(attempt))
+            self.sending.add(task)
+            task.add_done_callback(self._sent)
 
     async def _deliver_webhook(self, attempt: webhooks.Attempt) -> None:
-        """One delivery attempt; network errors, timeouts, 408/429 and 5xx are retried, other answers not."""
-        assert self.bot.http_client is not None
-        error: str | None = None
-        retry = True
-        try:
-            response = await self.bot.http_client.post(
-                attempt.url,
-                content=attempt.body,
-                headers=attempt.headers,
-                timeout=self.bot.settings.webhook_timeout_seconds,
-                follow_redirects=False,
-            )
-        except httpx.TimeoutException:
-            error = "the receiver did not answer in time"
-        except httpx.HTTPError as failure:
-            error = f"could not connect ({failure.__class__.__name__})"
-        else:
-            if not 200 <= response.status_code < 300:
-                error = f"HTTP {response.status_code}"
-                retry = response.status_code >= 500 or response.status_code in (408, 429)
-        await webhooks.record_outcome(self.bot.database, attempt, self._now(), error=error, retry=retry)
+        """One delivery attempt, and its outcome recorded (Outbound.post says which failures are retried)."""
+        outcome = await self.outbound.post(attempt.url, attempt.body, attempt.headers)
+        retry_at = await webhooks.record_outcome(
+            self.bot.database, attempt, self._now(), error=outcome.error, retry=outcome.retry
+        )
+        if retry_at is not None:
+            self.bot.webhooks.wake_at(retry_at)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self.sending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # Recording failed (the database): the lease ends and the delivery is tried again.
+            log.error("Could not record a webhook delivery", exc_info=task.exception())
 
 
 async def setup(bot: CoopBot) -> None:

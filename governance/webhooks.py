@@ -3,17 +3,17 @@ admitted.
 
 The audit log is the outbox. A committed governance action is already an audit event; `fan_out` turns new
 events into deliveries (one per subscribed webhook, with a deterministic id, so doing it twice changes
-nothing), and `attempt_due` sends them: a delivery is claimed (its next attempt pushed out by a lease)
-before it is sent, retried with exponential backoff on network errors, timeouts and 5xx answers, and given
-up after MAX_ATTEMPTS. The body is JSON with a versioned schema, signed with HMAC-SHA256 by a per-webhook
-secret that is shown once.
+nothing), and `claim_due` hands them to the sender: a delivery is claimed (its attempt counted, its next
+attempt pushed out by a lease) before it is sent, retried with exponential backoff on network errors,
+timeouts and 5xx answers, and given up after MAX_ATTEMPTS, recorded or not. The body is JSON with a
+versioned schema, signed with HMAC-SHA256 by a per-webhook secret that is shown once. Where a webhook may
+point, and how it is sent, is governance/outbound.py's.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import secrets
 import uuid
@@ -21,7 +21,6 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -32,6 +31,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from governance import audit
 from governance.coop import default_settings, locked_settings
 from governance.errors import InvalidInput, NotFound
+from governance.limits import HOUR, UNLIMITED, Limits, enforce
+from governance.outbound import Outbound
 from governance.permissions import Actor, require_moderator
 from storage.database import Database, is_postgresql
 from storage.models import AuditEvent, DeliveryStatus, Guild, Webhook, WebhookDelivery
@@ -53,7 +54,12 @@ EVENTS: dict[str, str] = {
 MAX_WEBHOOKS = 10
 MAX_ATTEMPTS = 6
 FIRST_RETRY = timedelta(seconds=30)
-LEASE = timedelta(minutes=2)  # an attempt in flight is not retried by another run before this
+# An attempt in flight is not claimed again before this; longer than the longest request (Settings'
+# webhook_timeout_seconds is at most 60 s), so that an attempt's outcome is recorded before its lease ends.
+LEASE = timedelta(minutes=2)
+# Given up after MAX_ATTEMPTS claims whose outcomes were never recorded (the bot stopped while sending).
+INTERRUPTED = f"given up after {MAX_ATTEMPTS} attempts, the last one cut short"
+PUBLIC_ONLY = Outbound()  # what the governance API checks URLs with unless the caller passes its own
 _NAMESPACE = uuid.UUID("9d3f7c1e-5b1a-4c9e-8f57-2f7c5a1f0b6e")
 
 
@@ -61,6 +67,7 @@ _NAMESPACE = uuid.UUID("9d3f7c1e-5b1a-4c9e-8f57-2f7c5a1f0b6e")
 class NewWebhook:
     webhook: Webhook
     secret: str  # shown once, to the moderator who added it
+    looked_up: bool  # False: its host name could not be looked up now; it is checked at each delivery
 
 
 @dataclass(frozen=True)
@@ -87,34 +94,6 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def validate_url(url: str, *, allow_http_localhost: bool) -> str:
-    cleaned = url.strip()
-    if len(cleaned) > 500:
-        raise InvalidInput("A webhook URL is at most 500 characters.")
-    try:
-        parts = urlsplit(cleaned)
-        host = parts.hostname
-        parts.port  # noqa: B018  (raises ValueError for a bad port)
-    except ValueError:
-        raise InvalidInput("That is not a URL I can use: give a full https:// address.") from None
-    if not host or parts.scheme not in {"http", "https"}:
-        raise InvalidInput("That is not a URL I can use: give a full https:// address.")
-    if parts.username or parts.password:
-        raise InvalidInput("Put no user name or password in the URL; the signature authenticates coopbot.")
-    if parts.scheme == "http" and not (allow_http_localhost and _is_loopback(host)):
-        raise InvalidInput("Webhook URLs must use https:// (http only to localhost, in development).")
-    return cleaned
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 async def add_webhook(
     db: Database,
     *,
@@ -123,9 +102,12 @@ async def add_webhook(
     url: str,
     events: Collection[str] | None,
     now: datetime,
-    allow_http_localhost: bool = False,
+    outbound: Outbound = PUBLIC_ONLY,
 ) -> NewWebhook:
-    cleaned = validate_url(url, allow_http_localhost=allow_http_localhost)
+    """A new webhook, unless its URL is one the bot would not send to (`Outbound.check`: looked up now,
+    outside the transaction)."""
+    looked_up = await outbound.check(url)
+    cleaned = url.strip()
     chosen = sorted(set(events or EVENTS.values()))
     unknown = [name for name in chosen if name not in EVENTS.values()]
     if unknown or not chosen:
@@ -168,7 +150,7 @@ async def add_webhook(
             details={"url": cleaned, "events": chosen},
             at=now,
         )
-    return NewWebhook(webhook, secret)
+    return NewWebhook(webhook, secret, looked_up)
 
 
 async def _active_webhook(session: AsyncSession, guild_id: int, webhook_id: int) -> Webhook:
@@ -305,13 +287,42 @@ def published(event: AuditEvent) -> tuple[str, dict[str, Any]] | None:
 
 
 async def queue_test_event(
-    db: Database, *, guild_id: int, webhook_id: int, actor: Actor, now: datetime
+    db: Database,
+    *,
+    guild_id: int,
+    webhook_id: int,
+    actor: Actor,
+    now: datetime,
+    outbound: Outbound = PUBLIC_ONLY,
+    limits: Limits = UNLIMITED,
 ) -> str:
-    """/coop webhooks test: a `ping` delivery to one webhook, sent like any other."""
-    async with db.write() as session:
+    """/coop webhooks test: a `ping` delivery to one webhook, sent like any other (at most
+    `limits.webhook_tests_per_hour` per cooperative, recorded in the audit log). A webhook at an address the
+    bot does not send to is refused here, with the same answer whatever listens there."""
+    async with db.read() as session:
         settings = await session.get(Guild, guild_id) or default_settings(guild_id, now)
         require_moderator(settings, actor)
-        await _active_webhook(session, guild_id, webhook_id)  # a removed webhook gets no test either
+        webhook = await _active_webhook(session, guild_id, webhook_id)  # a removed webhook gets no test
+    await outbound.check(webhook.url)  # not inside the transaction: it may look the name up
+    async with db.write() as session:
+        await _active_webhook(session, guild_id, webhook_id)  # removed meanwhile: no test either
+        await enforce(
+            session,
+            guild_id=guild_id,
+            action="webhook.test",
+            allowed=limits.webhook_tests_per_hour,
+            window=HOUR,
+            now=now,
+            refusal=f"Webhooks were tested {limits.webhook_tests_per_hour} times in the last hour.",
+        )
+        audit.record(
+            session,
+            guild_id=guild_id,
+            actor_id=actor.user_id,
+            action="webhook.test",
+            subject=f"webhook:{webhook_id}",
+            at=now,
+        )
         delivery_id = str(uuid.uuid4())
         session.add(
             WebhookDelivery(
@@ -411,7 +422,8 @@ async def fan_out(db: Database, now: datetime, guild_ids: Collection[int] | None
 
 
 async def claim_due(db: Database, now: datetime, guild_ids: Collection[int] | None = None) -> list[Attempt]:
-    """Claim the deliveries due now: each gets an attempt counted and a lease, so no other run sends it."""
+    """Claim the deliveries due now: each gets an attempt counted and a lease, so no other run sends it. One
+    due again after MAX_ATTEMPTS claims (its last outcome never recorded) is given up instead."""
     async with db.read() as session:
         query = (
             select(WebhookDelivery, Webhook)
@@ -429,6 +441,12 @@ async def claim_due(db: Database, now: datetime, guild_ids: Collection[int] | No
         rows = (await session.exec(query)).all()
     attempts = []
     for delivery, webhook in rows:
+        spent = delivery.attempts >= MAX_ATTEMPTS
+        claim: dict[str, Any] = (
+            {"status": DeliveryStatus.FAILED.value, "last_error": INTERRUPTED}
+            if spent
+            else {"attempts": WebhookDelivery.attempts + 1, "next_attempt_at": now + LEASE}
+        )
         async with db.write() as session:
             won = await session.exec(
                 update(WebhookDelivery)
@@ -437,9 +455,9 @@ async def claim_due(db: Database, now: datetime, guild_ids: Collection[int] | No
                     col(WebhookDelivery.status) == DeliveryStatus.PENDING.value,
                     col(WebhookDelivery.next_attempt_at) == delivery.next_attempt_at,
                 )
-                .values(attempts=WebhookDelivery.attempts + 1, next_attempt_at=now + LEASE)
+                .values(**claim)
             )
-        if not won.rowcount:
+        if spent or not won.rowcount:
             continue
         delivery.attempts += 1
         body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
@@ -461,9 +479,10 @@ def backoff(attempts: int) -> timedelta:
 
 async def record_outcome(
     db: Database, attempt: Attempt, now: datetime, *, error: str | None, retry: bool
-) -> None:
-    """After an attempt: delivered, or scheduled again with backoff, or given up."""
+) -> datetime | None:
+    """After an attempt: delivered, or scheduled again with backoff (returns when), or given up."""
     delivery = attempt.delivery
+    retry_at = None
     if error is None:
         values: dict[str, Any] = {
             "status": DeliveryStatus.DELIVERED.value,
@@ -471,7 +490,8 @@ async def record_outcome(
             "last_error": "",
         }
     elif retry and delivery.attempts < MAX_ATTEMPTS:
-        values = {"next_attempt_at": now + backoff(delivery.attempts), "last_error": error[:500]}
+        retry_at = now + backoff(delivery.attempts)
+        values = {"next_attempt_at": retry_at, "last_error": error[:500]}
     else:
         values = {"status": DeliveryStatus.FAILED.value, "last_error": error[:500]}
     async with db.write() as session:
@@ -483,6 +503,7 @@ async def record_outcome(
             )
             .values(**values)
         )
+    return retry_at
 
 
 async def next_due(db: Database, guild_ids: Collection[int] | None = None) -> datetime | None:

@@ -764,6 +764,14 @@ async def test_each_kind_of_action_writes_exactly_one_audit_event_with_actor_and
         subject=lambda added: f"webhook:{added.webhook.id}",
     )
     await trail.step(
+        "webhook.test",
+        lambda: webhooks.queue_test_event(
+            db, guild_id=GUILD, webhook_id=hook.webhook.id, actor=MO, now=now()
+        ),
+        actor=MO.user_id,
+        subject=f"webhook:{hook.webhook.id}",
+    )
+    await trail.step(
         "webhook.remove",
         lambda: webhooks.remove_webhook(db, guild_id=GUILD, webhook_id=hook.webhook.id, actor=MO, now=now()),
         actor=MO.user_id,

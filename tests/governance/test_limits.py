@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from governance import decisions, export, funds
+from governance import decisions, export, funds, webhooks
 from governance.clock import ManualClock
 from governance.decisions import ProposalDraft
 from governance.errors import NotAllowed
 from governance.limits import Limits, TooSoon
+from governance.outbound import Outbound
 from storage.database import Database
 from tests.governance.test_funds import (
     ADMIN,
@@ -30,7 +31,13 @@ from tests.governance.test_funds import (
 
 __all__ = ["coop_db"]
 
-TIGHT = Limits(remind_every=timedelta(hours=6), proposals_per_hour=2, requests_per_hour=2, exports_per_hour=2)
+TIGHT = Limits(
+    remind_every=timedelta(hours=6),
+    proposals_per_hour=2,
+    requests_per_hour=2,
+    exports_per_hour=2,
+    webhook_tests_per_hour=2,
+)
 
 
 async def _open(db: Database, clock: ManualClock, who=ALICE, title: str = "Paint the door") -> int:
@@ -171,3 +178,37 @@ def test_kept_exports_stay_within_their_days_and_size_newest_kept(tmp_path: Path
         _export_folder(tmp_path, "big", 1_500_000), root, GUILD + 1, clock.now(), keep_days=7, keep_mb=1
     )
     assert [path.name for path in (root / str(GUILD + 1)).iterdir()] == [big.name]
+
+
+async def test_webhook_tests_per_cooperative_an_hour(coop_db: Database, clock: ManualClock) -> None:
+    outbound = Outbound(allow_loopback=True)  # a receiver on this machine, as in development
+    added = await webhooks.add_webhook(
+        coop_db,
+        guild_id=GUILD,
+        actor=MO,
+        url="https://127.0.0.1/hook",
+        events=None,
+        now=clock.now(),
+        outbound=outbound,
+    )
+    assert added.webhook.id is not None
+
+    async def test(who=MO) -> str:
+        return await webhooks.queue_test_event(
+            coop_db,
+            guild_id=GUILD,
+            webhook_id=added.webhook.id or 0,
+            actor=who,
+            now=clock.now(),
+            outbound=outbound,
+            limits=TIGHT,
+        )
+
+    await test()
+    await test(ADMIN)
+    before = await snapshot(coop_db)
+    with pytest.raises(TooSoon, match="Webhooks were tested 2 times in the last hour"):
+        await test()
+    assert await snapshot(coop_db) == before
+    clock.advance(timedelta(hours=1, seconds=1))
+    await test()
