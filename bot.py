@@ -34,6 +34,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 import cogs
 from cogs._common import CoopTree
 from cogs._ingress import CoopConnectionState
+from cogs._outbox import Outbox
 from cogs._scheduling import DueRunner
 from config import Settings
 from governance import audit, export, webhooks
@@ -129,6 +130,7 @@ class CoopBot(commands.AutoShardedBot):
         )
         self.failed_extensions: dict[str, BaseException] = {}
         self.due = DueRunner(self)
+        self.outbox = Outbox(self)
         self.webhooks = DueRunner(self, name="webhooks")
         self._stop_hearing_audit: Callable[[], None] | None = None
         self._start_scheduler = start_scheduler
@@ -156,15 +158,8 @@ class CoopBot(commands.AutoShardedBot):
             except Exception as error:  # one broken cog must not take the others down
                 self.failed_extensions[name] = error
                 log.exception("Could not load extension %s", name)
-
-    async def dispatch_and_wait(self, event_name: str, /, *args: Any) -> None:
-        """Run every listener of a bot event to its end, one after the other (`dispatch` only schedules
-        them): for consequences that must be done before the caller records that they were."""
-        for listener in list(self.extra_events.get(f"on_{event_name}", ())):
-            try:
-                await listener(*args)
-            except Exception:  # one listener's failure must not stop the others
-                await self.on_error(f"on_{event_name}", *args)
+        # Last, so that what the other handlers make owed in a pass is delivered in the same pass.
+        self.due.register(self.outbox.handler())
 
     def _on_audit_commit(self, actions: list[str]) -> None:
         # Called right after a commit: deliver webhook events soon, outside the command that caused them.

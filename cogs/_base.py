@@ -13,7 +13,7 @@ import discord
 from discord.ext import commands
 
 from cogs._common import NO_MENTIONS, pinging_only
-from cogs._delivery import DmOutcome, send_dm
+from cogs._delivery import DmOutcome, owed_elsewhere, send_dm
 from cogs._text import MESSAGE_LIMIT, shorten
 from governance import coop, decisions
 from storage.models import Decision, Guild
@@ -52,7 +52,8 @@ class CoopCog(commands.Cog):
         if channel is None:
             try:
                 channel = await self.bot.fetch_channel(channel_id)
-            except discord.HTTPException:
+            except discord.HTTPException as error:
+                owed_elsewhere(error)
                 return None
         return channel if isinstance(channel, discord.abc.Messageable) else None
 
@@ -67,7 +68,8 @@ class CoopCog(commands.Cog):
         kwargs.setdefault("allowed_mentions", NO_MENTIONS)
         try:
             return await channel.send(shorten(content, MESSAGE_LIMIT) if content else None, **kwargs)
-        except discord.HTTPException:
+        except discord.HTTPException as error:
+            owed_elsewhere(error)
             log.warning("Could not post in channel %s", channel_id, exc_info=True)
             return None
 
@@ -78,7 +80,8 @@ class CoopCog(commands.Cog):
         if user is None:
             try:
                 user = await self.bot.fetch_user(user_id)
-            except discord.HTTPException:
+            except discord.HTTPException as error:
+                owed_elsewhere(error)
                 log.warning("Could not fetch user %s to DM them", user_id, exc_info=True)
                 return DmOutcome.FAILED
         return await send_dm(user, shorten(text, MESSAGE_LIMIT))

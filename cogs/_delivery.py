@@ -4,16 +4,57 @@ characters, DMs paced, refusals (closed DMs) treated as normal. Only the users n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextvars import ContextVar
 from enum import Enum
 
+import aiohttp
 import discord
 
 from cogs._common import NO_MENTIONS, pinging_only
 from cogs._text import MESSAGE_LIMIT
 
 log = logging.getLogger("coopbot.delivery")
+
+# Set while an owed message is being delivered (cogs/_outbox.py): then a transient failure anywhere in the
+# code it runs must not pass for done, as it may elsewhere (a command's best-effort extra post).
+_delivering: ContextVar[bool] = ContextVar("coopbot_delivering", default=False)
+
+
+class Undeliverable(Exception):
+    """An owed message that can never be delivered (its channel is gone…): the message says why."""
+
+
+def is_transient(error: BaseException) -> bool:
+    """A failure that a later try may not meet: Discord's 5xx or rate limit, a timeout, a lost connection.
+    Not a refusal that will stand (403 Forbidden, 404 Not Found)."""
+    if isinstance(error, discord.Forbidden | discord.NotFound):
+        return False
+    if isinstance(error, discord.HTTPException):
+        return error.status >= 500 or error.status == 429
+    return isinstance(error, aiohttp.ClientError | TimeoutError | OSError)
+
+
+def owed_elsewhere(error: BaseException, *, transient_only: bool = False) -> None:
+    """Where a send swallows a failure: inside an owed message's delivery it is raised again, so that the
+    message stays owed (a transient failure, tried again later) or is recorded as undeliverable (a refusal
+    that will stand, shown to moderators). `transient_only` where the caller deals with such a refusal
+    itself (a role it may not give is told to the moderators)."""
+    if _delivering.get() and (is_transient(error) or not transient_only):
+        raise error
+
+
+@contextlib.contextmanager
+def delivering() -> Iterator[None]:
+    """Around the delivery of an owed message (see `owed_elsewhere`)."""
+    token = _delivering.set(True)
+    try:
+        yield
+    finally:
+        _delivering.reset(token)
+
 
 # Discord allows a bot about 50 requests a second in all, and far fewer DMs a burst; space them out.
 DM_INTERVAL = 0.25
@@ -66,7 +107,8 @@ async def send_dm(
             await user.send(text[:MESSAGE_LIMIT], embed=embed, allowed_mentions=NO_MENTIONS)
     except discord.Forbidden:
         return DmOutcome.CLOSED
-    except discord.HTTPException:
+    except discord.HTTPException as error:
+        owed_elsewhere(error)
         log.warning("Could not DM user %s", user.id, exc_info=True)
         return DmOutcome.FAILED
     return DmOutcome.SENT

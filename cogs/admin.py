@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
@@ -21,8 +22,8 @@ from cogs._base import CoopCog
 from cogs._common import actor_of, requires, send_ephemeral
 from cogs._moderation import contributed_coop_commands
 from cogs._scheduling import DueHandler
-from cogs._text import EMBED_DESCRIPTION_LIMIT, one_line
-from governance import audit, coop, export, webhooks
+from cogs._text import EMBED_DESCRIPTION_LIMIT, FIELD_LIMIT, one_line, shorten
+from governance import audit, coop, export, outbox, webhooks
 from governance.decision_types import DECISION_TYPES, get_type
 from governance.errors import InvalidInput
 from governance.money import currency_label, format_amount, suggest_currencies
@@ -96,6 +97,26 @@ def settings_embed(settings: Guild, *, title: str) -> discord.Embed:
             text="Set at least a governance channel and a member role to start deciding together."
         )
     return embed
+
+
+# How far back /coop settings shows the messages the bot gave up delivering.
+UNDELIVERED_SHOWN_FOR = timedelta(days=7)
+_OWED_WORDS = {
+    "decision-closed": "the result of proposal #{}",
+    "closing-soon": "the closing-soon reminder of proposal #{}",
+    "reminder-run": "a run of reminder #{}",
+    "stale-request": "the treasurers' notice about request #{}",
+}
+
+
+def undelivered_text(count: int, latest: list[outbox.Undelivered]) -> str:
+    """What moderators read about the messages given up: how many, and the latest with why."""
+    lines = [f"{count} message{'s' if count != 1 else ''} in the last {UNDELIVERED_SHOWN_FOR.days} days:"]
+    for item in latest:
+        number = re.search(r":(\d+)", item.key)
+        words = _OWED_WORDS.get(item.kind, item.kind + " {}").format(number.group(1) if number else "?")
+        lines.append(f"• {words}, {discord_timestamp(item.at, 'R')}: {one_line(item.error, 200)}")
+    return "\n".join(lines)
 
 
 def _usable_channel(channel: discord.TextChannel | None, purpose: str) -> int | None:
@@ -400,9 +421,16 @@ class CoopAdmin(
         """Show the cooperative's current settings."""
         assert interaction.guild_id is not None
         settings = await self._settings(interaction.guild_id)
-        await interaction.response.send_message(
-            embed=settings_embed(settings, title="Cooperative settings"), ephemeral=True
-        )
+        embed = settings_embed(settings, title="Cooperative settings")
+        since = self._now() - UNDELIVERED_SHOWN_FOR
+        count, latest = await outbox.undelivered(self.bot.database, interaction.guild_id, since)
+        if count:
+            embed.add_field(
+                name="Could not be delivered",
+                value=shorten(undelivered_text(count, latest), FIELD_LIMIT),
+                inline=False,
+            )
+        await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @setup_command.autocomplete("timezone")
     async def _timezone_autocomplete(

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from governance import audit
+from governance import audit, outbox
 from governance.coop import default_open_time, default_settings
 from governance.decision_types import DecisionType, get_type
 from governance.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
@@ -53,6 +53,7 @@ from storage.models import Decision, DecisionStatus, Guild, Vote, VoteAction, Vo
 from storage.types import as_utc
 
 MAX_TITLE = 200
+CLOSED_KIND = "decision-closed"  # what a close owes (governance/outbox.py)
 MAX_DETAILS = 4000
 MAX_REASON = 1000
 MAX_OUTCOME_STATEMENT = 2000
@@ -807,6 +808,15 @@ async def close_decision(
             details={"passed": result.passed, "outcome": result.outcome, "early": actor is not None},
             at=now,
         )
+        # Its announcement (the message, the result in the thread, the consequences) is owed from here on.
+        await outbox.owe(
+            session,
+            guild_id=guild_id,
+            kind=CLOSED_KIND,
+            key=f"{CLOSED_KIND}:{decision_id}:{now.isoformat()}",
+            payload={"decision_id": decision_id},
+            now=now,
+        )
     reasons: list[tuple[int | None, str, str]]
     if decision.anonymous:
         reasons = [(None, ballot, reason) for ballot, reason in stored["reasons"]]
@@ -828,44 +838,18 @@ def closed_late_by(decision: Decision) -> timedelta | None:
     return late if late > CLOSE_LATE_AFTER else None
 
 
-# A close is announced by the process that made it right away; a sweep only takes over after this long,
-# so that it never announces a close whose own announcement is still on its way.
-ANNOUNCE_GRACE = timedelta(seconds=30)
-
-
-async def unannounced(
-    db: Database, now: datetime, guild_ids: Collection[int] | None = None, *, limit: int = 100
-) -> list[ClosedDecision]:
-    """Closed decisions whose announcement did not happen (the bot stopped in between), as they closed."""
+async def closed_as_it_closed(db: Database, guild_id: int, decision_id: int) -> ClosedDecision | None:
+    """A closed decision with its result and reasons as they were at the close (for its announcement),
+    or None when it is not closed (it was reopened, or cancelled, since)."""
     async with db.read() as session:
-        query = (
-            select(Decision)
-            .where(
-                Decision.status == DecisionStatus.CLOSED.value,
-                col(Decision.announced_at).is_(None),
-                col(Decision.closed_at) <= now - ANNOUNCE_GRACE,
+        decision = (
+            await session.exec(
+                select(Decision).where(Decision.id == decision_id, Decision.guild_id == guild_id)
             )
-            .order_by(col(Decision.closed_at))
-            .limit(limit)
-        )
-        if guild_ids is not None:
-            query = query.where(col(Decision.guild_id).in_(guild_ids))
-        rows = list((await session.exec(query)).all())
-    return [
-        ClosedDecision(decision, final_tally(decision), await reasons_given(db, decision))
-        for decision in rows
-    ]
-
-
-async def next_unannounced(db: Database, guild_ids: Collection[int] | None = None) -> datetime | None:
-    async with db.read() as session:
-        query = select(func.min(Decision.closed_at)).where(
-            Decision.status == DecisionStatus.CLOSED.value, col(Decision.announced_at).is_(None)
-        )
-        if guild_ids is not None:
-            query = query.where(col(Decision.guild_id).in_(guild_ids))
-        earliest = as_utc((await session.exec(query)).one())
-    return earliest + ANNOUNCE_GRACE if earliest else None
+        ).first()
+    if decision is None or decision.status != DecisionStatus.CLOSED.value:
+        return None
+    return ClosedDecision(decision, final_tally(decision), await reasons_given(db, decision))
 
 
 async def mark_announced(db: Database, decision_id: int, now: datetime) -> None:

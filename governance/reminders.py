@@ -18,7 +18,7 @@ from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from governance import audit
+from governance import audit, outbox
 from governance.coop import default_settings, locked_settings, record_settings_change
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from governance.membership import locked_member
@@ -33,6 +33,7 @@ from storage.models import (
     FundingRequest,
     Guild,
     Member,
+    OwedMessage,
     Reminder,
     ReminderKind,
     ReminderStatus,
@@ -46,6 +47,10 @@ MAX_CHANNEL_REMINDERS = 50
 MAX_PERSONAL_REMINDERS = 25
 # A run later than this after its time says so ("this was due while I was offline").
 LATE_AFTER = timedelta(minutes=2)
+# What the claims below owe (governance/outbox.py).
+REMINDER_KIND = "reminder-run"
+NUDGE_KIND = "closing-soon"
+STALE_REQUEST_KIND = "stale-request"
 # The longest closing-soon lead a guild may choose; bounds the candidate query.
 MAX_LEAD = timedelta(days=7)
 JULIAN_DAY_OF_1970 = 2440587.5
@@ -59,6 +64,14 @@ class DueRun:
     reminder: Reminder
     due_at: datetime
     late_by: timedelta | None
+
+    def payload(self) -> dict[str, Any]:
+        """What the owed message keeps of the run (the reminder itself is read again when it is sent)."""
+        return {
+            "reminder_id": self.reminder.id,
+            "due_at": self.due_at.isoformat(),
+            "late_seconds": None if self.late_by is None else self.late_by.total_seconds(),
+        }
 
 
 def _clean_message(text: str) -> str:
@@ -376,6 +389,8 @@ async def claim_due_reminders(
             status = ReminderStatus.ACTIVE.value
         else:
             following, status = None, ReminderStatus.DONE.value
+        late = now - due_at
+        run = DueRun(reminder, due_at, late if late > LATE_AFTER else None)
         async with db.write() as session:
             won = await session.exec(
                 update(Reminder)
@@ -391,10 +406,33 @@ async def claim_due_reminders(
                     run_count=Reminder.run_count + 1,
                 )
             )
+            if won.rowcount:
+                # This run's message is owed from here on (governance/outbox.py).
+                await outbox.owe(
+                    session,
+                    guild_id=reminder.guild_id,
+                    kind=REMINDER_KIND,
+                    key=f"{REMINDER_KIND}:{reminder.id}:{due_at.isoformat()}",
+                    payload=run.payload(),
+                    now=now,
+                )
         if won.rowcount:
-            late = now - due_at
-            claimed.append(DueRun(reminder, due_at, late if late > LATE_AFTER else None))
+            claimed.append(run)
     return claimed
+
+
+async def owed_run(db: Database, owed: OwedMessage) -> DueRun | None:
+    """The reminder run an owed message is for, or None when the reminder was removed since."""
+    async with db.read() as session:
+        reminder = await session.get(Reminder, int(owed.payload["reminder_id"]))
+    if reminder is None or reminder.guild_id != owed.guild_id:
+        return None
+    late = owed.payload.get("late_seconds")
+    return DueRun(
+        reminder,
+        datetime.fromisoformat(owed.payload["due_at"]),
+        None if late is None else timedelta(seconds=late),
+    )
 
 
 def closing_soon_lead(opens_at: datetime, closes_at: datetime, lead_seconds: int) -> timedelta:
@@ -452,7 +490,8 @@ async def closing_soon_candidates(
 
 
 async def claim_closing_soon(db: Database, decision: Decision, now: datetime, lead_seconds: int) -> bool:
-    """Claim the closing-soon reminder of `decision`. True: send it. False: another run has it."""
+    """Claim the closing-soon reminder of `decision`; True when this run won it, and the reminder is owed
+    (governance/outbox.py, kind NUDGE_KIND) from then on."""
     assert decision.id is not None
     async with db.write() as session:
         won = await session.exec(
@@ -466,6 +505,15 @@ async def claim_closing_soon(db: Database, decision: Decision, now: datetime, le
             )
             .values(reminded_at=now)
         )
+        if won.rowcount:
+            await outbox.owe(
+                session,
+                guild_id=decision.guild_id,
+                kind=NUDGE_KIND,
+                key=f"{NUDGE_KIND}:{decision.id}:{decision.closes_at.isoformat()}",
+                payload={"decision_id": decision.id},
+                now=now,
+            )
     return bool(won.rowcount)
 
 
@@ -482,9 +530,12 @@ async def next_closing_soon(db: Database, guild_ids: Collection[int] | None = No
     return None if earliest is None else datetime.fromtimestamp(math.ceil(float(earliest)), UTC)
 
 
-async def _claim_mark(db: Database, row: Decision | FundingRequest, mark: str, now: datetime) -> bool:
+async def _claim_mark(
+    db: Database, row: Decision | FundingRequest, mark: str, now: datetime, *, owes: str | None = None
+) -> bool:
     """Set the row's reminded mark (the column `mark`) to `now` unless another run set it first, in a
-    transaction of its own; True when this run won the claim and so sends the reminder."""
+    transaction of its own; True when this run won the claim and so sends the reminder. With `owes`, the
+    reminder is owed (governance/outbox.py, that kind) in the same transaction."""
     model = type(row)
     async with db.write() as session:
         won = await session.exec(
@@ -492,6 +543,15 @@ async def _claim_mark(db: Database, row: Decision | FundingRequest, mark: str, n
             .where(col(model.id) == row.id, col(getattr(model, mark)).is_(None))
             .values({mark: now})
         )
+        if won.rowcount and owes is not None:
+            await outbox.owe(
+                session,
+                guild_id=row.guild_id,
+                kind=owes,
+                key=f"{owes}:{row.id}:{now.isoformat()}",
+                payload={"id": row.id},
+                now=now,
+            )
     return bool(won.rowcount)
 
 
@@ -560,8 +620,15 @@ async def claim_stale_requests(
         request
         for request, days in rows
         if waiting_since(request.status, request.created_at, request.decided_at) + timedelta(days=days) <= now
-        and await _claim_mark(db, request, "stale_reminded_at", now)
+        and await _claim_mark(db, request, "stale_reminded_at", now, owes=STALE_REQUEST_KIND)
     ]
+
+
+async def owed_request(db: Database, owed: OwedMessage) -> FundingRequest | None:
+    """The funding request a stale-request notice is owed for (None when it is gone)."""
+    async with db.read() as session:
+        request = await session.get(FundingRequest, int(owed.payload["id"]))
+    return request if request is not None and request.guild_id == owed.guild_id else None
 
 
 async def next_stale_request(db: Database, guild_ids: Collection[int] | None = None) -> datetime | None:

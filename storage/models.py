@@ -497,3 +497,28 @@ class WebhookDelivery(SQLModel, table=True):
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False))
     created_at: datetime = utc_datetime()
     delivered_at: datetime | None = utc_datetime(nullable=True)
+
+
+class OwedMessage(SQLModel, table=True):
+    """Something the bot owes people in Discord (a close's result, a reminder, a nudge, a digest...):
+    written in the transaction that made it owed, kept until Discord confirms it, retried with backoff when
+    Discord stumbles, given up (and shown to moderators) when it cannot be delivered."""
+
+    __tablename__ = "owed_messages"
+    __table_args__ = (
+        # A repeat of the same thing owed (a retried claim, a second process) is the same row.
+        UniqueConstraint("guild_id", "key", name="uq_owed_messages_key"),
+        Index("ix_owed_messages_status_next", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    kind: str = Field(sa_column=Column(String(40), nullable=False))
+    key: str = Field(sa_column=Column(String(160), nullable=False))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default=DeliveryStatus.PENDING.value, sa_column=Column(String(16), nullable=False))
+    attempts: int = 0
+    next_attempt_at: datetime | None = utc_datetime(nullable=True)
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: datetime = utc_datetime()
+    delivered_at: datetime | None = utc_datetime(nullable=True)

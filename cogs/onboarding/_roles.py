@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import discord
 
+from cogs._delivery import owed_elsewhere
+
 log = logging.getLogger("coopbot.onboarding")
 
 AUDIT_REASON_LIMIT = 512
@@ -87,6 +89,7 @@ async def change_roles(
                 else:
                     await member.remove_roles(role, reason=reason[:AUDIT_REASON_LIMIT])
             except discord.HTTPException as error:
+                owed_elsewhere(error, transient_only=True)
                 log.warning("Could not %s role %s to %s", verb, role.id, member.id, exc_info=True)
                 problem = _refused(role, verb, error)
         if problem is not None:

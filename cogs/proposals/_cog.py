@@ -16,7 +16,7 @@ from bot import CoopBot
 from cogs._base import CoopCog
 from cogs._charts import render_bar_chart, render_stacked_rounds_chart
 from cogs._common import NO_MENTIONS, actor_of, requires, send_ephemeral
-from cogs._delivery import dm_each, post_mentioning
+from cogs._delivery import dm_each, owed_elsewhere, post_mentioning
 from cogs._moderation import attach_to_mod, detach_from_mod
 from cogs._scheduling import DueHandler
 from cogs._text import (
@@ -44,13 +44,13 @@ from cogs.proposals._render import (
     result_message,
     voting_view,
 )
-from governance import coop, decisions, reminders
+from governance import coop, decisions, outbox, reminders
 from governance.decision_types import DECISION_TYPES
 from governance.errors import Conflict, InvalidInput
 from governance.permissions import require_insider
 from governance.tally import TallyResult
 from governance.timeparse import discord_timestamp
-from storage.models import Decision, DecisionStatus
+from storage.models import Decision, DecisionStatus, OwedMessage
 
 log = logging.getLogger("coopbot.proposals")
 
@@ -150,13 +150,16 @@ class Proposals(CoopCog):
         self.bot.due.register(DueHandler("decisions.close", self._close_due, self._next_closing))
         self.bot.due.register(DueHandler("decisions.closing_soon", self._remind_due, self._next_reminder))
         self.bot.due.register(DueHandler("decisions.review", self._review_due, self._next_review))
-        self.bot.due.register(DueHandler("decisions.announce", self._announce_due, self._next_announcement))
+        self.bot.outbox.register(decisions.CLOSED_KIND, self._deliver_close)
+        self.bot.outbox.register(reminders.NUDGE_KIND, self._deliver_nudge)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(*PERSISTENT_ITEMS)
         detach_from_mod(self.bot.tree, "decision")
-        for name in ("decisions.close", "decisions.closing_soon", "decisions.review", "decisions.announce"):
+        for name in ("decisions.close", "decisions.closing_soon", "decisions.review"):
             self.bot.due.unregister(name)
+        self.bot.outbox.unregister(decisions.CLOSED_KIND)
+        self.bot.outbox.unregister(reminders.NUDGE_KIND)
         self.refresher.cancel_all()
 
     # --- helpers ----------------------------------------------------------------------------------
@@ -183,7 +186,8 @@ class Proposals(CoopCog):
                     view=voting_view(current),
                     allowed_mentions=NO_MENTIONS,
                 )
-            except discord.HTTPException:
+            except discord.HTTPException as error:
+                owed_elsewhere(error)
                 log.warning("Could not edit the message of decision %s", current.id, exc_info=True)
         if current.status != DecisionStatus.OPEN:
             self._edit_locks.pop(decision.id, None)
@@ -457,36 +461,38 @@ class Proposals(CoopCog):
             now=now,
             actor=actor,
         )
-        if closed is None:
-            return None
-        await self.announce(closed)
+        if closed is not None:
+            await self.bot.outbox.send_due()  # its announcement, owed by the close, goes out at once
         return closed
 
-    async def announce(self, closed: decisions.ClosedDecision) -> None:
-        """Show a close in Discord: the message, the result in the thread, and the bot event that linked
-        capabilities act on (an admission's role, a request's news), awaited; then record that it was
-        announced. A crash before the record means it is announced again by the next run (at least once;
-        the thread post carries a nonce, so Discord drops a repeat within its window)."""
+    async def _deliver_close(self, owed: OwedMessage) -> None:
+        """What a close owes (governance/outbox.py), one step after the other, each recorded when done so
+        that a retry does only what is left: the proposal message shows the result, the thread gets it (with
+        a nonce: Discord drops a repeat within its window), then each capability linked to the decision acts
+        on it (an admission's role and welcome, a request's news), awaited in turn."""
+        closed = await decisions.closed_as_it_closed(
+            self.bot.database, owed.guild_id, int(owed.payload["decision_id"])
+        )
+        if closed is None:  # reopened or cancelled since: its close has nothing left to say
+            return
         decision = closed.decision
         assert decision.id is not None
-        await self.refresh_message(decision)
-        await self._tell_thread(
-            decision,
-            result_message(decision, closed.result, closed.reasons),
-            nonce=f"coop-close-{decision.id}",
-        )
-        await self.bot.dispatch_and_wait("coop_decision_closed", closed)
+        if not outbox.is_done(owed, "message"):
+            await self.refresh_message(decision)
+            await outbox.step_done(self.bot.database, owed, "message")
+        if not outbox.is_done(owed, "result"):
+            await self._tell_thread(
+                decision,
+                result_message(decision, closed.result, closed.reasons),
+                nonce=f"coop-close-{decision.id}",
+            )
+            await outbox.step_done(self.bot.database, owed, "result")
+        for listener in list(self.bot.extra_events.get("on_coop_decision_closed", ())):
+            step = f"then:{listener.__qualname__}"
+            if not outbox.is_done(owed, step):
+                await listener(closed)
+                await outbox.step_done(self.bot.database, owed, step)
         await decisions.mark_announced(self.bot.database, decision.id, self._now())
-
-    async def _next_announcement(self) -> datetime | None:
-        return await decisions.next_unannounced(self.bot.database, self._served_guilds())
-
-    async def _announce_due(self, now: datetime) -> None:
-        for closed in await decisions.unannounced(self.bot.database, now, self._served_guilds()):
-            try:
-                await self.announce(closed)
-            except Exception:
-                log.exception("Could not announce the close of decision %s", closed.decision.id)
 
     # --- reminders --------------------------------------------------------------------------------
 
@@ -494,14 +500,18 @@ class Proposals(CoopCog):
         return await reminders.next_closing_soon(self.bot.database, self._served_guilds())
 
     async def _remind_due(self, now: datetime) -> None:
+        """Claim the closing-soon reminders that came due; each claim owes its reminder (the outbox)."""
         for decision, lead in await reminders.closing_soon_candidates(
             self.bot.database, now, self._served_guilds()
         ):
-            if await reminders.claim_closing_soon(self.bot.database, decision, now, lead):
-                try:
-                    await self.remind_voters(decision)
-                except Exception:
-                    log.exception("Could not send the closing-soon reminder of decision %s", decision.id)
+            await reminders.claim_closing_soon(self.bot.database, decision, now, lead)
+
+    async def _deliver_nudge(self, owed: OwedMessage) -> None:
+        decision = await decisions.get_decision(
+            self.bot.database, owed.guild_id, int(owed.payload["decision_id"])
+        )
+        if decision.status == DecisionStatus.OPEN:  # else closed or cancelled since: nothing to remind of
+            await self.remind_voters(decision)
 
     async def remind_voters(self, decision: Decision, note: str | None = None) -> int:
         """Mention, in the decision's thread, the eligible voters who have not voted (in batches under the

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -15,7 +14,7 @@ from discord.ext import commands
 from bot import CoopBot
 from cogs._base import CoopCog
 from cogs._common import NO_MENTIONS, actor_of, requires, send_ephemeral
-from cogs._delivery import post_mentioning
+from cogs._delivery import Undeliverable, post_mentioning
 from cogs._moderation import attach_to_mod, detach_from_mod
 from cogs._scheduling import DueHandler
 from cogs._text import FIELD_LIMIT, shorten
@@ -27,7 +26,7 @@ from governance.money import format_amount
 from governance.permissions import require_moderator
 from governance.schedules import parse_schedule
 from governance.timeparse import discord_timestamp, format_duration, parse_duration
-from storage.models import MAX_ID, Reminder, ReminderKind, RequestStatus
+from storage.models import MAX_ID, OwedMessage, Reminder, ReminderKind, RequestStatus
 
 log = logging.getLogger("coopbot.reminders")
 
@@ -60,53 +59,52 @@ class GovernanceReminders(
     group_description="Recurring governance reminders and the digest",
 ):
     async def cog_load(self) -> None:
-        self.bot.due.register(DueHandler("reminders", self._send_due, self._next_due))
+        self.bot.due.register(DueHandler("reminders", self._claim_due, self._next_due))
         attach_to_mod(self.bot.tree, ReminderModeration(self))
-        self.bot.due.register(DueHandler("funds.stale", self._stale_requests_due, self._next_stale))
+        self.bot.due.register(DueHandler("funds.stale", self._claim_stale_requests, self._next_stale))
+        self.bot.outbox.register(reminders.REMINDER_KIND, self._deliver_owed_run)
+        self.bot.outbox.register(reminders.STALE_REQUEST_KIND, self._deliver_stale_request)
 
     async def cog_unload(self) -> None:
         detach_from_mod(self.bot.tree, "reminder")
         self.bot.due.unregister("reminders")
         self.bot.due.unregister("funds.stale")
+        self.bot.outbox.unregister(reminders.REMINDER_KIND)
+        self.bot.outbox.unregister(reminders.STALE_REQUEST_KIND)
 
     # --- sending what is due ----------------------------------------------------------------------
 
     async def _next_due(self) -> datetime | None:
         return await reminders.next_reminder_due(self.bot.database, self._served_guilds())
 
-    async def _send_due(self, now: datetime) -> None:
-        while True:  # a burst larger than one batch is sent batch after batch, not one per alarm
+    async def _claim_due(self, now: datetime) -> None:
+        """Claim what came due; each claim owes its message (delivered by the outbox, in the same pass)."""
+        while True:  # a burst larger than one batch is claimed batch after batch, not one per alarm
             runs = await reminders.claim_due_reminders(
                 self.bot.database, now, self._served_guilds(), limit=CLAIM_BATCH
             )
-            for run in runs:
-                try:
-                    await self._deliver(run, now)
-                except Exception:  # one reminder's failure must not hold the others
-                    log.exception("Could not deliver reminder %s", run.reminder.id)
-                # A send that completes without waiting (an answer already there) must not keep the
-                # clicks of a burst waiting behind hundreds of reminders: let them in between sends.
-                await asyncio.sleep(0)
             if len(runs) < CLAIM_BATCH:
                 return
 
-    def _cached_channel(self, channel_id: int | None) -> discord.abc.Messageable | None:
-        """A channel from the bot's cache only: sending what is due fetches nothing."""
-        channel = self.bot.get_channel(channel_id) if channel_id else None
-        return channel if isinstance(channel, discord.abc.Messageable) else None
+    async def _deliver_owed_run(self, owed: OwedMessage) -> None:
+        run = await reminders.owed_run(self.bot.database, owed)
+        if run is not None:  # else removed since: nothing to say
+            await self._deliver(run, self._now())
 
     async def _deliver(self, run: reminders.DueRun, now: datetime) -> None:
         reminder = run.reminder
-        channel = self._cached_channel(reminder.channel_id)
-        if reminder.kind == ReminderKind.CHANNEL.value:
-            if channel is not None:
-                await channel.send(f"🔔 {reminder.message}{_late_note(run)}", allowed_mentions=NO_MENTIONS)
-        elif reminder.kind == ReminderKind.PERSONAL.value:
+        if reminder.kind == ReminderKind.PERSONAL.value:
             # By DM; in public (a mention where it was set, pinging only that person) only when the
             # person's DMs are closed: never because the member cache is not complete yet.
             text = f"⏰ You asked me to remind you: {reminder.message}{_late_note(run)}"
             await self._tell(reminder.user_id, text, fallback_channel_id=reminder.channel_id)
-        elif reminder.kind == ReminderKind.DIGEST.value and channel is not None:
+            return
+        channel = await self._channel(reminder.channel_id)
+        if channel is None:
+            raise Undeliverable(f"the channel {reminder.channel_id} is gone")
+        if reminder.kind == ReminderKind.CHANNEL.value:
+            await channel.send(f"🔔 {reminder.message}{_late_note(run)}", allowed_mentions=NO_MENTIONS)
+        elif reminder.kind == ReminderKind.DIGEST.value:
             await channel.send(
                 _late_note(run).strip() or None,
                 embed=await self.digest_embed(reminder.guild_id, now),
@@ -161,31 +159,38 @@ class GovernanceReminders(
     async def _next_stale(self) -> datetime | None:
         return await reminders.next_stale_request(self.bot.database, self._served_guilds())
 
-    async def _stale_requests_due(self, now: datetime) -> None:
-        for request in await reminders.claim_stale_requests(self.bot.database, now, self._served_guilds()):
-            settings = await coop.get_settings(self.bot.database, request.guild_id, now)
-            guild = self.bot.get_guild(request.guild_id)
-            channel = self._cached_channel(settings.governance_channel_id)
-            if guild is None or channel is None:
-                continue
-            role = guild.get_role(settings.treasurer_role_id) if settings.treasurer_role_id else None
-            treasurers = sorted(member.id for member in (role.members if role else []) if not member.bot)
-            waited = format_duration(
-                now - reminders.waiting_since(request.status, request.created_at, request.decided_at)
+    async def _claim_stale_requests(self, now: datetime) -> None:
+        """Claim the requests that waited too long; each claim owes the treasurers a notice."""
+        await reminders.claim_stale_requests(self.bot.database, now, self._served_guilds())
+
+    async def _deliver_stale_request(self, owed: OwedMessage) -> None:
+        request = await reminders.owed_request(self.bot.database, owed)
+        if request is None:
+            return
+        now = self._now()
+        settings = await coop.get_settings(self.bot.database, request.guild_id, now)
+        guild = self.bot.get_guild(request.guild_id)
+        channel = await self._channel(settings.governance_channel_id)
+        if guild is None or channel is None:
+            raise Undeliverable("the governance channel is not set or is gone")
+        role = guild.get_role(settings.treasurer_role_id) if settings.treasurer_role_id else None
+        treasurers = sorted(member.id for member in (role.members if role else []) if not member.bot)
+        waited = format_duration(
+            now - reminders.waiting_since(request.status, request.created_at, request.decided_at)
+        )
+        if request.status == RequestStatus.APPROVED.value and request.approved_amount is not None:
+            header = (
+                f"💸 Funding request **#{request.id}** ({shorten(request.purpose, 100)}) was approved "
+                f"{waited} ago for {format_amount(request.approved_amount, request.currency)} and is not "
+                "paid yet: a treasurer records the payout with `/fund request pay`."
             )
-            if request.status == RequestStatus.APPROVED.value and request.approved_amount is not None:
-                header = (
-                    f"💸 Funding request **#{request.id}** ({shorten(request.purpose, 100)}) was approved "
-                    f"{waited} ago for {format_amount(request.approved_amount, request.currency)} and is not "
-                    "paid yet: a treasurer records the payout with `/fund request pay`."
-                )
-            else:
-                header = (
-                    f"💸 Funding request **#{request.id}** ({shorten(request.purpose, 100)}, "
-                    f"{format_amount(request.amount_min, request.currency)}) has waited {waited} for a "
-                    "treasurer."
-                )
-            await post_mentioning(channel, header, treasurers)
+        else:
+            header = (
+                f"💸 Funding request **#{request.id}** ({shorten(request.purpose, 100)}, "
+                f"{format_amount(request.amount_min, request.currency)}) has waited {waited} for a "
+                "treasurer."
+            )
+        await post_mentioning(channel, header, treasurers)
 
     # --- moderator commands -----------------------------------------------------------------------
 
