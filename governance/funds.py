@@ -47,7 +47,7 @@ from sqlalchemy.orm import Mapped
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from governance import audit, names
+from governance import audit, names, outbox
 from governance.coop import default_settings
 from governance.decision_types import DecisionKind, get_type
 from governance.decisions import ProposalDraft, open_decision_in, register_close_hook
@@ -85,10 +85,14 @@ from storage.models import (
     Guild,
     LedgerEntry,
     LedgerKind,
+    OwedMessage,
     RequestStatus,
 )
 
 LINK_KIND = "fund_request"
+# The treasurers' notices a pending contribution or request owes (governance/outbox.py).
+CONTRIBUTION_NOTICE = "contribution-notice"
+REQUEST_NOTICE = "request-notice"
 MAX_FUND_NAME = 80
 MAX_DESCRIPTION = 1000
 MAX_PURPOSE = 200
@@ -824,7 +828,40 @@ async def _record_contribution(
             },
             at=now,
         )
+        if entry is None:  # the treasurers are owed a notice with buttons to confirm or reject it
+            await outbox.owe(
+                session,
+                guild_id=guild_id,
+                kind=CONTRIBUTION_NOTICE,
+                key=f"{CONTRIBUTION_NOTICE}:{contribution.id}",
+                payload={"id": contribution.id},
+                now=now,
+            )
     return ContributionReceipt(contribution, fund, entry)
+
+
+async def owed_contribution(db: Database, owed: OwedMessage) -> tuple[Contribution, Fund] | None:
+    """The contribution a treasurers' notice is owed for, while it still waits for them (else None)."""
+    async with db.read() as session:
+        contribution = await session.get(Contribution, int(owed.payload["id"]))
+        if contribution is None or contribution.guild_id != owed.guild_id:
+            return None
+        if contribution.status != ContributionStatus.PENDING.value:
+            return None
+        fund = await _fund_by_id(session, owed.guild_id, contribution.fund_id)
+    return contribution, fund
+
+
+async def owed_request(db: Database, owed: OwedMessage) -> tuple[FundingRequest, Fund] | None:
+    """The request a treasurers' notice is owed for, while it still waits for them (else None)."""
+    async with db.read() as session:
+        request = await session.get(FundingRequest, int(owed.payload["id"]))
+        if request is None or request.guild_id != owed.guild_id:
+            return None
+        if request.status != RequestStatus.PENDING.value:
+            return None
+        fund = await _fund_by_id(session, owed.guild_id, request.fund_id)
+    return request, fund
 
 
 async def _book_contribution(
@@ -1103,6 +1140,15 @@ async def request_funds(
         decision: Decision | None = None
         if decided_by_treasurer(found, high or low):
             request.expires_at = now + REQUEST_LIFETIME
+            # The treasurers are owed a notice with buttons to approve or reject it.
+            await outbox.owe(
+                session,
+                guild_id=guild_id,
+                kind=REQUEST_NOTICE,
+                key=f"{REQUEST_NOTICE}:{request.id}",
+                payload={"id": request.id},
+                now=now,
+            )
         else:
             decision = await open_decision_in(
                 session,

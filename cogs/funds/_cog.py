@@ -22,6 +22,7 @@ from bot import CoopBot
 from cogs._base import CoopCog
 from cogs._charts import render_line_chart
 from cogs._common import NO_MENTIONS, actor_of, requires, send_ephemeral
+from cogs._delivery import Undeliverable
 from cogs._moderation import attach_to_mod, detach_from_mod
 from cogs._scheduling import DueHandler
 from cogs._text import AUTOCOMPLETE_LIMIT, MESSAGE_LIMIT, one_line, shorten
@@ -46,7 +47,7 @@ from governance.money import currency_label, format_amount, suggest_currencies
 from governance.permissions import Actor, require_fund_steward, require_moderator, require_treasurer
 from governance.timeparse import discord_timestamp, parse_timezone
 from storage.database import Database
-from storage.models import MAX_ID, Fund, FundingRequest, FundPolicy, Guild, RequestStatus
+from storage.models import MAX_ID, Fund, FundingRequest, FundPolicy, Guild, OwedMessage, RequestStatus
 
 log = logging.getLogger("coopbot.funds")
 
@@ -83,11 +84,15 @@ class Funds(CoopCog):
         self.bot.add_dynamic_items(*PERSISTENT_ITEMS)
         attach_to_mod(self.bot.tree, FundModeration(self))
         self.bot.due.register(DueHandler("funds.settle", self._settle_due, self._next_due))
+        self.bot.outbox.register(funds.CONTRIBUTION_NOTICE, self._deliver_contribution_notice)
+        self.bot.outbox.register(funds.REQUEST_NOTICE, self._deliver_request_notice)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(*PERSISTENT_ITEMS)
         detach_from_mod(self.bot.tree, "fund")
         self.bot.due.unregister("funds.settle")
+        self.bot.outbox.unregister(funds.CONTRIBUTION_NOTICE)
+        self.bot.outbox.unregister(funds.REQUEST_NOTICE)
 
     # --- helpers ----------------------------------------------------------------------------------
 
@@ -111,7 +116,27 @@ class Funds(CoopCog):
         return await self._channel((await self._settings(guild_id)).governance_channel_id)
 
     async def _post_notice(self, guild_id: int, text: str, view: discord.ui.View) -> None:
-        await self._post((await self._settings(guild_id)).governance_channel_id, text, view=view)
+        channel_id = (await self._settings(guild_id)).governance_channel_id
+        if await self._post(channel_id, text, view=view) is None:
+            raise Undeliverable("the governance channel is not set or is gone")
+
+    async def _deliver_contribution_notice(self, owed: OwedMessage) -> None:
+        """The treasurers' notice of a pending contribution (owed by recording it), while it still waits."""
+        found = await funds.owed_contribution(self._db, owed)
+        if found is not None:
+            contribution, fund = found
+            assert contribution.id is not None
+            await self._post_notice(
+                owed.guild_id, contribution_notice(contribution, fund), contribution_view(contribution.id)
+            )
+
+    async def _deliver_request_notice(self, owed: OwedMessage) -> None:
+        """The treasurers' notice of a request they decide (owed by making it), while it still waits."""
+        found = await funds.owed_request(self._db, owed)
+        if found is not None:
+            request, fund = found
+            assert request.id is not None
+            await self._post_notice(owed.guild_id, request_notice(request, fund), request_view(request.id))
 
     # --- funds ------------------------------------------------------------------------------------
 
@@ -247,10 +272,7 @@ class Funds(CoopCog):
             f"Thank you! Contribution #{contribution.id} of {shown} to **{found.name}** is pending until a "
             "treasurer confirms the money has arrived.",
         )
-        assert contribution.id is not None
-        await self._post_notice(
-            interaction.guild_id, contribution_notice(contribution, found), contribution_view(contribution.id)
-        )
+        await self.bot.outbox.send_due()  # the treasurers' notice, owed by the contribution
 
     @contribution_group.command(name="list")
     @requires(funds.require_fund_reader)
@@ -436,9 +458,7 @@ class Funds(CoopCog):
                 f"{message.jump_url}"
             )
         else:
-            await self._post_notice(
-                interaction.guild_id, request_notice(request, fund), request_view(request.id)
-            )
+            await self.bot.outbox.send_due()  # the treasurers' notice, owed by the request
             expires = (
                 f" If nobody decides, it expires {discord_timestamp(request.expires_at, 'R')}."
                 if request.expires_at

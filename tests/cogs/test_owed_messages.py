@@ -182,3 +182,58 @@ async def test_a_message_discord_refuses_for_good_is_given_up_and_shown_to_moder
     undelivered = {field.name: field.value or "" for field in embed.fields}["Could not be delivered"]
     assert undelivered.startswith("1 message in the last 7 days")
     assert "the result of proposal #1" in undelivered and "403" in undelivered
+
+
+async def test_the_treasurers_notices_that_meet_503s_are_posted_once_later(
+    configured: Coop, simcord_env: simcord.Env, simcord_bot: CoopBot, clock: ManualClock, db: Database
+) -> None:
+    coop = configured
+    await coop.treasurer.slash(
+        coop.governance, "fund create", name="Commons", policy="treasurer", limit="100"
+    )
+    await coop.treasurer.slash(
+        coop.governance, "fund contribute", fund="Commons", amount="80", member=coop.alice
+    )
+
+    _unavailable(simcord_env, "POST", f"/channels/{coop.governance.id}/messages")
+    said = await coop.alice.slash(coop.governance, "fund contribute", fund="Commons", amount="20")
+    assert "is pending until a treasurer confirms" in said.response.content  # the member is answered
+    _unavailable(simcord_env, "POST", f"/channels/{coop.governance.id}/messages")
+    shown = await coop.members[1].slash(coop.governance, "fund request new", fund="Commons", amount="30")
+    await coop.members[1].submit_modal(shown, {"purpose": "Tea"})
+    assert not _containing(coop.governance, "💰") and not _containing(coop.governance, "🧾")
+    assert sorted((owed.kind, owed.status) for owed in await _owed(db)) == [
+        ("contribution-notice", "pending"),
+        ("request-notice", "pending"),
+    ]
+
+    clock.advance(RETRY)
+    await _tick(simcord_bot, simcord_env)
+    await _tick(simcord_bot, simcord_env)
+    assert len(_containing(coop.governance, "💰")) == 1 and len(_containing(coop.governance, "🧾")) == 1
+    assert [owed.status for owed in await _owed(db)] == ["delivered", "delivered"]
+
+
+def test_what_counts_as_a_stumble_and_what_as_a_refusal_that_stands() -> None:
+    """Timeouts and lost connections are tried again like Discord's 5xx and 429; 403 and 404 are not."""
+    import aiohttp
+    import discord
+
+    from cogs._delivery import Undeliverable, is_transient
+
+    class Response:
+        def __init__(self, status: int) -> None:
+            self.status, self.reason = status, "x"
+
+    def http(kind: type[discord.HTTPException], status: int) -> discord.HTTPException:
+        return kind(Response(status), {"message": "x", "code": 0})
+
+    assert is_transient(TimeoutError())
+    assert is_transient(aiohttp.ServerDisconnectedError())
+    assert is_transient(ConnectionResetError())
+    assert is_transient(http(discord.DiscordServerError, 503))
+    assert is_transient(http(discord.HTTPException, 429))
+    assert not is_transient(http(discord.Forbidden, 403))
+    assert not is_transient(http(discord.NotFound, 404))
+    assert not is_transient(http(discord.HTTPException, 400))
+    assert not is_transient(Undeliverable("the channel is gone"))
