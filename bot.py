@@ -129,6 +129,9 @@ class CoopBot(commands.AutoShardedBot):
             webhook_tests_per_hour=settings.limit_webhook_tests_per_hour,
         )
         self.failed_extensions: dict[str, BaseException] = {}
+        # Links to a message (https://discord.com/channels/...) lead somewhere only in Discord; the sandbox
+        # turns them off and names the channel instead.
+        self.message_links = True
         self.due = DueRunner(self)
         self.outbox = Outbox(self)
         self.webhooks = DueRunner(self, name="webhooks")

@@ -384,6 +384,9 @@ class Sandbox:
         # The alarm clock (APScheduler) reads real time, which does not pass here: what is due is run
         # explicitly whenever the sandbox's time moves.
         self.bot = create_bot(settings, clock=self.clock, start_scheduler=False, guild_ready_timeout=0.05)
+        self.bot.message_links = (
+            False  # the page has no address for a message: confirmations name the channel
+        )
         self.env = simcord.Env(self.bot, check_errors=False)
         _name_the_bot(self.env)
         # No one at all in the server is not a state the sandbox can be left in: then, the starting roles.

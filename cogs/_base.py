@@ -44,6 +44,16 @@ class CoopCog(commands.Cog):
         # Not `_guild_ids`: discord.py reads a cog's `_guild_ids` when it removes the cog (unload, reload).
         return [guild.id for guild in self.bot.guilds]
 
+    def _link(self, guild_id: int, channel_id: int | None, message_id: int | None) -> str | None:
+        """A link to a message, or None where a link leads nowhere (the sandbox) or there is no message."""
+        if not self.bot.message_links or channel_id is None or message_id is None:
+            return None
+        return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
+
+    def _where(self, message: discord.Message) -> str:
+        """Where a message is, for a sentence: its link, or else (in the sandbox) its channel, by name."""
+        return message.jump_url if self.bot.message_links else f"<#{message.channel.id}>"
+
     async def _channel(self, channel_id: int | None) -> discord.abc.Messageable | None:
         """A channel or thread to post in, from the cache or else fetched; None when it is gone."""
         if channel_id is None:

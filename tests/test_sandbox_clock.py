@@ -244,3 +244,26 @@ async def test_the_bot_is_coopbot_and_a_restart_describes_people_as_they_are(
         assert "newcomer" not in intro
         people = await second._who_is_who()
         assert "Gus (contributor)" in people and "Farah (member)" in people
+
+
+async def test_confirmations_in_the_sandbox_name_the_channel_instead_of_linking_to_discord(
+    running: Sandbox,
+) -> None:
+    """A link to https://discord.com leads nowhere from the sandbox's page: the bot names the channel (the page
+    shows a channel mention by name) and leaves the link out where it would only be a link."""
+    ana = running.world.person("moderator")
+    shown = await ana.slash(running.world.channel, "proposal new", closes="2d")
+    assert shown.modal is not None, shown
+    done = await ana.submit_modal(shown, {"title": "Linkless", "details": "In the sandbox."})
+    assert done.response is not None, done
+    assert "is open until" in done.response.content, done.response.content
+    assert done.response.content.endswith(f"<#{running.world.channel.id}>"), done.response.content
+    decision = next(d for d in await all_decisions(running) if d.title == "Linkless")
+    listed = await ana.slash(running.world.channel, "proposal list")
+    shown_one = await ana.slash(running.world.channel, "proposal show", proposal=decision.id)
+    for result in (done, listed, shown_one):
+        assert result.response is not None, result
+        texts = [result.response.content or ""] + [
+            embed.description or "" for embed in result.response.embeds
+        ]
+        assert all("discord.com" not in text for text in texts), texts

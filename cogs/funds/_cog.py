@@ -455,7 +455,7 @@ class Funds(CoopCog):
             text = (
                 f"Request #{request.id} for {asked} from **{fund.name}** is in the members' hands: proposal "
                 f"#{receipt.decision.id}, open until {discord_timestamp(receipt.decision.closes_at)}. "
-                f"{message.jump_url}"
+                f"{self._where(message)}"
             )
         else:
             await self.bot.outbox.send_due()  # the treasurers' notice, owed by the request

@@ -349,7 +349,8 @@ class Onboarding(CoopCog):
             )
         await interaction.followup.send(
             f"Your application is open: the members decide in proposal #{decision.id}, which closes "
-            f"{discord_timestamp(decision.closes_at, 'R')}: {message.jump_url}\nI'll tell you the outcome.",
+            f"{discord_timestamp(decision.closes_at, 'R')}: {self._where(message)}\n"
+            "I'll tell you the outcome.",
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )
@@ -594,7 +595,7 @@ class Onboarding(CoopCog):
             )
         await interaction.followup.send(
             f"Version {decision.link_id} of the charter is in the members' hands: proposal #{decision.id} "
-            f"closes {discord_timestamp(decision.closes_at, 'R')}: {message.jump_url}\nIf it passes, it "
+            f"closes {discord_timestamp(decision.closes_at, 'R')}: {self._where(message)}\nIf it passes, it "
             "becomes the charter and everyone is asked to agree to it.",
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,

@@ -299,7 +299,7 @@ class Proposals(CoopCog):
             )
         await interaction.followup.send(
             f"Proposal {decisions.label(decision)} is open until {discord_timestamp(decision.closes_at)}: "
-            f"{message.jump_url}",
+            f"{self._where(message)}",
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )
@@ -534,7 +534,7 @@ class Proposals(CoopCog):
         if channel is not None:
             await post_mentioning(channel, header, waiting)
         opted_in = await reminders.dm_opted_in(self.bot.database, decision.guild_id, waiting)
-        link = _jump(decision) if decision.message_id else ""
+        link = self._link(decision.guild_id, decision.channel_id, decision.message_id) or ""
         await dm_each(
             [member for user_id in sorted(opted_in) if (member := guild.get_member(user_id)) is not None],
             f"⏰ {decisions.label(decision)} {shorten(decision.title, 100)} in {guild.name} closes "
@@ -746,7 +746,8 @@ class Proposals(CoopCog):
             return
         lines = [
             f"**{decisions.label(d)}** {shorten(d.title, 80)} · {decisions.type_of(d).label} · closes "
-            f"{discord_timestamp(d.closes_at, 'R')}" + (f" · {_jump(d)}" if d.message_id else "")
+            f"{discord_timestamp(d.closes_at, 'R')}"
+            + (f" · {link}" if (link := self._link(d.guild_id, d.channel_id, d.message_id)) else "")
             for d in open_decisions
         ]
         title = "Open proposals you have not voted on" if unvoted else "Open proposals"
@@ -770,8 +771,8 @@ class Proposals(CoopCog):
         lines = [
             f"Your vote: **{decisions.describe(decision, vote.ballot)}**" if vote else "You have not voted."
         ]
-        if decision.message_id:
-            lines.append(_jump(decision))
+        if link := self._link(decision.guild_id, decision.channel_id, decision.message_id):
+            lines.append(link)
         hidden = decision.hide_results and decision.status == DecisionStatus.OPEN
         if hidden:
             lines.append("The reasons given are shown with the result, at the close.")
@@ -869,10 +870,6 @@ def thread_name(decision: Decision) -> str:
     name (the "thread created" notice) can ping."""
     name = f"{decisions.label(decision)} {decision.title}".replace("@", "@\u200b")
     return shorten(name, THREAD_NAME_LIMIT)
-
-
-def _jump(decision: Decision) -> str:
-    return f"https://discord.com/channels/{decision.guild_id}/{decision.channel_id}/{decision.message_id}"
 
 
 def _chart(decision: Decision, result: TallyResult) -> bytes:

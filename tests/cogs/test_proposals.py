@@ -266,6 +266,9 @@ async def test_a_poll_without_options_asks_for_them_in_the_form(
     done = await coop.alice.submit_modal(shown, {"title": "Lunch", "options": "Soup\n\nSalad \nPie"})
     assert done.response is not None and "is open until" in done.response.content, done
     decision = await _decision(db, 1)
+    # In Discord the confirmation links to the posted proposal.
+    link = f"https://discord.com/channels/{coop.guild.id}/{decision.channel_id}/{decision.message_id}"
+    assert done.response.content.endswith(link), done.response.content
     assert (decision.kind, decision.options, decision.max_choices) == ("poll", ["Soup", "Salad", "Pie"], 2)
 
 
