@@ -37,7 +37,7 @@ from cogs._ingress import CoopConnectionState
 from cogs._outbox import Outbox
 from cogs._scheduling import DueRunner
 from config import Settings
-from governance import audit, export, webhooks
+from governance import audit, decisions, export, links, webhooks
 from governance.clock import Clock, SystemClock
 from governance.decisions import VoteBatcher
 from governance.limits import Limits
@@ -149,6 +149,8 @@ class CoopBot(commands.AutoShardedBot):
 
     async def setup_hook(self) -> None:
         await migrate.upgrade(self.database.engine)
+        # An open decision linked to something nothing carries out would close without its consequence.
+        links.check_known(await decisions.open_link_kinds(self.database))
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         if self._start_scheduler:
             self.scheduler.start()

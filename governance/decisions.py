@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -27,6 +27,7 @@ from governance.coop import default_open_time, default_settings
 from governance.decision_types import DecisionType, get_type
 from governance.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 from governance.limits import HOUR, UNLIMITED, Limits, enforce
+from governance.links import link_for
 from governance.permissions import Actor, is_moderator, require_member
 from governance.tally import (
     MAX_OPTIONS,
@@ -58,23 +59,6 @@ MAX_DETAILS = 4000
 MAX_REASON = 1000
 MAX_OUTCOME_STATEMENT = 2000
 REGISTER_PAGE_SIZE = 10
-
-# Hooks that act on what a decision was about (an admission, a fund request), run inside the closing
-# transaction so that the decision and its consequence commit together. Keyed by Decision.link_kind.
-CloseHook = Callable[[AsyncSession, Decision, TallyResult, datetime], Awaitable[None]]
-_close_hooks: dict[str, CloseHook] = {}
-# Linked decisions that always run their full time (their author is the one they decide about).
-_full_time_links: set[str] = set()
-
-
-def register_close_hook(link_kind: str, hook: CloseHook, *, closes_early: bool = True) -> None:
-    """`hook` carries out what a decision of `link_kind` decided; with `closes_early=False` nobody, not even
-    a moderator, may close such a decision before its time."""
-    _close_hooks[link_kind] = hook
-    if closes_early:
-        _full_time_links.discard(link_kind)
-    else:
-        _full_time_links.add(link_kind)
 
 
 @dataclass(frozen=True)
@@ -141,6 +125,13 @@ def label(decision: Decision) -> str:
 
 async def _settings(session: AsyncSession, guild_id: int, now: datetime) -> Guild:
     return await session.get(Guild, guild_id) or default_settings(guild_id, now)
+
+
+async def open_link_kinds(db: Database) -> list[str | None]:
+    """The link kinds of the open decisions (checked against governance.links at start-up)."""
+    async with db.read() as session:
+        query = select(Decision.link_kind).where(Decision.status == DecisionStatus.OPEN).distinct()
+        return list((await session.exec(query)).all())
 
 
 async def _load(session: AsyncSession, guild_id: int, decision_id: int, *, lock: bool = False) -> Decision:
@@ -747,7 +738,8 @@ async def close_decision(
         if actor is not None:
             decision = await _load(session, guild_id, decision_id)
             _require_author_or_moderator(await _settings(session, guild_id, now), decision, actor, "close")
-            if decision.link_kind in _full_time_links and now < decision.closes_at:
+            full_time = decision.link_kind is not None and not link_for(decision.link_kind).closes_early
+            if full_time and now < decision.closes_at:
                 # Said alike to its author and to a moderator: neither may close it early.
                 raise NotAllowed(
                     f"Proposal {label(decision)} runs its full time, until "
@@ -797,8 +789,8 @@ async def close_decision(
         decision.passed = result.passed
         decision.outcome = result.outcome
         session.add(decision)
-        if decision.link_kind in _close_hooks:
-            await _close_hooks[decision.link_kind](session, decision, result, now)
+        if decision.link_kind is not None:
+            await link_for(decision.link_kind).on_close(session, decision, result, now)
         audit.record(
             session,
             guild_id=guild_id,

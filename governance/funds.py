@@ -50,7 +50,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from governance import audit, names, outbox
 from governance.coop import default_settings
 from governance.decision_types import DecisionKind, get_type
-from governance.decisions import ProposalDraft, open_decision_in, register_close_hook
+from governance.decisions import ProposalDraft, open_decision_in
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from governance.limits import HOUR, UNLIMITED, Limits, enforce
 from governance.money import (
@@ -1376,7 +1376,7 @@ async def cancel_request(
     return RequestChange(request, fund, cancelled_decision)
 
 
-async def _on_decision_closed(
+async def on_request_decision_closed(
     session: AsyncSession, decision: Decision, result: TallyResult, now: datetime
 ) -> None:
     """Runs inside the transaction that closes a linked decision: the request is approved (for the most
@@ -1418,10 +1418,6 @@ async def _on_decision_closed(
             "outcome": result.outcome,
         },
     )
-
-
-# Its author is the requester, who must not decide their own request by closing it before any objection.
-register_close_hook(LINK_KIND, _on_decision_closed, closes_early=False)
 
 
 async def pay_request(

@@ -36,7 +36,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from governance import audit
 from governance.coop import default_settings, locked_settings, record_settings_change
 from governance.decision_types import DecisionKind, get_type
-from governance.decisions import ProposalDraft, open_decision_in, register_close_hook
+from governance.decisions import ProposalDraft, open_decision_in
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from governance.permissions import Actor, is_contributor, is_member, require_moderator
 from governance.tally import TallyResult
@@ -565,7 +565,7 @@ async def propose_charter(
     db: Database, *, guild_id: int, actor: Actor, text: str, version: int | None, now: datetime
 ) -> Decision:
     """A moderator puts a new version of the charter to the members: a consent decision whose details are
-    the text, adopted if it passes (`_charter_closed`). Posting it is the caller's job."""
+    the text, adopted if it passes (`on_charter_decision_closed`). Posting it is the caller's job."""
     cleaned = _clean(text, field="The charter", limit=MAX_CHARTER, required=True)
     assert cleaned is not None
     async with db.write() as session:
@@ -598,7 +598,7 @@ async def adopted_charter(db: Database, decision: Decision) -> Guild | None:
     return settings if settings is not None and settings.charter_version == decision.link_id else None
 
 
-async def _charter_closed(
+async def on_charter_decision_closed(
     session: AsyncSession, decision: Decision, result: TallyResult, now: datetime
 ) -> None:
     """The close hook: inside the closing transaction, a passed charter decision becomes the charter,
@@ -625,9 +625,6 @@ async def _charter_closed(
         },
         now=now,
     )
-
-
-register_close_hook(CHARTER_LINK, _charter_closed)
 
 
 async def configure_admission(
@@ -850,7 +847,7 @@ async def withdraw_application(
         )
 
 
-async def _admission_closed(
+async def on_admission_decision_closed(
     session: AsyncSession, decision: Decision, result: TallyResult, now: datetime
 ) -> None:
     """The close hook: inside the closing transaction, the decision's result becomes the application's.
@@ -877,9 +874,6 @@ async def _admission_closed(
         now=now,
         details={"application_id": application.id, "decision_id": decision.id},
     )
-
-
-register_close_hook(ADMISSION_LINK, _admission_closed)
 
 
 async def confirm_admission(

@@ -249,8 +249,8 @@ async def test_the_bot_is_coopbot_and_a_restart_describes_people_as_they_are(
 async def test_confirmations_in_the_sandbox_name_the_channel_instead_of_linking_to_discord(
     running: Sandbox,
 ) -> None:
-    """A link to https://discord.com leads nowhere from the sandbox's page: the bot names the channel (the page
-    shows a channel mention by name) and leaves the link out where it would only be a link."""
+    """A link to https://discord.com leads nowhere from the sandbox's page: the bot names the channel (the
+    page shows a channel mention by name) and leaves the link out where it would only be a link."""
     ana = running.world.person("moderator")
     shown = await ana.slash(running.world.channel, "proposal new", closes="2d")
     assert shown.modal is not None, shown

@@ -12,7 +12,7 @@ import pytest_asyncio
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from governance import decisions
+from governance import decisions, links
 from governance.clock import ManualClock
 from governance.coop import SetupChanges, configure_guild
 from governance.decisions import (
@@ -33,11 +33,11 @@ from governance.decisions import (
     reasons_given,
     record_outcome,
     register,
-    register_close_hook,
     reopen_decision,
     withdraw_vote,
 )
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from governance.links import Link
 from governance.permissions import Actor
 from governance.tally import TallyResult
 from governance.timeparse import add_working_days, parse_timezone, working_days_between
@@ -88,11 +88,11 @@ async def coop_db(db: Database, clock: ManualClock) -> Database:
 
 
 @pytest.fixture
-def close_hooks(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """An empty hook registry for this test (register_close_hook writes to the module's dict)."""
-    hooks: dict[str, Any] = {}
-    monkeypatch.setattr(decisions, "_close_hooks", hooks)
-    return hooks
+def close_hooks(monkeypatch: pytest.MonkeyPatch) -> dict[str, Link]:
+    """The table of links for this test, with the real links in it; a test adds its own kind."""
+    table = dict(links.links())
+    monkeypatch.setattr(links, "links", lambda: table)
+    return table
 
 
 def ident(decision: Decision) -> int:
@@ -1227,8 +1227,9 @@ async def _open_linked(db: Database, now: datetime) -> Decision:
     return decision
 
 
-@pytest.mark.usefixtures("close_hooks")
-async def test_a_close_hook_runs_inside_the_closing_transaction(coop_db: Database, clock: ManualClock):
+async def test_a_close_hook_runs_inside_the_closing_transaction(
+    coop_db: Database, clock: ManualClock, close_hooks: dict[str, Link]
+):
     decision = await _open_linked(coop_db, clock.now())
     await vote(coop_db, decision, BOB, clock.now(), "no_objection")
     seen: list[tuple[Any, ...]] = []
@@ -1243,7 +1244,7 @@ async def test_a_close_hook_runs_inside_the_closing_transaction(coop_db: Databas
         assert closing.link_id is not None
         session.add(Member(guild_id=GUILD, user_id=closing.link_id, status="member", joined_at=now))
 
-    register_close_hook("test_link", hook)
+    close_hooks["test_link"] = Link(hook)
     clock.set(decision.closes_at)
 
     closed = await close_decision(
@@ -1266,8 +1267,9 @@ async def test_a_close_hook_runs_inside_the_closing_transaction(coop_db: Databas
     assert len(seen) == 1
 
 
-@pytest.mark.usefixtures("close_hooks")
-async def test_a_failing_close_hook_leaves_the_decision_open(coop_db: Database, clock: ManualClock):
+async def test_a_failing_close_hook_leaves_the_decision_open(
+    coop_db: Database, clock: ManualClock, close_hooks: dict[str, Link]
+):
     decision = await _open_linked(coop_db, clock.now())
     await vote(coop_db, decision, BOB, clock.now(), "no_objection")
 
@@ -1276,7 +1278,7 @@ async def test_a_failing_close_hook_leaves_the_decision_open(coop_db: Database, 
         await session.flush()
         raise RuntimeError("the admission could not be recorded")
 
-    register_close_hook("test_link", hook)
+    close_hooks["test_link"] = Link(hook)
     clock.set(decision.closes_at)
     before = await row_counts(coop_db)
 
