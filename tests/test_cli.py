@@ -59,6 +59,15 @@ bot.DISCORD_CHECK_TIMEOUT = float(os.environ.get("TEST_CHECK_TIMEOUT", bot.DISCO
 raise SystemExit(bot.main(sys.argv[1:]))
 """
 
+# Run as `python bot.py ARGS` runs it: the file as __main__, beside the importable `bot` module.
+_AS_SCRIPT = """
+import os, runpy, sys
+import discord.http
+discord.http.Route.BASE = os.environ["TEST_DISCORD_API"]
+sys.argv = [os.path.join(os.environ["PYTHONPATH"], "bot.py"), *sys.argv[1:]]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
 
 def _free_port() -> int:
     """A local port nothing listens on (it was just free)."""
@@ -91,7 +100,12 @@ def refused_api() -> str:
 
 
 def coopbot(
-    tmp_path: Path, *args: str, discord_api: str, check_timeout: float | None = None, **env: str
+    tmp_path: Path,
+    *args: str,
+    discord_api: str,
+    check_timeout: float | None = None,
+    script: str = _MAIN,
+    **env: str,
 ) -> subprocess.CompletedProcess[str]:
     """`coopbot ARGS` with only the given settings (DATA_DIR is tmp_path) and no .env file."""
     settings_vars = {name.upper() for name in Settings.model_fields}
@@ -100,7 +114,7 @@ def coopbot(
     if check_timeout is not None:
         environment["TEST_CHECK_TIMEOUT"] = str(check_timeout)
     return subprocess.run(
-        [sys.executable, "-c", _MAIN, *args],
+        [sys.executable, "-c", script, *args],
         cwd=tmp_path,  # no .env here
         env=environment,
         capture_output=True,
@@ -372,6 +386,17 @@ def test_check_online_names_the_bot_the_token_is_for(tmp_path: Path, discord_api
     assert done.returncode == 0, done.stderr
     assert f"discord:        the token is coopbot's (user id {BOT_ID})" in done.stdout
     assert "members intent: on" in done.stdout
+
+
+def test_python_bot_py_does_what_the_coopbot_command_does(tmp_path: Path, discord_api: str) -> None:
+    """`python bot.py` runs the importable module's main, so the cogs' CoopBot is the one running."""
+    as_command = coopbot(tmp_path, "check", "--online", discord_api=discord_api, DISCORD_TOKEN=TOKEN)
+    as_script = coopbot(
+        tmp_path, "check", "--online", discord_api=discord_api, script=_AS_SCRIPT, DISCORD_TOKEN=TOKEN
+    )
+    assert as_command.returncode == as_script.returncode == 0, as_script.stderr
+    assert (as_script.stdout, as_script.stderr) == (as_command.stdout, as_command.stderr)
+    assert "the token is coopbot's" in as_script.stdout
 
 
 def test_check_online_reports_the_members_intent_off(tmp_path: Path, discord_api: str) -> None:
