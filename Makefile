@@ -40,6 +40,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Every benchmark: plain tables on stdout, JSON in bench/results/ (~15 min; BENCH_ARGS=--quick takes ~4).
 bench: $(VENV)/.installed-dev

@@ -16,7 +16,7 @@ from cogs._common import NO_MENTIONS, pinging_only
 from cogs._delivery import DmOutcome, owed_elsewhere, send_dm
 from cogs._text import MESSAGE_LIMIT, shorten
 from governance import coop, decisions
-from storage.models import Decision, Guild
+from governance.records import Decision, Guild
 
 if TYPE_CHECKING:
     from bot import CoopBot

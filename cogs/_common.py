@@ -14,7 +14,7 @@ from discord import app_commands
 from governance import coop
 from governance.errors import DomainError
 from governance.permissions import Actor
-from storage.models import Guild
+from governance.records import Guild
 
 if TYPE_CHECKING:
     from bot import CoopBot

@@ -21,7 +21,7 @@ import discord
 from cogs._delivery import Undeliverable, delivering, is_transient
 from cogs._scheduling import DueHandler
 from governance import outbox
-from storage.models import OwedMessage
+from governance.records import OwedMessage
 
 if TYPE_CHECKING:
     from bot import CoopBot

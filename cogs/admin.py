@@ -29,6 +29,7 @@ from governance.errors import InvalidInput
 from governance.money import currency_label, format_amount, suggest_currencies
 from governance.outbound import Outbound
 from governance.permissions import require_moderator
+from governance.records import MAX_ID, AuditEvent, Guild
 from governance.timeparse import (
     discord_timestamp,
     format_duration,
@@ -36,7 +37,6 @@ from governance.timeparse import (
     parse_when,
     suggest_timezones,
 )
-from storage.models import MAX_ID, AuditEvent, Guild
 
 log = logging.getLogger("coopbot.admin")
 WEBHOOK_EVENT_CHOICES = [

@@ -45,9 +45,17 @@ from governance.decision_types import get_type
 from governance.errors import Conflict, InvalidInput, NotAllowed
 from governance.money import currency_label, format_amount, suggest_currencies
 from governance.permissions import Actor, require_fund_steward, require_moderator, require_treasurer
+from governance.records import (
+    MAX_ID,
+    Database,
+    Fund,
+    FundingRequest,
+    FundPolicy,
+    Guild,
+    OwedMessage,
+    RequestStatus,
+)
 from governance.timeparse import discord_timestamp, parse_timezone
-from storage.database import Database
-from storage.models import MAX_ID, Fund, FundingRequest, FundPolicy, Guild, OwedMessage, RequestStatus
 
 log = logging.getLogger("coopbot.funds")
 

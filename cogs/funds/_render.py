@@ -18,8 +18,7 @@ from cogs._text import (
 )
 from governance import funds
 from governance.decision_types import get_type
-from governance.timeparse import discord_timestamp
-from storage.models import (
+from governance.records import (
     Contribution,
     Fund,
     FundingRequest,
@@ -28,6 +27,7 @@ from storage.models import (
     LedgerKind,
     RequestStatus,
 )
+from governance.timeparse import discord_timestamp
 
 BAR_CELLS = 10
 SHOWN_OPEN_REQUESTS = 8

@@ -46,8 +46,8 @@ from governance.decision_types import get_type
 from governance.errors import Conflict, InvalidInput, NotFound
 from governance.membership import Change, ProfileDraft
 from governance.permissions import Actor, require_insider
+from governance.records import Application, ApplicationStatus, Decision, Guild, Member, MemberStatus
 from governance.timeparse import discord_timestamp
-from storage.models import Application, ApplicationStatus, Decision, Guild, Member, MemberStatus
 
 log = logging.getLogger("coopbot.onboarding")
 

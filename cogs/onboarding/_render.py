@@ -9,8 +9,8 @@ import discord
 
 from cogs._text import EMBED_DESCRIPTION_LIMIT, EMBED_TITLE_LIMIT, FIELD_LIMIT, shorten
 from governance.errors import InvalidInput
+from governance.records import Guild, Member, MemberStatus
 from governance.timeparse import discord_timestamp, parse_timezone
-from storage.models import Guild, Member, MemberStatus
 
 COLOUR = discord.Colour.teal()
 

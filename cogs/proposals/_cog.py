@@ -48,9 +48,9 @@ from governance import coop, decisions, outbox, reminders
 from governance.decision_types import DECISION_TYPES
 from governance.errors import Conflict, InvalidInput
 from governance.permissions import require_insider
+from governance.records import Decision, DecisionStatus, OwedMessage
 from governance.tally import TallyResult
 from governance.timeparse import discord_timestamp
-from storage.models import Decision, DecisionStatus, OwedMessage
 
 log = logging.getLogger("coopbot.proposals")
 

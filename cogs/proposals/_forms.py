@@ -13,8 +13,8 @@ from cogs.proposals._render import reasons_embed
 from governance.decision_types import DECISION_TYPES
 from governance.decisions import MAX_DETAILS, MAX_REASON, MAX_TITLE, ProposalDraft
 from governance.errors import InvalidInput
+from governance.records import Decision
 from governance.tally import RawBallot
-from storage.models import Decision
 
 if TYPE_CHECKING:
     from cogs.proposals._cog import Proposals

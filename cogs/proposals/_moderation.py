@@ -11,7 +11,7 @@ from discord import app_commands
 from bot import CoopBot
 from cogs._common import requires
 from governance.permissions import require_moderator
-from storage.models import MAX_ID
+from governance.records import MAX_ID
 
 if TYPE_CHECKING:
     from cogs.proposals._cog import Proposals

@@ -10,9 +10,9 @@ from cogs._text import EMBED_DESCRIPTION_LIMIT, EMBED_TITLE_LIMIT, FIELD_LIMIT, 
 from cogs.proposals._items import BallotButton, PositionButton, WithdrawButton
 from governance import decisions
 from governance.decision_types import DecisionType
+from governance.records import Decision, DecisionStatus
 from governance.tally import TallyResult
 from governance.timeparse import discord_timestamp, format_duration
-from storage.models import Decision, DecisionStatus
 
 CLOSE_POST_REASON_LIMIT = 300  # each reason in the close post; /proposal show gives them in full
 

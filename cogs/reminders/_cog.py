@@ -24,9 +24,9 @@ from governance import coop, reminders
 from governance.errors import InvalidInput
 from governance.money import format_amount
 from governance.permissions import require_moderator
+from governance.records import MAX_ID, OwedMessage, Reminder, ReminderKind, RequestStatus
 from governance.schedules import parse_schedule
 from governance.timeparse import discord_timestamp, format_duration, parse_duration
-from storage.models import MAX_ID, OwedMessage, Reminder, ReminderKind, RequestStatus
 
 log = logging.getLogger("coopbot.reminders")
 
