@@ -69,11 +69,6 @@ def detach_from_mod(tree: app_commands.CommandTree[Any], name: str) -> None:
         tree.remove_command(MOD_GROUP_NAME)
 
 
-def moderator_subgroup(name: str, description: str) -> app_commands.Group:
-    """An empty /mod subgroup for a capability to fill with its moderator commands."""
-    return app_commands.Group(name=name, description=description)
-
-
 def _coop_group(tree: app_commands.CommandTree[Any]) -> app_commands.Group | None:
     group = tree.get_command(COOP_GROUP_NAME)
     return group if isinstance(group, app_commands.Group) else None

@@ -263,10 +263,6 @@ def describe_amounts(request: FundingRequest) -> str:
     return f"{low} to {amount_text(request.amount_max, request.currency)}"
 
 
-def request_label(request: FundingRequest) -> str:
-    return f"request #{request.id}"
-
-
 def _echo(text: str) -> str:
     flat = " ".join(str(text).split())
     return flat if len(flat) <= _MAX_ECHO else flat[: _MAX_ECHO - 1].rstrip() + "…"
@@ -984,12 +980,6 @@ async def reject_contribution(
             at=now,
         )
     return ContributionReceipt(contribution, fund, None)
-
-
-async def get_contribution(db: Database, guild_id: int, contribution_id: int) -> ContributionReceipt:
-    async with db.read() as session:
-        contribution = await _load_contribution(session, guild_id, contribution_id)
-        return await _contribution_receipt(session, contribution, duplicate=False)
 
 
 async def list_contributions(

@@ -354,16 +354,6 @@ async def users_with_skill(db: Database, guild_id: int, skill: str) -> set[int]:
         return set(rows.all())
 
 
-async def open_application_of(db: Database, guild_id: int, user_id: int) -> Application | None:
-    async with db.read() as session:
-        query = select(Application).where(
-            Application.guild_id == guild_id,
-            Application.user_id == user_id,
-            Application.status == ApplicationStatus.OPEN.value,
-        )
-        return (await session.exec(query)).first()
-
-
 async def admission_of(db: Database, decision: Decision) -> Application | None:
     """The application a closed admission decision was about, if it still concerns that decision."""
     if decision.link_kind != ADMISSION_LINK or decision.link_id is None:

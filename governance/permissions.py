@@ -73,11 +73,6 @@ def require_member(settings: Guild, actor: Actor) -> None:
         raise NotAllowed("Only members of the cooperative can do this.")
 
 
-def require_contributor(settings: Guild, actor: Actor) -> None:
-    if not is_contributor(settings, actor):
-        raise NotAllowed("Only contributors and members of the cooperative can do this.")
-
-
 def is_insider(settings: Guild, actor: Actor) -> bool:
     """Someone in the cooperative: a contributor, a member, a treasurer or a moderator (not a visitor)."""
     return is_contributor(settings, actor) or is_fund_steward(settings, actor)
