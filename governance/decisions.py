@@ -40,6 +40,7 @@ from governance.tally import (
     tally,
     validate_rules,
 )
+from governance.text import clean_text
 from governance.timeparse import (
     check_minimum,
     discord_timestamp,
@@ -286,15 +287,6 @@ async def next_closing(db: Database, guild_ids: Collection[int] | None = None) -
 # --- opening ----------------------------------------------------------------------------------------
 
 
-def _clean_text(text: str, *, field: str, limit: int, required: bool) -> str:
-    cleaned = text.strip()
-    if required and not cleaned:
-        raise InvalidInput(f"The {field} can't be empty.")
-    if len(cleaned) > limit:
-        raise InvalidInput(f"The {field} is at most {limit} characters (yours has {len(cleaned)}).")
-    return cleaned
-
-
 def _closing_time(
     settings: Guild, decision_type: DecisionType, closes: str | None, now: datetime
 ) -> datetime:
@@ -329,8 +321,8 @@ def build_decision(
     """A new, validated, not yet stored decision; raises InvalidInput for anything unusable."""
     guild_id = settings.id
     decision_type = get_type(draft.kind or settings.default_decision_type)
-    title = _clean_text(draft.title, field="title", limit=MAX_TITLE, required=True)
-    details = _clean_text(draft.details, field="details", limit=MAX_DETAILS, required=False)
+    title = clean_text(draft.title, field="The title", limit=MAX_TITLE, required=True)
+    details = clean_text(draft.details, field="The details", limit=MAX_DETAILS)
     options = tuple(option.strip() for option in draft.options if option.strip())
     if draft.quorum_percent is not None and not 1 <= draft.quorum_percent <= 100:
         raise InvalidInput("The quorum is a percentage of eligible voters, from 1 to 100.")
@@ -964,7 +956,9 @@ async def record_outcome(
     review: str | None = None,
 ) -> Decision:
     """The author (or a moderator) writes what was decided, and optionally when to review it."""
-    statement = _clean_text(statement, field="outcome statement", limit=MAX_OUTCOME_STATEMENT, required=True)
+    statement = clean_text(
+        statement, field="The outcome statement", limit=MAX_OUTCOME_STATEMENT, required=True
+    )
     async with db.write() as session:
         settings = await _settings(session, guild_id, now)
         decision = await _load(session, guild_id, decision_id, lock=True)

@@ -72,6 +72,7 @@ from governance.permissions import (
     require_treasurer,
 )
 from governance.tally import TallyResult
+from governance.text import clean_text
 from storage.database import Database, is_postgresql
 from storage.models import (
     MAX_ID,
@@ -266,15 +267,6 @@ def describe_amounts(request: FundingRequest) -> str:
 def _echo(text: str) -> str:
     flat = " ".join(str(text).split())
     return flat if len(flat) <= _MAX_ECHO else flat[: _MAX_ECHO - 1].rstrip() + "…"
-
-
-def _clean(text: str | None, *, field: str, limit: int, required: bool) -> str:
-    cleaned = (text or "").strip()
-    if required and not cleaned:
-        raise InvalidInput(f"The {field} can't be empty.")
-    if len(cleaned) > limit:
-        raise InvalidInput(f"The {field} is at most {limit} characters (yours has {len(cleaned)}).")
-    return cleaned
 
 
 def _key(idempotency_key: str) -> str:
@@ -564,7 +556,9 @@ def _validated_fund(settings: Guild, draft: FundDraft) -> dict[str, Any]:
     if _ID_REF.fullmatch(name):
         raise InvalidInput("A fund's name can't be only a number: funds are also found by their number.")
     currency = parse_currency(draft.currency) if draft.currency else parse_currency(settings.currency)
-    description = _clean(draft.description, field="description", limit=MAX_DESCRIPTION, required=False)
+    description = clean_text(
+        draft.description, field="The description", limit=MAX_DESCRIPTION, required=False
+    )
     try:
         policy = FundPolicy(draft.policy)
     except ValueError:
@@ -726,7 +720,7 @@ async def record_contribution(
     records money that arrived, for themselves or for `member_id` (confirmed at once, on the ledger).
     The same idempotency key records once: a repeat returns the first record with ``duplicate``."""
     key = _key(idempotency_key)
-    note = _clean(note, field="note", limit=MAX_NOTE, required=False)
+    note = clean_text(note, field="The note", limit=MAX_NOTE)
     try:
         return await _record_contribution(db, guild_id, fund, actor, amount, key, now, member_id, note)
     except IntegrityError:
@@ -958,7 +952,7 @@ async def reject_contribution(
     db: Database, *, guild_id: int, contribution_id: int, actor: Actor, now: datetime, reason: str = ""
 ) -> ContributionReceipt:
     """A treasurer says the money never arrived: the contribution stays off the ledger."""
-    reason = _clean(reason, field="reason", limit=MAX_REASON, required=False)
+    reason = clean_text(reason, field="The reason", limit=MAX_REASON)
     async with db.write() as session:
         contribution = await _decide_pending_contribution(
             session, guild_id, contribution_id, actor, ContributionStatus.REJECTED, now
@@ -1093,8 +1087,8 @@ async def request_funds(
 ) -> RequestReceipt:
     """A member asks to be paid from a fund. When the members decide, the linked decision is opened in
     the same transaction (posting it is the caller's job); otherwise it waits for a treasurer."""
-    purpose = _clean(purpose, field="purpose", limit=MAX_PURPOSE, required=True)
-    details = _clean(details, field="details", limit=MAX_DETAILS, required=False)
+    purpose = clean_text(purpose, field="The purpose", limit=MAX_PURPOSE, required=True)
+    details = clean_text(details, field="The details", limit=MAX_DETAILS)
     async with db.write() as session:
         require_fund_member(await _settings(session, guild_id, now), actor)
         await enforce(
@@ -1202,7 +1196,7 @@ async def approve_request(
 ) -> RequestChange:
     """A treasurer approves a request within the fund's treasurer limit and what the fund has available;
     the amount defaults to the most asked and may be anything within what was asked."""
-    note = _clean(note, field="note", limit=MAX_REASON, required=False)
+    note = clean_text(note, field="The note", limit=MAX_REASON)
     async with db.write() as session:
         request = await _request_for_treasurer(
             session,
@@ -1265,7 +1259,7 @@ async def reject_request(
     db: Database, *, guild_id: int, request_id: int, actor: Actor, now: datetime, reason: str = ""
 ) -> RequestChange:
     """A treasurer declines a request that was theirs to decide."""
-    reason = _clean(reason, field="reason", limit=MAX_REASON, required=False)
+    reason = clean_text(reason, field="The reason", limit=MAX_REASON)
     async with db.write() as session:
         request = await _request_for_treasurer(
             session,
@@ -1332,7 +1326,7 @@ async def cancel_request(
 ) -> RequestChange:
     """The requester withdraws their request (pending, or approved and not yet paid), or a treasurer
     cancels it; an open linked proposal is cancelled with it."""
-    reason = _clean(reason, field="reason", limit=MAX_REASON, required=False)
+    reason = clean_text(reason, field="The reason", limit=MAX_REASON)
     async with db.write() as session:
         settings = await _settings(session, guild_id, now)
         request = await _load_request(session, guild_id, request_id)
@@ -1423,7 +1417,7 @@ async def pay_request(
     """A treasurer records that an approved request was paid. Refused when it would overdraw the fund,
     also when payouts race: the balance update is conditional and decides inside the transaction."""
     key = _key(idempotency_key)
-    reference = _clean(reference, field="reference", limit=MAX_REFERENCE, required=True)
+    reference = clean_text(reference, field="The reference", limit=MAX_REFERENCE, required=True)
     try:
         return await _pay(db, guild_id, request_id, actor, reference, key, now)
     except IntegrityError:
@@ -1560,7 +1554,7 @@ async def correct_entry(
     naming the one it corrects (never an edit). A reversed payout puts its request back to approved, to be
     paid again correctly; a correction that would make the balance negative is refused."""
     key = _key(idempotency_key)
-    reason = _clean(reason, field="reason", limit=MAX_REASON, required=True)
+    reason = clean_text(reason, field="The reason", limit=MAX_REASON, required=True)
     try:
         return await _correct(db, guild_id, entry_id, actor, reason, key, now)
     except IntegrityError:

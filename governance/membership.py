@@ -40,6 +40,7 @@ from governance.decisions import ProposalDraft, open_decision_in
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from governance.permissions import Actor, is_contributor, is_member, require_moderator
 from governance.tally import TallyResult
+from governance.text import clean_text
 from governance.timeparse import discord_timestamp, parse_timezone
 from storage.database import Database, is_postgresql
 from storage.models import (
@@ -148,41 +149,28 @@ def standing_of(settings: Guild, person: Actor) -> MemberStatus:
     return MemberStatus.VISITOR
 
 
-def _clean(
-    text: str, *, field: str, limit: int, required: bool = False, one_line: bool = False
-) -> str | None:
-    cleaned = " ".join(text.split()) if one_line else text.strip()
-    if not cleaned:
-        if required:
-            raise InvalidInput(f"{field} can't be empty.")
-        return None
-    if len(cleaned) > limit:
-        raise InvalidInput(
-            f"{field} is at most {limit} characters (yours has {len(cleaned)}): shorten it and try again."
-        )
-    return cleaned
+def _optional(text: str, **check: Any) -> str | None:
+    """A profile field checked by clean_text, None when left empty."""
+    return clean_text(text, **check) or None
 
 
 def clean_profile(draft: ProfileDraft) -> Profile:
     """Refuse anything over its limit or an unknown timezone, with a message that says what to fix."""
-    display_name = _clean(
+    display_name = clean_text(
         draft.display_name, field="Your name", limit=MAX_DISPLAY_NAME, required=True, one_line=True
     )
-    assert display_name is not None
-    timezone = _clean(draft.timezone, field="The timezone", limit=MAX_TIMEZONE, one_line=True)
+    timezone = clean_text(draft.timezone, field="The timezone", limit=MAX_TIMEZONE, one_line=True)
     return Profile(
         display_name=display_name,
-        what_they_do=_clean(draft.what_they_do, field="“What you do”", limit=MAX_WHAT_THEY_DO),
-        skills=_clean(draft.skills, field="Skills", limit=MAX_SKILLS),
-        why=_clean(draft.why, field="“What brings you here”", limit=MAX_WHY),
+        what_they_do=_optional(draft.what_they_do, field="“What you do”", limit=MAX_WHAT_THEY_DO),
+        skills=_optional(draft.skills, field="Skills", limit=MAX_SKILLS),
+        why=_optional(draft.why, field="“What brings you here”", limit=MAX_WHY),
         timezone=parse_timezone(timezone).key if timezone else None,
     )
 
 
 def clean_reason(reason: str) -> str:
-    cleaned = _clean(reason, field="The reason", limit=MAX_REASON, required=True)
-    assert cleaned is not None
-    return cleaned
+    return clean_text(reason, field="The reason", limit=MAX_REASON, required=True)
 
 
 # --- rows ---------------------------------------------------------------------------------------------
@@ -525,7 +513,7 @@ async def set_charter(
 ) -> CharterChange:
     """A moderator sets the charter. A higher version asks everyone to agree again; keeping the version
     (a wording fix) keeps everyone's agreement. Without a version, changed text gets the next one."""
-    cleaned = _clean(text, field="The charter", limit=MAX_CHARTER, required=True)
+    cleaned = clean_text(text, field="The charter", limit=MAX_CHARTER, required=True)
     assert cleaned is not None
     async with db.write() as session:
         settings = await _settings_to_change(session, guild_id, actor, now)
@@ -556,7 +544,7 @@ async def propose_charter(
 ) -> Decision:
     """A moderator puts a new version of the charter to the members: a consent decision whose details are
     the text, adopted if it passes (`on_charter_decision_closed`). Posting it is the caller's job."""
-    cleaned = _clean(text, field="The charter", limit=MAX_CHARTER, required=True)
+    cleaned = clean_text(text, field="The charter", limit=MAX_CHARTER, required=True)
     assert cleaned is not None
     async with db.write() as session:
         settings = await _settings_to_change(session, guild_id, actor, now)
@@ -715,7 +703,7 @@ async def apply_for_membership(
     the same transaction (`proposer_id` is its author: coopbot itself, so that the applicant cannot close
     their own admission early). Posting it is the caller's job; one open application per person is
     enforced by the database."""
-    cleaned_statement = _clean(statement or "", field="Your statement", limit=MAX_STATEMENT)
+    cleaned_statement = _optional(statement or "", field="Your statement", limit=MAX_STATEMENT)
     async with db.write() as session:
         settings = await _settings_row(session, guild_id)
         if settings.member_role_id is None:

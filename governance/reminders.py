@@ -24,6 +24,7 @@ from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from governance.membership import locked_member
 from governance.permissions import Actor, is_moderator, require_moderator
 from governance.schedules import Schedule, Weekly, next_run, parse_schedule
+from governance.text import clean_text
 from governance.timeparse import parse_time_of_day, parse_timezone, parse_when
 from storage.database import Database, is_postgresql
 from storage.models import (
@@ -74,17 +75,6 @@ class DueRun:
         }
 
 
-def _clean_message(text: str) -> str:
-    message = text.strip()
-    if not message:
-        raise InvalidInput("The reminder needs a message.")
-    if len(message) > MAX_MESSAGE:
-        raise InvalidInput(
-            f"A reminder message is at most {MAX_MESSAGE} characters (yours has {len(message)})."
-        )
-    return message
-
-
 async def _settings(db: Database, guild_id: int, now: datetime) -> Guild:
     async with db.read() as session:
         return await session.get(Guild, guild_id) or default_settings(guild_id, now)
@@ -101,7 +91,13 @@ async def add_channel_reminder(
     db: Database, *, guild_id: int, actor: Actor, channel_id: int, message: str, schedule: str, now: datetime
 ) -> Reminder:
     """A recurring reminder in a channel, on a schedule in the cooperative's timezone."""
-    text = _clean_message(message)
+    text = clean_text(
+        message,
+        field="A reminder message",
+        limit=MAX_MESSAGE,
+        required=True,
+        empty_message="The reminder needs a message.",
+    )
     parsed = parse_schedule(schedule)
     async with db.write() as session:
         settings = await locked_settings(session, guild_id, now)
@@ -246,7 +242,13 @@ async def add_personal_reminder(
     db: Database, *, guild_id: int, actor: Actor, channel_id: int, when: str, message: str, now: datetime
 ) -> Reminder:
     """/remind me: once, by DM, falling back to a mention in `channel_id`."""
-    text = _clean_message(message)
+    text = clean_text(
+        message,
+        field="A reminder message",
+        limit=MAX_MESSAGE,
+        required=True,
+        empty_message="The reminder needs a message.",
+    )
     settings = await _settings(db, guild_id, now)
     moment = parse_when(when, now=now, tz=parse_timezone(settings.timezone))
     async with db.write() as session:

@@ -1,0 +1,26 @@
+"""Typed text (titles, details, reasons, notes): one check for every field a person fills in."""
+
+from __future__ import annotations
+
+from governance.errors import InvalidInput
+
+
+def clean_text(
+    text: str | None,
+    *,
+    field: str,
+    limit: int,
+    required: bool = False,
+    one_line: bool = False,
+    empty_message: str | None = None,
+) -> str:
+    """``text`` trimmed (with ``one_line``, its runs of whitespace and line breaks made single spaces), or
+    InvalidInput when it is empty but ``required`` or longer than ``limit``. ``field`` names the field as a
+    sentence starts ("The title", "A reason"); ``empty_message`` replaces the default refusal of an empty one.
+    """
+    cleaned = " ".join((text or "").split()) if one_line else (text or "").strip()
+    if required and not cleaned:
+        raise InvalidInput(empty_message or f"{field} can't be empty.")
+    if len(cleaned) > limit:
+        raise InvalidInput(f"{field} is at most {limit} characters (yours has {len(cleaned)}).")
+    return cleaned
