@@ -36,7 +36,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -359,6 +359,7 @@ async def _fund_by_id(session: AsyncSession, guild_id: int, fund_id: int, *, loc
 
 
 _Owned = TypeVar("_Owned", FundingRequest, Contribution, LedgerEntry)
+_Receipt = TypeVar("_Receipt")
 
 
 async def _load_owned(
@@ -430,6 +431,21 @@ async def _totals(session: AsyncSession, fund: Fund) -> FundTotals:
         cached_balance=fund.balance,
         committed=await _committed(session, fund.id),
     )
+
+
+async def _once(
+    db: Database, writing: Awaitable[_Receipt], recorded: Callable[[AsyncSession], Awaitable[_Receipt | None]]
+) -> _Receipt:
+    """Await ``writing``, an idempotent write; when a concurrent repeat of the same interaction won its unique
+    key (PostgreSQL raises IntegrityError), answer with what ``recorded`` reads back of that repeat."""
+    try:
+        return await writing
+    except IntegrityError:
+        async with db.read() as session:
+            again = await recorded(session)
+        if again is None:
+            raise
+        return again
 
 
 async def _entry_by_key(session: AsyncSession, guild_id: int, key: str) -> LedgerEntry | None:
@@ -721,15 +737,14 @@ async def record_contribution(
     The same idempotency key records once: a repeat returns the first record with ``duplicate``."""
     key = _key(idempotency_key)
     note = clean_text(note, field="The note", limit=MAX_NOTE)
-    try:
-        return await _record_contribution(db, guild_id, fund, actor, amount, key, now, member_id, note)
-    except IntegrityError:
-        # A concurrent repeat of the same interaction won the unique constraint (PostgreSQL).
-        async with db.read() as session:
-            existing = await _contribution_by_key(session, guild_id, key)
-            if existing is None:
-                raise
-            return await _contribution_receipt(session, existing, duplicate=True)
+
+    async def recorded(session: AsyncSession) -> ContributionReceipt | None:
+        existing = await _contribution_by_key(session, guild_id, key)
+        return None if existing is None else await _contribution_receipt(session, existing, duplicate=True)
+
+    return await _once(
+        db, _record_contribution(db, guild_id, fund, actor, amount, key, now, member_id, note), recorded
+    )
 
 
 async def _contribution_by_key(session: AsyncSession, guild_id: int, key: str) -> Contribution | None:
@@ -1418,16 +1433,16 @@ async def pay_request(
     also when payouts race: the balance update is conditional and decides inside the transaction."""
     key = _key(idempotency_key)
     reference = clean_text(reference, field="The reference", limit=MAX_REFERENCE, required=True)
-    try:
-        return await _pay(db, guild_id, request_id, actor, reference, key, now)
-    except IntegrityError:
-        async with db.read() as session:
-            existing = await _entry_by_key(session, guild_id, key)
-            if existing is None or existing.request_id != request_id:
-                raise
-            request = await _load_request(session, guild_id, request_id)
-            fund = await _fund_by_id(session, guild_id, request.fund_id)
-            return PayoutReceipt(request, fund, existing, duplicate=True)
+
+    async def paid(session: AsyncSession) -> PayoutReceipt | None:
+        existing = await _entry_by_key(session, guild_id, key)
+        if existing is None or existing.request_id != request_id:
+            return None
+        request = await _load_request(session, guild_id, request_id)
+        fund = await _fund_by_id(session, guild_id, request.fund_id)
+        return PayoutReceipt(request, fund, existing, duplicate=True)
+
+    return await _once(db, _pay(db, guild_id, request_id, actor, reference, key, now), paid)
 
 
 async def _pay(
@@ -1555,16 +1570,16 @@ async def correct_entry(
     paid again correctly; a correction that would make the balance negative is refused."""
     key = _key(idempotency_key)
     reason = clean_text(reason, field="The reason", limit=MAX_REASON, required=True)
-    try:
-        return await _correct(db, guild_id, entry_id, actor, reason, key, now)
-    except IntegrityError:
-        async with db.read() as session:
-            existing = await _entry_by_key(session, guild_id, key)
-            if existing is None or existing.reverses_entry_id != entry_id:
-                raise
-            original = await _load_entry(session, guild_id, entry_id)
-            fund = await _fund_by_id(session, guild_id, original.fund_id)
-            return CorrectionReceipt(original, existing, fund, duplicate=True)
+
+    async def corrected(session: AsyncSession) -> CorrectionReceipt | None:
+        existing = await _entry_by_key(session, guild_id, key)
+        if existing is None or existing.reverses_entry_id != entry_id:
+            return None
+        original = await _load_entry(session, guild_id, entry_id)
+        fund = await _fund_by_id(session, guild_id, original.fund_id)
+        return CorrectionReceipt(original, existing, fund, duplicate=True)
+
+    return await _once(db, _correct(db, guild_id, entry_id, actor, reason, key, now), corrected)
 
 
 async def _correct(
