@@ -232,14 +232,6 @@ class SettledRequest:
 # --- small helpers ----------------------------------------------------------------------------------
 
 
-def amount_text(minor: int, currency: str) -> str:
-    return format_amount(minor, currency)
-
-
-def signed_amount_text(minor: int, currency: str) -> str:
-    return ("+" if minor > 0 else "") + format_amount(minor, currency)
-
-
 def name_key(name: str) -> str:
     """How fund names are compared: names that look the same have the same key ("Commons Fund",
     "commons  fund", "Com\u200bmons Fund"), cut to the column's width (case folding can lengthen a name)."""
@@ -258,10 +250,10 @@ def requested_top(request: FundingRequest) -> int:
 
 
 def describe_amounts(request: FundingRequest) -> str:
-    low = amount_text(request.amount_min, request.currency)
+    low = format_amount(request.amount_min, request.currency)
     if request.amount_max is None:
         return low
-    return f"{low} to {amount_text(request.amount_max, request.currency)}"
+    return f"{low} to {format_amount(request.amount_max, request.currency)}"
 
 
 def _echo(text: str) -> str:
@@ -498,8 +490,8 @@ def _refuse_archived(fund: Fund) -> None:
 def _over_capacity(fund: Fund, amount: int) -> Conflict:
     currency = fund.currency
     return Conflict(
-        f"A fund holds at most {amount_text(MAX_BALANCE, currency)} and {fund.name} has "
-        f"{amount_text(fund.balance, currency)}: {amount_text(amount, currency)} more would pass that. "
+        f"A fund holds at most {format_amount(MAX_BALANCE, currency)} and {fund.name} has "
+        f"{format_amount(fund.balance, currency)}: {format_amount(amount, currency)} more would pass that. "
         "Nothing was recorded."
     )
 
@@ -1026,8 +1018,8 @@ def _requested_amounts(
     high = _amount(amount_max, fund.currency)
     if high < low:
         raise InvalidInput(
-            f"The maximum ({amount_text(high, fund.currency)}) is less than the minimum "
-            f"({amount_text(low, fund.currency)})."
+            f"The maximum ({format_amount(high, fund.currency)}) is less than the minimum "
+            f"({format_amount(low, fund.currency)})."
         )
     return low, (high if high != low else None)
 
@@ -1077,9 +1069,9 @@ def _decision_details(request: FundingRequest, fund: Fund, totals: FundTotals) -
     lines = [
         f"**Amount:** {describe_amounts(request)} from the fund **{fund.name}**",
         f"**Requested by:** <@{request.requester_id}>",
-        f"**The fund now:** balance {amount_text(totals.balance, fund.currency)}, "
-        f"available {amount_text(totals.available, fund.currency)}",
-        f"If this passes, request #{request.id} is approved for {amount_text(top, fund.currency)}; "
+        f"**The fund now:** balance {format_amount(totals.balance, fund.currency)}, "
+        f"available {format_amount(totals.available, fund.currency)}",
+        f"If this passes, request #{request.id} is approved for {format_amount(top, fund.currency)}; "
         "if it does not, the request is rejected.",
     ]
     if request.details:
@@ -1230,20 +1222,20 @@ async def approve_request(
             )
         if not decided_by_treasurer(fund, chosen):
             limit = (
-                f"its treasurer limit is {amount_text(fund.treasurer_limit, currency)}"
+                f"its treasurer limit is {format_amount(fund.treasurer_limit, currency)}"
                 if fund.policy == FundPolicy.TREASURER.value
                 else "its requests are decided by the members"
             )
             raise NotAllowed(
-                f"{amount_text(chosen, currency)} is more than a treasurer may approve from {fund.name}: "
+                f"{format_amount(chosen, currency)} is more than a treasurer may approve from {fund.name}: "
                 f"{limit}."
             )
         totals = await _totals(session, fund)
         if chosen > totals.available:
             raise Conflict(
-                f"{fund.name} has {amount_text(max(totals.available, 0), currency)} available (balance "
-                f"{amount_text(totals.balance, currency)}, {amount_text(totals.committed, currency)} "
-                f"promised to approved requests): {amount_text(chosen, currency)} can't be approved now."
+                f"{fund.name} has {format_amount(max(totals.available, 0), currency)} available (balance "
+                f"{format_amount(totals.balance, currency)}, {format_amount(totals.committed, currency)} "
+                f"promised to approved requests): {format_amount(chosen, currency)} can't be approved now."
             )
         if not await _claim_request(
             session,
@@ -1479,8 +1471,8 @@ async def _pay(
             fund,
             -amount,
             overdraw=(
-                f"{fund.name} holds {amount_text(fund.balance, fund.currency)}: paying "
-                f"{amount_text(amount, fund.currency)} would overdraw it. Nothing was recorded."
+                f"{fund.name} holds {format_amount(fund.balance, fund.currency)}: paying "
+                f"{format_amount(amount, fund.currency)} would overdraw it. Nothing was recorded."
             ),
         )
         entry = _entry(
@@ -1628,8 +1620,8 @@ async def _correct(
             fund,
             amount,
             overdraw=(
-                f"Reversing entry #{entry_id} takes {amount_text(-amount, fund.currency)} out of "
-                f"{fund.name}, which holds {amount_text(fund.balance, fund.currency)}: "
+                f"Reversing entry #{entry_id} takes {format_amount(-amount, fund.currency)} out of "
+                f"{fund.name}, which holds {format_amount(fund.balance, fund.currency)}: "
                 "the balance can't go below zero."
             ),
         )

@@ -616,3 +616,8 @@ def to_decimal(minor: int, currency: str) -> Decimal:
     sign, digits, _ = Decimal(minor).as_tuple()
     # Built from the digits rather than by division so that no context precision or rounding applies.
     return Decimal((sign, digits, -minor_units(currency)))
+
+
+def format_signed_amount(minor: int, currency: str) -> str:
+    """Like :func:`format_amount`, with "+" before a positive amount: a movement in or out of a fund."""
+    return ("+" if minor > 0 else "") + format_amount(minor, currency)

@@ -35,7 +35,6 @@ from cogs.funds._render import (
     fund_embed,
     ledger_embed,
     list_embed,
-    money,
     remark,
     request_embed,
     request_notice,
@@ -43,7 +42,7 @@ from cogs.funds._render import (
 from governance import decisions, funds
 from governance.decision_types import get_type
 from governance.errors import Conflict, InvalidInput, NotAllowed
-from governance.money import currency_label, format_amount, suggest_currencies
+from governance.money import currency_label, format_amount, format_signed_amount, suggest_currencies
 from governance.permissions import Actor, require_fund_steward, require_moderator, require_treasurer
 from governance.records import (
     MAX_ID,
@@ -203,8 +202,9 @@ class Funds(CoopCog):
         for fund in rows[:AUTOCOMPLETE_LIMIT]:
             _, totals = await funds.fund_totals(self._db, interaction.guild_id, fund.id or 0)
             lines.append(
-                f"**{one_line(fund.name, 80)}** (#{fund.id}) · balance {money(totals.balance, fund.currency)}"
-                f" · available {money(totals.available, fund.currency)}"
+                f"**{one_line(fund.name, 80)}** (#{fund.id}) · "
+                f"balance {format_amount(totals.balance, fund.currency)} · "
+                f"available {format_amount(totals.available, fund.currency)}"
             )
         await send_ephemeral(interaction, embed=list_embed("Funds", lines))
 
@@ -256,7 +256,7 @@ class Funds(CoopCog):
             note=note or "",
         )
         contribution, found = receipt.contribution, receipt.fund
-        shown = money(contribution.amount, found.currency)
+        shown = format_amount(contribution.amount, found.currency)
         if receipt.duplicate:
             await send_ephemeral(
                 interaction, f"Already recorded as contribution #{contribution.id} ({shown})."
@@ -267,7 +267,7 @@ class Funds(CoopCog):
             await send_ephemeral(
                 interaction,
                 f"Recorded {shown} from <@{contribution.member_id}> into **{found.name}** "
-                f"(entry #{receipt.entry.id}). Balance now {money(totals.balance, found.currency)}.",
+                f"(entry #{receipt.entry.id}). Balance now {format_amount(totals.balance, found.currency)}.",
             )
             if contribution.member_id != interaction.user.id:
                 await self._dm(
@@ -295,7 +295,8 @@ class Funds(CoopCog):
             await send_ephemeral(interaction, "No contribution is waiting for a treasurer.")
             return
         lines = [
-            f"**#{c.id}** {money(c.amount, f.currency)} to {one_line(f.name, 60)} from <@{c.member_id}> · "
+            f"**#{c.id}** {format_amount(c.amount, f.currency)} to {one_line(f.name, 60)} "
+            f"from <@{c.member_id}> · "
             f"{discord_timestamp(c.created_at, 'R')}" + (f" · “{one_line(c.note, 60)}”" if c.note else "")
             for c, f in rows
         ]
@@ -332,7 +333,7 @@ class Funds(CoopCog):
             now=self._now(),
         )
         contribution, fund = receipt.contribution, receipt.fund
-        shown = money(contribution.amount, fund.currency)
+        shown = format_amount(contribution.amount, fund.currency)
         assert receipt.entry is not None
         await self._dm(
             contribution.member_id,
@@ -341,7 +342,7 @@ class Funds(CoopCog):
         return (
             f"✅ Confirmed by <@{interaction.user.id}>: contribution #{contribution.id} of {shown} from "
             f"<@{contribution.member_id}> is on the ledger (entry #{receipt.entry.id}). "
-            f"Balance of {one_line(fund.name, 80)}: {money(fund.balance, fund.currency)}."
+            f"Balance of {one_line(fund.name, 80)}: {format_amount(fund.balance, fund.currency)}."
         )
 
     async def _reject_contribution(
@@ -357,7 +358,7 @@ class Funds(CoopCog):
             reason=reason,
         )
         contribution, fund = receipt.contribution, receipt.fund
-        shown = money(contribution.amount, fund.currency)
+        shown = format_amount(contribution.amount, fund.currency)
         why = remark("Reason", reason)
         await self._dm(
             contribution.member_id,
@@ -570,7 +571,7 @@ class Funds(CoopCog):
         )
         request, fund = change.request, change.fund
         assert request.approved_amount is not None
-        shown = money(request.approved_amount, fund.currency)
+        shown = format_amount(request.approved_amount, fund.currency)
         extra = remark("Note", note)
         await self._tell_requester(
             request,
@@ -686,7 +687,7 @@ class Funds(CoopCog):
             now=self._now(),
         )
         paid, fund, entry = receipt.request, receipt.fund, receipt.entry
-        shown = money(-entry.amount, fund.currency)
+        shown = format_amount(-entry.amount, fund.currency)
         if receipt.duplicate:
             await send_ephemeral(
                 interaction, f"Already recorded: entry #{entry.id}, {shown} for request #{paid.id}."
@@ -696,7 +697,7 @@ class Funds(CoopCog):
             interaction,
             f"💸 Paid {shown} to <@{paid.requester_id}> for request #{paid.id} from **{fund.name}** "
             f"(entry #{entry.id}, reference “{one_line(reference, 100)}”). "
-            f"Balance now {money(fund.balance, fund.currency)}.",
+            f"Balance now {format_amount(fund.balance, fund.currency)}.",
         )
         await self._tell(
             paid.requester_id,
@@ -817,8 +818,8 @@ class Funds(CoopCog):
         await send_ephemeral(
             interaction,
             f"Entry #{entry} is corrected by entry #{reversal.id} "
-            f"({funds.signed_amount_text(reversal.amount, fund.currency)}). "
-            f"Balance of **{fund.name}** now {money(fund.balance, fund.currency)}.{reopened}",
+            f"({format_signed_amount(reversal.amount, fund.currency)}). "
+            f"Balance of **{fund.name}** now {format_amount(fund.balance, fund.currency)}.{reopened}",
         )
 
     # --- what happens on its own --------------------------------------------------------------------
@@ -839,7 +840,7 @@ class Funds(CoopCog):
         if request.decision_id != decision.id:
             return
         if request.status == RequestStatus.APPROVED.value and request.approved_amount is not None:
-            shown = money(request.approved_amount, fund.currency)
+            shown = format_amount(request.approved_amount, fund.currency)
             note = f"Funding request #{request.id} is **approved** for {shown} from {fund.name}."
             told = (
                 f"Your funding request #{request.id} ({one_line(request.purpose, 100)}) was approved by the "
@@ -941,7 +942,8 @@ class Funds(CoopCog):
         for contribution, fund in rows:
             member = guild.get_member(contribution.member_id) if guild else None
             who = member.display_name if member else str(contribution.member_id)
-            name = f"#{contribution.id} {money(contribution.amount, fund.currency)} from {who} to {fund.name}"
+            amount = format_amount(contribution.amount, fund.currency)
+            name = f"#{contribution.id} {amount} from {who} to {fund.name}"
             if contribution.id is not None and needle in name.casefold():
                 choices.append(app_commands.Choice(name=shorten(name, 100), value=contribution.id))
         return choices[:AUTOCOMPLETE_LIMIT]
@@ -956,7 +958,7 @@ class Funds(CoopCog):
         return [
             app_commands.Choice(
                 name=shorten(
-                    f"#{entry.id} {funds.signed_amount_text(entry.amount, entry.currency)} "
+                    f"#{entry.id} {format_signed_amount(entry.amount, entry.currency)} "
                     f"{KIND_LABELS.get(entry.kind, entry.kind)} · {fund.name}",
                     100,
                 ),

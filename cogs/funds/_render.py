@@ -18,6 +18,7 @@ from cogs._text import (
 )
 from governance import funds
 from governance.decision_types import get_type
+from governance.money import format_amount, format_signed_amount
 from governance.records import (
     Contribution,
     Fund,
@@ -50,10 +51,6 @@ KIND_LABELS = {
 }
 
 
-def money(minor: int, currency: str) -> str:
-    return funds.amount_text(minor, currency)
-
-
 def remark(label: str, text: str) -> str:
     """What a treasurer wrote, to end a message with (" Reason: …"), or nothing if they wrote nothing."""
     return f" {label}: {one_line(text, 300)}" if text.strip() else ""
@@ -70,7 +67,7 @@ def policy_text(fund: Fund) -> str:
     decided = f"the members ({get_type(fund.decision_type).label.lower()})"
     if fund.policy == FundPolicy.TREASURER.value:
         return (
-            f"A treasurer approves requests up to {money(fund.treasurer_limit, fund.currency)}; "
+            f"A treasurer approves requests up to {format_amount(fund.treasurer_limit, fund.currency)}; "
             f"larger ones are decided by {decided}."
         )
     return f"Every request is decided by {decided}."
@@ -82,14 +79,15 @@ def request_line(request: FundingRequest, available: int) -> str:
     top = funds.requested_top(request)
     head = f"**#{request.id}** {one_line(request.purpose, 80)} · <@{request.requester_id}>"
     if request.status == RequestStatus.APPROVED.value and request.approved_amount is not None:
-        amount = money(request.approved_amount, request.currency)
+        amount = format_amount(request.approved_amount, request.currency)
         return f"{head}\n`{progress_bar(1.0)}` {amount} approved, awaiting payout"
     covered = min(max(available, 0), top)
     share = covered / top if top else 0.0
     where = f"proposal #{request.decision_id}" if request.decision_id else "awaiting a treasurer"
     return (
-        f"{head}\n`{progress_bar(share)}` {round(share * 100)}% · {money(covered, request.currency)} of "
-        f"{money(top, request.currency)} available now · pending, {where}"
+        f"{head}\n`{progress_bar(share)}` {round(share * 100)}% · "
+        f"{format_amount(covered, request.currency)} of {format_amount(top, request.currency)} available now "
+        f"· pending, {where}"
     )
 
 
@@ -101,7 +99,7 @@ def entry_line(
 ) -> str:
     parts = [
         f"`#{entry.id}` {discord_timestamp(entry.created_at, 'd')}",
-        f"**{funds.signed_amount_text(entry.amount, entry.currency)}**",
+        f"**{format_signed_amount(entry.amount, entry.currency)}**",
         KIND_LABELS.get(entry.kind, entry.kind),
     ]
     if entry.member_id:
@@ -118,7 +116,7 @@ def entry_line(
     if reversed_by is not None:
         line = f"~~{line}~~ (corrected by #{reversed_by})"
     if balance_after is not None:
-        line += f" → {money(balance_after, entry.currency)}"
+        line += f" → {format_amount(balance_after, entry.currency)}"
     return line
 
 
@@ -138,9 +136,9 @@ def fund_embed(overview: funds.FundOverview) -> discord.Embed:
         description=shorten(fund.description, EMBED_DESCRIPTION_LIMIT) or None,
         colour=COLOUR_FUND if totals.consistent else COLOUR_WARNING,
     )
-    embed.add_field(name="Balance", value=money(totals.balance, currency))
-    embed.add_field(name="Committed", value=money(totals.committed, currency))
-    embed.add_field(name="Available", value=money(totals.available, currency))
+    embed.add_field(name="Balance", value=format_amount(totals.balance, currency))
+    embed.add_field(name="Committed", value=format_amount(totals.committed, currency))
+    embed.add_field(name="Available", value=format_amount(totals.available, currency))
     embed.add_field(name="Approval", value=policy_text(fund), inline=False)
     if overview.open_requests:
         lines = [request_line(r, totals.available) for r in overview.open_requests[:SHOWN_OPEN_REQUESTS]]
@@ -167,8 +165,9 @@ def fund_embed(overview: funds.FundOverview) -> discord.Embed:
         embed.add_field(
             name="⚠️ Check",
             value=(
-                f"The stored balance ({money(totals.cached_balance, currency)}) differs from the sum of the "
-                f"ledger ({money(totals.balance, currency)}). The ledger is shown; tell a moderator."
+                f"The stored balance ({format_amount(totals.cached_balance, currency)}) differs from the "
+                f"sum of the ledger ({format_amount(totals.balance, currency)}). The ledger is shown; tell a "
+                "moderator."
             ),
             inline=False,
         )
@@ -217,7 +216,7 @@ def request_embed(view: funds.RequestView) -> discord.Embed:
     embed.add_field(name="Status", value=STATUS_MARKS.get(request.status, request.status))
     embed.add_field(name="Asked", value=funds.describe_amounts(request))
     if request.approved_amount is not None:
-        embed.add_field(name="Approved", value=money(request.approved_amount, request.currency))
+        embed.add_field(name="Approved", value=format_amount(request.approved_amount, request.currency))
     embed.add_field(name="Fund", value=shorten(fund.name, FIELD_LIMIT))
     embed.add_field(name="Requested by", value=f"<@{request.requester_id}>")
     if view.decision is not None:
@@ -241,7 +240,7 @@ def contribution_notice(contribution: Contribution, fund: Fund) -> str:
     note = f" Note: “{one_line(contribution.note, 300)}”." if contribution.note else ""
     return shorten(
         f"💰 <@{contribution.member_id}> says they contributed "
-        f"**{money(contribution.amount, fund.currency)}** to **{one_line(fund.name, 80)}** "
+        f"**{format_amount(contribution.amount, fund.currency)}** to **{one_line(fund.name, 80)}** "
         f"(contribution #{contribution.id}).{note} "
         "A treasurer confirms it once the money has arrived.",
         MESSAGE_LIMIT,

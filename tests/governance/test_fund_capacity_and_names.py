@@ -14,7 +14,7 @@ from governance import funds
 from governance.clock import ManualClock
 from governance.coop import SetupChanges, configure_guild
 from governance.errors import Conflict, InvalidInput
-from governance.money import MAX_BALANCE, max_minor_units
+from governance.money import MAX_BALANCE, format_amount, max_minor_units
 from governance.permissions import Actor
 from storage.database import Database
 from storage.models import Fund, FundingRequest, Guild, LedgerKind
@@ -325,7 +325,7 @@ async def test_an_existing_bgn_fund_is_still_read_and_used(coop_db: Database, cl
         now=clock.now(),
     )
     overview = await funds.fund_overview(coop_db, GUILD, "Leva")
-    assert funds.amount_text(overview.totals.balance, fund.currency) == "1,000.50 BGN"
+    assert format_amount(overview.totals.balance, fund.currency) == "1,000.50 BGN"
     _, exported = await funds.export_ledger(coop_db, GUILD, "Leva")
     assert ",1200.50,BGN,120050,1200.50," in exported
 
