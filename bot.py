@@ -39,8 +39,8 @@ from cogs._scheduling import DueRunner
 from config import Settings
 from governance import audit, decisions, export, links, webhooks
 from governance.clock import Clock, SystemClock
-from governance.decisions import VoteBatcher
 from governance.limits import Limits
+from governance.voting import VoteBatcher
 from storage import migrate
 from storage.database import Database
 

@@ -55,7 +55,7 @@ from discord import app_commands
 
 from bot import INTENTS, CoopBot, create_bot
 from config import PROJECT_ROOT, Settings
-from governance import coop, decisions
+from governance import coop, decisions, proposing, voting
 from governance.clock import ManualClock
 from governance.errors import DomainError
 from governance.permissions import Actor
@@ -608,11 +608,11 @@ class Sandbox:
         now = self.clock.now()
         database = self.bot.database
         guild_id = self.world.guild.id
-        decision = await decisions.open_decision(
+        decision = await proposing.open_decision(
             database,
             guild_id=guild_id,
             actor=self.world.actor("moderator"),
-            draft=decisions.ProposalDraft(
+            draft=proposing.ProposalDraft(
                 title="Meet in person on the first Thursday of every month",
                 details=(
                     "Our online calls work, but we miss each other. Proposal: a shared dinner and work "
@@ -627,7 +627,7 @@ class Sandbox:
         assert decision.id is not None
         votes = {"bea": "agree", "caleb": "agree", "treasurer": "agree", "dina": "abstain"}
         for key, choice in votes.items():
-            await decisions.cast_vote(
+            await voting.cast_vote(
                 database,
                 guild_id=guild_id,
                 decision_id=decision.id,
@@ -658,7 +658,7 @@ class Sandbox:
         text = f"funding request #{receipt.request.id} from Emeka for {CURRENCY} 300.00"
         if receipt.decision is not None:
             assert receipt.decision.id is not None
-            await decisions.cast_vote(
+            await voting.cast_vote(
                 self.bot.database,
                 guild_id=self.world.guild.id,
                 decision_id=receipt.decision.id,

@@ -69,7 +69,7 @@ KINDS = (
 
 
 def _draft(kind: str, anonymous: bool) -> Any:
-    from governance.decisions import ProposalDraft
+    from governance.proposing import ProposalDraft
 
     return ProposalDraft(
         title=f"Big {kind} decision",
@@ -162,7 +162,7 @@ async def _reopen(db: Any, decision_id: int) -> None:
 
 async def measure(params: dict[str, Any]) -> dict[str, Any]:
     """Every kind, in one process, on one SQLite file."""
-    from governance import decisions
+    from governance import decisions, proposing
     from governance.coop import SetupChanges, configure_guild
     from governance.permissions import Actor
     from storage.database import Database
@@ -186,7 +186,7 @@ async def measure(params: dict[str, Any]) -> dict[str, Any]:
         for kind, anonymous in cases:
             label = f"{kind}{' (anonymous)' if anonymous else ''}"
             progress(f"  close: {label}")
-            decision = await decisions.open_decision(
+            decision = await proposing.open_decision(
                 db, guild_id=GUILD_ID, actor=author, draft=_draft(kind, anonymous), now=START
             )
             assert decision.id is not None

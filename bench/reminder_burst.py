@@ -107,7 +107,7 @@ def _running(bot: Any) -> bool:
 
 async def _setup(params: dict[str, Any]) -> dict[str, Any]:
     from bot import create_bot
-    from governance import decisions
+    from governance import proposing
     from governance.clock import ManualClock
     from governance.coop import SetupChanges, configure_guild
     from governance.permissions import Actor
@@ -134,11 +134,11 @@ async def _setup(params: dict[str, Any]) -> dict[str, Any]:
             now=clock.now(),
         )
     first = worlds[0]
-    decision = await decisions.open_decision(
+    decision = await proposing.open_decision(
         bot.database,
         guild_id=first.guild_id,
         actor=Actor(user_id=first.admin_id, role_ids=frozenset({first.member_role_id})),
-        draft=decisions.ProposalDraft(title="Probe decision", kind="consensus", closes="7d"),
+        draft=proposing.ProposalDraft(title="Probe decision", kind="consensus", closes="7d"),
         now=clock.now(),
     )
     cog = bot.get_cog("Proposals")

@@ -80,7 +80,7 @@ class _ErrorCounter(logging.Handler):
 
 async def _coopbot(env_members: int, database_url: str) -> tuple[Any, simcord.Env, Any, int, int]:
     from bot import create_bot
-    from governance import decisions
+    from governance import proposing
     from governance.clock import ManualClock
     from governance.coop import SetupChanges, configure_guild
     from governance.permissions import Actor
@@ -103,11 +103,11 @@ async def _coopbot(env_members: int, database_url: str) -> tuple[Any, simcord.En
         ),
         now=clock.now(),
     )
-    decision = await decisions.open_decision(
+    decision = await proposing.open_decision(
         bot.database,
         guild_id=world.guild_id,
         actor=Actor(user_id=world.admin_id, role_ids=frozenset({world.member_role_id})),
-        draft=decisions.ProposalDraft(
+        draft=proposing.ProposalDraft(
             title="Adopt the 2027 budget",
             details="The burst benchmark's decision.",
             kind="consensus",

@@ -8,8 +8,8 @@ Variants, each on a fresh database, N voters casting then the same N changing th
 
 - raw           one committed transaction per vote, straight through the driver (1 in flight);
 - raw-100       the same rows, 100 votes per committed transaction (what group commit can reach at best);
-- cast_vote     `governance.decisions.cast_vote`, one call per vote, at 1 and at 100 in flight;
-- batcher       `governance.decisions.VoteBatcher.cast` (the group commit the vote button uses), at 1 and
+- cast_vote     `governance.voting.cast_vote`, one call per vote, at 1 and at 100 in flight;
+- batcher       `governance.voting.VoteBatcher.cast` (the group commit the vote button uses), at 1 and
                 100 in flight; skipped when the tree has no VoteBatcher.
 
 Cost per vote = wall time / votes (what a burst waits for) and process CPU / votes (includes the driver's
@@ -80,7 +80,7 @@ def _sqlite_time(moment: datetime) -> str:
 
 
 async def _setup(url: str) -> tuple[Any, int]:
-    from governance import decisions
+    from governance import proposing
     from governance.coop import SetupChanges, configure_guild
     from governance.permissions import Actor
     from storage.database import Database
@@ -93,11 +93,11 @@ async def _setup(url: str) -> tuple[Any, int]:
         changes=SetupChanges(member_role_id=MEMBER_ROLE),
         now=START,
     )
-    decision = await decisions.open_decision(
+    decision = await proposing.open_decision(
         db,
         guild_id=GUILD_ID,
         actor=Actor(user_id=ADMIN_ID, role_ids=frozenset({MEMBER_ROLE})),
-        draft=decisions.ProposalDraft(title="Vote path", kind="consensus", closes="7d"),
+        draft=proposing.ProposalDraft(title="Vote path", kind="consensus", closes="7d"),
         now=START,
     )
     assert decision.id is not None
@@ -230,14 +230,14 @@ async def _check(db: Any, decision_id: int, voters: list[int]) -> dict[str, int]
 async def measure_variant(
     variant: str, in_flight: int, url: str, voters_count: int, profile: bool = False
 ) -> dict[str, Any]:
-    from governance import decisions
+    from governance import voting
     from governance.permissions import Actor
 
     db, decision_id = await _setup(url)
     voters = [VOTER_BASE + index for index in range(voters_count)]
     actors = {voter: Actor(user_id=voter, role_ids=frozenset({MEMBER_ROLE})) for voter in voters}
     raw = _Raw(url, decision_id) if variant.startswith("raw") else None
-    batcher = decisions.VoteBatcher(db) if variant == "batcher" else None
+    batcher = voting.VoteBatcher(db) if variant == "batcher" else None
     if raw:
         await raw.open()
     statements = {"count": 0}
@@ -271,14 +271,14 @@ async def measure_variant(
                 calls = [
                     partial(
                         batcher.cast,
-                        decisions.VoteRequest(GUILD_ID, decision_id, actors[voter], START, choice=ballot),
+                        voting.VoteRequest(GUILD_ID, decision_id, actors[voter], START, choice=ballot),
                     )
                     for voter in voters
                 ]
             else:
                 calls = [
                     partial(
-                        decisions.cast_vote,
+                        voting.cast_vote,
                         db,
                         guild_id=GUILD_ID,
                         decision_id=decision_id,
@@ -334,9 +334,9 @@ def _variants(has_batcher: bool) -> list[tuple[str, int]]:
 
 async def measure_rep(params: dict[str, Any]) -> dict[str, Any]:
     """One repetition in one process: every variant on its own fresh database, order rotated by rep."""
-    from governance import decisions
+    from governance import voting
 
-    variants = _variants(hasattr(decisions, "VoteBatcher"))
+    variants = _variants(hasattr(voting, "VoteBatcher"))
     shift = params["rep"] % len(variants)
     order = variants[shift:] + variants[:shift]
     if params["rep"] % 2:

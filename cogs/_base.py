@@ -15,7 +15,7 @@ from discord.ext import commands
 from cogs._common import NO_MENTIONS, pinging_only
 from cogs._delivery import DmOutcome, owed_elsewhere, send_dm
 from cogs._text import MESSAGE_LIMIT, shorten
-from governance import coop, decisions
+from governance import coop, proposing
 from governance.records import Decision, Guild
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ class CoopCog(commands.Cog):
             return await proposals.post_decision(decision)
         assert decision.id is not None
         log.error("The proposals extension is not loaded: decision %s can't be posted", decision.id)
-        await decisions.discard_unposted(
+        await proposing.discard_unposted(
             self.bot.database, guild_id=decision.guild_id, decision_id=decision.id, now=now
         )
         return None

@@ -68,8 +68,12 @@ async def locked_settings(session: AsyncSession, guild_id: int, now: datetime) -
 async def get_settings(db: Database, guild_id: int, now: datetime) -> Guild:
     """The guild's settings, or the defaults when it was never set up (nothing is written)."""
     async with db.read() as session:
-        row = await session.get(Guild, guild_id)
-    return row if row is not None else default_settings(guild_id, now)
+        return await settings_in(session, guild_id, now)
+
+
+async def settings_in(session: AsyncSession, guild_id: int, now: datetime) -> Guild:
+    """As get_settings, inside a transaction already open."""
+    return await session.get(Guild, guild_id) or default_settings(guild_id, now)
 
 
 def record_settings_change(

@@ -1,15 +1,14 @@
-"""Proposals and decisions: open, vote, change, withdraw, close, extend, cancel, reopen, record the outcome.
+"""Decisions once open: read them, count them, close, extend, cancel, reopen, record the outcome.
 
-Every function takes plain values (ids, role ids, text) and a Database; state changes that can race (a
-vote at the closing second, a double click, two closers) are decided by the database inside one write
-transaction: a conditional UPDATE for the close, the unique (decision, voter) constraint for votes, a row
-lock on PostgreSQL. Counting happens in SQL (``GROUP BY ballot``), never by loading every vote.
+Opening is in :mod:`governance.proposing`, voting in :mod:`governance.voting`; what a linked decision acts on
+when it closes is in :mod:`governance.links`. Every function takes plain values (ids, role ids, text) and a
+Database; state changes that can race (a vote at the closing second, two closers) are decided by the
+database inside one write transaction: a conditional UPDATE for the close, a row lock on PostgreSQL.
+Counting happens in SQL (``GROUP BY ballot``), never by loading every vote.
 """
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,79 +16,38 @@ from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import delete, func, or_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from governance import audit, outbox
-from governance.coop import default_open_time, default_settings
+from governance.coop import settings_in
 from governance.decision_types import DecisionType, get_type
-from governance.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
-from governance.limits import HOUR, UNLIMITED, Limits, enforce
+from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from governance.limits import UNLIMITED, Limits, enforce
 from governance.links import link_for
-from governance.permissions import Actor, is_moderator, require_member
+from governance.permissions import Actor, is_moderator
 from governance.tally import (
-    MAX_OPTIONS,
     DecisionRules,
-    RawBallot,
     TallyResult,
     describe_ballot,
-    encode_ballot,
-    parse_ballot_text,
     tally,
-    validate_rules,
 )
 from governance.text import clean_text
 from governance.timeparse import (
-    check_minimum,
     discord_timestamp,
-    earliest_close,
     format_duration,
     parse_duration,
     parse_timezone,
     parse_when,
 )
 from storage.database import Database, is_postgresql
-from storage.models import Decision, DecisionStatus, Guild, Vote, VoteAction, VoteEvent
+from storage.models import Decision, DecisionStatus, Guild, Vote, VoteEvent
 from storage.types import as_utc
 
-MAX_TITLE = 200
 CLOSED_KIND = "decision-closed"  # what a close owes (governance/outbox.py)
-MAX_DETAILS = 4000
 MAX_REASON = 1000
 MAX_OUTCOME_STATEMENT = 2000
 REGISTER_PAGE_SIZE = 10
-
-
-@dataclass(frozen=True)
-class ProposalDraft:
-    """What a member asked for; None means "the cooperative's default"."""
-
-    title: str
-    details: str = ""
-    kind: str | None = None
-    options: tuple[str, ...] = ()
-    closes: str | None = None
-    max_choices: int = 1
-    score_min: int = 0
-    score_max: int = 5
-    dots: int = 8
-    target: int | None = None
-    quorum_percent: int | None = None
-    eligible_role_id: int | None = None
-    anonymous: bool = False
-    hide_results: bool = False
-    reasons_required: bool = False
-
-
-@dataclass(frozen=True)
-class VoteReceipt:
-    decision: Decision
-    ballot: str
-    description: str
-    previous: str | None
-    unchanged: bool
 
 
 @dataclass(frozen=True)
@@ -124,10 +82,6 @@ def label(decision: Decision) -> str:
 # --- reading ----------------------------------------------------------------------------------------
 
 
-async def _settings(session: AsyncSession, guild_id: int, now: datetime) -> Guild:
-    return await session.get(Guild, guild_id) or default_settings(guild_id, now)
-
-
 async def open_link_kinds(db: Database) -> list[str | None]:
     """The link kinds of the open decisions (checked against governance.links at start-up)."""
     async with db.read() as session:
@@ -135,7 +89,9 @@ async def open_link_kinds(db: Database) -> list[str | None]:
         return list((await session.exec(query)).all())
 
 
-async def _load(session: AsyncSession, guild_id: int, decision_id: int, *, lock: bool = False) -> Decision:
+async def load_decision_in(
+    session: AsyncSession, guild_id: int, decision_id: int, *, lock: bool = False
+) -> Decision:
     query = select(Decision).where(Decision.id == decision_id, Decision.guild_id == guild_id)
     if lock and is_postgresql(session):
         query = query.with_for_update()
@@ -148,7 +104,7 @@ async def _load(session: AsyncSession, guild_id: int, decision_id: int, *, lock:
 
 async def get_decision(db: Database, guild_id: int, decision_id: int) -> Decision:
     async with db.read() as session:
-        return await _load(session, guild_id, decision_id)
+        return await load_decision_in(session, guild_id, decision_id)
 
 
 async def ballot_counts(session: AsyncSession, decision_id: int) -> dict[str, int]:
@@ -284,426 +240,11 @@ async def next_closing(db: Database, guild_ids: Collection[int] | None = None) -
     return as_utc(value)
 
 
-# --- opening ----------------------------------------------------------------------------------------
-
-
-def _closing_time(
-    settings: Guild, decision_type: DecisionType, closes: str | None, now: datetime
-) -> datetime:
-    """When a new decision closes: what the member typed, or the default, never sooner than the type's
-    minimum (Enspiral's minimums count working days in the cooperative's timezone)."""
-    tz = parse_timezone(settings.timezone)
-    min_duration, min_working_days = decision_type.min_duration, decision_type.min_working_days
-    if closes is None or not closes.strip():
-        default = default_open_time(settings, decision_type.kind.value)
-        earliest = earliest_close(now, min_duration=min_duration, min_working_days=min_working_days, tz=tz)
-        return max(now + default, earliest)
-    moment = parse_when(closes, now=now, tz=tz)
-    check_minimum(
-        now,
-        moment,
-        min_duration=min_duration,
-        min_working_days=min_working_days,
-        tz=tz,
-        subject=f"A {decision_type.label.lower()} decision",
-    )
-    return moment
-
-
-def build_decision(
-    settings: Guild,
-    *,
-    author_id: int,
-    draft: ProposalDraft,
-    now: datetime,
-    link: tuple[str, int] | None = None,
-) -> Decision:
-    """A new, validated, not yet stored decision; raises InvalidInput for anything unusable."""
-    guild_id = settings.id
-    decision_type = get_type(draft.kind or settings.default_decision_type)
-    title = clean_text(draft.title, field="The title", limit=MAX_TITLE, required=True)
-    details = clean_text(draft.details, field="The details", limit=MAX_DETAILS)
-    options = tuple(option.strip() for option in draft.options if option.strip())
-    if draft.quorum_percent is not None and not 1 <= draft.quorum_percent <= 100:
-        raise InvalidInput("The quorum is a percentage of eligible voters, from 1 to 100.")
-    rules = DecisionRules(
-        kind=decision_type.kind,
-        options=options if decision_type.uses_options else (),
-        max_choices=draft.max_choices,
-        score_min=draft.score_min,
-        score_max=draft.score_max,
-        dots=draft.dots,
-        target=draft.target,
-        quorum=Fraction(draft.quorum_percent, 100) if draft.quorum_percent else None,
-    )
-    if decision_type.uses_options and not options:
-        raise InvalidInput(f"A {decision_type.label.lower()} vote needs options: give at least two.")
-    if draft.reasons_required and not decision_type.positions:
-        raise InvalidInput(
-            f"Reasons can be required where voters take a position, not in a {decision_type.label.lower()} "
-            "vote (anyone can add one with /proposal vote)."
-        )
-    validate_rules(rules)
-    eligible_role_id = draft.eligible_role_id or settings.member_role_id
-    if eligible_role_id is None:
-        raise InvalidInput("Choose who can vote (a role), or set a member role first with /coop setup.")
-    closes_at = _closing_time(settings, decision_type, draft.closes, now)
-    return Decision(
-        guild_id=guild_id,
-        kind=decision_type.kind.value,
-        title=title,
-        details=details,
-        author_id=author_id,
-        options=list(rules.options),
-        max_choices=rules.max_choices,
-        score_min=rules.score_min,
-        score_max=rules.score_max,
-        dots=rules.dots,
-        target=rules.target,
-        quorum_percent=draft.quorum_percent,
-        eligible_role_id=eligible_role_id,
-        anonymous=draft.anonymous,
-        hide_results=draft.hide_results,
-        reasons_required=draft.reasons_required,
-        status=DecisionStatus.OPEN.value,
-        opens_at=now,
-        closes_at=closes_at,
-        link_kind=link[0] if link else None,
-        link_id=link[1] if link else None,
-        created_at=now,
-        updated_at=now,
-    )
-
-
-async def open_decision_in(
-    session: AsyncSession,
-    *,
-    guild_id: int,
-    author_id: int,
-    draft: ProposalDraft,
-    now: datetime,
-    link: tuple[str, int] | None = None,
-) -> Decision:
-    """Insert a validated decision in `session`'s transaction (for other use-cases: admission, funds)."""
-    settings = await _settings(session, guild_id, now)
-    decision = build_decision(settings, author_id=author_id, draft=draft, now=now, link=link)
-    session.add(decision)
-    await session.flush()
-    audit.record(
-        session,
-        guild_id=guild_id,
-        actor_id=author_id,
-        action="decision.open",
-        subject=f"decision:{decision.id}",
-        details={"kind": decision.kind, "title": decision.title, "closes_at": decision.closes_at.isoformat()},
-        at=now,
-    )
-    return decision
-
-
-async def check_draft(
-    db: Database, *, guild_id: int, actor: Actor, draft: ProposalDraft, now: datetime
-) -> Guild:
-    """Refuse a draft before the member writes its text (the title is checked at the end, and so are the
-    options when the form asks for them). Returns the cooperative's settings."""
-    async with db.read() as session:
-        settings = await _settings(session, guild_id, now)
-    require_member_or_moderator(settings, actor)
-    options = draft.options
-    if get_type(draft.kind or settings.default_decision_type).uses_options and not options:
-        # The form asks for the options: check the rest as if every option allowed had been given.
-        options = tuple(f"Option {number}" for number in range(1, MAX_OPTIONS + 1))
-    complete = dataclasses.replace(draft, title="-", options=options)
-    build_decision(settings, author_id=actor.user_id, draft=complete, now=now)
-    return settings
-
-
-async def open_decision(
-    db: Database,
-    *,
-    guild_id: int,
-    actor: Actor,
-    draft: ProposalDraft,
-    now: datetime,
-    limits: Limits = UNLIMITED,
-) -> Decision:
-    """A member opens a proposal. Posting it to Discord is the caller's job (then `attach_message`)."""
-    async with db.write() as session:
-        settings = await _settings(session, guild_id, now)
-        require_member_or_moderator(settings, actor)
-        if not is_moderator(settings, actor):
-            await enforce(
-                session,
-                guild_id=guild_id,
-                action="decision.open",
-                actor_id=actor.user_id,
-                allowed=limits.proposals_per_hour,
-                window=HOUR,
-                now=now,
-                refusal=f"You have opened {limits.proposals_per_hour} proposals in the last hour.",
-            )
-        return await open_decision_in(
-            session, guild_id=guild_id, author_id=actor.user_id, draft=draft, now=now
-        )
-
-
-def require_member_or_moderator(settings: Guild, actor: Actor) -> None:
-    if not is_moderator(settings, actor):
-        require_member(settings, actor)
-
-
-async def attach_message(
-    db: Database, *, guild_id: int, decision_id: int, channel_id: int, message_id: int, thread_id: int | None
-) -> None:
-    async with db.write() as session:
-        await session.exec(
-            update(Decision)
-            .where(col(Decision.id) == decision_id, col(Decision.guild_id) == guild_id)
-            .values(channel_id=channel_id, message_id=message_id, thread_id=thread_id)
-        )
-
-
-async def discard_unposted(db: Database, *, guild_id: int, decision_id: int, now: datetime) -> None:
-    """A proposal that could not be posted is cancelled, so that no invisible decision stays open."""
-    async with db.write() as session:
-        await session.exec(
-            update(Decision)
-            .where(
-                col(Decision.id) == decision_id,
-                col(Decision.guild_id) == guild_id,
-                col(Decision.message_id).is_(None),
-            )
-            .values(status=DecisionStatus.CANCELLED.value, closed_at=now, updated_at=now)
-        )
-        audit.record(
-            session,
-            guild_id=guild_id,
-            actor_id=None,
-            action="decision.cancel",
-            subject=f"decision:{decision_id}",
-            details={"reason": "could not be posted"},
-            at=now,
-        )
-
-
-# --- voting -----------------------------------------------------------------------------------------
-
-
-def _require_open(decision: Decision, now: datetime) -> None:
+def require_open(decision: Decision, now: datetime) -> None:
     if decision.status == DecisionStatus.CANCELLED:
         raise Conflict(f"Proposal {label(decision)} was cancelled; it takes no votes.")
     if decision.status == DecisionStatus.CLOSED or now >= decision.closes_at:
         raise Conflict(f"Voting on proposal {label(decision)} has closed.")
-
-
-def _require_eligible(decision: Decision, actor: Actor) -> None:
-    if decision.eligible_role_id is not None and decision.eligible_role_id not in actor.role_ids:
-        raise NotAllowed(
-            f"Only people with the <@&{decision.eligible_role_id}> role can vote on {label(decision)}."
-        )
-
-
-@dataclass(frozen=True)
-class VoteRequest:
-    """One vote as it arrived: a structured `choice`, or text the voter `typed`."""
-
-    guild_id: int
-    decision_id: int
-    actor: Actor
-    now: datetime
-    choice: RawBallot | None = None
-    typed: str | None = None
-    reason: str | None = None
-
-
-async def cast_vote(
-    db: Database,
-    *,
-    guild_id: int,
-    decision_id: int,
-    actor: Actor,
-    now: datetime,
-    choice: RawBallot | None = None,
-    typed: str | None = None,
-    reason: str | None = None,
-) -> VoteReceipt:
-    """Record `actor`'s ballot; the latest ballot counts and every change is kept in the history."""
-    request = VoteRequest(guild_id, decision_id, actor, now, choice, typed, reason)
-    [outcome] = await cast_votes(db, [request])
-    if isinstance(outcome, BaseException):
-        raise outcome
-    return outcome
-
-
-async def cast_votes(db: Database, requests: Sequence[VoteRequest]) -> list[VoteReceipt | DomainError]:
-    """Record many votes in ONE transaction (group commit), in order. A vote the rules refuse gets its
-    DomainError in its place and writes nothing; the others are committed together."""
-    outcomes: list[VoteReceipt | DomainError] = []
-    async with db.write() as session:
-        decisions_by_id = await _decisions_for(session, requests)
-        keys = {(request.decision_id, request.actor.user_id) for request in requests}
-        current: dict[tuple[int, int], tuple[str, str | None]] = {}
-        for decision_id in {decision_id for decision_id, _ in keys}:
-            voters = [voter for d, voter in keys if d == decision_id]
-            rows = await session.exec(
-                select(Vote.voter_id, Vote.ballot, Vote.reason).where(
-                    Vote.decision_id == decision_id, col(Vote.voter_id).in_(voters)
-                )
-            )
-            current.update({(decision_id, voter): (ballot, reason) for voter, ballot, reason in rows.all()})
-        upserts: dict[tuple[int, int], dict[str, Any]] = {}
-        for request in requests:
-            try:
-                decision = decisions_by_id.get(request.decision_id)
-                if decision is None or decision.guild_id != request.guild_id:
-                    raise NotFound(f"There is no proposal #{request.decision_id} in this server.")
-                ballot, reason = _checked_ballot(decision, request)
-            except DomainError as refusal:
-                outcomes.append(refusal)
-                continue
-            key = (request.decision_id, request.actor.user_id)
-            previous = current.get(key)
-            description = describe(decision, ballot)
-            if previous == (ballot, reason):
-                outcomes.append(VoteReceipt(decision, ballot, description, ballot, unchanged=True))
-                continue
-            current[key] = (ballot, reason)
-            upserts[key] = {
-                "guild_id": request.guild_id,
-                "decision_id": request.decision_id,
-                "voter_id": request.actor.user_id,
-                "ballot": ballot,
-                "reason": reason,
-                "cast_at": request.now,
-                "updated_at": request.now,
-            }
-            session.add(
-                VoteEvent(
-                    guild_id=request.guild_id,
-                    decision_id=request.decision_id,
-                    voter_id=request.actor.user_id,
-                    action=(VoteAction.CHANGE if previous else VoteAction.CAST).value,
-                    ballot=ballot,
-                    reason=reason,
-                    at=request.now,
-                )
-            )
-            outcomes.append(
-                VoteReceipt(decision, ballot, description, previous[0] if previous else None, unchanged=False)
-            )
-        if upserts:
-            insert = pg_insert(Vote) if is_postgresql(session) else sqlite_insert(Vote)
-            # One row per voter (the latest of the batch); the unique (decision, voter) constraint decides
-            # against a concurrent transaction, and the update keeps the first cast_at.
-            await session.exec(
-                insert.values(list(upserts.values())).on_conflict_do_update(
-                    index_elements=["decision_id", "voter_id"],
-                    set_={
-                        "ballot": insert.excluded.ballot,
-                        "reason": insert.excluded.reason,
-                        "updated_at": insert.excluded.updated_at,
-                    },
-                )
-            )
-    return outcomes
-
-
-async def _decisions_for(session: AsyncSession, requests: Sequence[VoteRequest]) -> dict[int, Decision]:
-    ids = sorted({request.decision_id for request in requests})
-    query = select(Decision).where(col(Decision.id).in_(ids))
-    if is_postgresql(session):
-        # Votes and the close of a decision take turns on its row: a vote never lands after the close, and
-        # a voter's previous ballot is read after any concurrent change of theirs committed.
-        query = query.with_for_update()
-    return {
-        decision.id: decision for decision in (await session.exec(query)).all() if decision.id is not None
-    }
-
-
-def _checked_ballot(decision: Decision, request: VoteRequest) -> tuple[str, str | None]:
-    """The canonical ballot and reason of a vote, or the DomainError saying why it is refused."""
-    reason = (request.reason or "").strip() or None
-    if reason is not None and len(reason) > MAX_REASON:
-        raise InvalidInput(f"A reason is at most {MAX_REASON} characters (yours has {len(reason)}).")
-    _require_open(decision, request.now)
-    _require_eligible(decision, request.actor)
-    rules = rules_of(decision)
-    raw = request.choice if request.choice is not None else parse_ballot_text(rules, request.typed or "")
-    ballot = encode_ballot(rules, raw)
-    if reason is None:
-        decision_type = type_of(decision)
-        if decision_type.positions and decision_type.position(ballot).needs_reason:
-            position = decision_type.position(ballot)
-            raise InvalidInput(f"“{position.label}” needs a reason: say what would have to change.")
-        if decision.reasons_required:
-            raise InvalidInput(
-                f"Proposal {label(decision)} asks every voter for a reason: add one to your vote."
-            )
-    return ballot, reason
-
-
-class VoteBatcher:
-    """Group commit for the vote buttons. Votes that arrive while a batch is being written wait for the
-    next one; each batch is one transaction; every voter's call returns only once the transaction holding
-    their vote has committed. One commit per vote caps a button at a fraction of Discord's speed; this
-    commits a burst of votes at the cost of a few."""
-
-    def __init__(self, db: Database, *, max_batch: int = 256) -> None:
-        self._db = db
-        self._max_batch = max_batch
-        self._queue: list[tuple[VoteRequest, asyncio.Future[VoteReceipt]]] = []
-        self._writer: asyncio.Task[None] | None = None
-        self.transactions = 0  # batches written: observability for benchmarks and tests
-
-    async def cast(self, request: VoteRequest) -> VoteReceipt:
-        future: asyncio.Future[VoteReceipt] = asyncio.get_running_loop().create_future()
-        self._queue.append((request, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._drain())
-        return await future
-
-    async def _drain(self) -> None:
-        while self._queue:
-            batch = self._queue[: self._max_batch]
-            del self._queue[: self._max_batch]
-            self.transactions += 1
-            try:
-                outcomes = await cast_votes(self._db, [request for request, _ in batch])
-            except Exception as failure:  # e.g. the database went away: every waiting voter hears of it
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(failure)
-                continue
-            for (_, future), outcome in zip(batch, outcomes, strict=True):
-                if future.done():
-                    continue
-                if isinstance(outcome, BaseException):
-                    future.set_exception(outcome)
-                else:
-                    future.set_result(outcome)
-
-
-async def withdraw_vote(
-    db: Database, *, guild_id: int, decision_id: int, actor: Actor, now: datetime
-) -> Decision:
-    async with db.write() as session:
-        decision = await _load(session, guild_id, decision_id, lock=True)
-        _require_open(decision, now)
-        removed = await session.exec(
-            delete(Vote).where(col(Vote.decision_id) == decision_id, col(Vote.voter_id) == actor.user_id)
-        )
-        if not removed.rowcount:
-            raise Conflict(f"You have no vote on {label(decision)} to withdraw.")
-        session.add(
-            VoteEvent(
-                guild_id=guild_id,
-                decision_id=decision_id,
-                voter_id=actor.user_id,
-                action=VoteAction.WITHDRAW.value,
-                at=now,
-            )
-        )
-    return decision
 
 
 # --- closing and the lifecycle ----------------------------------------------------------------------
@@ -728,8 +269,8 @@ async def close_decision(
     process or a retry already closed it."""
     async with db.write() as session:
         if actor is not None:
-            decision = await _load(session, guild_id, decision_id)
-            _require_author_or_moderator(await _settings(session, guild_id, now), decision, actor, "close")
+            decision = await load_decision_in(session, guild_id, decision_id)
+            _require_author_or_moderator(await settings_in(session, guild_id, now), decision, actor, "close")
             full_time = decision.link_kind is not None and not link_for(decision.link_kind).closes_early
             if full_time and now < decision.closes_at:
                 # Said alike to its author and to a moderator: neither may close it early.
@@ -759,7 +300,7 @@ async def close_decision(
             if actor is None:
                 return None
             raise Conflict(f"Proposal {label(decision)} is not open.")
-        decision = await _load(session, guild_id, decision_id)
+        decision = await load_decision_in(session, guild_id, decision_id)
         await session.refresh(decision)
         counts = await ballot_counts(session, decision_id)
         result = tally(rules_of(decision), counts, eligible)
@@ -850,10 +391,10 @@ async def extend_decision(
 ) -> Decision:
     """Move the closing time later: by a duration ("2d", added to the current closing time) or to a date."""
     async with db.write() as session:
-        settings = await _settings(session, guild_id, now)
-        decision = await _load(session, guild_id, decision_id, lock=True)
+        settings = await settings_in(session, guild_id, now)
+        decision = await load_decision_in(session, guild_id, decision_id, lock=True)
         _require_author_or_moderator(settings, decision, actor, "extend")
-        _require_open(decision, now)
+        require_open(decision, now)
         try:
             new_close = decision.closes_at + parse_duration(closes)
         except InvalidInput:
@@ -885,8 +426,8 @@ async def cancel_decision(
     db: Database, *, guild_id: int, decision_id: int, actor: Actor, now: datetime, reason: str | None = None
 ) -> Decision:
     async with db.write() as session:
-        settings = await _settings(session, guild_id, now)
-        decision = await _load(session, guild_id, decision_id, lock=True)
+        settings = await settings_in(session, guild_id, now)
+        decision = await load_decision_in(session, guild_id, decision_id, lock=True)
         _require_author_or_moderator(settings, decision, actor, "cancel")
         if decision.status != DecisionStatus.OPEN:
             raise Conflict(f"Proposal {label(decision)} is not open, so it can't be cancelled.")
@@ -911,10 +452,10 @@ async def reopen_decision(
 ) -> Decision:
     """A moderator reopens a closed decision (never an anonymous one: its votes are gone by design)."""
     async with db.write() as session:
-        settings = await _settings(session, guild_id, now)
+        settings = await settings_in(session, guild_id, now)
         if not is_moderator(settings, actor):
             raise NotAllowed("Only moderators can reopen a decision.")
-        decision = await _load(session, guild_id, decision_id, lock=True)
+        decision = await load_decision_in(session, guild_id, decision_id, lock=True)
         if decision.status != DecisionStatus.CLOSED:
             raise Conflict(f"Proposal {label(decision)} is not closed.")
         if decision.anonymous:
@@ -960,8 +501,8 @@ async def record_outcome(
         statement, field="The outcome statement", limit=MAX_OUTCOME_STATEMENT, required=True
     )
     async with db.write() as session:
-        settings = await _settings(session, guild_id, now)
-        decision = await _load(session, guild_id, decision_id, lock=True)
+        settings = await settings_in(session, guild_id, now)
+        decision = await load_decision_in(session, guild_id, decision_id, lock=True)
         _require_author_or_moderator(settings, decision, actor, "record the outcome of")
         if decision.status == DecisionStatus.CANCELLED:
             raise Conflict(f"Proposal {label(decision)} was cancelled: there is no outcome to record.")
@@ -1002,10 +543,10 @@ async def authorise_remind(
     not again within `limits.remind_every`: each reminder pings everyone who has not voted.) Recorded in the
     audit log, as every manual nudge is a governance action."""
     async with db.write() as session:
-        settings = await _settings(session, guild_id, now)
-        decision = await _load(session, guild_id, decision_id)
+        settings = await settings_in(session, guild_id, now)
+        decision = await load_decision_in(session, guild_id, decision_id)
         _require_author_or_moderator(settings, decision, actor, "send reminders for")
-        _require_open(decision, now)
+        require_open(decision, now)
         await enforce(
             session,
             guild_id=guild_id,

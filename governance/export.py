@@ -23,7 +23,7 @@ from sqlalchemy import CompoundSelect, union
 from sqlmodel import SQLModel, col, select
 
 from governance import audit
-from governance.coop import default_settings, locked_settings
+from governance.coop import locked_settings, settings_in
 from governance.limits import HOUR, UNLIMITED, Limits, enforce
 from governance.permissions import Actor, require_moderator
 from storage.database import Database
@@ -174,7 +174,7 @@ async def export_guild(db: Database, guild_id: int, folder: Path, now: datetime)
     """Write the guild's record into `folder` (created if needed); returns the files written."""
     await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     async with db.read() as session:
-        settings = await session.get(Guild, guild_id) or default_settings(guild_id, now)
+        settings = await settings_in(session, guild_id, now)
         anonymous = set(
             (
                 await session.exec(

@@ -48,9 +48,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from governance import audit, names, outbox
-from governance.coop import default_settings
+from governance.coop import settings_in
 from governance.decision_types import DecisionKind, get_type
-from governance.decisions import ProposalDraft, open_decision_in
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from governance.limits import HOUR, UNLIMITED, Limits, enforce
 from governance.money import (
@@ -71,6 +70,7 @@ from governance.permissions import (
     require_fund_steward,
     require_treasurer,
 )
+from governance.proposing import ProposalDraft, open_decision_in
 from governance.tally import TallyResult
 from governance.text import clean_text
 from storage.database import Database, is_postgresql
@@ -285,10 +285,6 @@ def _plain_id(value: int, what: str) -> int:
     if not 1 <= value <= MAX_ID:
         raise NotFound(f"There is no {what} #{value} in this server.")
     return value
-
-
-async def _settings(session: AsyncSession, guild_id: int, now: datetime) -> Guild:
-    return await session.get(Guild, guild_id) or default_settings(guild_id, now)
 
 
 def can_use_funds(settings: Guild, actor: Actor) -> bool:
@@ -607,7 +603,7 @@ async def create_fund(db: Database, *, guild_id: int, actor: Actor, draft: FundD
     """A treasurer (or moderator) opens a fund. Its currency defaults to the cooperative's."""
     try:
         async with db.write() as session:
-            settings = await _settings(session, guild_id, now)
+            settings = await settings_in(session, guild_id, now)
             require_fund_steward(settings, actor)
             values = _validated_fund(settings, draft)
             # Compared with every fund's name normalized now, as funds made before names were normalized
@@ -769,7 +765,7 @@ async def _record_contribution(
     note: str,
 ) -> ContributionReceipt:
     async with db.write() as session:
-        settings = await _settings(session, guild_id, now)
+        settings = await settings_in(session, guild_id, now)
         require_fund_member(settings, actor)
         treasurer = is_treasurer(settings, actor)
         if member_id is not None and member_id != actor.user_id and not treasurer:
@@ -899,7 +895,7 @@ async def _decide_pending_contribution(
 ) -> Contribution:
     """A treasurer confirms or rejects a pending contribution. The conditional UPDATE decides, so two
     treasurers clicking at once decide it once; the contribution is returned as it was read before."""
-    require_treasurer(await _settings(session, guild_id, now), actor)
+    require_treasurer(await settings_in(session, guild_id, now), actor)
     contribution = await _load_contribution(session, guild_id, contribution_id)
     claimed = await session.exec(
         update(Contribution)
@@ -1051,7 +1047,7 @@ async def plan_request(
 ) -> RequestPlan:
     """Refuse a request before its text is typed (nothing is written)."""
     async with db.read() as session:
-        require_fund_member(await _settings(session, guild_id, now), actor)
+        require_fund_member(await settings_in(session, guild_id, now), actor)
         found = await _find_fund(session, guild_id, fund)
     _refuse_archived(found)
     low, high = _requested_amounts(found, amount_min, amount_max)
@@ -1097,7 +1093,7 @@ async def request_funds(
     purpose = clean_text(purpose, field="The purpose", limit=MAX_PURPOSE, required=True)
     details = clean_text(details, field="The details", limit=MAX_DETAILS)
     async with db.write() as session:
-        require_fund_member(await _settings(session, guild_id, now), actor)
+        require_fund_member(await settings_in(session, guild_id, now), actor)
         await enforce(
             session,
             guild_id=guild_id,
@@ -1177,7 +1173,7 @@ async def _request_for_treasurer(
 ) -> FundingRequest:
     """The request a treasurer is about to decide, locked: refused with `if_own` when it is their own, and
     when it is not pending or the members decide it."""
-    require_treasurer(await _settings(session, guild_id, now), actor)
+    require_treasurer(await settings_in(session, guild_id, now), actor)
     request = await _load_request(session, guild_id, request_id, lock=True)
     if request.requester_id == actor.user_id:
         raise NotAllowed(if_own)
@@ -1335,7 +1331,7 @@ async def cancel_request(
     cancels it; an open linked proposal is cancelled with it."""
     reason = clean_text(reason, field="The reason", limit=MAX_REASON)
     async with db.write() as session:
-        settings = await _settings(session, guild_id, now)
+        settings = await settings_in(session, guild_id, now)
         request = await _load_request(session, guild_id, request_id)
         if request.requester_id != actor.user_id and not is_fund_steward(settings, actor):
             raise NotAllowed(
@@ -1441,7 +1437,7 @@ async def _pay(
     db: Database, guild_id: int, request_id: int, actor: Actor, reference: str, key: str, now: datetime
 ) -> PayoutReceipt:
     async with db.write() as session:
-        require_treasurer(await _settings(session, guild_id, now), actor)
+        require_treasurer(await settings_in(session, guild_id, now), actor)
         request = await _load_request(session, guild_id, request_id, lock=True)
         existing = await _entry_by_key(session, guild_id, key)
         if existing is not None:
@@ -1579,7 +1575,7 @@ async def _correct(
 ) -> CorrectionReceipt:
     async with db.write() as session:
         # A correction reverses a mistake, it moves no new money: moderators may make one (product §5).
-        require_fund_steward(await _settings(session, guild_id, now), actor)
+        require_fund_steward(await settings_in(session, guild_id, now), actor)
         original = await _load_entry(session, guild_id, entry_id)
         fund = await _fund_by_id(session, guild_id, original.fund_id)
         existing = await _entry_by_key(session, guild_id, key)

@@ -34,11 +34,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from governance import audit
-from governance.coop import default_settings, locked_settings, record_settings_change
+from governance.coop import default_settings, locked_settings, record_settings_change, settings_in
 from governance.decision_types import DecisionKind, get_type
-from governance.decisions import ProposalDraft, open_decision_in
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from governance.permissions import Actor, is_contributor, is_member, require_moderator
+from governance.proposing import ProposalDraft, open_decision_in
 from governance.tally import TallyResult
 from governance.text import clean_text
 from governance.timeparse import discord_timestamp, parse_timezone
@@ -413,7 +413,7 @@ async def charter_to_accept(db: Database, *, guild_id: int, version: int, now: d
     """The settings, when `version` is the charter someone can agree to now (checked before any role is
     given); raises Conflict for a charter that does not exist or has changed."""
     async with db.read() as session:
-        settings = await session.get(Guild, guild_id) or default_settings(guild_id, now)
+        settings = await settings_in(session, guild_id, now)
     problem = _charter_problem(settings, version)
     if problem:
         raise Conflict(problem)

@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from governance import audit, outbox
-from governance.coop import default_settings, locked_settings, record_settings_change
+from governance.coop import locked_settings, record_settings_change, settings_in
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from governance.membership import locked_member
 from governance.permissions import Actor, is_moderator, require_moderator
@@ -77,7 +77,7 @@ class DueRun:
 
 async def _settings(db: Database, guild_id: int, now: datetime) -> Guild:
     async with db.read() as session:
-        return await session.get(Guild, guild_id) or default_settings(guild_id, now)
+        return await settings_in(session, guild_id, now)
 
 
 def _next(schedule: Schedule, reminder_anchor: datetime, after: datetime, timezone: str) -> datetime:
@@ -175,7 +175,7 @@ async def _change_reminder(
     db: Database, change: _StatusChange, *, guild_id: int, reminder_id: int, actor: Actor, now: datetime
 ) -> Reminder:
     async with db.write() as session:
-        settings = await session.get(Guild, guild_id) or default_settings(guild_id, now)
+        settings = await settings_in(session, guild_id, now)
         reminder = (
             await session.exec(
                 select(Reminder).where(Reminder.id == reminder_id, Reminder.guild_id == guild_id)

@@ -29,13 +29,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from governance import audit
-from governance.coop import default_settings, locked_settings
+from governance.coop import locked_settings, settings_in
 from governance.errors import InvalidInput, NotFound
 from governance.limits import HOUR, UNLIMITED, Limits, enforce
 from governance.outbound import Outbound
 from governance.permissions import Actor, require_moderator
 from storage.database import Database, is_postgresql
-from storage.models import AuditEvent, DeliveryStatus, Guild, Webhook, WebhookDelivery
+from storage.models import AuditEvent, DeliveryStatus, Webhook, WebhookDelivery
 from storage.types import as_utc
 
 SCHEMA_VERSION = 1
@@ -171,7 +171,7 @@ async def remove_webhook(
     db: Database, *, guild_id: int, webhook_id: int, actor: Actor, now: datetime
 ) -> Webhook:
     async with db.write() as session:
-        settings = await session.get(Guild, guild_id) or default_settings(guild_id, now)
+        settings = await settings_in(session, guild_id, now)
         require_moderator(settings, actor)
         webhook = await _active_webhook(session, guild_id, webhook_id)
         webhook.active = False
@@ -300,7 +300,7 @@ async def queue_test_event(
     `limits.webhook_tests_per_hour` per cooperative, recorded in the audit log). A webhook at an address the
     bot does not send to is refused here, with the same answer whatever listens there."""
     async with db.read() as session:
-        settings = await session.get(Guild, guild_id) or default_settings(guild_id, now)
+        settings = await settings_in(session, guild_id, now)
         require_moderator(settings, actor)
         webhook = await _active_webhook(session, guild_id, webhook_id)  # a removed webhook gets no test
     await outbound.check(webhook.url)  # not inside the transaction: it may look the name up

@@ -22,14 +22,14 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from governance import decisions, export, funds, membership, reminders, webhooks
+from governance import decisions, export, funds, membership, proposing, reminders, webhooks
 from governance.clock import ManualClock
 from governance.coop import SetupChanges, configure_guild
-from governance.decisions import ProposalDraft
 from governance.errors import NotAllowed
 from governance.funds import FundDraft
 from governance.membership import Change, ProfileDraft
 from governance.permissions import Actor
+from governance.proposing import ProposalDraft
 from storage.database import Database
 from storage.models import AuditEvent, MemberStatus
 
@@ -440,7 +440,7 @@ async def test_each_kind_of_action_writes_exactly_one_audit_event_with_actor_and
     # --- a decision's life ----------------------------------------------------------------------------
     proposal = await trail.step(
         "decision.open",
-        lambda: decisions.open_decision(
+        lambda: proposing.open_decision(
             db,
             guild_id=GUILD,
             actor=ALICE,
@@ -507,7 +507,7 @@ async def test_each_kind_of_action_writes_exactly_one_audit_event_with_actor_and
         subject=about,
     )
     scheduled = await trail.setup(
-        lambda: decisions.open_decision(
+        lambda: proposing.open_decision(
             db,
             guild_id=GUILD,
             actor=ALICE,
@@ -816,7 +816,7 @@ async def _with_a_request(db: Database, clock: ManualClock) -> int:
 
 async def _with_a_closed_proposal(db: Database, clock: ManualClock) -> int:
     await _configured(db, clock)
-    decision = await decisions.open_decision(
+    decision = await proposing.open_decision(
         db, guild_id=GUILD, actor=BOB, draft=ProposalDraft(title="Paint", kind="consent"), now=clock.now()
     )
     assert decision.id is not None
@@ -867,7 +867,7 @@ REFUSALS: dict[str, Refusal] = {
     ),
     "decision.open by a contributor": Refusal(
         _configured,
-        lambda db, clock, _: decisions.open_decision(
+        lambda db, clock, _: proposing.open_decision(
             db, guild_id=GUILD, actor=NINA, draft=ProposalDraft(title="Mine"), now=clock.now()
         ),
     ),

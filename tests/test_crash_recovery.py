@@ -15,8 +15,8 @@ from pathlib import Path
 from sqlmodel import col, func, select
 
 from governance.coop import SetupChanges, configure_guild
-from governance.decisions import ProposalDraft, open_decision
 from governance.permissions import Actor
+from governance.proposing import ProposalDraft, open_decision
 from storage.database import Database
 from storage.models import AuditEvent, Decision
 from tests.processes.crash_worker import START

@@ -13,8 +13,8 @@ from pathlib import Path
 from sqlmodel import col, func, select
 
 from governance.coop import SetupChanges, configure_guild
-from governance.decisions import ProposalDraft, open_decision
 from governance.permissions import Actor
+from governance.proposing import ProposalDraft, open_decision
 from storage.database import Database
 from storage.models import AuditEvent, Decision
 

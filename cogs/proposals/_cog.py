@@ -44,7 +44,7 @@ from cogs.proposals._render import (
     result_message,
     voting_view,
 )
-from governance import coop, decisions, outbox, reminders
+from governance import coop, decisions, outbox, proposing, reminders, voting
 from governance.decision_types import DECISION_TYPES
 from governance.errors import Conflict, InvalidInput
 from governance.permissions import require_insider
@@ -121,7 +121,7 @@ def eligible_count(guild: discord.Guild | None, decision: Decision) -> int:
     return 0 if role is None else sum(1 for member in role.members if not member.bot)
 
 
-def _confirmation(receipt: decisions.VoteReceipt) -> str:
+def _confirmation(receipt: voting.VoteReceipt) -> str:
     decision = receipt.decision
     label = decisions.label(decision)
     if receipt.unchanged:
@@ -246,7 +246,7 @@ class Proposals(CoopCog):
     ) -> None:
         """Propose something for the cooperative to decide."""
         assert interaction.guild_id is not None
-        draft = decisions.ProposalDraft(
+        draft = proposing.ProposalDraft(
             title="",
             kind=type,
             options=tuple(part for part in (options or "").split(";") if part.strip()),
@@ -263,7 +263,7 @@ class Proposals(CoopCog):
             reasons_required=reasons_required,
         )
         actor = actor_of(interaction)
-        settings = await decisions.check_draft(
+        settings = await proposing.check_draft(
             self.bot.database, guild_id=interaction.guild_id, actor=actor, draft=draft, now=self._now()
         )
         if (
@@ -277,13 +277,13 @@ class Proposals(CoopCog):
         )
 
     async def publish_proposal(
-        self, interaction: discord.Interaction[Any], draft: decisions.ProposalDraft
+        self, interaction: discord.Interaction[Any], draft: proposing.ProposalDraft
     ) -> None:
         """The modal was submitted: store the decision, post it with its buttons and a thread."""
         assert interaction.guild_id is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
         now = self._now()
-        decision = await decisions.open_decision(
+        decision = await proposing.open_decision(
             self.bot.database,
             guild_id=interaction.guild_id,
             actor=actor_of(interaction),
@@ -324,7 +324,7 @@ class Proposals(CoopCog):
             except discord.HTTPException:
                 log.warning("Could not post decision %s", decision.id, exc_info=True)
         if message is None:
-            await decisions.discard_unposted(
+            await proposing.discard_unposted(
                 self.bot.database, guild_id=decision.guild_id, decision_id=decision.id, now=now
             )
             return None
@@ -338,7 +338,7 @@ class Proposals(CoopCog):
             )
         except discord.HTTPException:
             log.warning("Could not open a thread for decision %s", decision.id, exc_info=True)
-        await decisions.attach_message(
+        await proposing.attach_message(
             self.bot.database,
             guild_id=decision.guild_id,
             decision_id=decision.id,
@@ -366,7 +366,7 @@ class Proposals(CoopCog):
     ) -> None:
         assert interaction.guild_id is not None
         receipt = await self.bot.votes.cast(
-            decisions.VoteRequest(
+            voting.VoteRequest(
                 guild_id=interaction.guild_id,
                 decision_id=decision_id,
                 actor=actor_of(interaction),
@@ -408,7 +408,7 @@ class Proposals(CoopCog):
 
     async def on_withdraw_click(self, interaction: discord.Interaction[Any], decision_id: int) -> None:
         assert interaction.guild_id is not None
-        decision = await decisions.withdraw_vote(
+        decision = await voting.withdraw_vote(
             self.bot.database,
             guild_id=interaction.guild_id,
             decision_id=decision_id,

@@ -11,8 +11,9 @@ from cogs._common import CoopModal, CoopView, PagedView
 from cogs._text import INPUT_LABEL_LIMIT, MODAL_TITLE_LIMIT, shorten
 from cogs.proposals._render import reasons_embed
 from governance.decision_types import DECISION_TYPES
-from governance.decisions import MAX_DETAILS, MAX_REASON, MAX_TITLE, ProposalDraft
+from governance.decisions import MAX_REASON
 from governance.errors import InvalidInput
+from governance.proposing import MAX_DETAILS, MAX_TITLE, ProposalDraft
 from governance.records import Decision
 from governance.tally import RawBallot
 

@@ -26,11 +26,11 @@ from sqlalchemy import select as sa_select
 from sqlmodel import SQLModel
 
 from bot import CoopBot
-from governance import decisions, funds, reminders, webhooks
+from governance import decisions, funds, proposing, reminders, webhooks
 from governance.clock import ManualClock
-from governance.decisions import ProposalDraft
 from governance.funds import FundDraft
 from governance.permissions import Actor
+from governance.proposing import ProposalDraft
 from storage.database import Database
 from tests.cogs.test_permission_matrix import EXPECTED
 from tests.cogs.test_permission_matrix import V as VISITOR
@@ -201,7 +201,7 @@ async def make_objects_of_b(coop: Coop, db: Database, clock: ManualClock) -> Obj
     guild_id, now = coop.guild.id, clock.now()
     alice = actor(coop.alice, coop.member_role)
     tess = actor(coop.treasurer, coop.member_role, coop.treasurer_role)
-    proposal = await decisions.open_decision(
+    proposal = await proposing.open_decision(
         db, guild_id=guild_id, actor=alice, draft=ProposalDraft(title=B_PROPOSAL, kind="consent"), now=now
     )
     await funds.create_fund(

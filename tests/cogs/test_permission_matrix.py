@@ -29,11 +29,11 @@ from discord import app_commands
 from sqlmodel import col, func, select
 
 from bot import CoopBot
-from governance import decisions, funds, reminders, webhooks
+from governance import funds, proposing, reminders, webhooks
 from governance.clock import ManualClock
-from governance.decisions import ProposalDraft
 from governance.funds import FundDraft
 from governance.permissions import Actor
+from governance.proposing import ProposalDraft
 from storage.database import Database
 from storage.models import AuditEvent
 from tests.conftest import Coop, build_coop, configure
@@ -200,7 +200,7 @@ async def make_objects(coop: Coop, db: Database, clock: ManualClock, person: sim
     bob = _actor(coop, coop.members[1], coop.member_role)
     tess = _actor(coop, coop.treasurer, coop.member_role, coop.treasurer_role)
     mo = _actor(coop, coop.moderator, coop.member_role, coop.moderator_role)
-    proposal = await decisions.open_decision(
+    proposal = await proposing.open_decision(
         db,
         guild_id=guild_id,
         actor=bob,

@@ -12,14 +12,12 @@ import pytest_asyncio
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from governance import decisions, links
+from governance import links, voting
 from governance.clock import ManualClock
 from governance.coop import SetupChanges, configure_guild
 from governance.decisions import (
     ClosedDecision,
-    ProposalDraft,
     cancel_decision,
-    cast_vote,
     close_decision,
     current_tally,
     due_decisions,
@@ -28,19 +26,18 @@ from governance.decisions import (
     get_decision,
     list_open,
     next_closing,
-    open_decision,
-    open_decision_in,
     reasons_given,
     record_outcome,
     register,
     reopen_decision,
-    withdraw_vote,
 )
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from governance.links import Link
 from governance.permissions import Actor
+from governance.proposing import ProposalDraft, open_decision, open_decision_in
 from governance.tally import TallyResult
 from governance.timeparse import add_working_days, parse_timezone, working_days_between
+from governance.voting import cast_vote, withdraw_vote
 from storage.database import Database
 from storage.models import AuditEvent, Decision, Member, Vote, VoteEvent
 
@@ -109,7 +106,7 @@ async def propose(
 
 async def vote(
     db: Database, decision: Decision, actor: Actor, now: datetime, choice: Any = None, **kw: Any
-) -> decisions.VoteReceipt:
+) -> voting.VoteReceipt:
     return await cast_vote(
         db, guild_id=decision.guild_id, decision_id=ident(decision), actor=actor, now=now, choice=choice, **kw
     )

@@ -19,10 +19,11 @@ from sqlmodel import col, func, select
 from governance import decisions, funds
 from governance.clock import ManualClock
 from governance.coop import SetupChanges, configure_guild
-from governance.decisions import cast_vote, close_decision
+from governance.decisions import close_decision
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from governance.funds import FundDraft
 from governance.permissions import Actor
+from governance.voting import cast_vote
 from storage.database import Database
 from storage.models import (
     AuditEvent,

@@ -36,7 +36,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel, col, select
 
-from governance import decisions, funds
+from governance import decisions, funds, voting
 from governance.clock import ManualClock
 from governance.coop import SetupChanges, configure_guild
 from governance.errors import Conflict, DomainError, InvalidInput, NotAllowed
@@ -380,7 +380,7 @@ class FundsMachine(RuleBasedStateMachine):
         objection = objection and self.clock.now() < decision.closes_at
         if objection:
             self.run(
-                decisions.cast_vote(
+                voting.cast_vote(
                     self.db,
                     guild_id=GUILD,
                     decision_id=model.decision_id,

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from governance import decisions, export, funds, webhooks
+from governance import decisions, export, funds, proposing, webhooks
 from governance.clock import ManualClock
-from governance.decisions import ProposalDraft
 from governance.errors import NotAllowed
 from governance.limits import Limits, TooSoon
 from governance.outbound import Outbound
+from governance.proposing import ProposalDraft
 from storage.database import Database
 from tests.governance.test_funds import (
     ADMIN,
@@ -41,7 +41,7 @@ TIGHT = Limits(
 
 
 async def _open(db: Database, clock: ManualClock, who=ALICE, title: str = "Paint the door") -> int:
-    decision = await decisions.open_decision(
+    decision = await proposing.open_decision(
         db,
         guild_id=GUILD,
         actor=who,

@@ -13,8 +13,9 @@ from sqlmodel import select
 
 from governance import decisions, links
 from governance.clock import ManualClock
-from governance.decisions import ProposalDraft, cast_vote, open_decision_in
 from governance.errors import NotAllowed
+from governance.proposing import ProposalDraft, open_decision_in
+from governance.voting import cast_vote
 from storage.database import Database
 from storage.models import Decision, DecisionStatus, FundingRequest
 from tests.governance.test_funds import ALICE, BOB, GUILD, MO, ask, coop_db, deposit, make_fund

@@ -14,10 +14,11 @@ from sqlmodel import col, select
 from governance import membership
 from governance.clock import ManualClock
 from governance.coop import SetupChanges, configure_guild, get_settings
-from governance.decisions import cancel_decision, cast_vote, close_decision, get_decision
+from governance.decisions import cancel_decision, close_decision, get_decision
 from governance.errors import Conflict, InvalidInput, NotAllowed
 from governance.membership import Change, ProfileDraft
 from governance.permissions import Actor
+from governance.voting import cast_vote
 from storage.database import Database
 from storage.models import Application, AuditEvent, Decision, Member, MemberStatus
 

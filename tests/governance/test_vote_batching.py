@@ -10,9 +10,9 @@ import pytest
 from sqlmodel import col, select
 
 from governance.clock import ManualClock
-from governance.decisions import VoteBatcher, VoteRequest
 from governance.errors import Conflict, NotAllowed
 from governance.permissions import Actor
+from governance.voting import VoteBatcher, VoteRequest
 from storage.database import Database
 from storage.models import Vote, VoteEvent
 from tests.governance.test_decisions import GUILD, MEMBER_ROLE, OTHER_GUILD, ident, propose

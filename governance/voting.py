@@ -1,0 +1,259 @@
+"""Votes: cast, change and withdraw a vote on an open decision, alone or in a group-committed batch.
+
+A vote is decided by the database inside one write transaction, never by what a process remembers: the
+unique (decision, voter) constraint makes a double click one vote, the decision is re-read (locked on
+PostgreSQL) in the transaction so that no vote lands after a close, and every change is kept in the vote
+history. The buttons' votes go through :class:`VoteBatcher`, which commits a burst of clicks in a few
+transactions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from governance.decisions import (
+    MAX_REASON,
+    describe,
+    label,
+    load_decision_in,
+    require_open,
+    rules_of,
+    type_of,
+)
+from governance.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
+from governance.permissions import Actor
+from governance.tally import RawBallot, encode_ballot, parse_ballot_text
+from storage.database import Database, is_postgresql
+from storage.models import Decision, Vote, VoteAction, VoteEvent
+
+
+@dataclass(frozen=True)
+class VoteReceipt:
+    decision: Decision
+    ballot: str
+    description: str
+    previous: str | None
+    unchanged: bool
+
+
+# --- voting -----------------------------------------------------------------------------------------
+
+
+def _require_eligible(decision: Decision, actor: Actor) -> None:
+    if decision.eligible_role_id is not None and decision.eligible_role_id not in actor.role_ids:
+        raise NotAllowed(
+            f"Only people with the <@&{decision.eligible_role_id}> role can vote on {label(decision)}."
+        )
+
+
+@dataclass(frozen=True)
+class VoteRequest:
+    """One vote as it arrived: a structured `choice`, or text the voter `typed`."""
+
+    guild_id: int
+    decision_id: int
+    actor: Actor
+    now: datetime
+    choice: RawBallot | None = None
+    typed: str | None = None
+    reason: str | None = None
+
+
+async def cast_vote(
+    db: Database,
+    *,
+    guild_id: int,
+    decision_id: int,
+    actor: Actor,
+    now: datetime,
+    choice: RawBallot | None = None,
+    typed: str | None = None,
+    reason: str | None = None,
+) -> VoteReceipt:
+    """Record `actor`'s ballot; the latest ballot counts and every change is kept in the history."""
+    request = VoteRequest(guild_id, decision_id, actor, now, choice, typed, reason)
+    [outcome] = await cast_votes(db, [request])
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+async def cast_votes(db: Database, requests: Sequence[VoteRequest]) -> list[VoteReceipt | DomainError]:
+    """Record many votes in ONE transaction (group commit), in order. A vote the rules refuse gets its
+    DomainError in its place and writes nothing; the others are committed together."""
+    outcomes: list[VoteReceipt | DomainError] = []
+    async with db.write() as session:
+        decisions_by_id = await _decisions_for(session, requests)
+        keys = {(request.decision_id, request.actor.user_id) for request in requests}
+        current: dict[tuple[int, int], tuple[str, str | None]] = {}
+        for decision_id in {decision_id for decision_id, _ in keys}:
+            voters = [voter for d, voter in keys if d == decision_id]
+            rows = await session.exec(
+                select(Vote.voter_id, Vote.ballot, Vote.reason).where(
+                    Vote.decision_id == decision_id, col(Vote.voter_id).in_(voters)
+                )
+            )
+            current.update({(decision_id, voter): (ballot, reason) for voter, ballot, reason in rows.all()})
+        upserts: dict[tuple[int, int], dict[str, Any]] = {}
+        for request in requests:
+            try:
+                decision = decisions_by_id.get(request.decision_id)
+                if decision is None or decision.guild_id != request.guild_id:
+                    raise NotFound(f"There is no proposal #{request.decision_id} in this server.")
+                ballot, reason = _checked_ballot(decision, request)
+            except DomainError as refusal:
+                outcomes.append(refusal)
+                continue
+            key = (request.decision_id, request.actor.user_id)
+            previous = current.get(key)
+            description = describe(decision, ballot)
+            if previous == (ballot, reason):
+                outcomes.append(VoteReceipt(decision, ballot, description, ballot, unchanged=True))
+                continue
+            current[key] = (ballot, reason)
+            upserts[key] = {
+                "guild_id": request.guild_id,
+                "decision_id": request.decision_id,
+                "voter_id": request.actor.user_id,
+                "ballot": ballot,
+                "reason": reason,
+                "cast_at": request.now,
+                "updated_at": request.now,
+            }
+            session.add(
+                VoteEvent(
+                    guild_id=request.guild_id,
+                    decision_id=request.decision_id,
+                    voter_id=request.actor.user_id,
+                    action=(VoteAction.CHANGE if previous else VoteAction.CAST).value,
+                    ballot=ballot,
+                    reason=reason,
+                    at=request.now,
+                )
+            )
+            outcomes.append(
+                VoteReceipt(decision, ballot, description, previous[0] if previous else None, unchanged=False)
+            )
+        if upserts:
+            insert = pg_insert(Vote) if is_postgresql(session) else sqlite_insert(Vote)
+            # One row per voter (the latest of the batch); the unique (decision, voter) constraint decides
+            # against a concurrent transaction, and the update keeps the first cast_at.
+            await session.exec(
+                insert.values(list(upserts.values())).on_conflict_do_update(
+                    index_elements=["decision_id", "voter_id"],
+                    set_={
+                        "ballot": insert.excluded.ballot,
+                        "reason": insert.excluded.reason,
+                        "updated_at": insert.excluded.updated_at,
+                    },
+                )
+            )
+    return outcomes
+
+
+async def _decisions_for(session: AsyncSession, requests: Sequence[VoteRequest]) -> dict[int, Decision]:
+    ids = sorted({request.decision_id for request in requests})
+    query = select(Decision).where(col(Decision.id).in_(ids))
+    if is_postgresql(session):
+        # Votes and the close of a decision take turns on its row: a vote never lands after the close, and
+        # a voter's previous ballot is read after any concurrent change of theirs committed.
+        query = query.with_for_update()
+    return {
+        decision.id: decision for decision in (await session.exec(query)).all() if decision.id is not None
+    }
+
+
+def _checked_ballot(decision: Decision, request: VoteRequest) -> tuple[str, str | None]:
+    """The canonical ballot and reason of a vote, or the DomainError saying why it is refused."""
+    reason = (request.reason or "").strip() or None
+    if reason is not None and len(reason) > MAX_REASON:
+        raise InvalidInput(f"A reason is at most {MAX_REASON} characters (yours has {len(reason)}).")
+    require_open(decision, request.now)
+    _require_eligible(decision, request.actor)
+    rules = rules_of(decision)
+    raw = request.choice if request.choice is not None else parse_ballot_text(rules, request.typed or "")
+    ballot = encode_ballot(rules, raw)
+    if reason is None:
+        decision_type = type_of(decision)
+        if decision_type.positions and decision_type.position(ballot).needs_reason:
+            position = decision_type.position(ballot)
+            raise InvalidInput(f"“{position.label}” needs a reason: say what would have to change.")
+        if decision.reasons_required:
+            raise InvalidInput(
+                f"Proposal {label(decision)} asks every voter for a reason: add one to your vote."
+            )
+    return ballot, reason
+
+
+class VoteBatcher:
+    """Group commit for the vote buttons. Votes that arrive while a batch is being written wait for the
+    next one; each batch is one transaction; every voter's call returns only once the transaction holding
+    their vote has committed. One commit per vote caps a button at a fraction of Discord's speed; this
+    commits a burst of votes at the cost of a few."""
+
+    def __init__(self, db: Database, *, max_batch: int = 256) -> None:
+        self._db = db
+        self._max_batch = max_batch
+        self._queue: list[tuple[VoteRequest, asyncio.Future[VoteReceipt]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self.transactions = 0  # batches written: observability for benchmarks and tests
+
+    async def cast(self, request: VoteRequest) -> VoteReceipt:
+        future: asyncio.Future[VoteReceipt] = asyncio.get_running_loop().create_future()
+        self._queue.append((request, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        while self._queue:
+            batch = self._queue[: self._max_batch]
+            del self._queue[: self._max_batch]
+            self.transactions += 1
+            try:
+                outcomes = await cast_votes(self._db, [request for request, _ in batch])
+            except Exception as failure:  # e.g. the database went away: every waiting voter hears of it
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(failure)
+                continue
+            for (_, future), outcome in zip(batch, outcomes, strict=True):
+                if future.done():
+                    continue
+                if isinstance(outcome, BaseException):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)
+
+
+async def withdraw_vote(
+    db: Database, *, guild_id: int, decision_id: int, actor: Actor, now: datetime
+) -> Decision:
+    async with db.write() as session:
+        decision = await load_decision_in(session, guild_id, decision_id, lock=True)
+        require_open(decision, now)
+        removed = await session.exec(
+            delete(Vote).where(col(Vote.decision_id) == decision_id, col(Vote.voter_id) == actor.user_id)
+        )
+        if not removed.rowcount:
+            raise Conflict(f"You have no vote on {label(decision)} to withdraw.")
+        session.add(
+            VoteEvent(
+                guild_id=guild_id,
+                decision_id=decision_id,
+                voter_id=actor.user_id,
+                action=VoteAction.WITHDRAW.value,
+                at=now,
+            )
+        )
+    return decision
