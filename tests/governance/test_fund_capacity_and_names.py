@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import col
 
-from governance import funds
+from governance import funds, ledger
 from governance.clock import ManualClock
 from governance.coop import SetupChanges, configure_guild
 from governance.errors import Conflict, InvalidInput
@@ -151,7 +151,7 @@ async def test_the_database_itself_keeps_the_balance_within_the_bound(coop_db: D
     fund.balance = 0  # as read before the other contribution
     with pytest.raises(Conflict, match=FULL):
         async with coop_db.write() as session:
-            await funds._move_balance(session, fund, 2)
+            await ledger.move_balance(session, fund, 2)
     assert await snapshot(coop_db) == before
 
 
@@ -170,7 +170,7 @@ async def test_sums_of_many_large_amounts_are_exact_in_any_order(coop_db: Databa
         for index in range(1000):
             for amount, moment in ((largest, start), (-largest, start + timedelta(days=1))):
                 session.add(
-                    funds._entry(
+                    ledger.ledger_entry(
                         fund,
                         kind=LedgerKind.CONTRIBUTION if amount > 0 else LedgerKind.PAYOUT,
                         amount=amount,
