@@ -1,8 +1,10 @@
 """The decision types a cooperative can use, described as data.
 
 Each :class:`DecisionType` says what voters choose (fixed *positions* such as agree / block, or the
-*options* the proposer lists), the passing rule in one human line, and the timing rules. The counting
-itself lives in :mod:`governance.tally`; this module holds no behaviour beyond lookups.
+*options* the proposer lists), the passing rule in one human line, and the timing rules. A type with
+positions also carries its rule as code (``decide``), written right beside its sentence so that the two
+cannot drift apart; :mod:`governance.tally` reads ballots, counts them and calls it. Option types (poll,
+ranked, score, dot) are counted by the tally itself: their rule is "the most wins".
 
 Timing. ``default_duration`` is what a proposal gets when the author names no closing time.
 ``min_working_days`` follows the Enspiral Decisions Agreement (handbook.enspiral.com/agreements/decisions):
@@ -17,13 +19,18 @@ Every default duration is long enough to contain its working-day minimum whateve
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from fractions import Fraction
 from types import MappingProxyType
 
 from governance.errors import InvalidInput
+from governance.text import percent, plural
+
+SIGNIFICANT_SHARE = Fraction(1, 2)  # strictly more than this share of positions must agree
+SUPERMAJORITY = Fraction(3, 4)  # quorum (of eligible) and emergency (of positions): at least this share
 
 
 class DecisionKind(StrEnum):
@@ -56,6 +63,20 @@ _FLOOR = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
+class Count:
+    """What a position rule decides on: the votes per position key, the eligible voters, a count's target."""
+
+    positions: Mapping[str, int]
+    eligible: int
+    target: int | None = None
+
+
+# A position rule: passed (None when the type has no pass or fail) and the outcome in one sentence.
+Verdict = tuple[bool | None, str]
+Rule = Callable[[Count], Verdict]
+
+
+@dataclass(frozen=True)
 class DecisionType:
     kind: DecisionKind
     label: str
@@ -65,6 +86,7 @@ class DecisionType:
     default_duration: timedelta
     min_working_days: int = 0
     min_duration: timedelta = _FLOOR
+    decide: Rule | None = None  # the rule of a position type, as code; None for option types
 
     @property
     def uses_options(self) -> bool:
@@ -97,117 +119,236 @@ def _days(n: int) -> timedelta:
     return timedelta(days=n)
 
 
+def _consent(count: Count) -> Verdict:
+    objections = count.positions["objection"]
+    if objections:
+        return False, f"Fails: {plural(objections, 'objection stands', 'objections stand')}."
+    return True, "Passes: no objection stands."
+
+
+_CONSENT = DecisionType(
+    kind=DecisionKind.CONSENT,
+    label="Consent",
+    rule="Passes at the closing time unless an objection stands",
+    positions=(
+        Position("no_objection", "No objection", "👌"),
+        Position("objection", "Objection", "✋", needs_reason=True),
+    ),
+    has_pass_fail=True,
+    default_duration=_days(3),
+    decide=_consent,
+)
+
+
+def _blocked(count: Count) -> Verdict | None:
+    blocks = count.positions["block"]
+    return (False, f"Fails: {plural(blocks, 'block', 'blocks')}.") if blocks else None
+
+
+def _consensus(count: Count) -> Verdict:
+    return _blocked(count) or (True, "Passes: no block.")
+
+
+_CONSENSUS = DecisionType(
+    kind=DecisionKind.CONSENSUS,
+    label="Consensus",
+    rule="Passes unless someone blocks",
+    positions=_CONSENSUS_POSITIONS,
+    has_pass_fail=True,
+    default_duration=_days(7),
+    min_working_days=3,
+    decide=_consensus,
+)
+
+
+def _took_a_position(count: Count) -> int:
+    return count.positions["agree"] + count.positions["disagree"] + count.positions["block"]
+
+
+def _significant(count: Count) -> Verdict:
+    if blocked := _blocked(count):
+        return blocked
+    agree, positions = count.positions["agree"], _took_a_position(count)
+    if not positions:
+        return False, "Fails: nobody took a position."
+    share = f"{agree} of {positions} who took a position agree"
+    if agree > SIGNIFICANT_SHARE * positions:
+        return True, f"Passes: {share} (more than {percent(SIGNIFICANT_SHARE)} needed)."
+    return False, f"Fails: {share}; more than {percent(SIGNIFICANT_SHARE)} needed."
+
+
+_SIGNIFICANT = DecisionType(
+    kind=DecisionKind.SIGNIFICANT,
+    label="Significant",
+    rule="Passes with no block and more than 50% of those who took a position agreeing",
+    positions=_CONSENSUS_POSITIONS,
+    has_pass_fail=True,
+    default_duration=_days(7),
+    min_working_days=5,
+    decide=_significant,
+)
+
+
+def _quorum(count: Count) -> Verdict:
+    if blocked := _blocked(count):
+        return blocked
+    support = count.positions["agree"] + count.positions["abstain"]
+    share = f"{support} of {count.eligible} eligible agree or abstain"
+    if support >= SUPERMAJORITY * count.eligible:
+        return True, f"Passes: {share} ({percent(SUPERMAJORITY)} needed)."
+    return False, f"Fails: {share}; {percent(SUPERMAJORITY)} needed."
+
+
+_QUORUM = DecisionType(
+    kind=DecisionKind.QUORUM,
+    label="Quorum",
+    rule="Passes with no block and at least 75% of eligible voters agreeing or abstaining",
+    positions=_CONSENSUS_POSITIONS,
+    has_pass_fail=True,
+    default_duration=_days(7),
+    min_working_days=5,
+    decide=_quorum,
+)
+
+
+def _emergency(count: Count) -> Verdict:
+    agree, blocks, positions = count.positions["agree"], count.positions["block"], _took_a_position(count)
+    if not positions:
+        return False, "Fails: nobody took a position."
+    share = f"{agree} of {positions} who took a position agree"
+    if agree >= SUPERMAJORITY * positions:
+        despite = f" despite {plural(blocks, 'block', 'blocks')}" if blocks else ""
+        return True, f"Passes{despite}: {share} ({percent(SUPERMAJORITY)} needed)."
+    return False, f"Fails: {share}; {percent(SUPERMAJORITY)} needed."
+
+
+_EMERGENCY = DecisionType(
+    kind=DecisionKind.EMERGENCY,
+    label="Emergency",
+    rule="Passes when at least 75% of those who took a position agree, even with blocks",
+    positions=_CONSENSUS_POSITIONS,
+    has_pass_fail=True,
+    default_duration=_days(14),
+    min_working_days=10,
+    decide=_emergency,
+)
+
+
+def _advice(count: Count) -> Verdict:
+    given = count.positions["advice"]
+    if not given:
+        return None, "No advice given; the proposer decides."
+    return None, f"{plural(given, 'piece', 'pieces')} of advice given; the proposer decides."
+
+
+_ADVICE = DecisionType(
+    kind=DecisionKind.ADVICE,
+    label="Advice",
+    rule="Members give advice; the proposer decides and records the outcome",
+    positions=(Position("advice", "Give advice", "💬", needs_reason=True),),
+    has_pass_fail=False,
+    default_duration=_days(5),
+    decide=_advice,
+)
+
+
+def _sense_check(count: Count) -> Verdict:
+    return None, ", ".join(f"{p.label}: {count.positions[p.key]}" for p in _SENSE_POSITIONS) + "."
+
+
+_SENSE_POSITIONS = (
+    Position("looks_good", "Looks good", "👍"),
+    Position("not_sure", "Not sure", "🤔"),
+    Position("concerned", "Concerned", "😟"),
+)
+
+
+_SENSE_CHECK = DecisionType(
+    kind=DecisionKind.SENSE_CHECK,
+    label="Sense check",
+    rule="Informational: shows how people feel, no pass or fail",
+    positions=_SENSE_POSITIONS,
+    has_pass_fail=False,
+    default_duration=_days(2),
+    decide=_sense_check,
+)
+
+
+_POLL = DecisionType(
+    kind=DecisionKind.POLL,
+    label="Poll",
+    rule="The option with the most votes wins; ties are reported",
+    positions=(),
+    has_pass_fail=False,
+    default_duration=_days(3),
+)
+
+
+_RANKED = DecisionType(
+    kind=DecisionKind.RANKED,
+    label="Ranked choice",
+    rule="Instant-runoff winner of the rankings; Borda count shown too",
+    positions=(),
+    has_pass_fail=False,
+    default_duration=_days(5),
+)
+
+
+_SCORE = DecisionType(
+    kind=DecisionKind.SCORE,
+    label="Score",
+    rule="The option with the highest total score wins",
+    positions=(),
+    has_pass_fail=False,
+    default_duration=_days(5),
+)
+
+
+_DOT = DecisionType(
+    kind=DecisionKind.DOT,
+    label="Dot vote",
+    rule="Each voter spreads their dots; the option with the most dots wins",
+    positions=(),
+    has_pass_fail=False,
+    default_duration=_days(5),
+)
+
+
+def _count(count: Count) -> Verdict:
+    people_in, target = count.positions["in"], count.target
+    assert target is not None
+    if people_in >= target:
+        return True, f"Passes: {people_in} in, target of {target} reached."
+    return False, f"Fails: {people_in} in, {target} needed."
+
+
+_COUNT = DecisionType(
+    kind=DecisionKind.COUNT,
+    label="Count",
+    rule="Passes when enough people are in to reach the target",
+    positions=(
+        Position("in", "I'm in", "🙋"),
+        Position("out", "Not in", "🙅"),
+    ),
+    has_pass_fail=True,
+    default_duration=_days(7),
+    decide=_count,
+)
+
+
 _TYPES: tuple[DecisionType, ...] = (
-    DecisionType(
-        kind=DecisionKind.CONSENT,
-        label="Consent",
-        rule="Passes at the closing time unless an objection stands",
-        positions=(
-            Position("no_objection", "No objection", "👌"),
-            Position("objection", "Objection", "✋", needs_reason=True),
-        ),
-        has_pass_fail=True,
-        default_duration=_days(3),
-    ),
-    DecisionType(
-        kind=DecisionKind.CONSENSUS,
-        label="Consensus",
-        rule="Passes unless someone blocks",
-        positions=_CONSENSUS_POSITIONS,
-        has_pass_fail=True,
-        default_duration=_days(7),
-        min_working_days=3,
-    ),
-    DecisionType(
-        kind=DecisionKind.SIGNIFICANT,
-        label="Significant",
-        rule="Passes with no block and more than 50% of those who took a position agreeing",
-        positions=_CONSENSUS_POSITIONS,
-        has_pass_fail=True,
-        default_duration=_days(7),
-        min_working_days=5,
-    ),
-    DecisionType(
-        kind=DecisionKind.QUORUM,
-        label="Quorum",
-        rule="Passes with no block and at least 75% of eligible voters agreeing or abstaining",
-        positions=_CONSENSUS_POSITIONS,
-        has_pass_fail=True,
-        default_duration=_days(7),
-        min_working_days=5,
-    ),
-    DecisionType(
-        kind=DecisionKind.EMERGENCY,
-        label="Emergency",
-        rule="Passes when at least 75% of those who took a position agree, even with blocks",
-        positions=_CONSENSUS_POSITIONS,
-        has_pass_fail=True,
-        default_duration=_days(14),
-        min_working_days=10,
-    ),
-    DecisionType(
-        kind=DecisionKind.ADVICE,
-        label="Advice",
-        rule="Members give advice; the proposer decides and records the outcome",
-        positions=(Position("advice", "Give advice", "💬", needs_reason=True),),
-        has_pass_fail=False,
-        default_duration=_days(5),
-    ),
-    DecisionType(
-        kind=DecisionKind.SENSE_CHECK,
-        label="Sense check",
-        rule="Informational: shows how people feel, no pass or fail",
-        positions=(
-            Position("looks_good", "Looks good", "👍"),
-            Position("not_sure", "Not sure", "🤔"),
-            Position("concerned", "Concerned", "😟"),
-        ),
-        has_pass_fail=False,
-        default_duration=_days(2),
-    ),
-    DecisionType(
-        kind=DecisionKind.POLL,
-        label="Poll",
-        rule="The option with the most votes wins; ties are reported",
-        positions=(),
-        has_pass_fail=False,
-        default_duration=_days(3),
-    ),
-    DecisionType(
-        kind=DecisionKind.RANKED,
-        label="Ranked choice",
-        rule="Instant-runoff winner of the rankings; Borda count shown too",
-        positions=(),
-        has_pass_fail=False,
-        default_duration=_days(5),
-    ),
-    DecisionType(
-        kind=DecisionKind.SCORE,
-        label="Score",
-        rule="The option with the highest total score wins",
-        positions=(),
-        has_pass_fail=False,
-        default_duration=_days(5),
-    ),
-    DecisionType(
-        kind=DecisionKind.DOT,
-        label="Dot vote",
-        rule="Each voter spreads their dots; the option with the most dots wins",
-        positions=(),
-        has_pass_fail=False,
-        default_duration=_days(5),
-    ),
-    DecisionType(
-        kind=DecisionKind.COUNT,
-        label="Count",
-        rule="Passes when enough people are in to reach the target",
-        positions=(
-            Position("in", "I'm in", "🙋"),
-            Position("out", "Not in", "🙅"),
-        ),
-        has_pass_fail=True,
-        default_duration=_days(7),
-    ),
+    _CONSENT,
+    _CONSENSUS,
+    _SIGNIFICANT,
+    _QUORUM,
+    _EMERGENCY,
+    _ADVICE,
+    _SENSE_CHECK,
+    _POLL,
+    _RANKED,
+    _SCORE,
+    _DOT,
+    _COUNT,
 )
 
 DECISION_TYPES: Mapping[DecisionKind, DecisionType] = MappingProxyType({t.kind: t for t in _TYPES})

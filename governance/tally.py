@@ -33,8 +33,9 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import cast
 
-from governance.decision_types import DECISION_TYPES, DecisionKind
+from governance.decision_types import DECISION_TYPES, Count, DecisionKind
 from governance.errors import InvalidInput
+from governance.text import percent, plural
 
 MIN_OPTIONS = 2
 MAX_OPTIONS = 20
@@ -42,9 +43,6 @@ MAX_OPTION_LABEL = 100  # Discord's limit for a select-menu option label.
 SCORE_FLOOR = -10
 SCORE_CEILING = 100
 MAX_DOTS = 1000
-
-SIGNIFICANT_SHARE = Fraction(1, 2)  # strictly more than this share of positions must agree
-SUPERMAJORITY = Fraction(3, 4)  # quorum kind (of eligible) and emergency kind (of positions): at least this
 
 OPTION_KINDS = frozenset({DecisionKind.POLL, DecisionKind.RANKED, DecisionKind.SCORE, DecisionKind.DOT})
 POSITION_KINDS = frozenset(kind for kind in DecisionKind if kind not in OPTION_KINDS)
@@ -515,7 +513,7 @@ def tally(rules: DecisionRules, ballot_counts: Mapping[str, int], eligible: int)
 
     if not quorum_met:
         assert quorum is not None
-        shortfall = f"quorum not reached ({voters} of {eligible} took part, {_percent(quorum)} needed)"
+        shortfall = f"quorum not reached ({voters} of {eligible} took part, {percent(quorum)} needed)"
         if DECISION_TYPES[kind].has_pass_fail:
             result = replace(result, passed=False, outcome=f"Fails: {shortfall}.")
         else:
@@ -542,57 +540,9 @@ def _tally_positions(rules: DecisionRules, counts: Mapping[str, int], eligible: 
         assert isinstance(key, str)
         tallied[key] += count
 
-    passed, outcome = _position_rule(rules, tallied, eligible)
+    assert decision_type.decide is not None
+    passed, outcome = decision_type.decide(Count(tallied, eligible, rules.target))
     return _KindResult(passed=passed, outcome=outcome, position_counts=tallied)
-
-
-def _position_rule(rules: DecisionRules, counts: Mapping[str, int], eligible: int) -> tuple[bool | None, str]:
-    """Apply a position kind's passing rule (see :func:`tally`) to its counts."""
-    kind = DecisionKind(rules.kind)
-    if kind is DecisionKind.CONSENT:
-        objections = counts["objection"]
-        if objections:
-            return False, f"Fails: {_plural(objections, 'objection stands', 'objections stand')}."
-        return True, "Passes: no objection stands."
-    if kind is DecisionKind.ADVICE:
-        given = counts["advice"]
-        if not given:
-            return None, "No advice given; the proposer decides."
-        return None, f"{_plural(given, 'piece', 'pieces')} of advice given; the proposer decides."
-    if kind is DecisionKind.SENSE_CHECK:
-        sense = DECISION_TYPES[kind].positions
-        return None, ", ".join(f"{p.label}: {counts[p.key]}" for p in sense) + "."
-    if kind is DecisionKind.COUNT:
-        people_in, target = counts["in"], rules.target
-        assert target is not None
-        if people_in >= target:
-            return True, f"Passes: {people_in} in, target of {target} reached."
-        return False, f"Fails: {people_in} in, {target} needed."
-
-    agree, abstain, blocks = counts["agree"], counts["abstain"], counts["block"]
-    positions = agree + counts["disagree"] + blocks
-    if blocks and kind is not DecisionKind.EMERGENCY:
-        return False, f"Fails: {_plural(blocks, 'block', 'blocks')}."
-    if kind is DecisionKind.CONSENSUS:
-        return True, "Passes: no block."
-    if kind is DecisionKind.QUORUM:
-        support = agree + abstain
-        share = f"{support} of {eligible} eligible agree or abstain"
-        if support >= SUPERMAJORITY * eligible:
-            return True, f"Passes: {share} ({_percent(SUPERMAJORITY)} needed)."
-        return False, f"Fails: {share}; {_percent(SUPERMAJORITY)} needed."
-    if not positions:
-        return False, "Fails: nobody took a position."
-    share = f"{agree} of {positions} who took a position agree"
-    if kind is DecisionKind.SIGNIFICANT:
-        if agree > SIGNIFICANT_SHARE * positions:
-            return True, f"Passes: {share} (more than {_percent(SIGNIFICANT_SHARE)} needed)."
-        return False, f"Fails: {share}; more than {_percent(SIGNIFICANT_SHARE)} needed."
-    assert kind is DecisionKind.EMERGENCY
-    if agree >= SUPERMAJORITY * positions:
-        despite = f" despite {_plural(blocks, 'block', 'blocks')}" if blocks else ""
-        return True, f"Passes{despite}: {share} ({_percent(SUPERMAJORITY)} needed)."
-    return False, f"Fails: {share}; {_percent(SUPERMAJORITY)} needed."
 
 
 def _tally_totals(rules: DecisionRules, counts: Mapping[str, int], voters: int) -> _KindResult:
@@ -632,11 +582,11 @@ def _tally_totals(rules: DecisionRules, counts: Mapping[str, int], voters: int) 
         outcome = "No votes, so no winner."
     elif len(winners) == 1:
         (winner,) = winners
-        outcome = f"{rules.options[winner]} wins with {_plural(totals[winner], *unit)}"
+        outcome = f"{rules.options[winner]} wins with {plural(totals[winner], *unit)}"
         average = averages[winner] if averages else None
         outcome += f" (average {float(average):.1f})." if average is not None else "."
     else:
-        outcome = f"Tie between {_names(rules, winners)} ({_plural(totals[winners[0]], *unit)} each)."
+        outcome = f"Tie between {_names(rules, winners)} ({plural(totals[winners[0]], *unit)} each)."
     return _KindResult(
         passed=None, outcome=outcome, option_totals=totals, option_averages=averages, winners=winners
     )
@@ -678,7 +628,7 @@ def _tally_ranked(rules: DecisionRules, counts: Mapping[str, int]) -> _KindResul
     else:
         outcome = (
             f"Tie between {_names(rules, winners)} in round {len(rounds)} "
-            f"({_plural(final.counts[winners[0]], 'ballot', 'ballots')} each)."
+            f"({plural(final.counts[winners[0]], 'ballot', 'ballots')} each)."
         )
     return _KindResult(
         passed=None, outcome=outcome, option_totals=first, winners=winners, rounds=rounds, borda=borda
@@ -743,18 +693,6 @@ def _instant_runoff(
 # --- wording -------------------------------------------------------------------------------------------
 
 
-def _plural(count: int, singular: str, plural: str) -> str:
-    return f"{count} {singular if count == 1 else plural}"
-
-
 def _names(rules: DecisionRules, indices: Sequence[int]) -> str:
     labels = [rules.options[index] for index in indices]
     return labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
-
-
-def _percent(share: Fraction) -> str:
-    """A share as a percentage for people: "75%", "66.7%" (display only; the counting stays exact)."""
-    percent = share * 100
-    if percent.denominator == 1:
-        return f"{percent.numerator}%"
-    return f"{float(percent):.1f}%"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from governance.errors import InvalidInput
 
 
@@ -24,3 +26,16 @@ def clean_text(
     if len(cleaned) > limit:
         raise InvalidInput(f"{field} is at most {limit} characters (yours has {len(cleaned)}).")
     return cleaned
+
+
+def plural(count: int, singular: str, plural_form: str) -> str:
+    """ "1 vote", "2 votes": the count with the word that fits it."""
+    return f"{count} {singular if count == 1 else plural_form}"
+
+
+def percent(share: Fraction) -> str:
+    """A share as a percentage for people: "75%", "66.7%" (display only; the counting stays exact)."""
+    value = share * 100
+    if value.denominator == 1:
+        return f"{value.numerator}%"
+    return f"{float(value):.1f}%"

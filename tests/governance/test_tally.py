@@ -575,3 +575,11 @@ def test_borda_partial_rankings():
     result = ranked(ABC, {"0,1": 2, "2": 1})
     assert result.borda == [4, 2, 2]
     assert result.option_totals == [2, 0, 1]
+
+
+def test_every_position_type_carries_its_rule_beside_its_sentence() -> None:
+    """A type with positions decides by its own rule; an option type has none (the most wins)."""
+    from governance.decision_types import DECISION_TYPES
+
+    for decision_type in DECISION_TYPES.values():
+        assert (decision_type.decide is None) == decision_type.uses_options, decision_type.kind
