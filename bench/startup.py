@@ -48,7 +48,7 @@ async def prepare(params: dict[str, Any]) -> dict[str, Any]:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from storage.database import create_engine
-    from storage.models import Decision, Guild, Reminder
+    from storage.models import CoopSettings, Decision, Reminder
 
     guilds, members = params["guilds"], params["members"]
     env = simcord.Env(_placeholder_bot())
@@ -60,7 +60,7 @@ async def prepare(params: dict[str, Any]) -> dict[str, Any]:
     try:
         await _db.bulk_insert(
             engine,
-            _db.table_of(Guild),
+            _db.table_of(CoopSettings),
             [
                 {
                     "id": world.guild_id,

@@ -16,7 +16,7 @@ from cogs._common import NO_MENTIONS, pinging_only
 from cogs._delivery import DmOutcome, owed_elsewhere, send_dm
 from cogs._text import MESSAGE_LIMIT, shorten
 from governance import coop, proposing
-from governance.records import Decision, Guild
+from governance.records import CoopSettings, Decision
 
 if TYPE_CHECKING:
     from bot import CoopBot
@@ -37,7 +37,7 @@ class CoopCog(commands.Cog):
     def _now(self) -> datetime:
         return self.bot.clock.now()
 
-    async def _settings(self, guild_id: int) -> Guild:
+    async def _settings(self, guild_id: int) -> CoopSettings:
         return await coop.get_settings(self.bot.database, guild_id, self._now())
 
     def _served_guilds(self) -> list[int]:

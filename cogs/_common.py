@@ -14,7 +14,7 @@ from discord import app_commands
 from governance import coop
 from governance.errors import DomainError
 from governance.permissions import Actor
-from governance.records import Guild
+from governance.records import CoopSettings
 
 if TYPE_CHECKING:
     from bot import CoopBot
@@ -65,7 +65,7 @@ def bot_of(interaction: discord.Interaction[Any]) -> CoopBot:
 T = TypeVar("T")
 
 
-def requires(rule: Callable[[Guild, Actor], None]) -> Callable[[T], T]:
+def requires(rule: Callable[[CoopSettings, Actor], None]) -> Callable[[T], T]:
     """A command check made by the bot itself: `rule` (from governance.permissions) against the guild's
     settings and the member's roles. Discord's default permissions are only a hint admins can change."""
 

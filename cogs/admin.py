@@ -29,7 +29,7 @@ from governance.errors import InvalidInput
 from governance.money import currency_label, format_amount, suggest_currencies
 from governance.outbound import Outbound
 from governance.permissions import require_moderator
-from governance.records import MAX_ID, AuditEvent, Guild
+from governance.records import MAX_ID, AuditEvent, CoopSettings
 from governance.timeparse import (
     discord_timestamp,
     format_duration,
@@ -68,7 +68,7 @@ def _mention_role(role_id: int | None) -> str:
     return f"<@&{role_id}>" if role_id else "not set"
 
 
-def settings_embed(settings: Guild, *, title: str) -> discord.Embed:
+def settings_embed(settings: CoopSettings, *, title: str) -> discord.Embed:
     decision_type = get_type(settings.default_decision_type)
     embed = discord.Embed(title=title, colour=discord.Colour.green())
     embed.add_field(name="Governance channel", value=_mention_channel(settings.governance_channel_id))

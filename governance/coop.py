@@ -18,7 +18,7 @@ from governance.money import parse_currency
 from governance.permissions import Actor, require_moderator
 from governance.timeparse import format_duration, parse_duration, parse_timezone
 from storage.database import Database, is_postgresql
-from storage.models import Guild
+from storage.models import CoopSettings
 
 MIN_DEFAULT_DURATION = timedelta(hours=1)
 MAX_DEFAULT_DURATION = timedelta(days=90)
@@ -44,41 +44,41 @@ class SetupChanges:
         return all(getattr(self, f.name) is None for f in fields(self))
 
 
-def default_settings(guild_id: int, now: datetime) -> Guild:
+def default_settings(guild_id: int, now: datetime) -> CoopSettings:
     """The settings of a guild that has never been set up."""
-    return Guild(id=guild_id, created_at=now, updated_at=now)
+    return CoopSettings(id=guild_id, created_at=now, updated_at=now)
 
 
-async def locked_settings(session: AsyncSession, guild_id: int, now: datetime) -> Guild:
+async def locked_settings(session: AsyncSession, guild_id: int, now: datetime) -> CoopSettings:
     """The guild's settings row inside a write transaction, created with the defaults when missing and
     locked on PostgreSQL, so that changes that depend on what they read (limits, "the one digest") are
     serialised. (SQLite's write transactions are serialised already: BEGIN IMMEDIATE.)"""
     insert = pg_insert if is_postgresql(session) else sqlite_insert
     await session.exec(
-        insert(Guild)
+        insert(CoopSettings)
         .values(**default_settings(guild_id, now).model_dump())
         .on_conflict_do_nothing(index_elements=["id"])
     )
-    query = select(Guild).where(Guild.id == guild_id).execution_options(populate_existing=True)
+    query = select(CoopSettings).where(CoopSettings.id == guild_id).execution_options(populate_existing=True)
     if is_postgresql(session):
         query = query.with_for_update()
     return (await session.exec(query)).one()
 
 
-async def get_settings(db: Database, guild_id: int, now: datetime) -> Guild:
+async def get_settings(db: Database, guild_id: int, now: datetime) -> CoopSettings:
     """The guild's settings, or the defaults when it was never set up (nothing is written)."""
     async with db.read() as session:
         return await settings_in(session, guild_id, now)
 
 
-async def settings_in(session: AsyncSession, guild_id: int, now: datetime) -> Guild:
+async def settings_in(session: AsyncSession, guild_id: int, now: datetime) -> CoopSettings:
     """As get_settings, inside a transaction already open."""
-    return await session.get(Guild, guild_id) or default_settings(guild_id, now)
+    return await session.get(CoopSettings, guild_id) or default_settings(guild_id, now)
 
 
 def record_settings_change(
     session: AsyncSession,
-    settings: Guild,
+    settings: CoopSettings,
     *,
     actor: Actor | None,
     action: str,
@@ -137,7 +137,7 @@ def _default_seconds(text: str) -> int:
     return int(duration.total_seconds())
 
 
-def default_open_time(settings: Guild, kind: str) -> timedelta:
+def default_open_time(settings: CoopSettings, kind: str) -> timedelta:
     """How long a decision of this type stays open when no closing time is given: the cooperative's
     choice for the type, else its default time if it is the default type, else the type's own."""
     if kind in settings.decision_seconds:
@@ -149,7 +149,7 @@ def default_open_time(settings: Guild, kind: str) -> timedelta:
 
 async def set_decision_duration(
     db: Database, *, guild_id: int, actor: Actor, kind: str, duration: str | None, now: datetime
-) -> Guild:
+) -> CoopSettings:
     """How long decisions of one type stay open by default; None puts the type back to the default."""
     kind = get_type(kind).kind.value
     seconds = None if duration is None else _default_seconds(duration)
@@ -177,7 +177,7 @@ async def set_decision_duration(
 
 async def configure_guild(
     db: Database, *, guild_id: int, actor: Actor, changes: SetupChanges, now: datetime
-) -> Guild:
+) -> CoopSettings:
     """Apply `changes` to the guild's settings, with one audit event naming what changed (old → new)."""
     if changes.is_empty():
         raise InvalidInput("Nothing to change: give at least one setting.")
@@ -200,6 +200,6 @@ async def configure_guild(
     return row
 
 
-def is_configured(settings: Guild) -> bool:
+def is_configured(settings: CoopSettings) -> bool:
     """Enough is set for governance to run: a channel to post in and a member role."""
     return settings.governance_channel_id is not None and settings.member_role_id is not None

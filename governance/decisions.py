@@ -41,7 +41,7 @@ from governance.timeparse import (
     parse_when,
 )
 from storage.database import Database, is_postgresql
-from storage.models import Decision, DecisionStatus, Guild, Vote, VoteEvent
+from storage.models import CoopSettings, Decision, DecisionStatus, Vote, VoteEvent
 from storage.types import as_utc
 
 CLOSED_KIND = "decision-closed"  # what a close owes (governance/outbox.py)
@@ -250,7 +250,9 @@ def require_open(decision: Decision, now: datetime) -> None:
 # --- closing and the lifecycle ----------------------------------------------------------------------
 
 
-def _require_author_or_moderator(settings: Guild, decision: Decision, actor: Actor, doing: str) -> None:
+def _require_author_or_moderator(
+    settings: CoopSettings, decision: Decision, actor: Actor, doing: str
+) -> None:
     if actor.user_id != decision.author_id and not is_moderator(settings, actor):
         raise NotAllowed(f"Only the author of {label(decision)} or a moderator can {doing} it.")
 

@@ -31,10 +31,10 @@ from storage.models import (
     Application,
     AuditEvent,
     Contribution,
+    CoopSettings,
     Decision,
     Fund,
     FundingRequest,
-    Guild,
     LedgerEntry,
     Member,
     Reminder,
@@ -133,7 +133,7 @@ def known_guilds(guild_id: int | None = None) -> CompoundSelect:
     """The ids of the guilds the database holds anything of (or only `guild_id`, if it does): a settings
     row or any row of the export. Not the settings rows alone: a guild gets one at its first settings
     change, which may come after its first members, proposals or funds."""
-    columns = [col(Guild.id), *(_guild_column(section.model) for section in SECTIONS)]
+    columns = [col(CoopSettings.id), *(_guild_column(section.model) for section in SECTIONS)]
     return union(*(select(c) if guild_id is None else select(c).where(c == guild_id) for c in columns))
 
 

@@ -46,9 +46,9 @@ from storage.database import Database, is_postgresql
 from storage.models import (
     Application,
     ApplicationStatus,
+    CoopSettings,
     Decision,
     DecisionStatus,
-    Guild,
     Member,
     MemberStatus,
 )
@@ -126,7 +126,7 @@ class ApplicationOpened:
 
 @dataclass(frozen=True)
 class CharterChange:
-    settings: Guild
+    settings: CoopSettings
     previous_version: int
     reaccept: bool  # the version went up: everyone is asked to agree again
 
@@ -140,7 +140,7 @@ class Change(StrEnum):
     LEAVE = "leave"
 
 
-def standing_of(settings: Guild, person: Actor) -> MemberStatus:
+def standing_of(settings: CoopSettings, person: Actor) -> MemberStatus:
     """Where someone stands by their live Discord roles."""
     if is_member(settings, person):
         return MemberStatus.MEMBER
@@ -176,17 +176,19 @@ def clean_reason(reason: str) -> str:
 # --- rows ---------------------------------------------------------------------------------------------
 
 
-async def _settings_row(session: AsyncSession, guild_id: int) -> Guild:
-    settings = await session.get(Guild, guild_id)
+async def _settings_row(session: AsyncSession, guild_id: int) -> CoopSettings:
+    settings = await session.get(CoopSettings, guild_id)
     if settings is None:
         raise InvalidInput("coopbot isn't set up in this server yet: a moderator can start with /coop setup.")
     return settings
 
 
-async def _settings_to_change(session: AsyncSession, guild_id: int, actor: Actor, now: datetime) -> Guild:
+async def _settings_to_change(
+    session: AsyncSession, guild_id: int, actor: Actor, now: datetime
+) -> CoopSettings:
     """The guild's settings row for a moderator to change; one with the defaults is added when the guild was
     never set up (only once the moderator check passed)."""
-    settings = await session.get(Guild, guild_id)
+    settings = await session.get(CoopSettings, guild_id)
     require_moderator(settings if settings is not None else default_settings(guild_id, now), actor)
     if settings is None:
         settings = default_settings(guild_id, now)
@@ -365,11 +367,11 @@ async def record_join(
     user_id: int,
     now: datetime,
     standing: MemberStatus = MemberStatus.VISITOR,
-) -> Guild | None:
+) -> CoopSettings | None:
     """Someone joined the server: a visitor (again), unless they came with roles (`standing`). Returns the
     cooperative's settings, or None when coopbot is not set up in that server (nothing is recorded then)."""
     async with db.write() as session:
-        settings = await session.get(Guild, guild_id)
+        settings = await session.get(CoopSettings, guild_id)
         if settings is None:
             return None
         member = await locked_member(session, guild_id, user_id, now)
@@ -386,7 +388,7 @@ async def record_departure(
 ) -> Member | None:
     """Someone left the server: they are departed; an open application is withdrawn; history stays."""
     async with db.write() as session:
-        if await session.get(Guild, guild_id) is None:
+        if await session.get(CoopSettings, guild_id) is None:
             return None
         member = await locked_member(session, guild_id, user_id, now, joined_at=joined_at)
         previous = member.status
@@ -398,7 +400,7 @@ async def record_departure(
     return member
 
 
-def _charter_problem(settings: Guild, version: int) -> str | None:
+def _charter_problem(settings: CoopSettings, version: int) -> str | None:
     if settings.charter_version < 1 or not settings.charter_text:
         return "The cooperative has not written its charter yet, so there is nothing to agree to."
     if version != settings.charter_version:
@@ -409,7 +411,7 @@ def _charter_problem(settings: Guild, version: int) -> str | None:
     return None
 
 
-async def charter_to_accept(db: Database, *, guild_id: int, version: int, now: datetime) -> Guild:
+async def charter_to_accept(db: Database, *, guild_id: int, version: int, now: datetime) -> CoopSettings:
     """The settings, when `version` is the charter someone can agree to now (checked before any role is
     given); raises Conflict for a charter that does not exist or has changed."""
     async with db.read() as session:
@@ -493,7 +495,7 @@ async def save_profile(
     return ProfileSaved(member, first=first, changed=True)
 
 
-def check_charter_version(settings: Guild, version: int, *, decide: bool) -> None:
+def check_charter_version(settings: CoopSettings, version: int, *, decide: bool) -> None:
     """Refuse a version the charter can't take: a moderator may keep the current one (a wording fix) or go
     higher; the members only ever decide a new, higher one."""
     current = settings.charter_version
@@ -566,13 +568,13 @@ async def propose_charter(
         )
 
 
-async def adopted_charter(db: Database, decision: Decision) -> Guild | None:
+async def adopted_charter(db: Database, decision: Decision) -> CoopSettings | None:
     """The cooperative's settings when the charter is now the version this decision adopted (not a later
     one set meanwhile); None otherwise."""
     if not decision.passed:
         return None
     async with db.read() as session:
-        settings = await session.get(Guild, decision.guild_id)
+        settings = await session.get(CoopSettings, decision.guild_id)
     return settings if settings is not None and settings.charter_version == decision.link_id else None
 
 
@@ -613,7 +615,7 @@ async def configure_admission(
     by_decision: bool | None,
     decision_type: str | None,
     now: datetime,
-) -> Guild:
+) -> CoopSettings:
     """How contributors become members: by a decision of the members (of a yes/no type), or by a moderator."""
     if by_decision is None and decision_type is None:
         raise InvalidInput("Nothing to change: say whether admission needs a decision, or its type.")
@@ -644,7 +646,7 @@ async def configure_admission(
 # --- applying ------------------------------------------------------------------------------------------
 
 
-def _require_charter(settings: Guild, member: Member, *, you: bool, who: str = "") -> None:
+def _require_charter(settings: CoopSettings, member: Member, *, you: bool, who: str = "") -> None:
     if settings.charter_version < 1:
         return
     if member.charter_version == settings.charter_version and member.charter_accepted_at is not None:
@@ -664,7 +666,7 @@ def _require_charter(settings: Guild, member: Member, *, you: bool, who: str = "
 
 
 def _admission_details(
-    member: Member, applicant_id: int, sponsor_id: int | None, statement: str | None, settings: Guild
+    member: Member, applicant_id: int, sponsor_id: int | None, statement: str | None, settings: CoopSettings
 ) -> str:
     def cut(text: str, limit: int) -> str:
         return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
@@ -922,7 +924,9 @@ async def decline_application(
 # --- promote, demote, remove, leave --------------------------------------------------------------------
 
 
-async def check_change(db: Database, *, guild_id: int, actor: Actor, target: Actor, change: Change) -> Guild:
+async def check_change(
+    db: Database, *, guild_id: int, actor: Actor, target: Actor, change: Change
+) -> CoopSettings:
     """Refuse a change before anything happens in Discord. A moderator promotes, demotes or removes someone
     else (or themselves); LEAVE is the person themself (stepping down to contributor, or out)."""
     async with db.read() as session:

@@ -36,7 +36,7 @@ from governance.timeparse import (
     parse_when,
 )
 from storage.database import Database
-from storage.models import Decision, DecisionStatus, Guild
+from storage.models import CoopSettings, Decision, DecisionStatus
 
 MAX_TITLE = 200
 MAX_DETAILS = 4000
@@ -64,7 +64,7 @@ class ProposalDraft:
 
 
 def _closing_time(
-    settings: Guild, decision_type: DecisionType, closes: str | None, now: datetime
+    settings: CoopSettings, decision_type: DecisionType, closes: str | None, now: datetime
 ) -> datetime:
     """When a new decision closes: what the member typed, or the default, never sooner than the type's
     minimum (Enspiral's minimums count working days in the cooperative's timezone)."""
@@ -87,7 +87,7 @@ def _closing_time(
 
 
 def build_decision(
-    settings: Guild,
+    settings: CoopSettings,
     *,
     author_id: int,
     draft: ProposalDraft,
@@ -179,7 +179,7 @@ async def open_decision_in(
 
 async def check_draft(
     db: Database, *, guild_id: int, actor: Actor, draft: ProposalDraft, now: datetime
-) -> Guild:
+) -> CoopSettings:
     """Refuse a draft before the member writes its text (the title is checked at the end, and so are the
     options when the form asks for them). Returns the cooperative's settings."""
     async with db.read() as session:
@@ -223,7 +223,7 @@ async def open_decision(
         )
 
 
-def require_member_or_moderator(settings: Guild, actor: Actor) -> None:
+def require_member_or_moderator(settings: CoopSettings, actor: Actor) -> None:
     if not is_moderator(settings, actor):
         require_member(settings, actor)
 

@@ -28,11 +28,11 @@ from governance.text import clean_text
 from governance.timeparse import parse_time_of_day, parse_timezone, parse_when
 from storage.database import Database, is_postgresql
 from storage.models import (
+    CoopSettings,
     Decision,
     DecisionStatus,
     Fund,
     FundingRequest,
-    Guild,
     Member,
     OwedMessage,
     Reminder,
@@ -75,7 +75,7 @@ class DueRun:
         }
 
 
-async def _settings(db: Database, guild_id: int, now: datetime) -> Guild:
+async def _settings(db: Database, guild_id: int, now: datetime) -> CoopSettings:
     async with db.read() as session:
         return await settings_in(session, guild_id, now)
 
@@ -374,7 +374,9 @@ async def claim_due_reminders(
         timezones = {
             guild.id: guild.timezone
             for guild in (
-                await session.exec(select(Guild).where(col(Guild.id).in_({r.guild_id for r in candidates})))
+                await session.exec(
+                    select(CoopSettings).where(col(CoopSettings.id).in_({r.guild_id for r in candidates}))
+                )
             ).all()
         }
     claimed: list[DueRun] = []
@@ -457,7 +459,7 @@ def _closing_soon_moment(session: AsyncSession) -> Any:
     the due ones and the next one reads a few rows, not every open decision."""
     opens = _epoch_seconds(session, Decision.opens_at)
     closes = _epoch_seconds(session, Decision.closes_at)
-    by_lead, halfway = closes - Guild.reminder_lead_seconds, (opens + closes) / 2
+    by_lead, halfway = closes - CoopSettings.reminder_lead_seconds, (opens + closes) / 2
     return func.greatest(by_lead, halfway) if is_postgresql(session) else func.max(by_lead, halfway)
 
 
@@ -474,8 +476,8 @@ async def closing_soon_candidates(
     """Open decisions whose closing-soon reminder is due: (decision, lead seconds of its guild)."""
     async with db.read() as session:
         query = (
-            select(Decision, Guild.reminder_lead_seconds)
-            .join(Guild, col(Guild.id) == Decision.guild_id)
+            select(Decision, CoopSettings.reminder_lead_seconds)
+            .join(CoopSettings, col(CoopSettings.id) == Decision.guild_id)
             .where(
                 *_waiting_for_closing_soon(guild_ids),
                 col(Decision.closes_at) > now,
@@ -525,7 +527,7 @@ async def next_closing_soon(db: Database, guild_ids: Collection[int] | None = No
         query = (
             select(func.min(_closing_soon_moment(session)))
             .select_from(Decision)
-            .join(Guild, col(Guild.id) == Decision.guild_id)
+            .join(CoopSettings, col(CoopSettings.id) == Decision.guild_id)
             .where(*_waiting_for_closing_soon(guild_ids))
         )
         earliest = (await session.exec(query)).one()
@@ -610,8 +612,8 @@ async def claim_stale_requests(
     """Funding requests waiting for a treasurer longer than the guild's limit, each claimed once per wait."""
     async with db.read() as session:
         query = (
-            select(FundingRequest, Guild.request_stale_days)
-            .join(Guild, col(Guild.id) == FundingRequest.guild_id)
+            select(FundingRequest, CoopSettings.request_stale_days)
+            .join(CoopSettings, col(CoopSettings.id) == FundingRequest.guild_id)
             .where(_waiting_for_a_treasurer())
             .order_by(col(FundingRequest.id))
         )
@@ -640,9 +642,9 @@ async def next_stale_request(db: Database, guild_ids: Collection[int] | None = N
                 FundingRequest.status,
                 FundingRequest.created_at,
                 FundingRequest.decided_at,
-                Guild.request_stale_days,
+                CoopSettings.request_stale_days,
             )
-            .join(Guild, col(Guild.id) == FundingRequest.guild_id)
+            .join(CoopSettings, col(CoopSettings.id) == FundingRequest.guild_id)
             .where(_waiting_for_a_treasurer())
         )
         if guild_ids is not None:
@@ -761,7 +763,7 @@ async def configure_rhythm(
     now: datetime,
     lead: timedelta | None = None,
     stale_days: int | None = None,
-) -> Guild:
+) -> CoopSettings:
     """The closing-soon lead time and how long a request may wait for a treasurer before a reminder."""
     if lead is not None and not timedelta(hours=1) <= lead <= MAX_LEAD:
         raise InvalidInput("The closing-soon reminder can come 1 hour to 7 days before the close.")

@@ -54,8 +54,9 @@ def utc_datetime(*, nullable: bool = False) -> Any:
     return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable))
 
 
-class Guild(SQLModel, table=True):
-    """A cooperative: one Discord server and its governance settings."""
+class CoopSettings(SQLModel, table=True):
+    """A cooperative's settings: one Discord server's roles, channels, rules and rhythm (table ``guilds``,
+    keyed by the server's id). Not to be confused with ``config.Settings``, the operator's settings."""
 
     __tablename__ = "guilds"
 

@@ -33,7 +33,7 @@ from bot import TOKEN_HELP, token_user_id
 from config import Settings
 from storage import migrate
 from storage.database import Database
-from storage.models import Guild, Member
+from storage.models import CoopSettings, Member
 
 ROOT = Path(__file__).resolve().parent.parent
 BOT_ID = 123456789012345678
@@ -192,7 +192,7 @@ def _database(tmp_path: Path, *, guilds: tuple[int, ...] = (), members_of: tuple
         await migrate.upgrade(database.engine)
         async with database.write() as session:
             for guild_id in guilds:
-                session.add(Guild(id=guild_id, currency="NZD", created_at=now, updated_at=now))
+                session.add(CoopSettings(id=guild_id, currency="NZD", created_at=now, updated_at=now))
             for guild_id in members_of:
                 session.add(Member(guild_id=guild_id, user_id=7, joined_at=now))
         await database.dispose()

@@ -46,11 +46,11 @@ from governance.money import currency_label, format_amount, format_signed_amount
 from governance.permissions import Actor, require_fund_steward, require_moderator, require_treasurer
 from governance.records import (
     MAX_ID,
+    CoopSettings,
     Database,
     Fund,
     FundingRequest,
     FundPolicy,
-    Guild,
     OwedMessage,
     RequestStatus,
 )
@@ -108,7 +108,7 @@ class Funds(CoopCog):
         return self.bot.database
 
     async def _check(
-        self, interaction: discord.Interaction[Any], rule: Callable[[Guild, Actor], None]
+        self, interaction: discord.Interaction[Any], rule: Callable[[CoopSettings, Actor], None]
     ) -> None:
         """The same rule as a command check, for buttons (and before opening a form)."""
         assert interaction.guild_id is not None

@@ -46,7 +46,7 @@ from governance.decision_types import get_type
 from governance.errors import Conflict, InvalidInput, NotFound
 from governance.membership import Change, ProfileDraft
 from governance.permissions import Actor, require_insider
-from governance.records import Application, ApplicationStatus, Decision, Guild, Member, MemberStatus
+from governance.records import Application, ApplicationStatus, CoopSettings, Decision, Member, MemberStatus
 from governance.timeparse import discord_timestamp
 
 log = logging.getLogger("coopbot.onboarding")
@@ -564,7 +564,7 @@ class Onboarding(CoopCog):
         await interaction.followup.send(reply, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     async def _ask_everyone_to_agree(
-        self, guild: discord.Guild, settings: Guild, *, first: bool
+        self, guild: discord.Guild, settings: CoopSettings, *, first: bool
     ) -> discord.Message | None:
         """Post a new charter version with its agree button (in the welcome channel, else governance)."""
         return await self._post(

@@ -9,7 +9,7 @@ import discord
 
 from cogs._text import EMBED_DESCRIPTION_LIMIT, EMBED_TITLE_LIMIT, FIELD_LIMIT, shorten
 from governance.errors import InvalidInput
-from governance.records import Guild, Member, MemberStatus
+from governance.records import CoopSettings, Member, MemberStatus
 from governance.timeparse import discord_timestamp, parse_timezone
 
 COLOUR = discord.Colour.teal()
@@ -22,11 +22,11 @@ STANDING_LABELS = {
 }
 
 
-def has_charter(settings: Guild) -> bool:
+def has_charter(settings: CoopSettings) -> bool:
     return settings.charter_version >= 1 and bool(settings.charter_text)
 
 
-def charter_embed(settings: Guild, guild_name: str) -> discord.Embed:
+def charter_embed(settings: CoopSettings, guild_name: str) -> discord.Embed:
     embed = discord.Embed(
         title=shorten(f"The charter of {guild_name}", EMBED_TITLE_LIMIT),
         description=shorten(settings.charter_text, EMBED_DESCRIPTION_LIMIT),
@@ -36,7 +36,7 @@ def charter_embed(settings: Guild, guild_name: str) -> discord.Embed:
     return embed
 
 
-def welcome_embed(settings: Guild, guild_name: str) -> discord.Embed:
+def welcome_embed(settings: CoopSettings, guild_name: str) -> discord.Embed:
     """The welcome: how to take part, then the charter itself."""
     if has_charter(settings):
         steps = (
@@ -57,7 +57,7 @@ def welcome_embed(settings: Guild, guild_name: str) -> discord.Embed:
     )
 
 
-def charter_announcement(settings: Guild, guild_name: str, *, first: bool) -> str:
+def charter_announcement(settings: CoopSettings, guild_name: str, *, first: bool) -> str:
     if first:
         return (
             f"📜 **{guild_name} has a charter** (version {settings.charter_version}). Please read it, and "
@@ -85,7 +85,7 @@ def profile_embed(
     *,
     user: discord.abc.User,
     standing: MemberStatus,
-    settings: Guild,
+    settings: CoopSettings,
     now: datetime,
 ) -> discord.Embed:
     """A person's profile as others see it."""

@@ -26,11 +26,11 @@ from storage.database import Database, is_postgresql
 from storage.models import (
     MAX_ID,
     Contribution,
+    CoopSettings,
     Decision,
     Fund,
     FundingRequest,
     FundPolicy,
-    Guild,
     LedgerEntry,
     RequestStatus,
 )
@@ -224,17 +224,17 @@ def _plain_id(value: int, what: str) -> int:
     return value
 
 
-def can_use_funds(settings: Guild, actor: Actor) -> bool:
+def can_use_funds(settings: CoopSettings, actor: Actor) -> bool:
     """Members contribute and request; treasurers and moderators too."""
     return is_member(settings, actor) or is_fund_steward(settings, actor)
 
 
-def require_fund_member(settings: Guild, actor: Actor) -> None:
+def require_fund_member(settings: CoopSettings, actor: Actor) -> None:
     if not can_use_funds(settings, actor):
         raise NotAllowed("Only members of the cooperative can do this with its funds.")
 
 
-def require_fund_reader(settings: Guild, actor: Actor) -> None:
+def require_fund_reader(settings: CoopSettings, actor: Actor) -> None:
     """Anyone in the cooperative (contributors included) reads the funds and their ledgers."""
     if not (is_contributor(settings, actor) or is_fund_steward(settings, actor)):
         raise NotAllowed("Only people in the cooperative (contributors and members) can read its funds.")

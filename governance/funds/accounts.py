@@ -35,15 +35,15 @@ from storage.database import Database
 from storage.models import (
     Contribution,
     ContributionStatus,
+    CoopSettings,
     Fund,
     FundingRequest,
     FundPolicy,
-    Guild,
     LedgerEntry,
 )
 
 
-def _validated_fund(settings: Guild, draft: FundDraft) -> dict[str, Any]:
+def _validated_fund(settings: CoopSettings, draft: FundDraft) -> dict[str, Any]:
     name = clean_name(draft.name)
     if not name:
         raise InvalidInput("Give the fund a name.")

@@ -10,13 +10,13 @@ import simcord
 from sqlmodel import select
 
 from storage.database import Database
-from storage.models import AuditEvent, Decision, Guild
+from storage.models import AuditEvent, CoopSettings, Decision
 from tests.conftest import Coop, allow_command
 
 
-async def _guild_row(db: Database, guild_id: int) -> Guild | None:
+async def _guild_row(db: Database, guild_id: int) -> CoopSettings | None:
     async with db.read() as session:
-        return await session.get(Guild, guild_id)
+        return await session.get(CoopSettings, guild_id)
 
 
 async def _audit(db: Database, guild_id: int) -> list[AuditEvent]:

@@ -17,7 +17,7 @@ from governance.errors import Conflict, InvalidInput
 from governance.money import MAX_BALANCE, format_amount, max_minor_units
 from governance.permissions import Actor
 from storage.database import Database
-from storage.models import Fund, FundingRequest, Guild, LedgerKind
+from storage.models import CoopSettings, Fund, FundingRequest, LedgerKind
 from tests.governance.test_funds import (
     ADMIN,
     ALICE,
@@ -294,7 +294,7 @@ async def test_bgn_is_refused_for_new_funds_and_as_the_cooperatives_currency(
     assert await snapshot(coop_db) == before
     # A cooperative that chose BGN before keeps it as a setting, but a new fund needs another currency.
     async with coop_db.write() as session:
-        await session.exec(update(Guild).where(col(Guild.id) == GUILD).values(currency="BGN"))
+        await session.exec(update(CoopSettings).where(col(CoopSettings.id) == GUILD).values(currency="BGN"))
     with pytest.raises(InvalidInput, match="BGN is no longer an ISO 4217 currency"):
         await make_fund(coop_db, clock, "Leva")
     assert (await make_fund(coop_db, clock, "Euro", currency="EUR")).currency == "EUR"

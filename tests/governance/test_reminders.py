@@ -47,10 +47,10 @@ from governance.reminders import (
 from storage.database import Database
 from storage.models import (
     AuditEvent,
+    CoopSettings,
     Decision,
     Fund,
     FundingRequest,
-    Guild,
     Member,
     Reminder,
     ReminderKind,
@@ -152,9 +152,9 @@ async def reminder_row(db: Database, reminder_id: int) -> Reminder:
     return row
 
 
-async def guild_row(db: Database, guild_id: int = GUILD) -> Guild | None:
+async def guild_row(db: Database, guild_id: int = GUILD) -> CoopSettings | None:
     async with db.read() as session:
-        return await session.get(Guild, guild_id)
+        return await session.get(CoopSettings, guild_id)
 
 
 async def count(db: Database, model: Any) -> int:

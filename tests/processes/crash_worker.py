@@ -19,7 +19,7 @@ from sqlmodel import col
 from bot import create_bot
 from config import Settings
 from governance.clock import ManualClock
-from storage.models import Decision, Guild
+from storage.models import CoopSettings, Decision
 
 START = datetime(2027, 1, 1, tzinfo=UTC)
 REST_DELAY = 0.02
@@ -45,7 +45,9 @@ async def main(url: str, minutes: int, guild_ids: list[int]) -> None:
             channel = guild.create_text_channel("governance")
             async with bot.database.write() as session:
                 await session.exec(
-                    update(Guild).where(col(Guild.id) == guild_id).values(governance_channel_id=channel.id)
+                    update(CoopSettings)
+                    .where(col(CoopSettings.id) == guild_id)
+                    .values(governance_channel_id=channel.id)
                 )
                 await session.exec(
                     update(Decision).where(col(Decision.guild_id) == guild_id).values(thread_id=channel.id)
