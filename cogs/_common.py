@@ -12,7 +12,7 @@ import discord
 from discord import app_commands
 
 from governance import coop
-from governance.errors import DomainError
+from governance.errors import DomainError, NotAllowed
 from governance.permissions import Actor
 from governance.records import CoopSettings
 
@@ -52,6 +52,14 @@ def actor_of(interaction: discord.Interaction[Any]) -> Actor:
     if isinstance(user, discord.Member):
         return actor_from(user)
     return Actor(user_id=user.id)
+
+
+def guild_id_of(interaction: discord.Interaction[Any]) -> int:
+    """The server an interaction comes from. Every command is guild-only, so outside a server (a DM, a
+    user-installed app) the member gets a refusal, never a traceback."""
+    if interaction.guild_id is None:
+        raise NotAllowed("This works only in a server where I am a member, not in direct messages.")
+    return interaction.guild_id
 
 
 def bot_of(interaction: discord.Interaction[Any]) -> CoopBot:

@@ -19,7 +19,7 @@ from discord.ext import commands
 
 from bot import CoopBot
 from cogs._base import CoopCog
-from cogs._common import actor_of, requires, send_ephemeral
+from cogs._common import actor_of, guild_id_of, requires, send_ephemeral
 from cogs._moderation import contributed_coop_commands
 from cogs._scheduling import DueHandler
 from cogs._text import EMBED_DESCRIPTION_LIMIT, FIELD_LIMIT, one_line, shorten
@@ -360,7 +360,7 @@ class CoopAdmin(
         moderators_are_treasurers: bool | None = None,
     ) -> None:
         """Configure channels, roles, timezone, currency, decision defaults and who moves money."""
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         changes = coop.SetupChanges(
             governance_channel_id=_usable_channel(governance_channel, "governance"),
             welcome_channel_id=_usable_channel(welcome_channel, "welcome"),
@@ -376,7 +376,7 @@ class CoopAdmin(
         )
         settings = await coop.configure_guild(
             self.bot.database,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             actor=actor_of(interaction),
             changes=changes,
             now=self._now(),
@@ -400,10 +400,10 @@ class CoopAdmin(
         duration: app_commands.Range[str, 1, 32],
     ) -> None:
         """Set how long decisions of one type stay open by default."""
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         settings = await coop.set_decision_duration(
             self.bot.database,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             actor=actor_of(interaction),
             kind=type,
             duration=None if duration.strip().casefold() == "default" else duration,
@@ -419,11 +419,11 @@ class CoopAdmin(
     @requires(require_moderator)
     async def settings_command(self, interaction: discord.Interaction[CoopBot]) -> None:
         """Show the cooperative's current settings."""
-        assert interaction.guild_id is not None
-        settings = await self._settings(interaction.guild_id)
+        guild_id = guild_id_of(interaction)
+        settings = await self._settings(guild_id)
         embed = settings_embed(settings, title="Cooperative settings")
         since = self._now() - UNDELIVERED_SHOWN_FOR
-        count, latest = await outbox.undelivered(self.bot.database, interaction.guild_id, since)
+        count, latest = await outbox.undelivered(self.bot.database, guild_id, since)
         if count:
             embed.add_field(
                 name="Could not be delivered",
@@ -468,12 +468,12 @@ class CoopAdmin(
         page: app_commands.Range[int, 1, 100_000] = 1,
     ) -> None:
         """The audit log: every governance action, who did it, what it was and when."""
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         now = self._now()
-        since_moment = await self._since(interaction.guild_id, since, now) if since else None
+        since_moment = await self._since(guild_id, since, now) if since else None
         found = await audit.search(
             self.bot.database,
-            interaction.guild_id,
+            guild_id,
             actions=action.strip().lower() if action else None,
             actor_id=user.id if user else None,
             subject=f"member:{about.id}" if about else None,
@@ -563,10 +563,10 @@ class CoopAdmin(
         event: str | None = None,
     ) -> None:
         """Send events (decision closed, request approved or paid, member admitted) to another tool."""
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         added = await webhooks.add_webhook(
             self.bot.database,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             actor=actor_of(interaction),
             url=url,
             events=[event] if event else None,
@@ -590,8 +590,8 @@ class CoopAdmin(
     @requires(require_moderator)
     async def webhook_list(self, interaction: discord.Interaction[CoopBot]) -> None:
         """The webhooks and how their deliveries went."""
-        assert interaction.guild_id is not None
-        statuses = await webhooks.list_webhooks(self.bot.database, interaction.guild_id)
+        guild_id = guild_id_of(interaction)
+        statuses = await webhooks.list_webhooks(self.bot.database, guild_id)
         lines = [
             f"**#{status.webhook.id}** {status.webhook.url} · {', '.join(status.webhook.events)}\n"
             f"delivered {status.delivered} · pending {status.pending} · failed {status.failed}"
@@ -607,10 +607,10 @@ class CoopAdmin(
         self, interaction: discord.Interaction[CoopBot], webhook: app_commands.Range[int, 1, MAX_ID]
     ) -> None:
         """Stop sending events to a webhook."""
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         removed = await webhooks.remove_webhook(
             self.bot.database,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             webhook_id=webhook,
             actor=actor_of(interaction),
             now=self._now(),
@@ -624,10 +624,10 @@ class CoopAdmin(
         self, interaction: discord.Interaction[CoopBot], webhook: app_commands.Range[int, 1, MAX_ID]
     ) -> None:
         """Send a test event (ping) to a webhook."""
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         delivery_id = await webhooks.queue_test_event(
             self.bot.database,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             webhook_id=webhook,
             actor=actor_of(interaction),
             now=self._now(),

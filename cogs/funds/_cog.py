@@ -21,7 +21,7 @@ from discord.ext import commands
 from bot import CoopBot
 from cogs._base import CoopCog
 from cogs._charts import render_line_chart
-from cogs._common import NO_MENTIONS, actor_of, requires, send_ephemeral
+from cogs._common import NO_MENTIONS, actor_of, guild_id_of, requires, send_ephemeral
 from cogs._delivery import Undeliverable
 from cogs._moderation import attach_to_mod, detach_from_mod
 from cogs._scheduling import DueHandler
@@ -111,8 +111,8 @@ class Funds(CoopCog):
         self, interaction: discord.Interaction[Any], rule: Callable[[CoopSettings, Actor], None]
     ) -> None:
         """The same rule as a command check, for buttons (and before opening a form)."""
-        assert interaction.guild_id is not None
-        rule(await self._settings(interaction.guild_id), actor_of(interaction))
+        guild_id = guild_id_of(interaction)
+        rule(await self._settings(guild_id), actor_of(interaction))
 
     async def _tell_requester(self, request: FundingRequest, text: str) -> None:
         """Tell the requester what became of their request: by DM, else in the governance channel."""
@@ -169,10 +169,10 @@ class Funds(CoopCog):
         decision_type: str | None = None,
     ) -> None:
         """Open a pooled fund (treasurers and moderators)."""
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         fund = await funds.create_fund(
             self._db,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             actor=actor_of(interaction),
             draft=funds.FundDraft(
                 name=name,
@@ -184,15 +184,15 @@ class Funds(CoopCog):
             ),
             now=self._now(),
         )
-        overview = await funds.fund_overview(self._db, interaction.guild_id, fund.id or 0)
+        overview = await funds.fund_overview(self._db, guild_id, fund.id or 0)
         await send_ephemeral(interaction, f"The fund **{fund.name}** is open.", embed=fund_embed(overview))
 
     @fund_group.command(name="list")
     @requires(funds.require_fund_reader)
     async def list_funds(self, interaction: discord.Interaction[CoopBot]) -> None:
         """The cooperative's funds with their balances."""
-        assert interaction.guild_id is not None
-        rows = await funds.list_funds(self._db, interaction.guild_id)
+        guild_id = guild_id_of(interaction)
+        rows = await funds.list_funds(self._db, guild_id)
         if not rows:
             await send_ephemeral(
                 interaction, "There is no fund yet. A treasurer opens one with /fund create."
@@ -200,7 +200,7 @@ class Funds(CoopCog):
             return
         lines = []
         for fund in rows[:AUTOCOMPLETE_LIMIT]:
-            _, totals = await funds.fund_totals(self._db, interaction.guild_id, fund.id or 0)
+            _, totals = await funds.fund_totals(self._db, guild_id, fund.id or 0)
             lines.append(
                 f"**{one_line(fund.name, 80)}** (#{fund.id}) · "
                 f"balance {format_amount(totals.balance, fund.currency)} · "
@@ -213,8 +213,8 @@ class Funds(CoopCog):
     @app_commands.describe(fund="The fund's name or number")
     async def show(self, interaction: discord.Interaction[CoopBot], fund: FUND_REF) -> None:
         """A fund: balance, committed, available, open requests and recent movements."""
-        assert interaction.guild_id is not None
-        overview = await funds.fund_overview(self._db, interaction.guild_id, fund)
+        guild_id = guild_id_of(interaction)
+        overview = await funds.fund_overview(self._db, guild_id, fund)
         if not overview.totals.consistent:
             log.error(
                 "Fund %s: cached balance %s differs from the ledger's %s",
@@ -243,10 +243,10 @@ class Funds(CoopCog):
         member: discord.Member | None = None,
     ) -> None:
         """Record money you put into a fund (a treasurer confirms it arrived)."""
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         receipt = await funds.record_contribution(
             self._db,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             fund=fund,
             actor=actor_of(interaction),
             amount=amount,
@@ -263,7 +263,7 @@ class Funds(CoopCog):
             )
             return
         if receipt.entry is not None:
-            _, totals = await funds.fund_totals(self._db, interaction.guild_id, found.id or 0)
+            _, totals = await funds.fund_totals(self._db, guild_id, found.id or 0)
             await send_ephemeral(
                 interaction,
                 f"Recorded {shown} from <@{contribution.member_id}> into **{found.name}** "
@@ -289,8 +289,8 @@ class Funds(CoopCog):
         self, interaction: discord.Interaction[CoopBot], fund: FUND_REF | None = None
     ) -> None:
         """Contributions waiting for a treasurer to confirm them."""
-        assert interaction.guild_id is not None
-        rows = await funds.list_contributions(self._db, interaction.guild_id, fund=fund)
+        guild_id = guild_id_of(interaction)
+        rows = await funds.list_contributions(self._db, guild_id, fund=fund)
         if not rows:
             await send_ephemeral(interaction, "No contribution is waiting for a treasurer.")
             return
@@ -324,10 +324,10 @@ class Funds(CoopCog):
         await send_ephemeral(interaction, text)
 
     async def _confirm(self, interaction: discord.Interaction[Any], contribution_id: int) -> str:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         receipt = await funds.confirm_contribution(
             self._db,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             contribution_id=contribution_id,
             actor=actor_of(interaction),
             now=self._now(),
@@ -348,10 +348,10 @@ class Funds(CoopCog):
     async def _reject_contribution(
         self, interaction: discord.Interaction[Any], contribution_id: int, reason: str
     ) -> str:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         receipt = await funds.reject_contribution(
             self._db,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             contribution_id=contribution_id,
             actor=actor_of(interaction),
             now=self._now(),
@@ -407,17 +407,17 @@ class Funds(CoopCog):
         max_amount: AMOUNT | None = None,
     ) -> None:
         """Ask to be paid from a fund (a form asks what for)."""
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         plan = await funds.plan_request(
             self._db,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             fund=fund,
             actor=actor_of(interaction),
             amount_min=amount,
             amount_max=max_amount,
             now=self._now(),
         )
-        if not plan.by_treasurer and await self._governance_channel(interaction.guild_id) is None:
+        if not plan.by_treasurer and await self._governance_channel(guild_id) is None:
             raise InvalidInput(
                 "The members decide this request, but there is no governance channel to post it in: "
                 "a moderator sets one with /coop setup."
@@ -428,12 +428,12 @@ class Funds(CoopCog):
         self, interaction: discord.Interaction[Any], plan: funds.RequestPlan, purpose: str, details: str
     ) -> None:
         """The form was sent: record the request, then post its proposal or the treasurers' notice."""
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         actor = actor_of(interaction)
         receipt = await funds.request_funds(
             self._db,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             fund=plan.fund.id or 0,
             actor=actor,
             amount_min=plan.amount_min,
@@ -451,7 +451,7 @@ class Funds(CoopCog):
             if message is None:
                 await funds.cancel_request(
                     self._db,
-                    guild_id=interaction.guild_id,
+                    guild_id=guild_id,
                     request_id=request.id,
                     actor=actor,
                     now=self._now(),
@@ -490,7 +490,7 @@ class Funds(CoopCog):
         mine: bool = False,
     ) -> None:
         """Funding requests: open ones by default."""
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         statuses: tuple[str, ...] | None
         if status == "open":
             statuses = funds.OPEN_REQUEST_STATUSES
@@ -500,7 +500,7 @@ class Funds(CoopCog):
             statuses = (RequestStatus(status).value,)
         rows = await funds.list_requests(
             self._db,
-            interaction.guild_id,
+            guild_id,
             fund=fund,
             statuses=statuses,
             requester_id=interaction.user.id if mine else None,
@@ -521,8 +521,8 @@ class Funds(CoopCog):
     @app_commands.describe(request="The request's number")
     async def request_show(self, interaction: discord.Interaction[CoopBot], request: ID) -> None:
         """A funding request: what, how much, its state and who decided."""
-        assert interaction.guild_id is not None
-        view = await funds.get_request(self._db, interaction.guild_id, request)
+        guild_id = guild_id_of(interaction)
+        view = await funds.get_request(self._db, guild_id, request)
         await send_ephemeral(interaction, embed=request_embed(view))
 
     @request_group.command(name="approve")
@@ -559,10 +559,10 @@ class Funds(CoopCog):
     async def _approve(
         self, interaction: discord.Interaction[Any], request_id: int, *, amount: str | None, note: str
     ) -> str:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         change = await funds.approve_request(
             self._db,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             request_id=request_id,
             actor=actor_of(interaction),
             now=self._now(),
@@ -583,10 +583,10 @@ class Funds(CoopCog):
     async def _reject_request(
         self, interaction: discord.Interaction[Any], request_id: int, reason: str
     ) -> str:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         change = await funds.reject_request(
             self._db,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             request_id=request_id,
             actor=actor_of(interaction),
             now=self._now(),
@@ -606,8 +606,7 @@ class Funds(CoopCog):
     ) -> None:
         await self._check(interaction, require_treasurer)
         if action == "reject":
-            assert interaction.guild_id is not None
-            view = await funds.get_request(self._db, interaction.guild_id, request_id)
+            view = await funds.get_request(self._db, guild_id_of(interaction), request_id)
             if view.request.requester_id == interaction.user.id:
                 raise NotAllowed(
                     f"You can't decide your own request; to withdraw #{request_id}, use /fund request cancel."
@@ -633,10 +632,10 @@ class Funds(CoopCog):
         reason: app_commands.Range[str, 1, funds.MAX_REASON] | None = None,
     ) -> None:
         """Withdraw your request (treasurers, moderators: cancel one); its open proposal is cancelled too."""
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         change = await funds.cancel_request(
             self._db,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             request_id=request,
             actor=actor_of(interaction),
             now=self._now(),
@@ -645,7 +644,7 @@ class Funds(CoopCog):
         extra = ""
         if change.cancelled_decision_id is not None:
             extra = f" Its proposal #{change.cancelled_decision_id} is cancelled too."
-            await self._refresh_proposal(interaction.guild_id, change.cancelled_decision_id)
+            await self._refresh_proposal(guild_id, change.cancelled_decision_id)
         await send_ephemeral(interaction, f"Request #{change.request.id} is cancelled.{extra}")
         if change.request.requester_id != interaction.user.id:
             why = f" Reason: {one_line(reason, 300)}" if reason else ""
@@ -676,10 +675,10 @@ class Funds(CoopCog):
         reference: app_commands.Range[str, 1, funds.MAX_REFERENCE],
     ) -> None:
         """Record the payout of an approved request (treasurers; never your own)."""
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         receipt = await funds.pay_request(
             self._db,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             request_id=request,
             actor=actor_of(interaction),
             reference=reference,
@@ -734,12 +733,10 @@ class Funds(CoopCog):
         member_id: int | None,
         edit: bool = False,
     ) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         if edit:
             await self._check(interaction, funds.require_fund_reader)
-        shown = await funds.ledger_page(
-            self._db, interaction.guild_id, fund, page=page, kind=kind, member_id=member_id
-        )
+        shown = await funds.ledger_page(self._db, guild_id, fund, page=page, kind=kind, member_id=member_id)
         assert shown.fund.id is not None
         embed = ledger_embed(shown, kind=kind, member_id=member_id)
         view = ledger_view(shown.fund.id, shown.page, shown.pages, kind=kind, member_id=member_id)
@@ -753,9 +750,9 @@ class Funds(CoopCog):
     @app_commands.describe(fund="The fund's name or number")
     async def export(self, interaction: discord.Interaction[CoopBot], fund: FUND_REF) -> None:
         """The whole ledger of a fund as a CSV file."""
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        found, entries = await funds.all_entries(self._db, interaction.guild_id, fund)
+        found, entries = await funds.all_entries(self._db, guild_id, fund)
         text = funds.ledger_csv(found, entries)
         file = discord.File(io.BytesIO(text.encode("utf-8")), filename=f"fund-{found.id}-ledger.csv")
         await interaction.followup.send(
@@ -771,10 +768,10 @@ class Funds(CoopCog):
     @app_commands.describe(fund="The fund's name or number")
     async def chart(self, interaction: discord.Interaction[CoopBot], fund: FUND_REF) -> None:
         """A chart of a fund's balance over time."""
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        found, entries = await funds.all_entries(self._db, interaction.guild_id, fund)
-        settings = await self._settings(interaction.guild_id)
+        found, entries = await funds.all_entries(self._db, guild_id, fund)
+        settings = await self._settings(guild_id)
         png = await asyncio.to_thread(_balance_chart, found, entries, settings.timezone)
         await interaction.followup.send(
             f"The balance of **{found.name}** over time.",
@@ -796,10 +793,10 @@ class Funds(CoopCog):
         await self.correct_entry(interaction, entry, reason)
 
     async def correct_entry(self, interaction: discord.Interaction[CoopBot], entry: int, reason: str) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         receipt = await funds.correct_entry(
             self._db,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             entry_id=entry,
             actor=actor_of(interaction),
             reason=reason,

@@ -18,7 +18,15 @@ from discord.ext import commands
 
 from bot import CoopBot
 from cogs._base import CoopCog
-from cogs._common import NO_MENTIONS, actor_from, actor_of, pinging_only, requires, send_ephemeral
+from cogs._common import (
+    NO_MENTIONS,
+    actor_from,
+    actor_of,
+    guild_id_of,
+    pinging_only,
+    requires,
+    send_ephemeral,
+)
 from cogs._moderation import attach_to_coop, attach_to_mod, detach_from_coop, detach_from_mod
 from cogs._text import one_line, shorten
 from cogs.onboarding._forms import (
@@ -577,11 +585,11 @@ class Onboarding(CoopCog):
     async def _propose_charter(
         self, interaction: discord.Interaction[Any], text: str, version: int | None
     ) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         now = self._now()
         decision = await membership.propose_charter(
             self.bot.database,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             actor=actor_of(interaction),
             text=text,
             version=version,

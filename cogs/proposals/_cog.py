@@ -15,7 +15,7 @@ from discord import app_commands
 from bot import CoopBot
 from cogs._base import CoopCog
 from cogs._charts import render_bar_chart, render_stacked_rounds_chart
-from cogs._common import NO_MENTIONS, actor_of, requires, send_ephemeral
+from cogs._common import NO_MENTIONS, actor_of, guild_id_of, requires, send_ephemeral
 from cogs._delivery import dm_each, owed_elsewhere, post_mentioning
 from cogs._moderation import attach_to_mod, detach_from_mod
 from cogs._scheduling import DueHandler
@@ -245,7 +245,7 @@ class Proposals(CoopCog):
         reasons_required: bool = False,
     ) -> None:
         """Propose something for the cooperative to decide."""
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         draft = proposing.ProposalDraft(
             title="",
             kind=type,
@@ -264,7 +264,7 @@ class Proposals(CoopCog):
         )
         actor = actor_of(interaction)
         settings = await proposing.check_draft(
-            self.bot.database, guild_id=interaction.guild_id, actor=actor, draft=draft, now=self._now()
+            self.bot.database, guild_id=guild_id, actor=actor, draft=draft, now=self._now()
         )
         if (
             settings.governance_channel_id is None
@@ -280,12 +280,12 @@ class Proposals(CoopCog):
         self, interaction: discord.Interaction[Any], draft: proposing.ProposalDraft
     ) -> None:
         """The modal was submitted: store the decision, post it with its buttons and a thread."""
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         now = self._now()
         decision = await proposing.open_decision(
             self.bot.database,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             actor=actor_of(interaction),
             draft=draft,
             now=now,
@@ -364,10 +364,10 @@ class Proposals(CoopCog):
         reason: str | None = None,
         edit: bool = False,
     ) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         receipt = await self.bot.votes.cast(
             voting.VoteRequest(
-                guild_id=interaction.guild_id,
+                guild_id=guild_id,
                 decision_id=decision_id,
                 actor=actor_of(interaction),
                 now=self._now(),
@@ -382,7 +382,7 @@ class Proposals(CoopCog):
         else:
             await send_ephemeral(interaction, text)
         if not receipt.unchanged:
-            self.refresher.request(interaction.guild_id, decision_id)
+            self.refresher.request(guild_id, decision_id)
 
     async def on_position_click(
         self, interaction: discord.Interaction[Any], decision_id: int, key: str, *, asks_reason: bool
@@ -393,8 +393,8 @@ class Proposals(CoopCog):
         await self.cast_and_confirm(interaction, decision_id, choice=key)
 
     async def on_ballot_click(self, interaction: discord.Interaction[Any], decision_id: int) -> None:
-        assert interaction.guild_id is not None
-        decision = await decisions.get_decision(self.bot.database, interaction.guild_id, decision_id)
+        guild_id = guild_id_of(interaction)
+        decision = await decisions.get_decision(self.bot.database, guild_id, decision_id)
         if decision.status != DecisionStatus.OPEN or self._now() >= decision.closes_at:
             raise Conflict(f"Voting on proposal {decisions.label(decision)} has closed.")
         if decision.kind == "poll":
@@ -407,16 +407,16 @@ class Proposals(CoopCog):
             await interaction.response.send_modal(BallotFormModal(self, decision))
 
     async def on_withdraw_click(self, interaction: discord.Interaction[Any], decision_id: int) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         decision = await voting.withdraw_vote(
             self.bot.database,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             decision_id=decision_id,
             actor=actor_of(interaction),
             now=self._now(),
         )
         await send_ephemeral(interaction, f"Your vote on {decisions.label(decision)} is withdrawn.")
-        self.refresher.request(interaction.guild_id, decision_id)
+        self.refresher.request(guild_id, decision_id)
 
     @proposal.command(name="vote")
     @requires(require_insider)
@@ -567,10 +567,10 @@ class Proposals(CoopCog):
         message: app_commands.Range[str, 1, 500] | None = None,
     ) -> None:
         """Remind those who have not voted yet (the author or a moderator)."""
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         decision = await decisions.authorise_remind(
             self.bot.database,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             decision_id=proposal,
             actor=actor_of(interaction),
             now=self._now(),
@@ -596,11 +596,9 @@ class Proposals(CoopCog):
         await self.close_now(interaction, proposal)
 
     async def close_now(self, interaction: discord.Interaction[CoopBot], proposal: int) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        closed = await self._close(
-            interaction.guild_id, proposal, now=self._now(), actor=actor_of(interaction)
-        )
+        closed = await self._close(guild_id, proposal, now=self._now(), actor=actor_of(interaction))
         assert closed is not None
         await interaction.followup.send(
             f"Closed {decisions.label(closed.decision)}. {closed.result.outcome}",
@@ -620,10 +618,10 @@ class Proposals(CoopCog):
         await self.extend_now(interaction, proposal, closes)
 
     async def extend_now(self, interaction: discord.Interaction[CoopBot], proposal: int, closes: str) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         decision = await decisions.extend_decision(
             self.bot.database,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             decision_id=proposal,
             actor=actor_of(interaction),
             closes=closes,
@@ -652,10 +650,10 @@ class Proposals(CoopCog):
     async def cancel_now(
         self, interaction: discord.Interaction[CoopBot], proposal: int, reason: str | None
     ) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         decision = await decisions.cancel_decision(
             self.bot.database,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             decision_id=proposal,
             actor=actor_of(interaction),
             now=self._now(),
@@ -677,10 +675,10 @@ class Proposals(CoopCog):
         await self.reopen_now(interaction, proposal, closes)
 
     async def reopen_now(self, interaction: discord.Interaction[CoopBot], proposal: int, closes: str) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         decision = await decisions.reopen_decision(
             self.bot.database,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             decision_id=proposal,
             actor=actor_of(interaction),
             closes=closes,
@@ -709,10 +707,10 @@ class Proposals(CoopCog):
         review: app_commands.Range[str, 1, 60] | None = None,
     ) -> None:
         """Record the outcome statement of a closed decision (its author or a moderator)."""
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         decision = await decisions.record_outcome(
             self.bot.database,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             decision_id=proposal,
             actor=actor_of(interaction),
             statement=statement,
@@ -736,9 +734,9 @@ class Proposals(CoopCog):
     @app_commands.describe(unvoted="Only the ones I have not voted on")
     async def list_open(self, interaction: discord.Interaction[CoopBot], unvoted: bool = False) -> None:
         """The open proposals, soonest closing first."""
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         open_decisions = await decisions.list_open(
-            self.bot.database, interaction.guild_id, not_voted_by=interaction.user.id if unvoted else None
+            self.bot.database, guild_id, not_voted_by=interaction.user.id if unvoted else None
         )
         if not open_decisions:
             empty = "You have voted on every open proposal." if unvoted else "No proposal is open right now."
@@ -763,8 +761,8 @@ class Proposals(CoopCog):
     @app_commands.describe(proposal="The proposal's number")
     async def show(self, interaction: discord.Interaction[CoopBot], proposal: ProposalId) -> None:
         """A proposal with its current tally (or result) and your vote."""
-        assert interaction.guild_id is not None
-        decision = await decisions.get_decision(self.bot.database, interaction.guild_id, proposal)
+        guild_id = guild_id_of(interaction)
+        decision = await decisions.get_decision(self.bot.database, guild_id, proposal)
         assert decision.id is not None
         embed = proposal_embed(decision, await self._tally(decision))
         vote = await decisions.get_vote(self.bot.database, decision.id, interaction.user.id)
@@ -794,8 +792,8 @@ class Proposals(CoopCog):
     @app_commands.describe(proposal="The proposal's number")
     async def results(self, interaction: discord.Interaction[CoopBot], proposal: ProposalId) -> None:
         """A chart of a proposal's result."""
-        assert interaction.guild_id is not None
-        decision = await decisions.get_decision(self.bot.database, interaction.guild_id, proposal)
+        guild_id = guild_id_of(interaction)
+        decision = await decisions.get_decision(self.bot.database, guild_id, proposal)
         if decision.hide_results and decision.status == DecisionStatus.OPEN:
             raise Conflict(f"The results of {decisions.label(decision)} are hidden until it closes.")
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -819,10 +817,8 @@ class Proposals(CoopCog):
         page: app_commands.Range[int, 1, 10_000] = 1,
     ) -> None:
         """The decision register: every closed decision and its outcome."""
-        assert interaction.guild_id is not None
-        rows, total = await decisions.register(
-            self.bot.database, interaction.guild_id, search=search, page=page - 1
-        )
+        guild_id = guild_id_of(interaction)
+        rows, total = await decisions.register(self.bot.database, guild_id, search=search, page=page - 1)
         if not rows:
             await send_ephemeral(
                 interaction, "No decision matches." if total else "No decision has closed yet."

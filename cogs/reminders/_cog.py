@@ -13,7 +13,7 @@ from discord.ext import commands
 
 from bot import CoopBot
 from cogs._base import CoopCog
-from cogs._common import NO_MENTIONS, actor_of, requires, send_ephemeral
+from cogs._common import NO_MENTIONS, actor_of, guild_id_of, requires, send_ephemeral
 from cogs._delivery import Undeliverable, post_mentioning
 from cogs._moderation import attach_to_mod, detach_from_mod
 from cogs._scheduling import DueHandler
@@ -209,12 +209,12 @@ class GovernanceReminders(
         schedule: app_commands.Range[str, 1, 100],
     ) -> None:
         """Add a recurring reminder in a channel (in the cooperative's timezone)."""
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         if not channel.permissions_for(channel.guild.me).send_messages:
             raise InvalidInput(f"I can't post in {channel.mention}: give me Send Messages there.")
         reminder = await reminders.add_channel_reminder(
             self.bot.database,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             actor=actor_of(interaction),
             channel_id=channel.id,
             message=message,
@@ -229,17 +229,15 @@ class GovernanceReminders(
     @requires(require_moderator)
     async def list_reminders(self, interaction: discord.Interaction[CoopBot]) -> None:
         """The channel reminders, with their next run."""
-        assert interaction.guild_id is not None
-        rows = await reminders.list_reminders(
-            self.bot.database, interaction.guild_id, kind=ReminderKind.CHANNEL
-        )
+        guild_id = guild_id_of(interaction)
+        rows = await reminders.list_reminders(self.bot.database, guild_id, kind=ReminderKind.CHANNEL)
         text = (
             "\n".join(_describe(reminder) for reminder in rows) or "No channel reminders yet: /reminder add."
         )
         await send_ephemeral(interaction, shorten(text, 2000))
 
     async def change(self, interaction: discord.Interaction[CoopBot], reminder_id: int, change: str) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         operation = {
             "removed": reminders.remove_reminder,
             "paused": reminders.pause_reminder,
@@ -247,7 +245,7 @@ class GovernanceReminders(
         }[change]
         reminder = await operation(
             self.bot.database,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             reminder_id=reminder_id,
             actor=actor_of(interaction),
             now=self._now(),
@@ -293,10 +291,10 @@ class GovernanceReminders(
         time: app_commands.Range[str, 1, 10] = "09:00",
     ) -> None:
         """Set up (or switch off) the weekly governance digest."""
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         digest = await reminders.configure_digest(
             self.bot.database,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             actor=actor_of(interaction),
             channel_id=channel.id if channel else None,
             weekday=day,
@@ -325,10 +323,10 @@ class GovernanceReminders(
         request_wait_days: app_commands.Range[int, 1, 90] | None = None,
     ) -> None:
         """The governance rhythm: closing-soon lead time and treasurer reminders."""
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         settings = await reminders.configure_rhythm(
             self.bot.database,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             actor=actor_of(interaction),
             now=self._now(),
             lead=parse_duration(closing_soon) if closing_soon else None,
@@ -388,10 +386,10 @@ class PersonalReminders(
         what: app_commands.Range[str, 1, 1500],
     ) -> None:
         """Remind me of something, by DM (or here, if my DMs are closed)."""
-        assert interaction.guild_id is not None and interaction.channel_id is not None
+        assert interaction.channel_id is not None
         reminder = await reminders.add_personal_reminder(
             self.bot.database,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id_of(interaction),
             actor=actor_of(interaction),
             channel_id=interaction.channel_id,
             when=when,
@@ -409,9 +407,9 @@ class PersonalReminders(
     @app_commands.command(name="list")
     async def list_mine(self, interaction: discord.Interaction[CoopBot]) -> None:
         """Your waiting reminders."""
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         rows = await reminders.list_reminders(
-            self.bot.database, interaction.guild_id, kind=ReminderKind.PERSONAL, user_id=interaction.user.id
+            self.bot.database, guild_id, kind=ReminderKind.PERSONAL, user_id=interaction.user.id
         )
         text = "\n".join(_describe(reminder) for reminder in rows) or "You have no reminders waiting."
         await send_ephemeral(interaction, shorten(text, 2000))
@@ -420,10 +418,10 @@ class PersonalReminders(
     @app_commands.describe(reminder="The reminder's number (see /remind list)")
     async def cancel(self, interaction: discord.Interaction[CoopBot], reminder: ReminderNumber) -> None:
         """Cancel one of your reminders."""
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         cancelled = await reminders.cancel_personal_reminder(
             self.bot.database,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             reminder_id=reminder,
             actor=actor_of(interaction),
             now=self._now(),
@@ -434,10 +432,10 @@ class PersonalReminders(
     @app_commands.describe(enabled="Also DM me when a decision I have not voted on closes soon")
     async def dms(self, interaction: discord.Interaction[CoopBot], enabled: bool) -> None:
         """Choose whether closing-soon reminders also come to you by DM."""
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         await reminders.set_dm_reminders(
             self.bot.database,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             user_id=interaction.user.id,
             enabled=enabled,
             now=self._now(),
