@@ -6,10 +6,11 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import discord
 from discord import app_commands
+from discord.ext import commands
 
 from governance import coop
 from governance.errors import DomainError, NotAllowed
@@ -149,6 +150,30 @@ async def refusals_answered(interaction: discord.Interaction[Any]) -> AsyncItera
     except Exception as error:
         if not await answer_refusal(interaction, error):
             raise
+
+
+CogT = TypeVar("CogT", bound=commands.Cog)
+
+
+class RoutesToCog(Generic[CogT]):
+    """A persistent item's click handed to its cog, and any error to the one error path. The cog is looked
+    up when clicked (so the item survives a reload of the cog); ``cog_type`` names it, imported lazily
+    because the cog's module imports its items."""
+
+    def cog_type(self) -> type[CogT]:
+        raise NotImplementedError
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        try:
+            cog_type = self.cog_type()
+            cog = interaction.client.get_cog(cog_type.__cog_name__)
+            assert isinstance(cog, cog_type)
+            await self.handle(cog, interaction)
+        except Exception as error:
+            await report_error(interaction, error)
+
+    async def handle(self, cog: CogT, interaction: discord.Interaction[Any]) -> None:
+        raise NotImplementedError
 
 
 async def report_error(interaction: discord.Interaction[Any], error: BaseException) -> None:

@@ -9,31 +9,17 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import discord
 
-from cogs._common import report_error
+from cogs._common import RoutesToCog
 
 if TYPE_CHECKING:
     from cogs.funds._cog import Funds
 
 
-def _funds(interaction: discord.Interaction[Any]) -> Funds:
-    from cogs.funds._cog import Funds
+class _RoutesToCog(RoutesToCog["Funds"]):
+    def cog_type(self) -> type[Funds]:
+        from cogs.funds._cog import Funds
 
-    cog = interaction.client.get_cog(Funds.__cog_name__)
-    assert isinstance(cog, Funds)
-    return cog
-
-
-class _RoutesToCog:
-    """Hands the click to the funds cog, and any error to the one error path."""
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        try:
-            await self.handle(_funds(interaction), interaction)
-        except Exception as error:
-            await report_error(interaction, error)
-
-    async def handle(self, cog: Funds, interaction: discord.Interaction[Any]) -> None:
-        raise NotImplementedError
+        return Funds
 
 
 class LedgerPageButton(

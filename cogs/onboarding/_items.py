@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from cogs._common import report_error
+from cogs._common import RoutesToCog
 
 if TYPE_CHECKING:
     from cogs.onboarding._cog import Onboarding
@@ -20,25 +20,11 @@ AGREE_LABEL = "I agree to the charter"
 INTRODUCE_LABEL = "Introduce yourself"
 
 
-def _onboarding(interaction: discord.Interaction[Any]) -> Onboarding:
-    from cogs.onboarding._cog import Onboarding
+class _RoutesToCog(RoutesToCog["Onboarding"]):
+    def cog_type(self) -> type[Onboarding]:
+        from cogs.onboarding._cog import Onboarding
 
-    cog = interaction.client.get_cog(Onboarding.__cog_name__)
-    assert isinstance(cog, Onboarding)
-    return cog
-
-
-class _RoutesToCog:
-    """Hands the click to the onboarding cog, and any error to the one error path."""
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        try:
-            await self.handle(_onboarding(interaction), interaction)
-        except Exception as error:
-            await report_error(interaction, error)
-
-    async def handle(self, cog: Onboarding, interaction: discord.Interaction[Any]) -> None:
-        raise NotImplementedError
+        return Onboarding
 
 
 class AgreeButton(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from cogs._common import report_error
+from cogs._common import RoutesToCog
 from governance.decision_types import DECISION_TYPES
 
 if TYPE_CHECKING:
@@ -35,25 +35,11 @@ _STYLES = {
 }
 
 
-def _proposals(interaction: discord.Interaction[Any]) -> Proposals:
-    from cogs.proposals._cog import Proposals
+class _RoutesToCog(RoutesToCog["Proposals"]):
+    def cog_type(self) -> type[Proposals]:
+        from cogs.proposals._cog import Proposals
 
-    cog = interaction.client.get_cog(Proposals.__cog_name__)
-    assert isinstance(cog, Proposals)
-    return cog
-
-
-class _RoutesToCog:
-    """Hands the click to the proposals cog, and any error to the one error path."""
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        try:
-            await self.handle(_proposals(interaction), interaction)
-        except Exception as error:
-            await report_error(interaction, error)
-
-    async def handle(self, cog: Proposals, interaction: discord.Interaction[Any]) -> None:
-        raise NotImplementedError
+        return Proposals
 
 
 class PositionButton(
