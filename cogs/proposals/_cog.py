@@ -44,7 +44,7 @@ from cogs.proposals._render import (
     result_message,
     voting_view,
 )
-from governance import coop, decisions, outbox, proposing, reminders, voting
+from governance import coop, decisions, nudges, outbox, proposing, reminders, voting
 from governance.decision_types import DECISION_TYPES
 from governance.errors import Conflict, InvalidInput
 from governance.permissions import require_insider
@@ -151,7 +151,7 @@ class Proposals(CoopCog):
         self.bot.due.register(DueHandler("decisions.closing_soon", self._remind_due, self._next_reminder))
         self.bot.due.register(DueHandler("decisions.review", self._review_due, self._next_review))
         self.bot.outbox.register(decisions.CLOSED_KIND, self._deliver_close)
-        self.bot.outbox.register(reminders.NUDGE_KIND, self._deliver_nudge)
+        self.bot.outbox.register(nudges.NUDGE_KIND, self._deliver_nudge)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(*PERSISTENT_ITEMS)
@@ -159,7 +159,7 @@ class Proposals(CoopCog):
         for name in ("decisions.close", "decisions.closing_soon", "decisions.review"):
             self.bot.due.unregister(name)
         self.bot.outbox.unregister(decisions.CLOSED_KIND)
-        self.bot.outbox.unregister(reminders.NUDGE_KIND)
+        self.bot.outbox.unregister(nudges.NUDGE_KIND)
         self.refresher.cancel_all()
 
     # --- helpers ----------------------------------------------------------------------------------
@@ -497,14 +497,14 @@ class Proposals(CoopCog):
     # --- reminders --------------------------------------------------------------------------------
 
     async def _next_reminder(self) -> datetime | None:
-        return await reminders.next_closing_soon(self.bot.database, self._served_guilds())
+        return await nudges.next_closing_soon(self.bot.database, self._served_guilds())
 
     async def _remind_due(self, now: datetime) -> None:
         """Claim the closing-soon reminders that came due; each claim owes its reminder (the outbox)."""
-        for decision, lead in await reminders.closing_soon_candidates(
+        for decision, lead in await nudges.closing_soon_candidates(
             self.bot.database, now, self._served_guilds()
         ):
-            await reminders.claim_closing_soon(self.bot.database, decision, now, lead)
+            await nudges.claim_closing_soon(self.bot.database, decision, now, lead)
 
     async def _deliver_nudge(self, owed: OwedMessage) -> None:
         decision = await decisions.get_decision(
@@ -543,10 +543,10 @@ class Proposals(CoopCog):
         return len(waiting)
 
     async def _next_review(self) -> datetime | None:
-        return await reminders.next_review(self.bot.database, self._served_guilds())
+        return await nudges.next_review(self.bot.database, self._served_guilds())
 
     async def _review_due(self, now: datetime) -> None:
-        for decision in await reminders.claim_due_reviews(self.bot.database, now, self._served_guilds()):
+        for decision in await nudges.claim_due_reviews(self.bot.database, now, self._served_guilds()):
             statement = (
                 f" Outcome: {shorten(decision.outcome_statement, 800)}" if decision.outcome_statement else ""
             )

@@ -20,7 +20,7 @@ from cogs._scheduling import DueHandler
 from cogs._text import FIELD_LIMIT, shorten
 from cogs.proposals._cog import eligible_count
 from cogs.proposals._render import percent
-from governance import coop, reminders
+from governance import coop, nudges, reminders
 from governance.errors import InvalidInput
 from governance.money import format_amount
 from governance.permissions import require_moderator
@@ -63,14 +63,14 @@ class GovernanceReminders(
         attach_to_mod(self.bot.tree, ReminderModeration(self))
         self.bot.due.register(DueHandler("funds.stale", self._claim_stale_requests, self._next_stale))
         self.bot.outbox.register(reminders.REMINDER_KIND, self._deliver_owed_run)
-        self.bot.outbox.register(reminders.STALE_REQUEST_KIND, self._deliver_stale_request)
+        self.bot.outbox.register(nudges.STALE_REQUEST_KIND, self._deliver_stale_request)
 
     async def cog_unload(self) -> None:
         detach_from_mod(self.bot.tree, "reminder")
         self.bot.due.unregister("reminders")
         self.bot.due.unregister("funds.stale")
         self.bot.outbox.unregister(reminders.REMINDER_KIND)
-        self.bot.outbox.unregister(reminders.STALE_REQUEST_KIND)
+        self.bot.outbox.unregister(nudges.STALE_REQUEST_KIND)
 
     # --- sending what is due ----------------------------------------------------------------------
 
@@ -157,14 +157,14 @@ class GovernanceReminders(
         return embed
 
     async def _next_stale(self) -> datetime | None:
-        return await reminders.next_stale_request(self.bot.database, self._served_guilds())
+        return await nudges.next_stale_request(self.bot.database, self._served_guilds())
 
     async def _claim_stale_requests(self, now: datetime) -> None:
         """Claim the requests that waited too long; each claim owes the treasurers a notice."""
-        await reminders.claim_stale_requests(self.bot.database, now, self._served_guilds())
+        await nudges.claim_stale_requests(self.bot.database, now, self._served_guilds())
 
     async def _deliver_stale_request(self, owed: OwedMessage) -> None:
-        request = await reminders.owed_request(self.bot.database, owed)
+        request = await nudges.owed_request(self.bot.database, owed)
         if request is None:
             return
         now = self._now()
@@ -176,7 +176,7 @@ class GovernanceReminders(
         role = guild.get_role(settings.treasurer_role_id) if settings.treasurer_role_id else None
         treasurers = sorted(member.id for member in (role.members if role else []) if not member.bot)
         waited = format_duration(
-            now - reminders.waiting_since(request.status, request.created_at, request.decided_at)
+            now - nudges.waiting_since(request.status, request.created_at, request.decided_at)
         )
         if request.status == RequestStatus.APPROVED.value and request.approved_amount is not None:
             header = (

@@ -19,6 +19,15 @@ from sqlmodel import col, func, select
 from governance.clock import ManualClock
 from governance.decisions import close_decision, extend_decision, get_decision, record_outcome
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from governance.nudges import (
+    claim_closing_soon,
+    claim_due_reviews,
+    claim_stale_requests,
+    closing_soon_candidates,
+    next_closing_soon,
+    next_review,
+    next_stale_request,
+)
 from governance.permissions import Actor
 from governance.reminders import (
     DueRun,
@@ -26,19 +35,12 @@ from governance.reminders import (
     add_personal_reminder,
     build_digest,
     cancel_personal_reminder,
-    claim_closing_soon,
     claim_due_reminders,
-    claim_due_reviews,
-    claim_stale_requests,
-    closing_soon_candidates,
     configure_digest,
     configure_rhythm,
     dm_opted_in,
     list_reminders,
-    next_closing_soon,
     next_reminder_due,
-    next_review,
-    next_stale_request,
     pause_reminder,
     remove_reminder,
     resume_reminder,
