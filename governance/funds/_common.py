@@ -198,14 +198,14 @@ def _echo(text: str) -> str:
     return flat if len(flat) <= _MAX_ECHO else flat[: _MAX_ECHO - 1].rstrip() + "…"
 
 
-def _key(idempotency_key: str) -> str:
+def idempotency_key_of(idempotency_key: str) -> str:
     key = idempotency_key.strip()
     if not key or len(key) > MAX_IDEMPOTENCY_KEY:
         raise InvalidInput("This action has no usable idempotency key.")
     return key
 
 
-def _amount(value: str | int, currency: str) -> int:
+def read_amount(value: str | int, currency: str) -> int:
     """Minor units from what a person typed (or from an int of minor units, for callers that have one)."""
     if isinstance(value, bool):
         raise InvalidInput("Type an amount, for example 12.50.")
@@ -240,7 +240,7 @@ def require_fund_reader(settings: CoopSettings, actor: Actor) -> None:
         raise NotAllowed("Only people in the cooperative (contributors and members) can read its funds.")
 
 
-async def _find_fund(session: AsyncSession, guild_id: int, ref: str | int, *, lock: bool = False) -> Fund:
+async def find_fund_in(session: AsyncSession, guild_id: int, ref: str | int, *, lock: bool = False) -> Fund:
     """A fund of this cooperative by id (12, "#12") or by name; the same answer for "no such fund" and
     "another cooperative's fund", so nothing is revealed."""
     query = select(Fund).where(Fund.guild_id == guild_id)
@@ -277,7 +277,7 @@ async def _find_fund(session: AsyncSession, guild_id: int, ref: str | int, *, lo
 
 
 async def _fund_by_id(session: AsyncSession, guild_id: int, fund_id: int, *, lock: bool = False) -> Fund:
-    return await _find_fund(session, guild_id, fund_id, lock=lock)
+    return await find_fund_in(session, guild_id, fund_id, lock=lock)
 
 
 _Owned = TypeVar("_Owned", FundingRequest, Contribution, LedgerEntry)
@@ -326,7 +326,7 @@ async def _committed(session: AsyncSession, fund_id: int) -> int:
     )
 
 
-async def _totals(session: AsyncSession, fund: Fund) -> FundTotals:
+async def totals_in(session: AsyncSession, fund: Fund) -> FundTotals:
     assert fund.id is not None
     return FundTotals(
         balance=await derived_balance(session, fund.id),

@@ -22,10 +22,10 @@ from governance.funds._common import (
     FundDraft,
     FundOverview,
     FundTotals,
-    _amount,
-    _find_fund,
-    _totals,
+    find_fund_in,
     name_key,
+    read_amount,
+    totals_in,
 )
 from governance.money import parse_currency
 from governance.names import clean_name
@@ -66,7 +66,7 @@ def _validated_fund(settings: CoopSettings, draft: FundDraft) -> dict[str, Any]:
                 "With the treasurer policy, give a limit: the largest request a treasurer may approve "
                 "(larger ones go to the members)."
             )
-        limit = _amount(draft.limit, currency)
+        limit = read_amount(draft.limit, currency)
     elif draft.limit is not None:
         raise InvalidInput("A limit only applies when treasurers approve requests (policy: treasurer).")
     default_kind = (
@@ -130,7 +130,7 @@ async def create_fund(db: Database, *, guild_id: int, actor: Actor, draft: FundD
 
 async def get_fund(db: Database, guild_id: int, ref: str | int) -> Fund:
     async with db.read() as session:
-        return await _find_fund(session, guild_id, ref)
+        return await find_fund_in(session, guild_id, ref)
 
 
 async def list_funds(db: Database, guild_id: int, *, include_archived: bool = False) -> list[Fund]:
@@ -152,16 +152,16 @@ async def suggest_funds(db: Database, guild_id: int, query: str, limit: int = 25
 
 async def fund_totals(db: Database, guild_id: int, ref: str | int) -> tuple[Fund, FundTotals]:
     async with db.read() as session:
-        fund = await _find_fund(session, guild_id, ref)
-        return fund, await _totals(session, fund)
+        fund = await find_fund_in(session, guild_id, ref)
+        return fund, await totals_in(session, fund)
 
 
 async def fund_overview(db: Database, guild_id: int, ref: str | int, *, recent: int = 5) -> FundOverview:
     """What /fund show shows: balance, committed, available, open requests and the latest movements."""
     async with db.read() as session:
-        fund = await _find_fund(session, guild_id, ref)
+        fund = await find_fund_in(session, guild_id, ref)
         assert fund.id is not None
-        totals = await _totals(session, fund)
+        totals = await totals_in(session, fund)
         requests = (
             await session.exec(
                 select(FundingRequest)

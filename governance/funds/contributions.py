@@ -19,14 +19,14 @@ from governance.funds._common import (
     MAX_REASON,
     MAX_REFERENCE,
     ContributionReceipt,
-    _amount,
     _entry_by_key,
-    _find_fund,
     _fund_by_id,
-    _key,
     _load_contribution,
     _once,
     _refuse_archived,
+    find_fund_in,
+    idempotency_key_of,
+    read_amount,
     require_fund_member,
 )
 from governance.ledger import ledger_entry, move_balance, refuse_over_capacity
@@ -60,7 +60,7 @@ async def record_contribution(
     """A member says they put money in (pending until a treasurer confirms it arrived), or a treasurer
     records money that arrived, for themselves or for `member_id` (confirmed at once, on the ledger).
     The same idempotency key records once: a repeat returns the first record with ``duplicate``."""
-    key = _key(idempotency_key)
+    key = idempotency_key_of(idempotency_key)
     note = clean_text(note, field="The note", limit=MAX_NOTE)
 
     async def recorded(session: AsyncSession) -> ContributionReceipt | None:
@@ -110,10 +110,10 @@ async def _record_contribution(
         existing = await _contribution_by_key(session, guild_id, key)
         if existing is not None:
             return await _contribution_receipt(session, existing, duplicate=True)
-        fund = await _find_fund(session, guild_id, fund_ref)
+        fund = await find_fund_in(session, guild_id, fund_ref)
         _refuse_archived(fund)
         assert fund.id is not None
-        amount = _amount(amount_value, fund.currency)
+        amount = read_amount(amount_value, fund.currency)
         refuse_over_capacity(fund, amount)
         contributor = member_id if member_id is not None else actor.user_id
         contribution = Contribution(
@@ -331,7 +331,7 @@ async def list_contributions(
             .where(Contribution.guild_id == guild_id)
         )
         if fund is not None:
-            found = await _find_fund(session, guild_id, fund)
+            found = await find_fund_in(session, guild_id, fund)
             query = query.where(Contribution.fund_id == found.id)
         if status is not None:
             query = query.where(Contribution.status == status)

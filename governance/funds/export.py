@@ -14,7 +14,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from governance.errors import InvalidInput
-from governance.funds._common import LEDGER_PAGE_SIZE, LedgerPage, _find_fund
+from governance.funds._common import LEDGER_PAGE_SIZE, LedgerPage, find_fund_in
 from governance.ledger import exact_sum
 from governance.money import to_decimal
 from storage.database import Database
@@ -46,7 +46,7 @@ async def ledger_page(
     """One page of a fund's ledger, newest first, optionally only one kind or one member's entries; each
     entry with the fund's balance right after it and the entry that reversed it, if any."""
     async with db.read() as session:
-        found = await _find_fund(session, guild_id, fund)
+        found = await find_fund_in(session, guild_id, fund)
         assert found.id is not None
         conditions = _ledger_filter(found.id, kind, member_id)
         total = int(
@@ -104,7 +104,7 @@ async def ledger_page(
 
 async def all_entries(db: Database, guild_id: int, fund: str | int) -> tuple[Fund, list[LedgerEntry]]:
     async with db.read() as session:
-        found = await _find_fund(session, guild_id, fund)
+        found = await find_fund_in(session, guild_id, fund)
         rows = await session.exec(
             select(LedgerEntry).where(LedgerEntry.fund_id == found.id).order_by(col(LedgerEntry.id))
         )

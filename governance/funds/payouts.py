@@ -21,11 +21,11 @@ from governance.funds._common import (
     _claim_request,
     _entry_by_key,
     _fund_by_id,
-    _key,
     _load_entry,
     _load_request,
     _once,
     _record_request_event,
+    idempotency_key_of,
     name_key,
 )
 from governance.ledger import ledger_entry, move_balance, refuse_over_capacity
@@ -48,7 +48,7 @@ async def pay_request(
 ) -> PayoutReceipt:
     """A treasurer records that an approved request was paid. Refused when it would overdraw the fund,
     also when payouts race: the balance update is conditional and decides inside the transaction."""
-    key = _key(idempotency_key)
+    key = idempotency_key_of(idempotency_key)
     reference = clean_text(reference, field="The reference", limit=MAX_REFERENCE, required=True)
 
     async def paid(session: AsyncSession) -> PayoutReceipt | None:
@@ -148,7 +148,7 @@ async def correct_entry(
     """A treasurer or moderator reverses a ledger entry with a reason: a new entry of the opposite amount
     naming the one it corrects (never an edit). A reversed payout puts its request back to approved, to be
     paid again correctly; a correction that would make the balance negative is refused."""
-    key = _key(idempotency_key)
+    key = idempotency_key_of(idempotency_key)
     reason = clean_text(reason, field="The reason", limit=MAX_REASON, required=True)
 
     async def corrected(session: AsyncSession) -> CorrectionReceipt | None:

@@ -29,17 +29,17 @@ from governance.funds._common import (
     RequestReceipt,
     RequestView,
     SettledRequest,
-    _amount,
     _claim_request,
-    _find_fund,
     _fund_by_id,
     _load_request,
     _record_request_event,
     _refuse_archived,
-    _totals,
     describe_amounts,
+    find_fund_in,
+    read_amount,
     requested_top,
     require_fund_member,
+    totals_in,
 )
 from governance.limits import HOUR, UNLIMITED, Limits, enforce
 from governance.money import format_amount
@@ -54,10 +54,10 @@ from storage.models import Decision, DecisionStatus, Fund, FundingRequest, FundP
 def _requested_amounts(
     fund: Fund, amount_min: str | int, amount_max: str | int | None
 ) -> tuple[int, int | None]:
-    low = _amount(amount_min, fund.currency)
+    low = read_amount(amount_min, fund.currency)
     if amount_max is None:
         return low, None
-    high = _amount(amount_max, fund.currency)
+    high = read_amount(amount_max, fund.currency)
     if high < low:
         raise InvalidInput(
             f"The maximum ({format_amount(high, fund.currency)}) is less than the minimum "
@@ -94,7 +94,7 @@ async def plan_request(
     """Refuse a request before its text is typed (nothing is written)."""
     async with db.read() as session:
         require_fund_member(await settings_in(session, guild_id, now), actor)
-        found = await _find_fund(session, guild_id, fund)
+        found = await find_fund_in(session, guild_id, fund)
     _refuse_archived(found)
     low, high = _requested_amounts(found, amount_min, amount_max)
     return RequestPlan(found, low, high, decided_by_treasurer(found, high or low))
@@ -150,7 +150,7 @@ async def request_funds(
             now=now,
             refusal=f"You have made {limits.requests_per_hour} funding requests in the last hour.",
         )
-        found = await _find_fund(session, guild_id, fund)
+        found = await find_fund_in(session, guild_id, fund)
         _refuse_archived(found)
         assert found.id is not None
         low, high = _requested_amounts(found, amount_min, amount_max)
@@ -189,7 +189,7 @@ async def request_funds(
                 author_id=actor.user_id,
                 draft=ProposalDraft(
                     title=_decision_title(request.id, purpose),
-                    details=_decision_details(request, found, await _totals(session, found)),
+                    details=_decision_details(request, found, await totals_in(session, found)),
                     kind=found.decision_type,
                 ),
                 now=now,
@@ -257,7 +257,7 @@ async def approve_request(
         )
         fund = await _fund_by_id(session, guild_id, request.fund_id, lock=True)
         currency = fund.currency
-        chosen = requested_top(request) if amount is None else _amount(amount, currency)
+        chosen = requested_top(request) if amount is None else read_amount(amount, currency)
         if not request.amount_min <= chosen <= requested_top(request):
             raise InvalidInput(
                 f"Request #{request_id} asks for {describe_amounts(request)}: approve within that."
@@ -272,7 +272,7 @@ async def approve_request(
                 f"{format_amount(chosen, currency)} is more than a treasurer may approve from {fund.name}: "
                 f"{limit}."
             )
-        totals = await _totals(session, fund)
+        totals = await totals_in(session, fund)
         if chosen > totals.available:
             raise Conflict(
                 f"{fund.name} has {format_amount(max(totals.available, 0), currency)} available (balance "
@@ -477,7 +477,7 @@ async def list_requests(
             .where(FundingRequest.guild_id == guild_id)
         )
         if fund is not None:
-            found = await _find_fund(session, guild_id, fund)
+            found = await find_fund_in(session, guild_id, fund)
             query = query.where(FundingRequest.fund_id == found.id)
         if statuses is not None:
             query = query.where(col(FundingRequest.status).in_(list(statuses)))
