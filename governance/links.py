@@ -46,13 +46,14 @@ class UnknownLink(RuntimeError):
 @cache
 def links() -> Mapping[str, Link]:
     """Every link kind and its action."""
-    from governance import funds, membership
+    from governance import funds, membership, rounds
 
     return {
         # The author of a request is the one it decides about, and a request's money waits on the whole vote.
         funds.LINK_KIND: Link(funds.on_request_decision_closed, closes_early=False),
         membership.ADMISSION_LINK: Link(membership.on_admission_decision_closed),
         membership.CHARTER_LINK: Link(membership.on_charter_decision_closed),
+        rounds.ROUND_LINK: Link(rounds.on_round_decision_closed),
     }
 
 

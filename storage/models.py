@@ -317,6 +317,8 @@ class LedgerKind(StrEnum):
     CONTRIBUTION = "contribution"
     PAYOUT = "payout"
     REVERSAL = "reversal"
+    ROUND_POT = "round_pot"  # a funding round's pot set aside from the fund (negative)
+    ROUND_RETURN = "round_return"  # the pot back in the fund when the round ends (positive)
 
 
 class LedgerEntry(SQLModel, table=True):
@@ -523,3 +525,169 @@ class OwedMessage(SQLModel, table=True):
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False))
     created_at: datetime = utc_datetime()
     delivered_at: datetime | None = utc_datetime(nullable=True)
+
+
+class RoundPhase(StrEnum):
+    PROPOSED = "proposed"  # the members decide whether to hold it; no money has moved yet
+    IDEAS = "ideas"  # buckets are proposed and discussed
+    FUNDING = "funding"  # members put their allocation into buckets
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class Round(SQLModel, table=True):
+    """A funding round: a pot set aside from one fund, shared out by the members among buckets. The pot
+    leaves the fund's ledger when the round opens and comes back when it ends; what the funded buckets won
+    becomes approved requests on the fund, paid as any request is."""
+
+    __tablename__ = "rounds"
+    __table_args__ = (
+        CheckConstraint("pot > 0", name="pot_positive"),
+        CheckConstraint("allocated >= 0 AND allocated <= pot", name="allocated_within_pot"),
+        Index("ix_rounds_phase", "phase"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    fund_id: int = Field(sa_column=Column(Integer, ForeignKey("funds.id"), nullable=False))
+    title: str = Field(sa_column=Column(String(200), nullable=False))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    guidelines: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    currency: str = Field(sa_column=Column(String(3), nullable=False))
+    pot: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # Each recipient's share; 0 until funding opens when it is the pot split equally.
+    per_member: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    allocated: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    role_id: int | None = snowflake(nullable=True)  # who receives an allocation; None: the members
+    max_per_bucket: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    own_buckets: bool = True  # may a creator fund their own bucket
+    creators_open: bool = False  # co-creators start funding their bucket without a moderator
+    phase: str = Field(default=RoundPhase.IDEAS.value, sa_column=Column(String(16), nullable=False))
+    funding_opens_at: datetime = utc_datetime()
+    funding_closes_at: datetime = utc_datetime()
+    decision_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    channel_id: int | None = snowflake(nullable=True)
+    message_id: int | None = snowflake(nullable=True)
+    created_by: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created_at: datetime = utc_datetime()
+    opened_at: datetime | None = utc_datetime(nullable=True)  # the pot left the fund
+    funding_opened_at: datetime | None = utc_datetime(nullable=True)
+    closed_at: datetime | None = utc_datetime(nullable=True)
+    # The closing-soon nudges, claimed once each.
+    ideas_reminded_at: datetime | None = utc_datetime(nullable=True)
+    funding_reminded_at: datetime | None = utc_datetime(nullable=True)
+
+
+class RoundAllocation(SQLModel, table=True):
+    """What one person may spend in a round: given (allocated) and put into buckets (spent)."""
+
+    __tablename__ = "round_allocations"
+    __table_args__ = (
+        UniqueConstraint("round_id", "member_id", name="uq_round_allocations_member"),
+        CheckConstraint("spent >= 0 AND spent <= allocated", name="spent_within_allocated"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    round_id: int = Field(sa_column=Column(Integer, ForeignKey("rounds.id"), nullable=False))
+    member_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    allocated: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    spent: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    updated_at: datetime = utc_datetime()
+
+
+class BucketStatus(StrEnum):
+    IDEA = "idea"  # proposed, not yet open for funding
+    OPEN = "open"  # members can fund it
+    FUNDED = "funded"  # reached its maximum, or its minimum at the close
+    UNFUNDED = "unfunded"  # below its minimum at the close: its funders got their money back
+    CANCELLED = "cancelled"
+
+
+class Bucket(SQLModel, table=True):
+    """A project proposed in a round, with a budget (a minimum, and a maximum as its stretch goal)."""
+
+    __tablename__ = "buckets"
+    __table_args__ = (
+        CheckConstraint("min_total > 0 AND min_total <= max_total", name="budget_in_order"),
+        CheckConstraint("funded >= 0 AND funded <= max_total", name="funded_within_budget"),
+        Index("ix_buckets_round_status", "round_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    round_id: int = Field(sa_column=Column(Integer, ForeignKey("rounds.id"), nullable=False))
+    title: str = Field(sa_column=Column(String(200), nullable=False))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # [{"label": "Timber", "min": 20000, "max": 30000}, ...] in minor units; max may equal min.
+    budget: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    min_total: int = Field(sa_column=Column(BigInteger, nullable=False))
+    max_total: int = Field(sa_column=Column(BigInteger, nullable=False))
+    funded: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    status: str = Field(default=BucketStatus.IDEA.value, sa_column=Column(String(16), nullable=False))
+    creator_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    co_creators: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    channel_id: int | None = snowflake(nullable=True)
+    message_id: int | None = snowflake(nullable=True)
+    request_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    created_at: datetime = utc_datetime()
+    opened_at: datetime | None = utc_datetime(nullable=True)
+    funded_at: datetime | None = utc_datetime(nullable=True)
+    closed_at: datetime | None = utc_datetime(nullable=True)
+
+
+class BucketFunding(SQLModel, table=True):
+    """What one person has in one bucket now (the sum of their funding events)."""
+
+    __tablename__ = "bucket_funding"
+    __table_args__ = (
+        UniqueConstraint("bucket_id", "member_id", name="uq_bucket_funding_member"),
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    round_id: int = Field(sa_column=Column(Integer, ForeignKey("rounds.id"), nullable=False))
+    bucket_id: int = Field(sa_column=Column(Integer, ForeignKey("buckets.id"), nullable=False))
+    member_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    amount: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class BucketFundingEvent(SQLModel, table=True):
+    """Every change of what someone has in a bucket: put in (positive), taken back or refunded (negative).
+    The interaction id is its idempotency key, so a repeated click counts once."""
+
+    __tablename__ = "bucket_funding_events"
+    __table_args__ = (UniqueConstraint("guild_id", "idempotency_key", name="uq_bucket_funding_events_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    round_id: int = Field(sa_column=Column(Integer, ForeignKey("rounds.id"), nullable=False))
+    bucket_id: int = Field(sa_column=Column(Integer, ForeignKey("buckets.id"), nullable=False))
+    member_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    delta: int = Field(sa_column=Column(BigInteger, nullable=False))
+    idempotency_key: str = Field(sa_column=Column(String(64), nullable=False))
+    created_at: datetime = utc_datetime()
+
+
+class ConcernStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class BucketConcern(SQLModel, table=True):
+    """A concern raised about a bucket against one of its round's guidelines, until resolved."""
+
+    __tablename__ = "bucket_concerns"
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    bucket_id: int = Field(sa_column=Column(Integer, ForeignKey("buckets.id"), nullable=False))
+    guideline: int  # 1-based position in the round's guidelines
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    raised_by: int = Field(sa_column=Column(BigInteger, nullable=False))
+    status: str = Field(default=ConcernStatus.OPEN.value, sa_column=Column(String(16), nullable=False))
+    resolution: str = Field(default="", sa_column=Column(Text, nullable=False))
+    resolved_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    created_at: datetime = utc_datetime()
+    resolved_at: datetime | None = utc_datetime(nullable=True)

@@ -1,0 +1,354 @@
+"""What the rounds modules share: limits, values, loading, permissions and the refunds. Package-private."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from governance.funds import find_fund_in, read_amount
+from governance.ledger import ledger_entry, move_balance
+from governance.money import format_amount
+from governance.permissions import Actor, is_fund_steward, is_member, is_moderator
+from governance.timeparse import discord_timestamp
+from storage.database import is_postgresql
+from storage.models import (
+    MAX_ID,
+    Bucket,
+    BucketConcern,
+    BucketFunding,
+    BucketFundingEvent,
+    BucketStatus,
+    CoopSettings,
+    Decision,
+    Fund,
+    FundingRequest,
+    LedgerKind,
+    Round,
+    RoundAllocation,
+    RoundPhase,
+)
+
+ROUND_LINK = "round"  # a decision whether to hold a round (its link id is the round's)
+MAX_TITLE = 100
+MAX_DESCRIPTION = 3000
+MAX_GUIDELINES = 10
+MAX_GUIDELINE = 200
+MAX_BUDGET_LINES = 10
+MAX_LINE_LABEL = 80
+MAX_CO_CREATORS = 5
+MAX_CONCERN = 1000
+MIN_FUNDING = timedelta(hours=1)
+MAX_PHASE = timedelta(days=90)
+OPEN_PHASES = (RoundPhase.PROPOSED.value, RoundPhase.IDEAS.value, RoundPhase.FUNDING.value)
+LIVE_BUCKETS = (BucketStatus.IDEA.value, BucketStatus.OPEN.value, BucketStatus.FUNDED.value)
+_BUDGET_LINE = re.compile(r"^(?P<label>[^:]+):\s*(?P<low>[^–—]+?)(?:\s*(?:–|—|\bto\b|\.\.)\s*(?P<high>.+))?$")
+
+
+@dataclass(frozen=True)
+class RoundDraft:
+    """A round as a moderator or treasurer asks for it; durations as typed ("3d", "1w")."""
+
+    title: str
+    fund: str | int
+    pot: str | int
+    ideas: str  # how long buckets are proposed before funding opens
+    funding: str  # how long funding lasts
+    description: str = ""
+    guidelines: tuple[str, ...] = ()
+    allocation: str | int | None = None  # each recipient's share; default: the pot split equally
+    role_id: int | None = None  # who receives an allocation; default: the members
+    max_per_bucket: str | int | None = None
+    own_buckets: bool = True
+    creators_open: bool = False
+    decide_first: bool = False  # the members decide whether to hold it (the cooperative's default type)
+
+
+@dataclass(frozen=True)
+class RoundReceipt:
+    round: Round
+    fund: Fund
+    decision: Decision | None
+
+
+@dataclass(frozen=True)
+class FundingReceipt:
+    """A click on a bucket: what moved (negative when taken back), and where things stand after it."""
+
+    bucket: Bucket
+    allocation: RoundAllocation
+    moved: int
+    yours: int  # what this person has in the bucket now
+    duplicate: bool = False
+
+    @property
+    def remaining(self) -> int:
+        return self.allocation.allocated - self.allocation.spent
+
+
+@dataclass(frozen=True)
+class AllocationChange:
+    member_id: int
+    before: int
+    after: int
+
+
+@dataclass(frozen=True)
+class CancelledBucket:
+    bucket: Bucket
+    refunds: dict[int, int]  # member id -> what went back to their balance
+
+
+@dataclass(frozen=True)
+class ClosedRound:
+    round: Round
+    funded: list[Bucket]
+    unfunded: list[Bucket]
+    requests: list[FundingRequest]
+    funders: dict[int, int]  # bucket id -> how many people put money in it
+
+    @property
+    def spent(self) -> int:
+        return sum(bucket.funded for bucket in self.funded)
+
+    @property
+    def returned(self) -> int:
+        """What goes back to the fund's available money: the pot less what the funded buckets won."""
+        return self.round.pot - self.spent
+
+
+@dataclass(frozen=True)
+class RoundOverview:
+    round: Round
+    fund: Fund
+    buckets: list[Bucket]
+    funders: dict[int, int]  # bucket id -> people who put money in
+    yours: RoundAllocation | None
+    in_buckets: dict[int, int] = field(default_factory=dict)  # bucket id -> what the reader has in it
+
+    @property
+    def unspent(self) -> int:
+        """Held by people, not yet in a bucket."""
+        return self.round.allocated - sum(bucket.funded for bucket in self.buckets if _holds_money(bucket))
+
+
+@dataclass(frozen=True)
+class BucketView:
+    bucket: Bucket
+    round: Round
+    funders: dict[int, int]  # member id -> amount
+    concerns: list[BucketConcern]
+
+
+def label(round_: Round) -> str:
+    return f"round #{round_.id}"
+
+
+def bucket_label(bucket: Bucket) -> str:
+    return f"bucket #{bucket.id}"
+
+
+def _holds_money(bucket: Bucket) -> bool:
+    return bucket.status in (BucketStatus.OPEN.value, BucketStatus.FUNDED.value)
+
+
+def _money(minor: int, round_: Round) -> str:
+    return format_amount(minor, round_.currency)
+
+
+def parse_guidelines(text: str) -> tuple[str, ...]:
+    """One guideline per line (a leading "1." or "-" is dropped); at most MAX_GUIDELINES."""
+    lines = [re.sub(r"^\s*(?:[0-9]{1,2}[.)]|[-*•])\s*", "", line).strip() for line in text.splitlines()]
+    guidelines = tuple(line for line in lines if line)
+    if len(guidelines) > MAX_GUIDELINES:
+        raise InvalidInput(f"A round has at most {MAX_GUIDELINES} guidelines (you gave {len(guidelines)}).")
+    for number, guideline in enumerate(guidelines, start=1):
+        if len(guideline) > MAX_GUIDELINE:
+            raise InvalidInput(f"Guideline {number} is over {MAX_GUIDELINE} characters: shorten it.")
+    return guidelines
+
+
+def parse_budget(text: str, currency: str) -> list[dict[str, Any]]:
+    """Budget lines, one per line: "Timber: 200" or, with a stretch goal, "Timber: 200 to 300" (also "–" or
+    ".."). Each amount is read as any amount is, so an amount that reads two ways is refused."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise InvalidInput(
+            "Give at least one budget line, for example “Timber: 200” or “Timber: 200 to 300”."
+        )
+    if len(lines) > MAX_BUDGET_LINES:
+        raise InvalidInput(f"A bucket has at most {MAX_BUDGET_LINES} budget lines (you gave {len(lines)}).")
+    budget = []
+    for number, line in enumerate(lines, start=1):
+        found = _BUDGET_LINE.match(line)
+        if found is None:
+            raise InvalidInput(
+                f"Budget line {number} needs a label and an amount, like “Timber: 200” or "
+                "“Timber: 200 to 300”."
+            )
+        label_text = " ".join(found["label"].split())
+        if len(label_text) > MAX_LINE_LABEL:
+            raise InvalidInput(f"Budget line {number}'s label is over {MAX_LINE_LABEL} characters.")
+        low = read_amount(found["low"].strip(), currency)
+        high = read_amount(found["high"].strip(), currency) if found["high"] else low
+        if high < low:
+            raise InvalidInput(f"Budget line {number}: the stretch goal is less than the minimum.")
+        budget.append({"label": label_text, "min": low, "max": high})
+    return budget
+
+
+def _plain_id(value: int, what: str) -> int:
+    if not 1 <= value <= MAX_ID:
+        raise NotFound(f"There is no {what} #{value} in this server.")
+    return value
+
+
+async def _round_in(session: AsyncSession, guild_id: int, round_id: int, *, lock: str = "") -> Round:
+    """A round of this cooperative; with ``lock`` ("share" or "update") its row is locked on PostgreSQL."""
+    query = select(Round).where(Round.id == _plain_id(round_id, "round"), Round.guild_id == guild_id)
+    if lock and is_postgresql(session):
+        query = query.with_for_update(read=lock == "share")
+    found = (await session.exec(query.execution_options(populate_existing=True))).first()
+    if found is None:
+        raise NotFound(f"There is no round #{round_id} in this server.")
+    return found
+
+
+async def _bucket_in(session: AsyncSession, guild_id: int, bucket_id: int) -> Bucket:
+    query = select(Bucket).where(Bucket.id == _plain_id(bucket_id, "bucket"), Bucket.guild_id == guild_id)
+    found = (await session.exec(query.execution_options(populate_existing=True))).first()
+    if found is None:
+        raise NotFound(f"There is no bucket #{bucket_id} in this server.")
+    return found
+
+
+async def _fund_of(session: AsyncSession, round_: Round, *, lock: bool = False) -> Fund:
+    return await find_fund_in(session, round_.guild_id, round_.fund_id, lock=lock)
+
+
+def _is_creator(bucket: Bucket, actor: Actor) -> bool:
+    return actor.user_id == bucket.creator_id or actor.user_id in bucket.co_creators
+
+
+def _require_steward(settings: CoopSettings, actor: Actor) -> None:
+    if not (is_moderator(settings, actor) or is_fund_steward(settings, actor)):
+        raise NotAllowed("Only moderators and treasurers run funding rounds.")
+
+
+def _require_phase(round_: Round, *phases: RoundPhase, doing: str) -> None:
+    if round_.phase not in {phase.value for phase in phases}:
+        raise Conflict(f"{label(round_).capitalize()} is {_phase_words(round_)}: you can't {doing} now.")
+
+
+def _phase_words(round_: Round) -> str:
+    return {
+        RoundPhase.PROPOSED.value: "waiting for the members' decision",
+        RoundPhase.IDEAS.value: "taking ideas (funding has not opened)",
+        RoundPhase.FUNDING.value: "open for funding",
+        RoundPhase.CLOSED.value: "closed",
+        RoundPhase.CANCELLED.value: "cancelled",
+    }[round_.phase]
+
+
+async def _return_pot(session: AsyncSession, round_: Round, actor_id: int, now: datetime) -> None:
+    """The whole pot back in the fund (funded buckets are approved requests on it from now on)."""
+    if round_.opened_at is None:
+        return
+    fund = await _fund_of(session, round_, lock=True)
+    await move_balance(session, fund, round_.pot)
+    session.add(
+        ledger_entry(
+            fund,
+            kind=LedgerKind.ROUND_RETURN,
+            amount=round_.pot,
+            recorded_by=actor_id,
+            key=f"round:{round_.id}:return",
+            now=now,
+            reference=f"round #{round_.id}",
+            reason=round_.title[:200],
+        )
+    )
+
+
+async def _allocation_in(session: AsyncSession, round_id: int, member_id: int) -> RoundAllocation | None:
+    query = select(RoundAllocation).where(
+        RoundAllocation.round_id == round_id, RoundAllocation.member_id == member_id
+    )
+    return (await session.exec(query.execution_options(populate_existing=True))).first()
+
+
+async def _held_in(session: AsyncSession, bucket_id: int, member_id: int) -> BucketFunding | None:
+    query = select(BucketFunding).where(
+        BucketFunding.bucket_id == bucket_id, BucketFunding.member_id == member_id
+    )
+    return (await session.exec(query.execution_options(populate_existing=True))).first()
+
+
+async def _refund(session: AsyncSession, round_: Round, bucket: Bucket, now: datetime) -> dict[int, int]:
+    rows = (
+        await session.exec(
+            select(BucketFunding).where(BucketFunding.bucket_id == bucket.id, BucketFunding.amount > 0)
+        )
+    ).all()
+    refunds = {}
+    for row in rows:
+        await session.exec(
+            update(RoundAllocation)
+            .where(
+                col(RoundAllocation.round_id) == round_.id, col(RoundAllocation.member_id) == row.member_id
+            )
+            .values(spent=col(RoundAllocation.spent) - row.amount)
+        )
+        session.add(
+            BucketFundingEvent(
+                guild_id=bucket.guild_id,
+                round_id=bucket.round_id,
+                bucket_id=bucket.id or 0,
+                member_id=row.member_id,
+                delta=-row.amount,
+                idempotency_key=f"refund:{bucket.id}:{row.member_id}",
+                created_at=now,
+            )
+        )
+        refunds[row.member_id] = row.amount
+        row.amount = 0
+        session.add(row)
+    return refunds
+
+
+async def _funder_counts(session: AsyncSession, round_id: int) -> dict[int, int]:
+    rows = await session.exec(
+        select(BucketFunding.bucket_id, func.count())
+        .where(BucketFunding.round_id == round_id, BucketFunding.amount > 0)
+        .group_by(col(BucketFunding.bucket_id))
+    )
+    return dict(rows.all())
+
+
+def phase_line(round_: Round) -> str:
+    """Where a round stands, with its next moment as a Discord timestamp."""
+    if round_.phase == RoundPhase.IDEAS.value:
+        return f"Taking ideas · funding opens {discord_timestamp(round_.funding_opens_at, 'R')}"
+    if round_.phase == RoundPhase.FUNDING.value:
+        return f"Open for funding · closes {discord_timestamp(round_.funding_closes_at, 'R')}"
+    if round_.phase == RoundPhase.PROPOSED.value:
+        return "Waiting for the members' decision"
+    return _phase_words(round_).capitalize()
+
+
+def is_recipient(settings: CoopSettings, round_: Round, actor: Actor) -> bool:
+    """Whether ``actor`` receives an allocation in ``round_`` (the round's role, else membership)."""
+    if round_.role_id is not None:
+        return round_.role_id in actor.role_ids
+    return is_member(settings, actor)
+
+
+def eligible_ids(settings: CoopSettings, round_: Round, people: Sequence[Actor]) -> list[int]:
+    return [person.user_id for person in people if is_recipient(settings, round_, person)]

@@ -1,0 +1,166 @@
+"""Allocations: equal shares when funding opens, a newcomer's share while the pot lasts, and what
+treasurers add or set, each change audited with the amount before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import col
+
+from governance import audit
+from governance.coop import settings_in
+from governance.errors import Conflict, InvalidInput, NotAllowed
+from governance.funds import read_amount
+from governance.permissions import Actor, is_fund_steward
+from governance.rounds._common import AllocationChange, _allocation_in, _money, _require_phase, _round_in
+from storage.database import Database
+from storage.models import (
+    Round,
+    RoundAllocation,
+    RoundPhase,
+)
+
+
+async def open_funding(
+    db: Database, *, guild_id: int, round_id: int, recipients: Collection[int], now: datetime
+) -> Round | None:
+    """Funding opens (claimed once, when its time has come): every recipient gets the same allocation, the
+    round's own or the pot split equally (what does not divide stays in the pot). None if not due or done."""
+    async with db.write() as session:
+        claimed = await session.exec(
+            update(Round)
+            .where(
+                col(Round.id) == round_id,
+                col(Round.guild_id) == guild_id,
+                col(Round.phase) == RoundPhase.IDEAS.value,
+                col(Round.funding_opens_at) <= now,
+            )
+            .values(phase=RoundPhase.FUNDING.value, funding_opened_at=now)
+        )
+        if not claimed.rowcount:
+            return None
+        round_ = await _round_in(session, guild_id, round_id)
+        people = sorted(set(recipients))
+        share = round_.per_member or (round_.pot // len(people) if people else 0)
+        if people and share * len(people) > round_.pot:
+            share = round_.pot // len(people)
+        for member_id in people:
+            session.add(
+                RoundAllocation(
+                    guild_id=guild_id, round_id=round_id, member_id=member_id, allocated=share, updated_at=now
+                )
+            )
+        round_.per_member = share
+        round_.allocated = share * len(people)
+        session.add(round_)
+        audit.record(
+            session,
+            guild_id=guild_id,
+            actor_id=None,
+            action="round.funding",
+            subject=f"round:{round_id}",
+            details={"recipients": len(people), "each": share, "currency": round_.currency},
+            at=now,
+        )
+        return round_
+
+
+async def allocate_newcomer(
+    db: Database, *, guild_id: int, round_id: int, member_id: int, now: datetime
+) -> int:
+    """Someone who became a recipient during funding gets the same allocation, as far as the pot still
+    holds it; what they got (0 when they had one already, or the round is not funding, or nothing is left)."""
+    async with db.write() as session:
+        round_ = await _round_in(session, guild_id, round_id, lock="update")
+        if round_.phase != RoundPhase.FUNDING.value or now >= round_.funding_closes_at:
+            return 0
+        if await _allocation_in(session, round_id, member_id) is not None:
+            return 0
+        share = min(round_.per_member, round_.pot - round_.allocated)
+        if share <= 0:
+            return 0
+        given = await session.exec(
+            update(Round)
+            .where(col(Round.id) == round_id, col(Round.allocated) <= col(Round.pot) - share)
+            .values(allocated=col(Round.allocated) + share)
+        )
+        if not given.rowcount:
+            return 0
+        session.add(
+            RoundAllocation(
+                guild_id=guild_id, round_id=round_id, member_id=member_id, allocated=share, updated_at=now
+            )
+        )
+        audit.record(
+            session,
+            guild_id=guild_id,
+            actor_id=None,
+            action="round.allocate",
+            subject=f"round:{round_id}",
+            details={"member_id": member_id, "before": 0, "after": share, "why": "joined during funding"},
+            at=now,
+        )
+        return share
+
+
+async def set_allocations(
+    db: Database,
+    *,
+    guild_id: int,
+    round_id: int,
+    actor: Actor,
+    member_ids: Collection[int],
+    amount: str | int,
+    add: bool,
+    now: datetime,
+) -> list[AllocationChange]:
+    """A treasurer adds to (``add``) or sets the allocation of each of ``member_ids``, never below what they
+    already put into buckets and never past the pot; each change audited with who made it and the amount
+    before. All or nothing."""
+    if not member_ids:
+        raise InvalidInput("Name someone to allocate to.")
+    async with db.write() as session:
+        settings = await settings_in(session, guild_id, now)
+        if not is_fund_steward(settings, actor):
+            raise NotAllowed("Only treasurers change allocations.")
+        round_ = await _round_in(session, guild_id, round_id, lock="update")
+        _require_phase(round_, RoundPhase.IDEAS, RoundPhase.FUNDING, doing="change allocations")
+        value = read_amount(amount, round_.currency) if not (isinstance(amount, int) and amount == 0) else 0
+        changes = []
+        total = round_.allocated
+        for member_id in sorted(set(member_ids)):
+            row = await _allocation_in(session, round_id, member_id)
+            before = row.allocated if row else 0
+            after = before + value if add else value
+            if row is not None and after < row.spent:
+                raise Conflict(
+                    f"<@{member_id}> has already put {_money(row.spent, round_)} into buckets: their "
+                    "allocation can't go below that."
+                )
+            total += after - before
+            if row is None:
+                row = RoundAllocation(guild_id=guild_id, round_id=round_id, member_id=member_id, allocated=0)
+            row.allocated = after
+            row.updated_at = now
+            session.add(row)
+            changes.append(AllocationChange(member_id, before, after))
+        if total > round_.pot:
+            raise Conflict(
+                f"That would give out {_money(total, round_)} of a pot of {_money(round_.pot, round_)}."
+            )
+        round_.allocated = total
+        session.add(round_)
+        for change in changes:
+            audit.record(
+                session,
+                guild_id=guild_id,
+                actor_id=actor.user_id,
+                action="round.allocate",
+                subject=f"round:{round_id}",
+                details={"member_id": change.member_id, "before": change.before, "after": change.after},
+                at=now,
+            )
+        return changes

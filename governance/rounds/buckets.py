@@ -1,0 +1,239 @@
+"""Buckets: proposed with a budget, approved for funding, cancelled (their funders refunded), and the
+concerns raised against the round's guidelines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from governance import audit
+from governance.coop import settings_in
+from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from governance.permissions import Actor, is_moderator, require_member
+from governance.rounds._common import (
+    LIVE_BUCKETS,
+    MAX_CO_CREATORS,
+    MAX_CONCERN,
+    MAX_DESCRIPTION,
+    MAX_TITLE,
+    CancelledBucket,
+    _bucket_in,
+    _is_creator,
+    _money,
+    _plain_id,
+    _refund,
+    _require_phase,
+    _round_in,
+    bucket_label,
+    label,
+    parse_budget,
+)
+from governance.text import clean_text
+from storage.database import Database
+from storage.models import (
+    Bucket,
+    BucketConcern,
+    BucketStatus,
+    ConcernStatus,
+    RoundPhase,
+)
+
+
+async def propose_bucket(
+    db: Database,
+    *,
+    guild_id: int,
+    round_id: int,
+    actor: Actor,
+    title: str,
+    description: str,
+    budget: str,
+    co_creators: Collection[int] = (),
+    now: datetime,
+) -> Bucket:
+    """A member proposes a bucket while the round takes ideas or funding."""
+    title = clean_text(title, field="The title", limit=MAX_TITLE, required=True, one_line=True)
+    description = clean_text(description, field="The description", limit=MAX_DESCRIPTION)
+    others = sorted(set(co_creators) - {actor.user_id})
+    if len(others) > MAX_CO_CREATORS:
+        raise InvalidInput(f"A bucket has at most {MAX_CO_CREATORS} co-creators.")
+    async with db.write() as session:
+        require_member(await settings_in(session, guild_id, now), actor)
+        round_ = await _round_in(session, guild_id, round_id, lock="share")
+        _require_phase(round_, RoundPhase.IDEAS, RoundPhase.FUNDING, doing="propose a bucket")
+        lines = parse_budget(budget, round_.currency)
+        low, high = sum(line["min"] for line in lines), sum(line["max"] for line in lines)
+        if low > round_.pot:
+            raise InvalidInput(
+                f"The minimum ({_money(low, round_)}) is more than the whole pot "
+                f"({_money(round_.pot, round_)})."
+            )
+        bucket = Bucket(
+            guild_id=guild_id,
+            round_id=round_id,
+            title=title,
+            description=description,
+            budget=lines,
+            min_total=low,
+            max_total=high,
+            creator_id=actor.user_id,
+            co_creators=others,
+            created_at=now,
+        )
+        session.add(bucket)
+        await session.flush()
+        audit.record(
+            session,
+            guild_id=guild_id,
+            actor_id=actor.user_id,
+            action="bucket.create",
+            subject=f"bucket:{bucket.id}",
+            details={"round_id": round_id, "min": low, "max": high, "currency": round_.currency},
+            at=now,
+        )
+        return bucket
+
+
+async def attach_bucket_message(
+    db: Database, *, guild_id: int, bucket_id: int, channel_id: int, message_id: int
+) -> None:
+    async with db.write() as session:
+        bucket = await _bucket_in(session, guild_id, bucket_id)
+        bucket.channel_id, bucket.message_id = channel_id, message_id
+        session.add(bucket)
+
+
+async def open_bucket(db: Database, *, guild_id: int, bucket_id: int, actor: Actor, now: datetime) -> Bucket:
+    """A moderator approves a bucket for funding (or a co-creator, when the round lets them)."""
+    async with db.write() as session:
+        settings = await settings_in(session, guild_id, now)
+        bucket = await _bucket_in(session, guild_id, bucket_id)
+        round_ = await _round_in(session, guild_id, bucket.round_id, lock="share")
+        if not (is_moderator(settings, actor) or (round_.creators_open and _is_creator(bucket, actor))):
+            raise NotAllowed("Only a moderator approves a bucket for funding in this round.")
+        _require_phase(round_, RoundPhase.IDEAS, RoundPhase.FUNDING, doing="approve a bucket")
+        opened = await session.exec(
+            update(Bucket)
+            .where(col(Bucket.id) == bucket_id, col(Bucket.status) == BucketStatus.IDEA.value)
+            .values(status=BucketStatus.OPEN.value, opened_at=now)
+        )
+        if not opened.rowcount:
+            raise Conflict(
+                f"{bucket_label(bucket).capitalize()} is {bucket.status}, not an idea waiting for approval."
+            )
+        audit.record(
+            session,
+            guild_id=guild_id,
+            actor_id=actor.user_id,
+            action="bucket.approve",
+            subject=f"bucket:{bucket_id}",
+            details={"round_id": round_.id},
+            at=now,
+        )
+        return await _bucket_in(session, guild_id, bucket_id)
+
+
+async def cancel_bucket(
+    db: Database, *, guild_id: int, bucket_id: int, actor: Actor, now: datetime
+) -> CancelledBucket:
+    """Its creators or a moderator cancel a bucket before the close: what is in it goes back to each
+    funder's balance (each refund recorded as a funding event)."""
+    async with db.write() as session:
+        settings = await settings_in(session, guild_id, now)
+        bucket = await _bucket_in(session, guild_id, bucket_id)
+        if not (_is_creator(bucket, actor) or is_moderator(settings, actor)):
+            raise NotAllowed("Only the bucket's creators or a moderator can cancel it.")
+        round_ = await _round_in(session, guild_id, bucket.round_id, lock="update")
+        _require_phase(round_, RoundPhase.IDEAS, RoundPhase.FUNDING, doing="cancel a bucket")
+        if bucket.status not in LIVE_BUCKETS:
+            raise Conflict(f"{bucket_label(bucket).capitalize()} is already {bucket.status}.")
+        refunds = await _refund(session, round_, bucket, now)
+        bucket.status, bucket.funded, bucket.closed_at = BucketStatus.CANCELLED.value, 0, now
+        session.add(bucket)
+        audit.record(
+            session,
+            guild_id=guild_id,
+            actor_id=actor.user_id,
+            action="bucket.cancel",
+            subject=f"bucket:{bucket_id}",
+            details={"round_id": round_.id, "refunded": sum(refunds.values()), "funders": len(refunds)},
+            at=now,
+        )
+        return CancelledBucket(bucket, refunds)
+
+
+async def raise_concern(
+    db: Database, *, guild_id: int, bucket_id: int, actor: Actor, guideline: int, text: str, now: datetime
+) -> BucketConcern:
+    """A member raises a concern about a bucket against one of the round's guidelines (numbered from 1),
+    while the round takes ideas."""
+    text = clean_text(text, field="The concern", limit=MAX_CONCERN, required=True)
+    async with db.write() as session:
+        require_member(await settings_in(session, guild_id, now), actor)
+        bucket = await _bucket_in(session, guild_id, bucket_id)
+        round_ = await _round_in(session, guild_id, bucket.round_id)
+        _require_phase(round_, RoundPhase.IDEAS, doing="raise a concern")
+        if not round_.guidelines:
+            raise InvalidInput(f"{label(round_).capitalize()} has no guidelines to raise a concern against.")
+        if not 1 <= guideline <= len(round_.guidelines):
+            raise InvalidInput(f"Choose a guideline from 1 to {len(round_.guidelines)}.")
+        concern = BucketConcern(
+            guild_id=guild_id,
+            bucket_id=bucket_id,
+            guideline=guideline,
+            text=text,
+            raised_by=actor.user_id,
+            created_at=now,
+        )
+        session.add(concern)
+        await session.flush()
+        audit.record(
+            session,
+            guild_id=guild_id,
+            actor_id=actor.user_id,
+            action="bucket.concern",
+            subject=f"bucket:{bucket_id}",
+            details={"concern_id": concern.id, "guideline": guideline},
+            at=now,
+        )
+        return concern
+
+
+async def resolve_concern(
+    db: Database, *, guild_id: int, concern_id: int, actor: Actor, resolution: str, now: datetime
+) -> BucketConcern:
+    """The bucket's creators or a moderator resolve a concern, saying how."""
+    resolution = clean_text(resolution, field="The resolution", limit=MAX_CONCERN, required=True)
+    async with db.write() as session:
+        settings = await settings_in(session, guild_id, now)
+        concern = (
+            await session.exec(
+                select(BucketConcern).where(
+                    BucketConcern.id == _plain_id(concern_id, "concern"), BucketConcern.guild_id == guild_id
+                )
+            )
+        ).first()
+        if concern is None:
+            raise NotFound(f"There is no concern #{concern_id} in this server.")
+        bucket = await _bucket_in(session, guild_id, concern.bucket_id)
+        if not (_is_creator(bucket, actor) or is_moderator(settings, actor)):
+            raise NotAllowed("Only the bucket's creators or a moderator resolve its concerns.")
+        if concern.status != ConcernStatus.OPEN.value:
+            raise Conflict(f"Concern #{concern_id} is already resolved.")
+        concern.status, concern.resolution = ConcernStatus.RESOLVED.value, resolution
+        concern.resolved_by, concern.resolved_at = actor.user_id, now
+        session.add(concern)
+        audit.record(
+            session,
+            guild_id=guild_id,
+            actor_id=actor.user_id,
+            action="bucket.resolve",
+            subject=f"bucket:{bucket.id}",
+            details={"concern_id": concern_id},
+            at=now,
+        )
+        return concern

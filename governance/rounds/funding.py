@@ -1,0 +1,266 @@
+"""Putting money into a bucket and taking it back: conditional updates decide, so nothing overfunds or
+overspends when people click at once, and a repeated click counts once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from governance import audit
+from governance.errors import Conflict, InvalidInput, NotAllowed
+from governance.funds import idempotency_key_of, read_amount
+from governance.permissions import Actor
+from governance.rounds._common import (
+    FundingReceipt,
+    _allocation_in,
+    _bucket_in,
+    _held_in,
+    _is_creator,
+    _money,
+    _require_phase,
+    _round_in,
+    bucket_label,
+    label,
+)
+from storage.database import Database
+from storage.models import (
+    Bucket,
+    BucketFunding,
+    BucketFundingEvent,
+    BucketStatus,
+    Round,
+    RoundAllocation,
+    RoundPhase,
+)
+
+
+async def fund_bucket(
+    db: Database,
+    *,
+    guild_id: int,
+    bucket_id: int,
+    actor: Actor,
+    amount: str | int,
+    idempotency_key: str,
+    now: datetime,
+) -> FundingReceipt:
+    """Put money from one's allocation into an open bucket. Refused past the bucket's maximum, past what the
+    person holds, past the round's cap per bucket, into one's own bucket when the round says so, and once
+    funding has closed. A bucket that reaches its maximum is funded at once."""
+    key = idempotency_key_of(idempotency_key)
+    try:
+        return await _move_money(db, guild_id, bucket_id, actor, amount, key, now, withdraw=False)
+    except IntegrityError:
+        return await _repeated(db, guild_id, bucket_id, actor, key)
+
+
+async def withdraw_from_bucket(
+    db: Database,
+    *,
+    guild_id: int,
+    bucket_id: int,
+    actor: Actor,
+    amount: str | int | None,
+    idempotency_key: str,
+    now: datetime,
+) -> FundingReceipt:
+    """Take money back from a bucket (all of it without ``amount``) while funding lasts and the bucket is
+    still open (a bucket funded at its maximum keeps its money)."""
+    key = idempotency_key_of(idempotency_key)
+    try:
+        return await _move_money(db, guild_id, bucket_id, actor, amount, key, now, withdraw=True)
+    except IntegrityError:
+        return await _repeated(db, guild_id, bucket_id, actor, key)
+
+
+async def _repeated(db: Database, guild_id: int, bucket_id: int, actor: Actor, key: str) -> FundingReceipt:
+    """A concurrent repeat of the same click won the idempotency key (PostgreSQL): answer with its result."""
+    async with db.read() as session:
+        event = (
+            await session.exec(
+                select(BucketFundingEvent).where(
+                    BucketFundingEvent.guild_id == guild_id, BucketFundingEvent.idempotency_key == key
+                )
+            )
+        ).first()
+        if event is None or event.bucket_id != bucket_id or event.member_id != actor.user_id:
+            raise Conflict("That click was already counted for something else.")
+        return await _receipt(session, guild_id, bucket_id, actor.user_id, event.delta, duplicate=True)
+
+
+async def _receipt(
+    session: AsyncSession, guild_id: int, bucket_id: int, member_id: int, moved: int, *, duplicate: bool
+) -> FundingReceipt:
+    bucket = await _bucket_in(session, guild_id, bucket_id)
+    allocation = await _allocation_in(session, bucket.round_id, member_id)
+    assert allocation is not None
+    held = await _held_in(session, bucket_id, member_id)
+    return FundingReceipt(bucket, allocation, moved, held.amount if held else 0, duplicate=duplicate)
+
+
+async def _move_money(
+    db: Database,
+    guild_id: int,
+    bucket_id: int,
+    actor: Actor,
+    amount: str | int | None,
+    key: str,
+    now: datetime,
+    *,
+    withdraw: bool,
+) -> FundingReceipt:
+    async with db.write() as session:
+        existing = (
+            await session.exec(
+                select(BucketFundingEvent).where(
+                    BucketFundingEvent.guild_id == guild_id, BucketFundingEvent.idempotency_key == key
+                )
+            )
+        ).first()
+        if existing is not None:
+            if existing.bucket_id != bucket_id or existing.member_id != actor.user_id:
+                raise Conflict("That click was already counted for something else.")
+            return await _receipt(session, guild_id, bucket_id, actor.user_id, existing.delta, duplicate=True)
+        bucket = await _bucket_in(session, guild_id, bucket_id)
+        round_ = await _round_in(session, guild_id, bucket.round_id, lock="share")
+        doing = "take money back" if withdraw else "fund buckets"
+        _require_phase(round_, RoundPhase.FUNDING, doing=doing)
+        if now >= round_.funding_closes_at:
+            raise Conflict(f"Funding in {label(round_)} has closed.")
+        allocation = await _allocation_in(session, round_.id or 0, actor.user_id)
+        if allocation is None:
+            raise NotAllowed(f"You have no allocation in {label(round_)}: a treasurer can give you one.")
+        held = await _held_in(session, bucket_id, actor.user_id)
+        if withdraw:
+            moved = await _take_back(session, round_, bucket, held, amount)
+        else:
+            moved = await _put_in(session, round_, bucket, allocation, held, amount, actor)
+        if held is None:
+            held = BucketFunding(
+                guild_id=guild_id, round_id=bucket.round_id, bucket_id=bucket_id, member_id=actor.user_id
+            )
+        held.amount += moved
+        session.add(held)
+        session.add(
+            BucketFundingEvent(
+                guild_id=guild_id,
+                round_id=bucket.round_id,
+                bucket_id=bucket_id,
+                member_id=actor.user_id,
+                delta=moved,
+                idempotency_key=key,
+                created_at=now,
+            )
+        )
+        await session.flush()
+        bucket = await _bucket_in(session, guild_id, bucket_id)
+        if not withdraw and bucket.funded == bucket.max_total:
+            bucket.status, bucket.funded_at = BucketStatus.FUNDED.value, now
+            session.add(bucket)
+            audit.record(
+                session,
+                guild_id=guild_id,
+                actor_id=actor.user_id,
+                action="bucket.funded",
+                subject=f"bucket:{bucket_id}",
+                details={"round_id": round_.id, "amount": bucket.funded, "currency": round_.currency},
+                at=now,
+            )
+        audit.record(
+            session,
+            guild_id=guild_id,
+            actor_id=actor.user_id,
+            action="bucket.withdraw" if withdraw else "bucket.fund",
+            subject=f"bucket:{bucket_id}",
+            details={"round_id": round_.id, "amount": abs(moved), "currency": round_.currency},
+            at=now,
+        )
+        return await _receipt(session, guild_id, bucket_id, actor.user_id, moved, duplicate=False)
+
+
+async def _put_in(
+    session: AsyncSession,
+    round_: Round,
+    bucket: Bucket,
+    allocation: RoundAllocation,
+    held: BucketFunding | None,
+    amount: str | int | None,
+    actor: Actor,
+) -> int:
+    if amount is None:
+        raise InvalidInput("Say how much to put in.")
+    value = read_amount(amount, round_.currency)
+    if bucket.status != BucketStatus.OPEN.value:
+        state = "is fully funded" if bucket.status == BucketStatus.FUNDED.value else "is not open for funding"
+        raise Conflict(f"{bucket_label(bucket).capitalize()} {state}.")
+    if not round_.own_buckets and _is_creator(bucket, actor):
+        raise NotAllowed(f"In {label(round_)} nobody funds their own bucket.")
+    already = held.amount if held else 0
+    if round_.max_per_bucket is not None and already + value > round_.max_per_bucket:
+        room = max(round_.max_per_bucket - already, 0)
+        raise Conflict(
+            f"{label(round_).capitalize()} lets each person put at most "
+            f"{_money(round_.max_per_bucket, round_)} into one bucket: you can add "
+            f"{_money(room, round_)} more."
+        )
+    spent = await session.exec(
+        update(RoundAllocation)
+        .where(
+            col(RoundAllocation.id) == allocation.id,
+            col(RoundAllocation.spent) <= col(RoundAllocation.allocated) - value,
+        )
+        .values(spent=col(RoundAllocation.spent) + value)
+    )
+    if not spent.rowcount:
+        left = allocation.allocated - allocation.spent
+        raise Conflict(f"You have {_money(max(left, 0), round_)} left to spend in {label(round_)}.")
+    filled = await session.exec(
+        update(Bucket)
+        .where(
+            col(Bucket.id) == bucket.id,
+            col(Bucket.status) == BucketStatus.OPEN.value,
+            col(Bucket.funded) <= col(Bucket.max_total) - value,
+        )
+        .values(funded=col(Bucket.funded) + value)
+    )
+    if not filled.rowcount:
+        room = max(bucket.max_total - bucket.funded, 0)
+        raise Conflict(
+            f"{bucket_label(bucket).capitalize()} needs only {_money(room, round_)} more to reach its "
+            "maximum: put in that much at most."
+        )
+    return value
+
+
+async def _take_back(
+    session: AsyncSession, round_: Round, bucket: Bucket, held: BucketFunding | None, amount: str | int | None
+) -> int:
+    if held is None or held.amount == 0:
+        raise Conflict(f"You have nothing in {bucket_label(bucket)}.")
+    if bucket.status != BucketStatus.OPEN.value:
+        raise Conflict(f"{bucket_label(bucket).capitalize()} is {bucket.status}: its money stays.")
+    value = held.amount if amount is None else read_amount(amount, round_.currency)
+    if value > held.amount:
+        raise Conflict(f"You have {_money(held.amount, round_)} in {bucket_label(bucket)}.")
+    taken = await session.exec(
+        update(Bucket)
+        .where(
+            col(Bucket.id) == bucket.id,
+            col(Bucket.status) == BucketStatus.OPEN.value,
+            col(Bucket.funded) >= value,
+        )
+        .values(funded=col(Bucket.funded) - value)
+    )
+    if not taken.rowcount:
+        raise Conflict(f"{bucket_label(bucket).capitalize()} is no longer open: its money stays.")
+    await session.exec(
+        update(RoundAllocation)
+        .where(col(RoundAllocation.round_id) == round_.id, col(RoundAllocation.member_id) == held.member_id)
+        .values(spent=col(RoundAllocation.spent) - value)
+    )
+    return -value

@@ -1,0 +1,124 @@
+"""What people read of rounds: a round with its buckets, a bucket with its funders and concerns, lists,
+and what is due next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from governance.rounds._common import (
+    OPEN_PHASES,
+    BucketView,
+    RoundOverview,
+    _allocation_in,
+    _bucket_in,
+    _fund_of,
+    _funder_counts,
+    _round_in,
+)
+from storage.database import Database
+from storage.models import (
+    Bucket,
+    BucketConcern,
+    BucketFunding,
+    Round,
+    RoundPhase,
+)
+
+
+async def get_round(db: Database, guild_id: int, round_id: int) -> Round:
+    async with db.read() as session:
+        return await _round_in(session, guild_id, round_id)
+
+
+async def list_rounds(
+    db: Database, guild_id: int, *, open_only: bool = False, limit: int = 25
+) -> list[Round]:
+    query = select(Round).where(Round.guild_id == guild_id)
+    if open_only:
+        query = query.where(col(Round.phase).in_(OPEN_PHASES))
+    async with db.read() as session:
+        return list((await session.exec(query.order_by(col(Round.id).desc()).limit(limit))).all())
+
+
+async def round_overview(
+    db: Database, guild_id: int, round_id: int, reader_id: int | None = None
+) -> RoundOverview:
+    async with db.read() as session:
+        round_ = await _round_in(session, guild_id, round_id)
+        fund = await _fund_of(session, round_)
+        buckets = list(
+            (
+                await session.exec(select(Bucket).where(Bucket.round_id == round_id).order_by(col(Bucket.id)))
+            ).all()
+        )
+        yours = await _allocation_in(session, round_id, reader_id) if reader_id is not None else None
+        in_buckets: dict[int, int] = {}
+        if reader_id is not None:
+            rows = await session.exec(
+                select(BucketFunding).where(
+                    BucketFunding.round_id == round_id,
+                    BucketFunding.member_id == reader_id,
+                    BucketFunding.amount > 0,
+                )
+            )
+            in_buckets = {row.bucket_id: row.amount for row in rows.all()}
+        return RoundOverview(
+            round_, fund, buckets, await _funder_counts(session, round_id), yours, in_buckets
+        )
+
+
+async def bucket_view(db: Database, guild_id: int, bucket_id: int) -> BucketView:
+    async with db.read() as session:
+        bucket = await _bucket_in(session, guild_id, bucket_id)
+        round_ = await _round_in(session, guild_id, bucket.round_id)
+        rows = await session.exec(
+            select(BucketFunding).where(BucketFunding.bucket_id == bucket_id, BucketFunding.amount > 0)
+        )
+        concerns = await session.exec(
+            select(BucketConcern).where(BucketConcern.bucket_id == bucket_id).order_by(col(BucketConcern.id))
+        )
+        return BucketView(
+            bucket, round_, {row.member_id: row.amount for row in rows.all()}, list(concerns.all())
+        )
+
+
+async def list_buckets(db: Database, guild_id: int, round_id: int | None = None) -> list[Bucket]:
+    """The buckets of one round, or of every round still open."""
+    async with db.read() as session:
+        query = select(Bucket).where(Bucket.guild_id == guild_id)
+        if round_id is not None:
+            query = query.where(Bucket.round_id == round_id)
+        else:
+            live = select(Round.id).where(Round.guild_id == guild_id, col(Round.phase).in_(OPEN_PHASES))
+            query = query.where(col(Bucket.round_id).in_(live))
+        return list((await session.exec(query.order_by(col(Bucket.id)).limit(100))).all())
+
+
+async def rounds_due(db: Database, now: datetime, guild_ids: Collection[int] | None = None) -> list[Round]:
+    """Rounds whose funding should open or close by ``now``."""
+    query = select(Round).where(
+        ((col(Round.phase) == RoundPhase.IDEAS.value) & (col(Round.funding_opens_at) <= now))
+        | ((col(Round.phase) == RoundPhase.FUNDING.value) & (col(Round.funding_closes_at) <= now))
+    )
+    if guild_ids is not None:
+        query = query.where(col(Round.guild_id).in_(guild_ids))
+    async with db.read() as session:
+        return list((await session.exec(query.order_by(col(Round.id)))).all())
+
+
+async def next_round_due(db: Database, guild_ids: Collection[int] | None = None) -> datetime | None:
+    """When the next round opens funding or closes."""
+    opening = select(func.min(Round.funding_opens_at)).where(Round.phase == RoundPhase.IDEAS.value)
+    closing = select(func.min(Round.funding_closes_at)).where(Round.phase == RoundPhase.FUNDING.value)
+    if guild_ids is not None:
+        opening = opening.where(col(Round.guild_id).in_(guild_ids))
+        closing = closing.where(col(Round.guild_id).in_(guild_ids))
+    async with db.read() as session:
+        moments = [(await session.exec(opening)).one(), (await session.exec(closing)).one()]
+    found = [moment for moment in moments if moment is not None]
+    return min(found) if found else None
