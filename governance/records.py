@@ -13,6 +13,10 @@ from storage.models import (
     Application,
     ApplicationStatus,
     AuditEvent,
+    Bucket,
+    BucketConcern,
+    BucketStatus,
+    ConcernStatus,
     Contribution,
     CoopSettings,
     Decision,
@@ -28,6 +32,8 @@ from storage.models import (
     Reminder,
     ReminderKind,
     RequestStatus,
+    Round,
+    RoundPhase,
 )
 
 __all__ = [
@@ -35,6 +41,10 @@ __all__ = [
     "Application",
     "ApplicationStatus",
     "AuditEvent",
+    "Bucket",
+    "BucketConcern",
+    "BucketStatus",
+    "ConcernStatus",
     "Contribution",
     "CoopSettings",
     "Database",
@@ -51,4 +61,6 @@ __all__ = [
     "Reminder",
     "ReminderKind",
     "RequestStatus",
+    "Round",
+    "RoundPhase",
 ]

@@ -65,13 +65,22 @@ from governance.rounds.buckets import (
     resolve_concern,
 )
 from governance.rounds.funding import fund_bucket, withdraw_from_bucket
-from governance.rounds.lifecycle import cancel_round, close_round, create_round, on_round_decision_closed
+from governance.rounds.lifecycle import (
+    cancel_round,
+    check_round,
+    close_round,
+    create_round,
+    on_round_decision_closed,
+)
 from governance.rounds.reading import (
+    RoundNudge,
     bucket_view,
+    claim_round_nudges,
     get_round,
     list_buckets,
     list_rounds,
     next_round_due,
+    next_round_nudge,
     round_overview,
     rounds_due,
 )
@@ -96,6 +105,7 @@ __all__ = [
     "ClosedRound",
     "FundingReceipt",
     "RoundDraft",
+    "RoundNudge",
     "RoundOverview",
     "RoundReceipt",
     "allocate_newcomer",
@@ -104,6 +114,8 @@ __all__ = [
     "bucket_view",
     "cancel_bucket",
     "cancel_round",
+    "check_round",
+    "claim_round_nudges",
     "close_round",
     "create_round",
     "eligible_ids",
@@ -114,6 +126,7 @@ __all__ = [
     "list_buckets",
     "list_rounds",
     "next_round_due",
+    "next_round_nudge",
     "on_round_decision_closed",
     "open_bucket",
     "open_funding",

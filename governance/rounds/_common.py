@@ -12,11 +12,11 @@ from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from governance.errors import Conflict, InvalidInput, NotFound
 from governance.funds import find_fund_in, read_amount
 from governance.ledger import ledger_entry, move_balance
 from governance.money import format_amount
-from governance.permissions import Actor, is_fund_steward, is_member, is_moderator
+from governance.permissions import Actor, is_member
 from governance.timeparse import discord_timestamp
 from storage.database import is_postgresql
 from storage.models import (
@@ -235,11 +235,6 @@ async def _fund_of(session: AsyncSession, round_: Round, *, lock: bool = False) 
 
 def _is_creator(bucket: Bucket, actor: Actor) -> bool:
     return actor.user_id == bucket.creator_id or actor.user_id in bucket.co_creators
-
-
-def _require_steward(settings: CoopSettings, actor: Actor) -> None:
-    if not (is_moderator(settings, actor) or is_fund_steward(settings, actor)):
-        raise NotAllowed("Only moderators and treasurers run funding rounds.")
 
 
 def _require_phase(round_: Round, *phases: RoundPhase, doing: str) -> None:

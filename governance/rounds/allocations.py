@@ -14,7 +14,7 @@ from governance import audit
 from governance.coop import settings_in
 from governance.errors import Conflict, InvalidInput, NotAllowed
 from governance.funds import read_amount
-from governance.permissions import Actor, is_fund_steward
+from governance.permissions import Actor, is_treasurer
 from governance.rounds._common import AllocationChange, _allocation_in, _money, _require_phase, _round_in
 from storage.database import Database
 from storage.models import (
@@ -124,7 +124,7 @@ async def set_allocations(
         raise InvalidInput("Name someone to allocate to.")
     async with db.write() as session:
         settings = await settings_in(session, guild_id, now)
-        if not is_fund_steward(settings, actor):
+        if not is_treasurer(settings, actor):
             raise NotAllowed("Only treasurers change allocations.")
         round_ = await _round_in(session, guild_id, round_id, lock="update")
         _require_phase(round_, RoundPhase.IDEAS, RoundPhase.FUNDING, doing="change allocations")

@@ -4,6 +4,7 @@ closed (buckets funded or refunded, the pot back in the fund) or cancelled.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
@@ -16,7 +17,7 @@ from governance.errors import Conflict, InvalidInput, NotAllowed
 from governance.funds import find_fund_in, read_amount, totals_in
 from governance.ledger import ledger_entry, move_balance
 from governance.money import format_amount
-from governance.permissions import Actor, is_moderator
+from governance.permissions import Actor, is_moderator, require_fund_steward
 from governance.proposing import ProposalDraft, open_decision_in
 from governance.rounds._common import (
     LIVE_BUCKETS,
@@ -34,7 +35,6 @@ from governance.rounds._common import (
     _money,
     _refund,
     _require_phase,
-    _require_steward,
     _return_pot,
     _round_in,
     parse_guidelines,
@@ -63,6 +63,53 @@ def _duration(text: str, what: str) -> timedelta:
         raise InvalidInput(f"The {what}: {error.message}") from None
 
 
+@dataclass(frozen=True)
+class _Checked:
+    """A draft's money, fund and times, checked."""
+
+    fund: Fund
+    pot: int
+    per_member: int
+    cap: int | None
+    ideas: timedelta
+    funding: timedelta
+
+
+async def _check(
+    session: AsyncSession, guild_id: int, actor: Actor, draft: RoundDraft, now: datetime
+) -> _Checked:
+    require_fund_steward(await settings_in(session, guild_id, now), actor)
+    ideas = (
+        timedelta(0) if draft.ideas.strip() in ("0", "none", "") else _duration(draft.ideas, "ideas phase")
+    )
+    funding = _duration(draft.funding, "funding phase")
+    if funding < MIN_FUNDING:
+        raise InvalidInput("Funding must stay open for at least an hour.")
+    fund = await find_fund_in(session, guild_id, draft.fund, lock=True)
+    if fund.archived:
+        raise Conflict(f"{fund.name} is archived: a round needs a fund in use.")
+    pot = read_amount(draft.pot, fund.currency)
+    per_member = read_amount(draft.allocation, fund.currency) if draft.allocation is not None else 0
+    if per_member > pot:
+        raise InvalidInput("Each person's allocation can't be more than the whole pot.")
+    cap = read_amount(draft.max_per_bucket, fund.currency) if draft.max_per_bucket is not None else None
+    if not draft.decide_first:
+        available = (await totals_in(session, fund)).available
+        if pot > available:
+            raise Conflict(
+                f"{fund.name} has {format_amount(max(available, 0), fund.currency)} available: a pot of "
+                f"{format_amount(pot, fund.currency)} can't be set aside."
+            )
+    return _Checked(fund, pot, per_member, cap, ideas, funding)
+
+
+async def check_round(db: Database, *, guild_id: int, actor: Actor, draft: RoundDraft, now: datetime) -> Fund:
+    """Everything about a draft that does not need its words (who asks, the fund, the money, the times), so
+    that a form is shown only for a round that can be set up; the fund it comes from."""
+    async with db.read() as session:
+        return (await _check(session, guild_id, actor, draft, now)).fund
+
+
 async def create_round(
     db: Database, *, guild_id: int, actor: Actor, draft: RoundDraft, now: datetime
 ) -> RoundReceipt:
@@ -71,23 +118,11 @@ async def create_round(
     title = clean_text(draft.title, field="The title", limit=MAX_TITLE, required=True, one_line=True)
     description = clean_text(draft.description, field="The description", limit=MAX_DESCRIPTION)
     guidelines = parse_guidelines("\n".join(draft.guidelines))
-    ideas = (
-        timedelta(0) if draft.ideas.strip() in ("0", "none", "") else _duration(draft.ideas, "ideas phase")
-    )
-    funding = _duration(draft.funding, "funding phase")
-    if funding < MIN_FUNDING:
-        raise InvalidInput("Funding must stay open for at least an hour.")
     async with db.write() as session:
         settings = await settings_in(session, guild_id, now)
-        _require_steward(settings, actor)
-        fund = await find_fund_in(session, guild_id, draft.fund, lock=True)
-        if fund.archived:
-            raise Conflict(f"{fund.name} is archived: a round needs a fund in use.")
-        pot = read_amount(draft.pot, fund.currency)
-        per_member = read_amount(draft.allocation, fund.currency) if draft.allocation is not None else 0
-        if per_member > pot:
-            raise InvalidInput("Each person's allocation can't be more than the whole pot.")
-        cap = read_amount(draft.max_per_bucket, fund.currency) if draft.max_per_bucket is not None else None
+        checked = await _check(session, guild_id, actor, draft, now)
+        fund, pot, per_member, cap = checked.fund, checked.pot, checked.per_member, checked.cap
+        ideas, funding = checked.ideas, checked.funding
         round_ = Round(
             guild_id=guild_id,
             fund_id=fund.id or 0,

@@ -5,11 +5,13 @@ and what is due next.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import col, select
 
+from governance.coop import settings_in
 from governance.rounds._common import (
     OPEN_PHASES,
     BucketView,
@@ -26,6 +28,7 @@ from storage.models import (
     BucketConcern,
     BucketFunding,
     Round,
+    RoundAllocation,
     RoundPhase,
 )
 
@@ -122,3 +125,72 @@ async def next_round_due(db: Database, guild_ids: Collection[int] | None = None)
         moments = [(await session.exec(opening)).one(), (await session.exec(closing)).one()]
     found = [moment for moment in moments if moment is not None]
     return min(found) if found else None
+
+
+@dataclass(frozen=True)
+class RoundNudge:
+    """A closing-soon nudge claimed for a round: the ideas phase ending, or funding ending (with who still
+    has money to spend, and how much)."""
+
+    round: Round
+    phase: str  # "ideas" or "funding"
+    closes_at: datetime
+    unspent: dict[int, int]  # member id -> what they still hold (funding only)
+
+
+async def claim_round_nudges(
+    db: Database, now: datetime, guild_ids: Collection[int] | None = None
+) -> list[RoundNudge]:
+    """The nudges due now, each claimed once (a conditional update of its mark): the ideas phase or the
+    funding phase ends within the cooperative's reminder lead."""
+    nudges = []
+    async with db.write() as session:
+        query = select(Round).where(col(Round.phase).in_((RoundPhase.IDEAS.value, RoundPhase.FUNDING.value)))
+        if guild_ids is not None:
+            query = query.where(col(Round.guild_id).in_(guild_ids))
+        for round_ in (await session.exec(query)).all():
+            lead = timedelta(seconds=(await settings_in(session, round_.guild_id, now)).reminder_lead_seconds)
+            ideas = round_.phase == RoundPhase.IDEAS.value
+            closes_at = round_.funding_opens_at if ideas else round_.funding_closes_at
+            mark = Round.ideas_reminded_at if ideas else Round.funding_reminded_at
+            if not closes_at - lead <= now < closes_at:
+                continue
+            claimed = await session.exec(
+                update(Round)
+                .where(col(Round.id) == round_.id, col(Round.phase) == round_.phase, col(mark).is_(None))
+                .values({mark: now})
+            )
+            if not claimed.rowcount:
+                continue
+            unspent = {}
+            if not ideas:
+                rows = await session.exec(
+                    select(RoundAllocation).where(
+                        RoundAllocation.round_id == round_.id,
+                        col(RoundAllocation.spent) < col(RoundAllocation.allocated),
+                    )
+                )
+                unspent = {row.member_id: row.allocated - row.spent for row in rows.all()}
+            nudges.append(RoundNudge(round_, round_.phase, closes_at, unspent))
+    return nudges
+
+
+async def next_round_nudge(db: Database, guild_ids: Collection[int] | None = None) -> datetime | None:
+    """When the next unclaimed nudge falls due: a phase's end less the cooperative's reminder lead."""
+    query = select(Round).where(
+        ((col(Round.phase) == RoundPhase.IDEAS.value) & col(Round.ideas_reminded_at).is_(None))
+        | ((col(Round.phase) == RoundPhase.FUNDING.value) & col(Round.funding_reminded_at).is_(None))
+    )
+    if guild_ids is not None:
+        query = query.where(col(Round.guild_id).in_(guild_ids))
+    moments = []
+    async with db.read() as session:
+        for round_ in (await session.exec(query)).all():
+            settings = await settings_in(session, round_.guild_id, round_.created_at)
+            closes_at = (
+                round_.funding_opens_at
+                if round_.phase == RoundPhase.IDEAS.value
+                else round_.funding_closes_at
+            )
+            moments.append(closes_at - timedelta(seconds=settings.reminder_lead_seconds))
+    return min(moments) if moments else None

@@ -35,11 +35,14 @@ from governance.clock import ManualClock
 from storage.database import Database
 from storage.models import (
     MAX_ID,
+    Bucket,
+    BucketConcern,
     Contribution,
     Decision,
     FundingRequest,
     LedgerEntry,
     Reminder,
+    Round,
     Webhook,
 )
 from tests.conftest import Coop, build_coop, configure
@@ -51,6 +54,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "member": ("member", "charter", "mod member"),
     "reminder": ("reminder", "remind", "mod reminder"),
     "coop": ("coop",),
+    "round": ("round", "bucket"),
 }
 EXAMPLES = 15  # per family; each example runs every command of the family once
 FOCUSED_EXAMPLES = 20  # per parsed option
@@ -67,6 +71,9 @@ ID_OPTIONS: dict[str, Any] = {
     "entry": LedgerEntry,
     "reminder": Reminder,
     "webhook": Webhook,
+    "round": Round,
+    "bucket": Bucket,
+    "concern": BucketConcern,
 }
 
 

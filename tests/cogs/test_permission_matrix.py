@@ -86,6 +86,24 @@ EXPECTED: dict[str, frozenset[str]] = {
     # treasurers and moderators create funds, correct the ledger and cancel someone else's request;
     # members contribute and request; anyone in the cooperative reads the funds and their ledgers.
     "fund create": STEWARDS,
+    # Rounds: moderators and treasurers set one up, treasurers allocate, moderators close and cancel;
+    # members propose buckets (their creators or moderators approve, cancel and resolve, refused by the
+    # state of the bucket); anyone in the cooperative reads them and spends an allocation they were given.
+    "round new": STEWARDS,
+    "round allocate": TREASURERS,
+    "round close": MODERATORS,
+    "round cancel": MODERATORS,
+    "round list": IN_THE_COOP,
+    "round show": IN_THE_COOP,
+    "bucket new": MEMBERS,
+    "bucket approve": MEMBERS,
+    "bucket cancel": MEMBERS,
+    "bucket concern": MEMBERS,
+    "bucket resolve": MEMBERS,
+    "bucket list": IN_THE_COOP,
+    "bucket show": IN_THE_COOP,
+    "bucket fund": IN_THE_COOP,
+    "bucket withdraw": IN_THE_COOP,
     "fund contribution confirm": TREASURERS,
     "fund contribution reject": TREASURERS,
     "fund request approve": TREASURERS,

@@ -185,7 +185,7 @@ async def test_a_round_is_refused_beyond_what_the_fund_has_available_and_to_memb
     with pytest.raises(Conflict, match="available"):
         await make_round(coop_db, clock, pot="2000")
     fund = await funds.get_fund(coop_db, GUILD, "Commons")
-    with pytest.raises(NotAllowed, match="moderators and treasurers"):
+    with pytest.raises(NotAllowed, match="treasurers or moderators"):
         await rounds.create_round(
             coop_db,
             guild_id=GUILD,

@@ -1,0 +1,780 @@
+"""Funding rounds in Discord: /round and /bucket, the posts of buckets with their fund buttons, and the
+round's clock (funding opens, nudges, the close with its results and chart)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from datetime import datetime
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import CoopBot
+from cogs._base import CoopCog
+from cogs._charts import render_bar_chart
+from cogs._common import actor_of, guild_id_of, requires, send_ephemeral
+from cogs._scheduling import DueHandler
+from cogs._text import AUTOCOMPLETE_LIMIT, one_line, shorten
+from cogs.rounds._forms import AmountModal, BucketModal, RoundModal
+from cogs.rounds._items import PERSISTENT_ITEMS, bucket_view
+from cogs.rounds._render import (
+    bucket_embed,
+    chart_of,
+    money,
+    plain,
+    results_text,
+    round_embed,
+    round_title,
+)
+from governance import reminders, rounds
+from governance.errors import InvalidInput
+from governance.permissions import (
+    require_fund_steward,
+    require_insider,
+    require_member,
+    require_moderator,
+    require_treasurer,
+)
+from governance.records import MAX_ID, Bucket, ConcernStatus, Round, RoundPhase
+from governance.rounds import RoundDraft
+
+log = logging.getLogger(__name__)
+
+ID = app_commands.Range[int, 1, MAX_ID]
+AMOUNT = app_commands.Range[str, 1, 64]
+DURATION = app_commands.Range[str, 1, 32]
+
+
+class Rounds(CoopCog):
+    round_group = app_commands.Group(
+        name="round", description="Funding rounds: members share a pot out among buckets", guild_only=True
+    )
+    bucket_group = app_commands.Group(
+        name="bucket", description="Buckets: the projects members fund in a round", guild_only=True
+    )
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(*PERSISTENT_ITEMS)
+        self.bot.due.register(DueHandler("rounds.due", self._run_due, self._next_due))
+        self.bot.due.register(DueHandler("rounds.nudges", self._run_nudges, self._next_nudge))
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(*PERSISTENT_ITEMS)
+        self.bot.due.unregister("rounds.due")
+        self.bot.due.unregister("rounds.nudges")
+
+    # --- rounds ------------------------------------------------------------------------------------
+
+    @round_group.command(name="new")
+    @requires(require_fund_steward)
+    @app_commands.describe(
+        fund="The fund the pot comes from",
+        pot="How much the round shares out, e.g. 1,000",
+        funding="How long funding stays open, e.g. 7d",
+        ideas="How long buckets are proposed before funding opens, e.g. 3d (0: funding opens now)",
+        allocation="Each person's share (default: the pot split equally when funding opens)",
+        role="Who gets a share (default: the members)",
+        max_per_bucket="The most one person may put into one bucket",
+        own_buckets="May creators fund their own bucket? (default yes)",
+        creators_open="May a bucket's creators open it for funding without a moderator? (default no)",
+        decide_first="Do the members decide first whether to hold this round? (default no)",
+    )
+    async def round_new(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        fund: app_commands.Range[str, 1, 100],
+        pot: AMOUNT,
+        funding: DURATION,
+        ideas: DURATION = "3d",
+        allocation: AMOUNT | None = None,
+        role: discord.Role | None = None,
+        max_per_bucket: AMOUNT | None = None,
+        own_buckets: bool = True,
+        creators_open: bool = False,
+        decide_first: bool = False,
+    ) -> None:
+        """Set up a funding round (a form asks for its title, purpose and guidelines)."""
+        if role is not None and (role.is_default() or role.managed):
+            raise InvalidInput("Choose a role people hold, not @everyone or a bot's role.")
+        draft = RoundDraft(
+            title="",
+            fund=fund,
+            pot=pot,
+            ideas=ideas,
+            funding=funding,
+            allocation=allocation,
+            role_id=role.id if role else None,
+            max_per_bucket=max_per_bucket,
+            own_buckets=own_buckets,
+            creators_open=creators_open,
+            decide_first=decide_first,
+        )
+        await rounds.check_round(
+            self.bot.database,
+            guild_id=guild_id_of(interaction),
+            actor=actor_of(interaction),
+            draft=draft,
+            now=self._now(),
+        )
+        await interaction.response.send_modal(RoundModal(self, draft))
+
+    async def publish_round(
+        self,
+        interaction: discord.Interaction[Any],
+        draft: RoundDraft,
+        *,
+        title: str,
+        description: str,
+        guidelines: tuple[str, ...],
+    ) -> None:
+        guild_id = guild_id_of(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        now = self._now()
+        receipt = await rounds.create_round(
+            self.bot.database,
+            guild_id=guild_id,
+            actor=actor_of(interaction),
+            draft=RoundDraft(
+                **{**draft.__dict__, "title": title, "description": description, "guidelines": guidelines}
+            ),
+            now=now,
+        )
+        round_ = receipt.round
+        assert round_.id is not None
+        if receipt.decision is not None:
+            message = await self._post_decision(receipt.decision, now)
+            where = (
+                f"the members decide in proposal #{receipt.decision.id}"
+                if message
+                else "its proposal could not be posted"
+            )
+            await send_ephemeral(interaction, f"{round_title(round_)} is set up; {where}.")
+            return
+        overview = await rounds.round_overview(self.bot.database, guild_id, round_.id)
+        await self._post(
+            round_.channel_id,
+            f"📣 A funding round is open for ideas: propose a bucket with `/bucket new round:{round_.id}`.",
+            embed=round_embed(overview),
+        )
+        await send_ephemeral(
+            interaction,
+            f"{round_title(round_)} is open for ideas; {money(round_.pot, round_)} is set aside from "
+            f"{receipt.fund.name}. {rounds.phase_line(round_)}.",
+        )
+
+    @round_group.command(name="list")
+    @requires(require_insider)
+    async def round_list(self, interaction: discord.Interaction[CoopBot]) -> None:
+        """The rounds, newest first."""
+        found = await rounds.list_rounds(self.bot.database, guild_id_of(interaction))
+        if not found:
+            await send_ephemeral(
+                interaction, "No round yet. Moderators and treasurers start one with /round new."
+            )
+            return
+        lines = [
+            f"**#{r.id}** {plain(one_line(r.title, 60))} · {money(r.pot, r)} · {rounds.phase_line(r)}"
+            for r in found
+        ]
+        embed = discord.Embed(title="Funding rounds", description=shorten("\n".join(lines), 4000))
+        await send_ephemeral(interaction, embed=embed)
+
+    @round_group.command(name="show")
+    @requires(require_insider)
+    @app_commands.describe(round="The round's number")
+    async def round_show(self, interaction: discord.Interaction[CoopBot], round: ID) -> None:
+        """A round: its pot, phase, buckets and what you have left to spend."""
+        overview = await rounds.round_overview(
+            self.bot.database, guild_id_of(interaction), round, interaction.user.id
+        )
+        await send_ephemeral(interaction, embed=round_embed(overview))
+
+    @round_group.command(name="allocate")
+    @requires(require_treasurer)
+    @app_commands.describe(
+        round="The round's number",
+        amount="The amount",
+        member="One person (default: everyone who receives a share)",
+        add="Add to what they have (default) or set it to this amount",
+    )
+    async def round_allocate(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        round: ID,
+        amount: AMOUNT,
+        member: discord.Member | None = None,
+        add: bool = True,
+    ) -> None:
+        """A treasurer gives one person, or everyone, more to spend (or sets it)."""
+        guild_id = guild_id_of(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        round_ = await rounds.get_round(self.bot.database, guild_id, round)
+        people = [member.id] if member else await self._recipients(interaction.guild, round_)
+        changes = await rounds.set_allocations(
+            self.bot.database,
+            guild_id=guild_id,
+            round_id=round,
+            actor=actor_of(interaction),
+            member_ids=people,
+            amount=amount,
+            add=add,
+            now=self._now(),
+        )
+        if len(changes) == 1:
+            change = changes[0]
+            text = (
+                f"<@{change.member_id}> now has {money(change.after, round_)} in round #{round} "
+                f"(was {money(change.before, round_)})."
+            )
+        else:
+            text = f"{len(changes)} people's allocations in round #{round} changed."
+        await send_ephemeral(interaction, text)
+
+    @round_group.command(name="close")
+    @requires(require_moderator)
+    @app_commands.describe(round="The round's number")
+    async def round_close(self, interaction: discord.Interaction[CoopBot], round: ID) -> None:
+        """Close a round now (moderators): buckets at their minimum are funded, the rest refunded."""
+        guild_id = guild_id_of(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        closed = await rounds.close_round(
+            self.bot.database, guild_id=guild_id, round_id=round, now=self._now(), actor=actor_of(interaction)
+        )
+        assert closed is not None  # an early close is refused, never skipped
+        await self._announce_close(closed)
+        await send_ephemeral(interaction, f"Round #{round} is closed: {len(closed.funded)} bucket(s) funded.")
+
+    @round_group.command(name="cancel")
+    @requires(require_moderator)
+    @app_commands.describe(round="The round's number")
+    async def round_cancel(self, interaction: discord.Interaction[CoopBot], round: ID) -> None:
+        """Cancel a round (moderators): every bucket is cancelled and the pot goes back to the fund."""
+        guild_id = guild_id_of(interaction)
+        cancelled = await rounds.cancel_round(
+            self.bot.database, guild_id=guild_id, round_id=round, actor=actor_of(interaction), now=self._now()
+        )
+        await self._refresh_round_posts(cancelled)
+        await self._post(
+            cancelled.channel_id,
+            f"✖️ {round_title(cancelled)} was cancelled by <@{interaction.user.id}>; its pot is back in the "
+            "fund.",
+        )
+        await send_ephemeral(
+            interaction, f"{round_title(cancelled)} is cancelled; the pot is back in the fund."
+        )
+
+    # --- buckets -----------------------------------------------------------------------------------
+
+    @bucket_group.command(name="new")
+    @requires(require_member)
+    @app_commands.describe(round="The round's number", co_creator="Someone who makes it with you")
+    async def bucket_new(
+        self, interaction: discord.Interaction[CoopBot], round: ID, co_creator: discord.Member | None = None
+    ) -> None:
+        """Propose a bucket in a round (a form asks for its budget)."""
+        round_ = await rounds.get_round(self.bot.database, guild_id_of(interaction), round)
+        if round_.phase not in (RoundPhase.IDEAS.value, RoundPhase.FUNDING.value):
+            raise InvalidInput(f"Round #{round} is not taking buckets: {rounds.phase_line(round_).lower()}.")
+        others = (co_creator.id,) if co_creator and not co_creator.bot else ()
+        await interaction.response.send_modal(BucketModal(self, round, others))
+
+    async def publish_bucket(
+        self,
+        interaction: discord.Interaction[Any],
+        round_id: int,
+        *,
+        title: str,
+        description: str,
+        budget: str,
+        co_creators: tuple[int, ...],
+    ) -> None:
+        guild_id = guild_id_of(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        bucket = await rounds.propose_bucket(
+            self.bot.database,
+            guild_id=guild_id,
+            round_id=round_id,
+            actor=actor_of(interaction),
+            title=title,
+            description=description,
+            budget=budget,
+            co_creators=co_creators,
+            now=self._now(),
+        )
+        round_ = await rounds.get_round(self.bot.database, guild_id, round_id)
+        message = await self._post(
+            round_.channel_id,
+            f"💡 <@{interaction.user.id}> proposes a bucket in round #{round_id}.",
+            embed=bucket_embed(bucket, round_, funders=0),
+            view=bucket_view(bucket, round_),
+        )
+        if message is not None:
+            await rounds.attach_bucket_message(
+                self.bot.database,
+                guild_id=guild_id,
+                bucket_id=bucket.id or 0,
+                channel_id=message.channel.id,
+                message_id=message.id,
+            )
+        where = self._where(message) if message else "(I could not post it in the governance channel)"
+        await send_ephemeral(
+            interaction,
+            f"Bucket #{bucket.id} is proposed: {money(bucket.min_total, round_)} at least. A moderator "
+            "opens it "
+            f"for funding with /bucket approve. {where}",
+        )
+
+    @bucket_group.command(name="list")
+    @requires(require_insider)
+    @app_commands.describe(round="Only this round (default: every open round)")
+    async def bucket_list(self, interaction: discord.Interaction[CoopBot], round: ID | None = None) -> None:
+        """The buckets of a round, or of every open round."""
+        guild_id = guild_id_of(interaction)
+        found = await rounds.list_buckets(self.bot.database, guild_id, round)
+        if not found:
+            await send_ephemeral(interaction, "No bucket yet: propose one with /bucket new.")
+            return
+        cache: dict[int, Round] = {}
+        lines = []
+        for bucket in found:
+            round_ = cache.get(bucket.round_id) or await rounds.get_round(
+                self.bot.database, guild_id, bucket.round_id
+            )
+            cache[bucket.round_id] = round_
+            lines.append(
+                f"**#{bucket.id}** {plain(one_line(bucket.title, 50))} · round #{bucket.round_id} · "
+                f"{bucket.status} · {money(bucket.funded, round_)} of {money(bucket.min_total, round_)}"
+            )
+        await send_ephemeral(
+            interaction, embed=discord.Embed(title="Buckets", description=shorten("\n".join(lines), 4000))
+        )
+
+    @bucket_group.command(name="show")
+    @requires(require_insider)
+    @app_commands.describe(bucket="The bucket's number")
+    async def bucket_show(self, interaction: discord.Interaction[CoopBot], bucket: ID) -> None:
+        """A bucket: its budget, funding, funders and concerns, and what you hold in it."""
+        await self.show_bucket(interaction, bucket)
+
+    async def show_bucket(self, interaction: discord.Interaction[Any], bucket_id: int) -> None:
+        await self._insider(interaction)
+        guild_id = guild_id_of(interaction)
+        view = await rounds.bucket_view(self.bot.database, guild_id, bucket_id)
+        concerns = [c for c in view.concerns if c.status == ConcernStatus.OPEN.value]
+        embed = bucket_embed(view.bucket, view.round, funders=len(view.funders), open_concerns=len(concerns))
+        for concern in view.concerns[:5]:
+            mark = "❓ Open" if concern.status == ConcernStatus.OPEN.value else "✔️ Resolved"
+            guideline = (
+                view.round.guidelines[concern.guideline - 1]
+                if concern.guideline <= len(view.round.guidelines)
+                else ""
+            )
+            value = f"{plain(shorten(concern.text, 300))} (by <@{concern.raised_by}>)"
+            if concern.resolution:
+                value += f"\n**Resolution:** {plain(shorten(concern.resolution, 300))}"
+            embed.add_field(
+                name=shorten(
+                    f"{mark} concern #{concern.id} · guideline {concern.guideline}: {guideline}", 256
+                ),
+                value=shorten(value, 1024),
+                inline=False,
+            )
+        overview = await rounds.round_overview(
+            self.bot.database, guild_id, view.round.id or 0, interaction.user.id
+        )
+        yours = view.funders.get(interaction.user.id, 0)
+        lines = [f"You have {money(yours, view.round)} in it."]
+        if overview.yours is not None:
+            left = overview.yours.allocated - overview.yours.spent
+            lines.append(f"You have {money(left, view.round)} left to spend in round #{view.round.id}.")
+        await send_ephemeral(interaction, " ".join(lines), embed=embed)
+
+    @bucket_group.command(name="approve")
+    @requires(require_member)
+    @app_commands.describe(bucket="The bucket's number")
+    async def bucket_approve(self, interaction: discord.Interaction[CoopBot], bucket: ID) -> None:
+        """Open a bucket for funding (moderators, or its creators when the round lets them)."""
+        guild_id = guild_id_of(interaction)
+        opened = await rounds.open_bucket(
+            self.bot.database,
+            guild_id=guild_id,
+            bucket_id=bucket,
+            actor=actor_of(interaction),
+            now=self._now(),
+        )
+        round_ = await rounds.get_round(self.bot.database, guild_id, opened.round_id)
+        await self._refresh_bucket_post(opened, round_)
+        when = "now" if round_.phase == RoundPhase.FUNDING.value else "when funding opens"
+        await send_ephemeral(
+            interaction, f"Bucket #{bucket} is open for funding; members can fund it {when}."
+        )
+
+    @bucket_group.command(name="fund")
+    @requires(require_insider)
+    @app_commands.describe(bucket="The bucket's number", amount="How much of your allocation to put in")
+    async def bucket_fund(
+        self, interaction: discord.Interaction[CoopBot], bucket: ID, amount: AMOUNT
+    ) -> None:
+        """Put money from your allocation into a bucket."""
+        await self.fund_typed(interaction, bucket, amount)
+
+    @bucket_group.command(name="withdraw")
+    @requires(require_insider)
+    @app_commands.describe(bucket="The bucket's number", amount="How much to take back (default: all of it)")
+    async def bucket_withdraw(
+        self, interaction: discord.Interaction[CoopBot], bucket: ID, amount: AMOUNT | None = None
+    ) -> None:
+        """Take back money you put into a bucket, while funding lasts."""
+        await self._withdraw(interaction, bucket, amount)
+
+    @bucket_group.command(name="cancel")
+    @requires(require_member)
+    @app_commands.describe(bucket="The bucket's number")
+    async def bucket_cancel(self, interaction: discord.Interaction[CoopBot], bucket: ID) -> None:
+        """Cancel a bucket (its creators or a moderator): its funders get their money back."""
+        guild_id = guild_id_of(interaction)
+        cancelled = await rounds.cancel_bucket(
+            self.bot.database,
+            guild_id=guild_id,
+            bucket_id=bucket,
+            actor=actor_of(interaction),
+            now=self._now(),
+        )
+        round_ = await rounds.get_round(self.bot.database, guild_id, cancelled.bucket.round_id)
+        await self._refresh_bucket_post(cancelled.bucket, round_)
+        for member_id, amount in cancelled.refunds.items():
+            await self._dm(
+                member_id,
+                f"Bucket #{bucket} ({one_line(cancelled.bucket.title, 60)}) was cancelled: the "
+                f"{money(amount, round_)} you put in is back in your balance for round #{round_.id}.",
+            )
+        await send_ephemeral(
+            interaction,
+            f"Bucket #{bucket} is cancelled; {len(cancelled.refunds)} funder(s) got their money back.",
+        )
+
+    @bucket_group.command(name="concern")
+    @requires(require_member)
+    @app_commands.describe(
+        bucket="The bucket's number", guideline="The guideline's number", concern="What worries you"
+    )
+    async def bucket_concern(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        bucket: ID,
+        guideline: app_commands.Range[int, 1, rounds.MAX_GUIDELINES],
+        concern: app_commands.Range[str, 1, rounds.MAX_CONCERN],
+    ) -> None:
+        """Raise a concern about a bucket against one of the round's guidelines."""
+        raised = await rounds.raise_concern(
+            self.bot.database,
+            guild_id=guild_id_of(interaction),
+            bucket_id=bucket,
+            actor=actor_of(interaction),
+            guideline=guideline,
+            text=concern,
+            now=self._now(),
+        )
+        view = await rounds.bucket_view(self.bot.database, raised.guild_id, bucket)
+        for creator in {view.bucket.creator_id, *view.bucket.co_creators}:
+            await self._dm(
+                creator,
+                f"A concern was raised about your bucket #{bucket} against guideline {guideline}: "
+                f"{shorten(raised.text, 500)} — resolve it with /bucket resolve concern:{raised.id}.",
+            )
+        await send_ephemeral(interaction, f"Concern #{raised.id} is raised; the bucket's creators are told.")
+
+    @bucket_group.command(name="resolve")
+    @requires(require_member)
+    @app_commands.describe(concern="The concern's number", resolution="How it was resolved")
+    async def bucket_resolve(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        concern: ID,
+        resolution: app_commands.Range[str, 1, rounds.MAX_CONCERN],
+    ) -> None:
+        """Resolve a concern about your bucket (its creators or a moderator)."""
+        resolved = await rounds.resolve_concern(
+            self.bot.database,
+            guild_id=guild_id_of(interaction),
+            concern_id=concern,
+            actor=actor_of(interaction),
+            resolution=resolution,
+            now=self._now(),
+        )
+        await self._dm(
+            resolved.raised_by, f"Your concern #{concern} was resolved: {shorten(resolution, 500)}"
+        )
+        await send_ephemeral(interaction, f"Concern #{concern} is resolved.")
+
+    # --- money in and out ---------------------------------------------------------------------------
+
+    async def ask_amount(self, interaction: discord.Interaction[Any], bucket_id: int) -> None:
+        await self._insider(interaction)
+        guild_id = guild_id_of(interaction)
+        view = await rounds.bucket_view(self.bot.database, guild_id, bucket_id)
+        overview = await rounds.round_overview(
+            self.bot.database, guild_id, view.round.id or 0, interaction.user.id
+        )
+        if overview.yours is None:
+            raise InvalidInput(
+                f"You have no allocation in round #{view.round.id}: a treasurer can give you one."
+            )
+        left = money(overview.yours.allocated - overview.yours.spent, view.round)
+        await interaction.response.send_modal(AmountModal(self, bucket_id, left))
+
+    async def fund_from_button(
+        self, interaction: discord.Interaction[Any], bucket_id: int, amount: int
+    ) -> None:
+        await self._fund(interaction, bucket_id, amount)
+
+    async def fund_typed(self, interaction: discord.Interaction[Any], bucket_id: int, amount: str) -> None:
+        await self._fund(interaction, bucket_id, amount)
+
+    async def withdraw_from_button(self, interaction: discord.Interaction[Any], bucket_id: int) -> None:
+        await self._withdraw(interaction, bucket_id, None)
+
+    async def _insider(self, interaction: discord.Interaction[Any]) -> None:
+        """The command's own check, for the buttons and forms that reach the same action."""
+        require_insider(await self._settings(guild_id_of(interaction)), actor_of(interaction))
+
+    async def _fund(self, interaction: discord.Interaction[Any], bucket_id: int, amount: str | int) -> None:
+        await self._insider(interaction)
+        receipt = await rounds.fund_bucket(
+            self.bot.database,
+            guild_id=guild_id_of(interaction),
+            bucket_id=bucket_id,
+            actor=actor_of(interaction),
+            amount=amount,
+            idempotency_key=str(interaction.id),
+            now=self._now(),
+        )
+        await self._answer_move(interaction, receipt)
+
+    async def _withdraw(
+        self, interaction: discord.Interaction[Any], bucket_id: int, amount: str | None
+    ) -> None:
+        await self._insider(interaction)
+        receipt = await rounds.withdraw_from_bucket(
+            self.bot.database,
+            guild_id=guild_id_of(interaction),
+            bucket_id=bucket_id,
+            actor=actor_of(interaction),
+            amount=amount,
+            idempotency_key=str(interaction.id),
+            now=self._now(),
+        )
+        await self._answer_move(interaction, receipt)
+
+    async def _answer_move(
+        self, interaction: discord.Interaction[Any], receipt: rounds.FundingReceipt
+    ) -> None:
+        bucket = receipt.bucket
+        round_ = await rounds.get_round(self.bot.database, bucket.guild_id, bucket.round_id)
+        moved = money(abs(receipt.moved), round_)
+        verb = "put" if receipt.moved > 0 else "took back"
+        text = (
+            f"You {verb} {moved} {'into' if receipt.moved > 0 else 'from'} bucket #{bucket.id}: you have "
+            f"{money(receipt.yours, round_)} in it and {money(receipt.remaining, round_)} left to spend."
+        )
+        if bucket.status == "funded":
+            text += " 🎉 It is fully funded."
+        await send_ephemeral(interaction, text)
+        await self._refresh_bucket_post(bucket, round_)
+
+    # --- posts -------------------------------------------------------------------------------------
+
+    async def _refresh_bucket_post(self, bucket: Bucket, round_: Round) -> None:
+        """Show the bucket as it is now under its post, with the buttons its state allows."""
+        if bucket.channel_id is None or bucket.message_id is None:
+            return
+        channel = await self._channel(bucket.channel_id)
+        if channel is None:
+            return
+        view = await rounds.bucket_view(self.bot.database, bucket.guild_id, bucket.id or 0)
+        open_concerns = sum(1 for c in view.concerns if c.status == ConcernStatus.OPEN.value)
+        try:
+            if not isinstance(channel, discord.TextChannel | discord.Thread):
+                return
+            message = channel.get_partial_message(bucket.message_id)
+            await message.edit(
+                embed=bucket_embed(
+                    view.bucket, view.round, funders=len(view.funders), open_concerns=open_concerns
+                ),
+                view=bucket_view(view.bucket, view.round),
+            )
+        except discord.HTTPException:
+            log.warning("Could not update the post of bucket %s", bucket.id, exc_info=True)
+
+    async def _refresh_round_posts(self, round_: Round) -> None:
+        for bucket in await rounds.list_buckets(self.bot.database, round_.guild_id, round_.id):
+            await self._refresh_bucket_post(bucket, round_)
+
+    async def _announce_close(self, closed: rounds.ClosedRound) -> None:
+        round_ = closed.round
+        await self._refresh_round_posts(round_)
+        title, labels, values, winners, description = chart_of(closed)
+        files = []
+        if labels:
+            png = await asyncio.to_thread(
+                render_bar_chart,
+                title,
+                labels,
+                values,
+                subtitle=f"{round_.currency} · funded buckets highlighted",
+                highlight=winners,
+            )
+            files.append(
+                discord.File(io.BytesIO(png), filename=f"round-{round_.id}.png", description=description)
+            )
+        await self._post(round_.channel_id, results_text(closed), files=files)
+        for bucket in closed.funded:
+            await self._dm(
+                bucket.creator_id,
+                f"🎉 Your bucket #{bucket.id} was funded with {money(bucket.funded, round_)} in round "
+                f"#{round_.id}: "
+                f"request #{bucket.request_id} is approved, and a treasurer pays it.",
+            )
+
+    # --- the clock ---------------------------------------------------------------------------------
+
+    async def _recipients(self, guild: discord.Guild | None, round_: Round) -> list[int]:
+        """Who receives a share: the holders of the round's role, else of the member role."""
+        if guild is None:
+            return []
+        if not guild.chunked:
+            await guild.chunk()
+        role_id = round_.role_id or (await self._settings(guild.id)).member_role_id
+        role = guild.get_role(role_id) if role_id else None
+        return sorted(member.id for member in (role.members if role else []) if not member.bot)
+
+    async def _next_due(self) -> datetime | None:
+        return await rounds.next_round_due(self.bot.database, self._served_guilds())
+
+    async def _run_due(self, now: datetime) -> None:
+        for round_ in await rounds.rounds_due(self.bot.database, now, self._served_guilds()):
+            assert round_.id is not None
+            if round_.phase == RoundPhase.IDEAS.value:
+                people = await self._recipients(self.bot.get_guild(round_.guild_id), round_)
+                opened = await rounds.open_funding(
+                    self.bot.database,
+                    guild_id=round_.guild_id,
+                    round_id=round_.id,
+                    recipients=people,
+                    now=now,
+                )
+                if opened is not None:
+                    await self._announce_funding(opened, people)
+            else:
+                closed = await rounds.close_round(
+                    self.bot.database, guild_id=round_.guild_id, round_id=round_.id, now=now
+                )
+                if closed is not None:
+                    await self._announce_close(closed)
+
+    async def _announce_funding(self, round_: Round, people: list[int]) -> None:
+        await self._refresh_round_posts(round_)
+        await self._post(
+            round_.channel_id,
+            f"🪣 Funding is open in {round_title(round_)}: {len(people)} people have "
+            f"{money(round_.per_member, round_)} each to put into buckets, until "
+            f"{rounds.phase_line(round_).split('· ')[-1]}. Use the buttons under each bucket, or /bucket "
+            "fund.",
+        )
+        for user_id in sorted(await reminders.dm_opted_in(self.bot.database, round_.guild_id, people)):
+            await self._dm(
+                user_id,
+                f"🪣 You have {money(round_.per_member, round_)} to spend in round #{round_.id} "
+                f"({one_line(round_.title, 60)}): fund the buckets you want to see happen.",
+            )
+
+    async def _next_nudge(self) -> datetime | None:
+        return await rounds.next_round_nudge(self.bot.database, self._served_guilds())
+
+    async def _run_nudges(self, now: datetime) -> None:
+        for nudge in await rounds.claim_round_nudges(self.bot.database, now, self._served_guilds()):
+            round_ = nudge.round
+            if nudge.phase == RoundPhase.IDEAS.value:
+                await self._post(
+                    round_.channel_id,
+                    f"⏰ {round_title(round_)} takes ideas until "
+                    f"{rounds.phase_line(round_).split('opens ')[-1]}: "
+                    f"propose a bucket with `/bucket new round:{round_.id}`.",
+                )
+                continue
+            for user_id, left in sorted(nudge.unspent.items()):
+                await self._dm(
+                    user_id,
+                    f"⏰ Funding in round #{round_.id} ({one_line(round_.title, 60)}) closes soon and you "
+                    "still "
+                    f"have {money(left, round_)} to spend.",
+                )
+
+    @commands.Cog.listener()
+    async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:
+        """Someone who becomes a recipient while funding is open gets their share, while the pot lasts."""
+        gained = set(after._roles) - set(before._roles)  # role ids without a cache lookup
+        if not gained or after.bot:
+            return
+        settings = await self._settings(after.guild.id)
+        for round_ in await rounds.list_rounds(self.bot.database, after.guild.id, open_only=True):
+            if round_.phase != RoundPhase.FUNDING.value:
+                continue
+            role_id = round_.role_id or settings.member_role_id
+            if role_id not in gained:
+                continue
+            given = await rounds.allocate_newcomer(
+                self.bot.database,
+                guild_id=after.guild.id,
+                round_id=round_.id or 0,
+                member_id=after.id,
+                now=self._now(),
+            )
+            if given:
+                await self._dm(
+                    after.id, f"🪣 You have {money(given, round_)} to spend in round #{round_.id}."
+                )
+
+    # --- autocomplete -----------------------------------------------------------------------------
+
+    @round_show.autocomplete("round")
+    @round_allocate.autocomplete("round")
+    @round_close.autocomplete("round")
+    @round_cancel.autocomplete("round")
+    @bucket_new.autocomplete("round")
+    @bucket_list.autocomplete("round")
+    async def _round_autocomplete(
+        self, interaction: discord.Interaction[CoopBot], current: str
+    ) -> list[app_commands.Choice[int]]:
+        if interaction.guild_id is None:
+            return []
+        needle = current.strip().lstrip("#").lower()
+        found = await rounds.list_rounds(self.bot.database, interaction.guild_id, limit=100)
+        return [
+            app_commands.Choice(name=shorten(f"#{r.id} {r.title} · {r.phase}", 100), value=r.id or 0)
+            for r in found
+            if needle in f"{r.id} {r.title}".lower()
+        ][:AUTOCOMPLETE_LIMIT]
+
+    @bucket_show.autocomplete("bucket")
+    @bucket_approve.autocomplete("bucket")
+    @bucket_fund.autocomplete("bucket")
+    @bucket_withdraw.autocomplete("bucket")
+    @bucket_cancel.autocomplete("bucket")
+    @bucket_concern.autocomplete("bucket")
+    async def _bucket_autocomplete(
+        self, interaction: discord.Interaction[CoopBot], current: str
+    ) -> list[app_commands.Choice[int]]:
+        if interaction.guild_id is None:
+            return []
+        needle = current.strip().lstrip("#").lower()
+        found = await rounds.list_buckets(self.bot.database, interaction.guild_id)
+        return [
+            app_commands.Choice(name=shorten(f"#{b.id} {b.title} · {b.status}", 100), value=b.id or 0)
+            for b in found
+            if needle in f"{b.id} {b.title}".lower()
+        ][:AUTOCOMPLETE_LIMIT]
