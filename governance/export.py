@@ -30,6 +30,9 @@ from storage.database import Database
 from storage.models import (
     Application,
     AuditEvent,
+    Bucket,
+    BucketConcern,
+    BucketFundingEvent,
     Contribution,
     CoopSettings,
     Decision,
@@ -39,6 +42,8 @@ from storage.models import (
     Member,
     Reminder,
     ReminderKind,
+    Round,
+    RoundAllocation,
     Vote,
     VoteEvent,
 )
@@ -78,6 +83,11 @@ SECTIONS: tuple[Section, ...] = (
     Section("ledger", LedgerEntry),
     Section("contributions", Contribution),
     Section("funding_requests", FundingRequest),
+    Section("rounds", Round),
+    Section("round_allocations", RoundAllocation),
+    Section("buckets", Bucket),
+    Section("bucket_contributions", BucketFundingEvent),
+    Section("bucket_concerns", BucketConcern),
     Section("reminders", Reminder, _reminder),
     Section("audit", AuditEvent),
 )

@@ -50,6 +50,8 @@ EVENTS: dict[str, str] = {
     # Not "member.admit" (the decision's result, recorded before Discord gives the role, which may fail):
     # the person is admitted once they are a member. See `_admission`.
     "member.promote": "member.admitted",
+    "round.close": "round.closed",
+    "bucket.funded": "bucket.funded",
 }
 MAX_WEBHOOKS = 10
 MAX_ATTEMPTS = 6

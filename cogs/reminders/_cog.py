@@ -20,7 +20,7 @@ from cogs._scheduling import DueHandler
 from cogs._text import FIELD_LIMIT, shorten
 from cogs.proposals._cog import eligible_count
 from cogs.proposals._render import percent
-from governance import coop, nudges, reminders
+from governance import coop, nudges, reminders, rounds
 from governance.errors import InvalidInput
 from governance.money import format_amount
 from governance.permissions import require_moderator
@@ -140,6 +140,14 @@ class GovernanceReminders(
             value=shorten("\n".join(waiting) or "None waiting.", FIELD_LIMIT),
             inline=False,
         )
+        open_rounds = await rounds.list_rounds(self.bot.database, guild_id, open_only=True)
+        if open_rounds:
+            lines = [
+                f"**#{r.id}** {shorten(r.title, 80)}: {format_amount(r.pot, r.currency)} · "
+                f"{rounds.phase_line(r)}"
+                for r in open_rounds
+            ]
+            embed.add_field(name="Funding rounds", value=shorten("\n".join(lines), FIELD_LIMIT), inline=False)
         balances = [f"{fund.name}: {format_amount(fund.balance, fund.currency)}" for fund in digest.funds]
         embed.add_field(
             name="Fund balances",

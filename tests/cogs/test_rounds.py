@@ -56,6 +56,13 @@ async def test_a_round_from_its_form_to_funded_buckets_and_an_approved_request(
     announced = coop.governance.last_message
     assert announced is not None and "propose a bucket with `/bucket new round:1`" in announced.content
     assert fields(announced.embeds[0])["Guidelines"] == "1\\. Local\n2\\. Open to all"
+    # The weekly digest shows it among the open rounds.
+    from cogs.reminders._cog import GovernanceReminders
+
+    reminders_cog = simcord_bot.get_cog(GovernanceReminders.__cog_name__)
+    assert isinstance(reminders_cog, GovernanceReminders)
+    digest = await reminders_cog.digest_embed(coop.guild.id, clock.now())
+    assert fields(digest)["Funding rounds"].startswith("**#1** Spring round: 300.00 NZD · Taking ideas")
 
     # Two members propose buckets with their forms; a moderator approves them.
     for person, title, budget in (

@@ -603,3 +603,36 @@ async def test_two_hundred_members_clicking_at_once_never_overfund_or_overspend(
     ]  # 2000 asked, 850 fit
     assert all(a.spent <= a.allocated for a in spent)
     assert events == acknowledged
+
+
+async def test_a_closed_round_is_exported_and_published_to_webhooks(
+    coop_db: Database, clock: ManualClock, tmp_path: Any
+) -> None:
+    import json
+
+    from governance import export, webhooks
+
+    round_ = await make_round(coop_db, clock)
+    shed = await bucket(coop_db, clock, round_, ALICE, "Timber: 50 to 60")
+    await start_funding(coop_db, clock, round_)
+    await fund(coop_db, clock, BOB, shed, "60")
+    clock.set(round_.funding_closes_at)
+    await rounds.close_round(coop_db, guild_id=GUILD, round_id=round_.id or 0, now=clock.now())
+
+    result = await export.export_guild(coop_db, GUILD, tmp_path, clock.now())
+    assert (result.rows["rounds"], result.rows["buckets"], result.rows["bucket_contributions"]) == (1, 1, 1)
+    exported = json.loads((tmp_path / export.JSON_NAME).read_text())
+    assert (
+        exported["buckets"][0]["status"] == "funded"
+        and exported["round_allocations"][0]["allocated"] == 10000
+    )
+    async with coop_db.read() as session:
+        events = (
+            await session.exec(
+                select(AuditEvent).where(col(AuditEvent.action).in_(("round.close", "bucket.funded")))
+            )
+        ).all()
+    published = sorted(
+        name for event in events if (found := webhooks.published(event)) for name in [found[0]]
+    )
+    assert published == ["bucket.funded", "round.closed"]
