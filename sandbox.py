@@ -486,6 +486,7 @@ class Sandbox:
         await self._seed_step("fund", self._seed_fund)
         await self._seed_step("proposal", self._seed_proposal)
         await self._seed_step("funding request", self._seed_request)
+        await self._seed_step("funding round", self._seed_round)
         await self._seed_step("newcomer", self._seed_newcomer)
 
     async def _seed_step(self, name: str, step: Callable[[], Awaitable[str | None]]) -> None:
@@ -671,6 +672,75 @@ class Sandbox:
             text += f", decided by proposal #{receipt.decision.id} ({receipt.decision.kind}, 1 vote)"
         return text
 
+    async def _seed_round(self) -> str:
+        """A funding round in its funding phase, with two buckets posted and some money in one, so that a
+        visitor can fund a bucket with its buttons."""
+        from cogs.rounds import Rounds
+        from governance import rounds
+
+        cog = self.bot.get_cog(Rounds.__cog_name__)
+        if not isinstance(cog, Rounds):
+            raise SandboxError("the rounds extension did not load")
+        now = self.clock.now()
+        database = self.bot.database
+        guild_id = self.world.guild.id
+        receipt = await rounds.create_round(
+            database,
+            guild_id=guild_id,
+            actor=self.world.actor("treasurer"),
+            draft=rounds.RoundDraft(
+                title="Workshop round",
+                description="Share NZD 350 from the Commons among the workshop's projects.",
+                guidelines=("Useful to everyone at the workshop", "Done before the summer"),
+                fund="Commons",
+                pot="350",
+                ideas="0",
+                funding="5d",
+            ),
+            now=now,
+        )
+        round_id = receipt.round.id or 0
+        ideas = {
+            "caleb": ("A tool wall", "Pegboard: 80 to 120\nHooks: 20"),
+            "dina": ("Gathering kit", "Urn: 60\nMugs: 40 to 60"),
+        }
+        for key, (title, budget) in ideas.items():
+            bucket = await rounds.propose_bucket(
+                database,
+                guild_id=guild_id,
+                round_id=round_id,
+                actor=self.world.actor(key),
+                title=title,
+                description="",
+                budget=budget,
+                now=now,
+            )
+            bucket = await rounds.open_bucket(
+                database,
+                guild_id=guild_id,
+                bucket_id=bucket.id or 0,
+                actor=self.world.actor("moderator"),
+                now=now,
+            )
+            round_ = await rounds.get_round(database, guild_id, round_id)
+            await cog.post_bucket(bucket, round_, f"💡 A bucket in round #{round_id}.")
+        await self._run_due()  # funding opens now: everyone with the member role gets a share
+        first = (await rounds.list_buckets(database, guild_id, round_id))[0]
+        funded = await rounds.fund_bucket(
+            database,
+            guild_id=guild_id,
+            bucket_id=first.id or 0,
+            actor=self.world.actor("bea"),
+            amount="25",
+            idempotency_key="sandbox-seed-round",
+            now=now,
+        )
+        await cog.refresh_bucket_post(funded.bucket, await rounds.get_round(database, guild_id, round_id))
+        return (
+            f"funding round #{round_id} (NZD 350, funding open 5 days) with 2 buckets, Bea's 25.00 in the "
+            "first (/round show, the buttons under each bucket)"
+        )
+
     async def _seed_newcomer(self) -> str:
         """Gus joins now that the bot runs, so the bot sees the join (the welcome, when onboarding is on)."""
         spec = next(spec for spec in PEOPLE if spec.key == NEWCOMER)
@@ -687,10 +757,27 @@ class Sandbox:
         for decision in sorted(open_decisions, key=lambda d: d.id or 0):
             if await self._proposals().post_decision(decision) is not None:
                 posted += 1
+        buckets = await self._repost_open_buckets()
         self.notes.append(
-            f"Resumed from {self.paths.database}: {posted} open proposal{'s' if posted != 1 else ''} "
-            "posted again (the channel's history is not kept between runs)."
+            f"Resumed from {self.paths.database}: {posted} open proposal{'s' if posted != 1 else ''} and "
+            f"{buckets} bucket{'s' if buckets != 1 else ''} posted again (the channel's history is not kept "
+            "between runs)."
         )
+
+    async def _repost_open_buckets(self) -> int:
+        """The buckets of the open rounds, posted again with their buttons."""
+        from cogs.rounds import Rounds
+        from governance import rounds
+
+        cog = self.bot.get_cog(Rounds.__cog_name__)
+        if not isinstance(cog, Rounds):
+            return 0
+        posted = 0
+        for bucket in await rounds.list_buckets(self.bot.database, self.world.guild.id):
+            round_ = await rounds.get_round(self.bot.database, bucket.guild_id, bucket.round_id)
+            if bucket.status in ("idea", "open") and await cog.post_bucket(bucket, round_, "🪣 A bucket."):
+                posted += 1
+        return posted
 
     # --- time -------------------------------------------------------------------------------------
 

@@ -267,3 +267,16 @@ async def test_confirmations_in_the_sandbox_name_the_channel_instead_of_linking_
             embed.description or "" for embed in result.response.embeds
         ]
         assert all("discord.com" not in text for text in texts), texts
+
+
+async def test_the_demo_has_a_round_open_for_funding_with_buttons_that_work(running: Sandbox) -> None:
+    """Whoever tries the sandbox finds a round in its funding phase and can fund a bucket from its post."""
+    posts = [m for m in running.world.channel.history() if m.content.startswith("💡 A bucket in round #1")]
+    assert len(posts) == 2
+    dina = running.world.person("dina")
+    done = await dina.click(posts[0], label="Fund 5.00 NZD")
+    assert done.response is not None, done
+    assert done.response.content.startswith("You put 5.00 NZD into bucket #1"), done.response.content
+    refreshed = next(m for m in running.world.channel.history() if m.id == posts[0].id)
+    funding = next(field.value for field in refreshed.embeds[0].fields if field.name == "Funding")
+    assert "30.00 NZD of 100.00 NZD minimum" in str(funding)

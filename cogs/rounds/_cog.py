@@ -306,20 +306,9 @@ class Rounds(CoopCog):
             now=self._now(),
         )
         round_ = await rounds.get_round(self.bot.database, guild_id, round_id)
-        message = await self._post(
-            round_.channel_id,
-            f"💡 <@{interaction.user.id}> proposes a bucket in round #{round_id}.",
-            embed=bucket_embed(bucket, round_, funders=0),
-            view=bucket_view(bucket, round_),
+        message = await self.post_bucket(
+            bucket, round_, f"💡 <@{interaction.user.id}> proposes a bucket in round #{round_id}."
         )
-        if message is not None:
-            await rounds.attach_bucket_message(
-                self.bot.database,
-                guild_id=guild_id,
-                bucket_id=bucket.id or 0,
-                channel_id=message.channel.id,
-                message_id=message.id,
-            )
         where = self._where(message) if message else "(I could not post it in the governance channel)"
         await send_ephemeral(
             interaction,
@@ -407,7 +396,7 @@ class Rounds(CoopCog):
             now=self._now(),
         )
         round_ = await rounds.get_round(self.bot.database, guild_id, opened.round_id)
-        await self._refresh_bucket_post(opened, round_)
+        await self.refresh_bucket_post(opened, round_)
         when = "now" if round_.phase == RoundPhase.FUNDING.value else "when funding opens"
         await send_ephemeral(
             interaction, f"Bucket #{bucket} is open for funding; members can fund it {when}."
@@ -445,7 +434,7 @@ class Rounds(CoopCog):
             now=self._now(),
         )
         round_ = await rounds.get_round(self.bot.database, guild_id, cancelled.bucket.round_id)
-        await self._refresh_bucket_post(cancelled.bucket, round_)
+        await self.refresh_bucket_post(cancelled.bucket, round_)
         for member_id, amount in cancelled.refunds.items():
             await self._dm(
                 member_id,
@@ -584,11 +573,29 @@ class Rounds(CoopCog):
         if bucket.status == "funded":
             text += " 🎉 It is fully funded."
         await send_ephemeral(interaction, text)
-        await self._refresh_bucket_post(bucket, round_)
+        await self.refresh_bucket_post(bucket, round_)
 
     # --- posts -------------------------------------------------------------------------------------
 
-    async def _refresh_bucket_post(self, bucket: Bucket, round_: Round) -> None:
+    async def post_bucket(self, bucket: Bucket, round_: Round, text: str) -> discord.Message | None:
+        """Post a bucket in the round's channel with its buttons, and remember where."""
+        message = await self._post(
+            round_.channel_id,
+            text,
+            embed=bucket_embed(bucket, round_, funders=0),
+            view=bucket_view(bucket, round_),
+        )
+        if message is not None:
+            await rounds.attach_bucket_message(
+                self.bot.database,
+                guild_id=bucket.guild_id,
+                bucket_id=bucket.id or 0,
+                channel_id=message.channel.id,
+                message_id=message.id,
+            )
+        return message
+
+    async def refresh_bucket_post(self, bucket: Bucket, round_: Round) -> None:
         """Show the bucket as it is now under its post, with the buttons its state allows."""
         if bucket.channel_id is None or bucket.message_id is None:
             return
@@ -612,7 +619,7 @@ class Rounds(CoopCog):
 
     async def _refresh_round_posts(self, round_: Round) -> None:
         for bucket in await rounds.list_buckets(self.bot.database, round_.guild_id, round_.id):
-            await self._refresh_bucket_post(bucket, round_)
+            await self.refresh_bucket_post(bucket, round_)
 
     async def _announce_close(self, closed: rounds.ClosedRound) -> None:
         round_ = closed.round
