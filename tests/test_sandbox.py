@@ -276,6 +276,20 @@ def test_sandbox_in_a_browser(tmp_path: Path, browser: Any, artifacts: Path) -> 
         page.shot("03-voted.png")
         page.shot("03-voted-proposal.png", proposal)
 
+        # The demo round is open for funding: Bea funds a bucket with the button under its post.
+        bucket = (
+            page.timeline.locator("article.channel-message")
+            .filter(has_text="A tool wall")
+            .filter(has=page.page.locator(".message-components"))
+            .last
+        )
+        bucket.get_by_role("button", name="Fund 10.00 NZD").click()
+        expect(page.timeline.get_by_text("You put 10.00 NZD into bucket #1")).to_be_visible()
+        expect(bucket).to_contain_text("35.00 NZD of 100.00 NZD minimum")
+        page.wait_ready()
+        bucket.scroll_into_view_if_needed()
+        page.shot("03-round-bucket.png", bucket)
+
         # Time moves from the page: the proposal closes, its message shows the result.
         page.run_command("/sandbox advance", duration="3d")
         expect(page.timeline.get_by_text("moves the sandbox's time forward 3 days")).to_be_visible()
