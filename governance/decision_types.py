@@ -56,6 +56,9 @@ class Position:
     label: str
     emoji: str
     needs_reason: bool = False
+    stance: str = (
+        "neutral"  # for, against, abstain or neutral: what the choice says, e.g. for a chart's colours
+    )
 
 
 # No type may close sooner than this, whatever its working-day rule.
@@ -108,10 +111,10 @@ class DecisionType:
 
 
 # Enspiral's four positions, shared by every consensus-family kind.
-_AGREE = Position("agree", "Agree", "👍")
-_ABSTAIN = Position("abstain", "Abstain", "🤐")
-_DISAGREE = Position("disagree", "Disagree", "👎")
-_BLOCK = Position("block", "Block", "🛑", needs_reason=True)
+_AGREE = Position("agree", "Agree", "👍", stance="for")
+_ABSTAIN = Position("abstain", "Abstain", "🤐", stance="abstain")
+_DISAGREE = Position("disagree", "Disagree", "👎", stance="against")
+_BLOCK = Position("block", "Block", "🛑", needs_reason=True, stance="against")
 _CONSENSUS_POSITIONS = (_AGREE, _ABSTAIN, _DISAGREE, _BLOCK)
 
 
@@ -131,8 +134,8 @@ _CONSENT = DecisionType(
     label="Consent",
     rule="Passes at the closing time unless an objection stands",
     positions=(
-        Position("no_objection", "No objection", "👌"),
-        Position("objection", "Objection", "✋", needs_reason=True),
+        Position("no_objection", "No objection", "👌", stance="for"),
+        Position("objection", "Objection", "✋", needs_reason=True, stance="against"),
     ),
     has_pass_fail=True,
     default_duration=_days(3),
@@ -257,9 +260,9 @@ def _sense_check(count: Count) -> Verdict:
 
 
 _SENSE_POSITIONS = (
-    Position("looks_good", "Looks good", "👍"),
-    Position("not_sure", "Not sure", "🤔"),
-    Position("concerned", "Concerned", "😟"),
+    Position("looks_good", "Looks good", "👍", stance="for"),
+    Position("not_sure", "Not sure", "🤔", stance="abstain"),
+    Position("concerned", "Concerned", "😟", stance="against"),
 )
 
 
@@ -327,8 +330,8 @@ _COUNT = DecisionType(
     label="Count",
     rule="Passes when enough people are in to reach the target",
     positions=(
-        Position("in", "I'm in", "🙋"),
-        Position("out", "Not in", "🙅"),
+        Position("in", "I'm in", "🙋", stance="for"),
+        Position("out", "Not in", "🙅", stance="against"),
     ),
     has_pass_fail=True,
     default_duration=_days(7),

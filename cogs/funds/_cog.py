@@ -20,7 +20,7 @@ from discord.ext import commands
 
 from bot import CoopBot
 from cogs._base import CoopCog
-from cogs._charts import render_line_chart
+from cogs._charts import Chart, render_line_chart
 from cogs._common import NO_MENTIONS, actor_of, guild_id_of, requires, send_ephemeral
 from cogs._delivery import Undeliverable
 from cogs._moderation import attach_to_mod, detach_from_mod
@@ -772,10 +772,12 @@ class Funds(CoopCog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         found, entries = await funds.all_entries(self._db, guild_id, fund)
         settings = await self._settings(guild_id)
-        png = await asyncio.to_thread(_balance_chart, found, entries, settings.timezone)
+        chart = await asyncio.to_thread(_balance_chart, found, entries, settings.timezone)
         await interaction.followup.send(
             f"The balance of **{found.name}** over time.",
-            file=discord.File(io.BytesIO(png), filename=f"fund-{found.id}-balance.png"),
+            file=discord.File(
+                io.BytesIO(chart.png), filename=f"fund-{found.id}-balance.png", description=chart.description
+            ),
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )
@@ -983,7 +985,7 @@ def _request_choice(request: FundingRequest) -> str:
     )
 
 
-def _balance_chart(fund: Fund, entries: list[Any], timezone: str) -> bytes:
+def _balance_chart(fund: Fund, entries: list[Any], timezone: str) -> Chart:
     """The balance over time as a PNG, dated in the cooperative's timezone (runs in a worker thread)."""
     tz = parse_timezone(timezone)
     points = [(moment.astimezone(tz), value) for moment, value in funds.balance_points(fund, entries)]
@@ -992,6 +994,7 @@ def _balance_chart(fund: Fund, entries: list[Any], timezone: str) -> bytes:
         points,
         value_format=lambda value: format_amount(round(value), fund.currency, with_code=False),
         subtitle=f"{fund.currency} · {len(entries)} movements",
+        value_label=fund.currency,
     )
 
 

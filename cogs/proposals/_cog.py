@@ -14,7 +14,7 @@ from discord import app_commands
 
 from bot import CoopBot
 from cogs._base import CoopCog
-from cogs._charts import render_bar_chart, render_stacked_rounds_chart
+from cogs._charts import Chart, Tone, render_bar_chart, render_stacked_rounds_chart
 from cogs._common import NO_MENTIONS, actor_of, guild_id_of, requires, send_ephemeral
 from cogs._delivery import dm_each, owed_elsewhere, post_mentioning
 from cogs._moderation import attach_to_mod, detach_from_mod
@@ -798,10 +798,12 @@ class Proposals(CoopCog):
             raise Conflict(f"The results of {decisions.label(decision)} are hidden until it closes.")
         await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self._tally(decision)
-        png = await asyncio.to_thread(_chart, decision, result)
+        chart = await asyncio.to_thread(_chart, decision, result)
         await interaction.followup.send(
             f"{decisions.label(decision)}: {result.outcome}",
-            file=discord.File(io.BytesIO(png), filename=f"proposal-{decision.id}.png"),
+            file=discord.File(
+                io.BytesIO(chart.png), filename=f"proposal-{decision.id}.png", description=chart.description
+            ),
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )
@@ -868,7 +870,7 @@ def thread_name(decision: Decision) -> str:
     return shorten(name, THREAD_NAME_LIMIT)
 
 
-def _chart(decision: Decision, result: TallyResult) -> bytes:
+def _chart(decision: Decision, result: TallyResult) -> Chart:
     """Render the result as a PNG (runs in a worker thread)."""
     decision_type = decisions.type_of(decision)
     subtitle = f"{result.outcome} · {result.voters} of {result.eligible} voted"
@@ -886,7 +888,8 @@ def _chart(decision: Decision, result: TallyResult) -> bytes:
     if decision_type.positions:
         labels = [position.label for position in decision_type.positions]
         values = [result.position_counts.get(position.key, 0) for position in decision_type.positions]
-        return render_bar_chart(title, labels, values, subtitle=subtitle)
+        tones = [Tone(position.stance) for position in decision_type.positions]
+        return render_bar_chart(title, labels, values, subtitle=subtitle, tones=tones)
     if decision_type.kind.value == "score" and decision.score_min < 0:
         # Bars can't go below zero: each is drawn from the lowest total possible (everyone giving the
         # lowest score), and labelled with the real total.

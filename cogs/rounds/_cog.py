@@ -15,7 +15,7 @@ from discord.ext import commands
 
 from bot import CoopBot
 from cogs._base import CoopCog
-from cogs._charts import render_bar_chart
+from cogs._charts import Tone, render_bar_chart
 from cogs._common import actor_of, guild_id_of, requires, send_ephemeral
 from cogs._scheduling import DueHandler
 from cogs._text import AUTOCOMPLETE_LIMIT, one_line, shorten
@@ -624,19 +624,23 @@ class Rounds(CoopCog):
     async def _announce_close(self, closed: rounds.ClosedRound) -> None:
         round_ = closed.round
         await self._refresh_round_posts(round_)
-        title, labels, values, winners, description = chart_of(closed)
+        title, labels, values, winners = chart_of(closed)
         files = []
         if labels:
-            png = await asyncio.to_thread(
+            chart = await asyncio.to_thread(
                 render_bar_chart,
                 title,
                 labels,
                 values,
-                subtitle=f"{round_.currency} · funded buckets highlighted",
+                subtitle=f"{round_.currency} · funded buckets in gold, the others refunded",
+                value_format=lambda value: money(round(value), round_),
+                tones=[Tone.WINNER if index in winners else Tone.NEUTRAL for index in range(len(labels))],
                 highlight=winners,
             )
             files.append(
-                discord.File(io.BytesIO(png), filename=f"round-{round_.id}.png", description=description)
+                discord.File(
+                    io.BytesIO(chart.png), filename=f"round-{round_.id}.png", description=chart.description
+                )
             )
         await self._post(round_.channel_id, results_text(closed), files=files)
         for bucket in closed.funded:

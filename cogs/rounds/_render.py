@@ -149,22 +149,15 @@ def results_text(closed: rounds.ClosedRound) -> str:
     return shorten("\n".join(lines), 1900)
 
 
-def chart_of(closed: rounds.ClosedRound) -> tuple[str, list[str], list[int], list[int], str]:
-    """Title, labels, amounts (in major units of the currency), the funded ones, and a description."""
+def chart_of(closed: rounds.ClosedRound) -> tuple[str, list[str], list[int], list[int]]:
+    """Title, labels, what each bucket holds at the close (minor units: 0 for the refunded), and the
+    funded ones' indices."""
     round_ = closed.round
     buckets = sorted(closed.funded + closed.unfunded, key=lambda b: b.id or 0)
-    unit = 10 ** minor_units(round_.currency)
     labels = [one_line(f"#{b.id} {b.title}", 40) for b in buckets]
-    values = [b.funded // unit if b.status == BucketStatus.FUNDED.value else 0 for b in buckets]
+    values = [b.funded if b.status == BucketStatus.FUNDED.value else 0 for b in buckets]
     winners = [index for index, b in enumerate(buckets) if b.status == BucketStatus.FUNDED.value]
-    outcomes = [
-        f"{b.title} funded with {money(b.funded, round_)}"
-        if b.status == BucketStatus.FUNDED.value
-        else f"{b.title} not funded"
-        for b in buckets
-    ]
-    description = f"Round #{round_.id} results: {'; '.join(outcomes)}"[:1000]
-    return f"Round #{round_.id} · {round_.title}"[:80], labels, values, winners, description
+    return f"Round #{round_.id} · {round_.title}"[:80], labels, values, winners
 
 
 def phase_is(round_: Round, phase: RoundPhase) -> bool:

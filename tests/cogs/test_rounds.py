@@ -132,7 +132,7 @@ async def test_a_round_from_its_form_to_funded_buckets_and_an_approved_request(
     assert (
         chart.filename == "round-1.png"
         and chart.description
-        and "Shed funded with 110.00 NZD" in chart.description
+        and "#1 Shed: 110.00 NZD; #2 Oven: 0.00 NZD. Highlighted: #1 Shed." in chart.description
     )
     request = await _row(db, FundingRequest, 1)
     assert isinstance(request, FundingRequest)
