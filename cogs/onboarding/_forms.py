@@ -33,7 +33,7 @@ def _paragraph(
         style=discord.TextStyle.paragraph,
         max_length=INPUT_LIMIT,
         required=required,
-        default=default or None,
+        default=default[:INPUT_LIMIT] or None,  # never more than the field holds: Discord refuses the form
         placeholder=placeholder,
     )
 
@@ -73,7 +73,7 @@ class ProfileModal(CoopModal):
             custom_id="timezone",
             max_length=100,
             required=False,
-            default=draft.timezone or None,
+            default=draft.timezone[:100] or None,
             placeholder="e.g. Europe/Berlin or Pacific/Auckland",
         )
         for field in (self.name, self.what, self.skills, self.why, self.timezone):

@@ -23,10 +23,11 @@ if TYPE_CHECKING:
 FIELDS_PER_MODAL = 5
 SELECT_TIMEOUT = 600.0
 
+# The form's title, the field's label (Discord shows at most 45 characters) and its placeholder.
 REASON_PROMPTS = {
-    "block": ("Block", "Why do you block? What would have to change?"),
-    "objection": ("Objection", "What is your objection? What would resolve it?"),
-    "advice": ("Advice", "Your advice to the proposer"),
+    "block": ("Block", "Why do you block?", "What would have to change for you to agree?"),
+    "objection": ("Objection", "What is your objection?", "And what would resolve it?"),
+    "advice": ("Advice", "Your advice to the proposer", "What you would do, and why"),
 }
 # Any other position, where the proposal asks every voter for a reason: its label, and "Why?".
 POSITION_LABELS = {
@@ -34,7 +35,7 @@ POSITION_LABELS = {
     for decision_type in DECISION_TYPES.values()
     for position in decision_type.positions
 }
-OTHER_REASON_PROMPT = "Why? (every voter gives a reason)"
+OTHER_REASON_PROMPT = "Why?"
 
 
 class NewProposalModal(CoopModal):
@@ -86,13 +87,16 @@ class ReasonModal(CoopModal):
     decision that asks every voter for a reason."""
 
     def __init__(self, cog: Proposals, decision_id: int, key: str) -> None:
-        heading, prompt = REASON_PROMPTS.get(key, (POSITION_LABELS.get(key, "Vote"), OTHER_REASON_PROMPT))
+        heading, prompt, hint = REASON_PROMPTS.get(
+            key, (POSITION_LABELS.get(key, "Vote"), OTHER_REASON_PROMPT, "Every voter gives a reason here")
+        )
         super().__init__(title=shorten(f"{heading} on #{decision_id}", MODAL_TITLE_LIMIT), timeout=900)
         self.cog = cog
         self.decision_id = decision_id
         self.key = key
         self.reason: discord.ui.TextInput[ReasonModal] = discord.ui.TextInput(
-            label=shorten(prompt, INPUT_LABEL_LIMIT),
+            label=prompt,
+            placeholder=hint,
             custom_id="reason",
             style=discord.TextStyle.paragraph,
             max_length=MAX_REASON,
