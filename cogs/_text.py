@@ -3,6 +3,10 @@ that is too long, so whatever the bot writes from what people typed is cut to fi
 
 from __future__ import annotations
 
+import re
+
+import discord
+
 MESSAGE_LIMIT = 2000
 EMBED_TITLE_LIMIT = 256
 EMBED_DESCRIPTION_LIMIT = 4096
@@ -22,3 +26,19 @@ def shorten(text: str, limit: int, *, more: str = "…") -> str:
 def one_line(text: str, limit: int) -> str:
     """`text` on one line (a newline would break a list's layout), visibly cut to `limit` characters."""
     return shorten(" ".join(text.split()), limit)
+
+
+# A number then "." at the start of a line makes Discord's Markdown a numbered list (and renumber it).
+_NUMBERED = re.compile(r"^(\s*\d+)([.)])", re.MULTILINE)
+
+
+def plain(text: str) -> str:
+    """User text (a title, an option, a name, a reason) shown exactly as typed: Markdown escaped, so that
+    Discord never bolds, links, quotes, heads or renumbers it. The one place that escapes what people typed;
+    mentions are left alone (allowed_mentions decides whom they ping)."""
+    return _NUMBERED.sub(r"\1\\\2", discord.utils.escape_markdown(text))
+
+
+def numbered(number: int, text: str) -> str:
+    """A line of the bot's own numbered list ("1. Tuesday") written so that Markdown keeps the number."""
+    return f"{number}\\. {text}"

@@ -14,6 +14,7 @@ from cogs._text import (
     FIELD_LIMIT,
     MESSAGE_LIMIT,
     one_line,
+    plain,
     shorten,
 )
 from governance import funds
@@ -77,7 +78,7 @@ def request_line(request: FundingRequest, available: int) -> str:
     """One open request with its progress: approved ones are reserved, pending ones show how much of
     what they ask the fund could cover now."""
     top = funds.requested_top(request)
-    head = f"**#{request.id}** {one_line(request.purpose, 80)} · <@{request.requester_id}>"
+    head = f"**#{request.id}** {plain(one_line(request.purpose, 80))} · <@{request.requester_id}>"
     if request.status == RequestStatus.APPROVED.value and request.approved_amount is not None:
         amount = format_amount(request.approved_amount, request.currency)
         return f"{head}\n`{progress_bar(1.0)}` {amount} approved, awaiting payout"
@@ -132,8 +133,8 @@ def fund_embed(overview: funds.FundOverview) -> discord.Embed:
     fund, totals = overview.fund, overview.totals
     currency = fund.currency
     embed = discord.Embed(
-        title=shorten(f"{fund.name} · {currency}", EMBED_TITLE_LIMIT),
-        description=shorten(fund.description, EMBED_DESCRIPTION_LIMIT) or None,
+        title=shorten(f"{plain(fund.name)} · {currency}", EMBED_TITLE_LIMIT),
+        description=shorten(plain(shorten(fund.description, 3800)), EMBED_DESCRIPTION_LIMIT) or None,
         colour=COLOUR_FUND if totals.consistent else COLOUR_WARNING,
     )
     embed.add_field(name="Balance", value=format_amount(totals.balance, currency))
@@ -194,7 +195,7 @@ def ledger_embed(page: funds.LedgerPage, *, kind: str | None, member_id: int | N
     if filters:
         description = f"Only {', '.join(filters)}\n\n{description}"
     embed = discord.Embed(
-        title=shorten(f"Ledger · {fund.name}", EMBED_TITLE_LIMIT),
+        title=shorten(f"Ledger · {plain(fund.name)}", EMBED_TITLE_LIMIT),
         description=shorten(description, EMBED_DESCRIPTION_LIMIT),
         colour=COLOUR_FUND,
     )
@@ -209,15 +210,15 @@ def ledger_embed(page: funds.LedgerPage, *, kind: str | None, member_id: int | N
 def request_embed(view: funds.RequestView) -> discord.Embed:
     request, fund = view.request, view.fund
     embed = discord.Embed(
-        title=shorten(f"Request #{request.id} · {request.purpose}", EMBED_TITLE_LIMIT),
-        description=shorten(request.details, EMBED_DESCRIPTION_LIMIT) or None,
+        title=shorten(f"Request #{request.id} · {plain(request.purpose)}", EMBED_TITLE_LIMIT),
+        description=shorten(plain(shorten(request.details, 3800)), EMBED_DESCRIPTION_LIMIT) or None,
         colour=COLOUR_FUND,
     )
     embed.add_field(name="Status", value=STATUS_MARKS.get(request.status, request.status))
     embed.add_field(name="Asked", value=funds.describe_amounts(request))
     if request.approved_amount is not None:
         embed.add_field(name="Approved", value=format_amount(request.approved_amount, request.currency))
-    embed.add_field(name="Fund", value=shorten(fund.name, FIELD_LIMIT))
+    embed.add_field(name="Fund", value=shorten(plain(fund.name), FIELD_LIMIT))
     embed.add_field(name="Requested by", value=f"<@{request.requester_id}>")
     if view.decision is not None:
         embed.add_field(name="Decided by", value=f"the members, proposal #{view.decision.id}")
@@ -237,10 +238,10 @@ def request_embed(view: funds.RequestView) -> discord.Embed:
 
 
 def contribution_notice(contribution: Contribution, fund: Fund) -> str:
-    note = f" Note: “{one_line(contribution.note, 300)}”." if contribution.note else ""
+    note = f" Note: “{plain(one_line(contribution.note, 300))}”." if contribution.note else ""
     return shorten(
         f"💰 <@{contribution.member_id}> says they contributed "
-        f"**{format_amount(contribution.amount, fund.currency)}** to **{one_line(fund.name, 80)}** "
+        f"**{format_amount(contribution.amount, fund.currency)}** to **{plain(one_line(fund.name, 80))}** "
         f"(contribution #{contribution.id}).{note} "
         "A treasurer confirms it once the money has arrived.",
         MESSAGE_LIMIT,
@@ -250,7 +251,8 @@ def contribution_notice(contribution: Contribution, fund: Fund) -> str:
 def request_notice(request: FundingRequest, fund: Fund) -> str:
     return shorten(
         f"🧾 <@{request.requester_id}> asks for **{funds.describe_amounts(request)}** from "
-        f"**{one_line(fund.name, 80)}** (request #{request.id}): {one_line(request.purpose, 200)}. "
+        f"**{plain(one_line(fund.name, 80))}** (request #{request.id}): "
+        f"{plain(one_line(request.purpose, 200))}. "
         "Within the fund's limit, a treasurer decides (not the requester).",
         MESSAGE_LIMIT,
     )

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import discord
 
-from cogs._text import EMBED_DESCRIPTION_LIMIT, EMBED_TITLE_LIMIT, FIELD_LIMIT, shorten
+from cogs._text import EMBED_DESCRIPTION_LIMIT, EMBED_TITLE_LIMIT, FIELD_LIMIT, plain, shorten
 from governance.errors import InvalidInput
 from governance.records import CoopSettings, Member, MemberStatus
 from governance.timeparse import discord_timestamp, parse_timezone
@@ -90,8 +90,8 @@ def profile_embed(
 ) -> discord.Embed:
     """A person's profile as others see it."""
     name = row.display_name if row and row.display_name else user.display_name
-    embed = discord.Embed(title=shorten(name, EMBED_TITLE_LIMIT), colour=COLOUR)
-    embed.set_thumbnail(url=user.display_avatar.url)
+    embed = discord.Embed(title=shorten(plain(name), EMBED_TITLE_LIMIT), colour=COLOUR)
+    _thumbnail(embed, user)
     status = STANDING_LABELS[standing]
     if row is not None and row.status == MemberStatus.MEMBER and row.admitted_at and standing == "member":
         status += f" since {discord_timestamp(row.admitted_at, 'D')}"
@@ -105,7 +105,9 @@ def profile_embed(
             ("What brings them here", row.why),
         ):
             if text:
-                embed.add_field(name=title, value=shorten(text, FIELD_LIMIT), inline=False)
+                embed.add_field(
+                    name=title, value=shorten(plain(shorten(text, 900)), FIELD_LIMIT), inline=False
+                )
         local = _local_time(row.member_timezone, now)
         if local:
             embed.add_field(name="Timezone", value=local)
@@ -123,9 +125,10 @@ def profile_embed(
 def introduction_embed(row: Member, user: discord.abc.User) -> discord.Embed:
     """Posted in the welcome channel after the first introduction."""
     embed = discord.Embed(
-        title=shorten(f"👋 Meet {row.display_name or user.display_name}", EMBED_TITLE_LIMIT), colour=COLOUR
+        title=shorten(f"👋 Meet {plain(row.display_name or user.display_name)}", EMBED_TITLE_LIMIT),
+        colour=COLOUR,
     )
-    embed.set_thumbnail(url=user.display_avatar.url)
+    _thumbnail(embed, user)
     for title, text in (
         ("What they do", row.what_they_do),
         ("Skills", row.skills),
@@ -133,8 +136,15 @@ def introduction_embed(row: Member, user: discord.abc.User) -> discord.Embed:
         ("Timezone", row.member_timezone),
     ):
         if text:
-            embed.add_field(name=title, value=shorten(text, FIELD_LIMIT), inline=False)
+            embed.add_field(name=title, value=shorten(plain(shorten(text, 900)), FIELD_LIMIT), inline=False)
     return embed
+
+
+def _thumbnail(embed: discord.Embed, user: discord.abc.User) -> None:
+    """The person's own picture, when they have one. A default avatar is left out: it adds nothing, and
+    where Discord's image servers are not reachable (the sandbox) it shows as "thumbnail unavailable"."""
+    if user.avatar is not None:
+        embed.set_thumbnail(url=user.avatar.url)
 
 
 @dataclass(frozen=True)
@@ -159,9 +169,9 @@ def directory_embed(
         name = row.display_name if row and row.display_name else entry.name
         line = f"**{shorten(name, 80)}** · <@{entry.user_id}> · {STANDING_LABELS[entry.standing]}"
         if row and row.what_they_do:
-            line += f"\n{shorten(' '.join(row.what_they_do.split()), 120)}"
+            line += f"\n{plain(shorten(' '.join(row.what_they_do.split()), 120))}"
         if row and row.skills:
-            line += f"\n*Skills:* {shorten(' '.join(row.skills.split()), 150)}"
+            line += f"\n*Skills:* {plain(shorten(' '.join(row.skills.split()), 150))}"
         lines.append(line)
     embed = discord.Embed(
         title=shorten(heading, EMBED_TITLE_LIMIT),

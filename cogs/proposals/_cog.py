@@ -26,6 +26,7 @@ from cogs._text import (
     FIELD_NAME_LIMIT,
     MESSAGE_LIMIT,
     THREAD_NAME_LIMIT,
+    plain,
     shorten,
 )
 from cogs.proposals._forms import (
@@ -525,7 +526,7 @@ class Proposals(CoopCog):
         if not waiting:
             return 0
         header = (
-            f"⏰ **{decisions.label(decision)} {shorten(decision.title, 100)}** closes "
+            f"⏰ **{decisions.label(decision)} {plain(shorten(decision.title, 100))}** closes "
             f"{discord_timestamp(decision.closes_at, 'R')}."
             + (f" {shorten(note, 500)}" if note else "")
             + " Not voted yet:"
@@ -537,7 +538,7 @@ class Proposals(CoopCog):
         link = self._link(decision.guild_id, decision.channel_id, decision.message_id) or ""
         await dm_each(
             [member for user_id in sorted(opted_in) if (member := guild.get_member(user_id)) is not None],
-            f"⏰ {decisions.label(decision)} {shorten(decision.title, 100)} in {guild.name} closes "
+            f"⏰ {decisions.label(decision)} {plain(shorten(decision.title, 100))} in {guild.name} closes "
             f"{discord_timestamp(decision.closes_at, 'R')} and you have not voted yet. {link}",
         )
         return len(waiting)
@@ -552,7 +553,8 @@ class Proposals(CoopCog):
             )
             await self._tell_thread(
                 decision,
-                f"🔁 Time to review {decisions.label(decision)} {shorten(decision.title, 100)}, decided "
+                f"🔁 Time to review {decisions.label(decision)} {plain(shorten(decision.title, 100))}, "
+                "decided "
                 f"{discord_timestamp(decision.closed_at or decision.closes_at, 'D')}.{statement} "
                 "Open a new proposal if it should change.",
             )
@@ -743,7 +745,7 @@ class Proposals(CoopCog):
             await send_ephemeral(interaction, empty)
             return
         lines = [
-            f"**{decisions.label(d)}** {shorten(d.title, 80)} · {decisions.type_of(d).label} · closes "
+            f"**{decisions.label(d)}** {plain(shorten(d.title, 80))} · {decisions.type_of(d).label} · closes "
             f"{discord_timestamp(d.closes_at, 'R')}"
             + (f" · {link}" if (link := self._link(d.guild_id, d.channel_id, d.message_id)) else "")
             for d in open_decisions
@@ -835,7 +837,7 @@ class Proposals(CoopCog):
             if decision.outcome_statement:
                 value += f"\n**Outcome:** {shorten(decision.outcome_statement, 300)}"
             embed.add_field(
-                name=shorten(f"{decisions.label(decision)} · {decision.title}", FIELD_NAME_LIMIT),
+                name=shorten(f"{decisions.label(decision)} · {plain(decision.title)}", FIELD_NAME_LIMIT),
                 value=shorten(value, FIELD_LIMIT),
                 inline=False,
             )

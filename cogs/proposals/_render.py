@@ -6,7 +6,15 @@ from fractions import Fraction
 
 import discord
 
-from cogs._text import EMBED_DESCRIPTION_LIMIT, EMBED_TITLE_LIMIT, FIELD_LIMIT, MESSAGE_LIMIT, shorten
+from cogs._text import (
+    EMBED_DESCRIPTION_LIMIT,
+    EMBED_TITLE_LIMIT,
+    FIELD_LIMIT,
+    MESSAGE_LIMIT,
+    numbered,
+    plain,
+    shorten,
+)
 from cogs.proposals._items import BallotButton, PositionButton, WithdrawButton
 from governance import decisions
 from governance.decision_types import DecisionType
@@ -57,7 +65,7 @@ def tally_lines(decision: Decision, result: TallyResult) -> str:
             detail = f"{counted(total, 'first choice')} · Borda {borda}"
         else:
             detail = counted(total, "vote")
-        lines.append(f"{marker}{index + 1}. {shorten(option, 80)} — {detail}")
+        lines.append(f"{marker}{numbered(index + 1, plain(shorten(option, 80)))} — {detail}")
     if decision_type.kind.value == "ranked" and len(result.rounds) > 1:
         lines.append(rounds_line(decision, result))
     return "\n".join(lines)
@@ -72,12 +80,12 @@ def rounds_line(decision: Decision, result: TallyResult) -> str:
     rounds = []
     for number, irv_round in enumerate(result.rounds, start=1):
         standing = ", ".join(
-            f"{shorten(decision.options[index], 30)} {count}"
+            f"{plain(shorten(decision.options[index], 30))} {count}"
             for index, count in enumerate(irv_round.counts)
             if count or index in result.winners
         )
         out = (
-            f" → {shorten(decision.options[irv_round.eliminated], 30)} out"
+            f" → {plain(shorten(decision.options[irv_round.eliminated], 30))} out"
             if irv_round.eliminated is not None
             else ""
         )
@@ -103,8 +111,8 @@ def proposal_embed(decision: Decision, result: TallyResult) -> discord.Embed:
         DecisionStatus(decision.status), ""
     )
     embed = discord.Embed(
-        title=shorten(f"{decisions.label(decision)} · {decision.title}{status}", EMBED_TITLE_LIMIT),
-        description=shorten(decision.details, EMBED_DESCRIPTION_LIMIT) or None,
+        title=shorten(f"{decisions.label(decision)} · {plain(decision.title)}{status}", EMBED_TITLE_LIMIT),
+        description=shorten(plain(shorten(decision.details, 3800)), EMBED_DESCRIPTION_LIMIT) or None,
         colour=_colour(decision),
     )
     embed.add_field(
@@ -120,7 +128,9 @@ def proposal_embed(decision: Decision, result: TallyResult) -> discord.Embed:
     if decision.reasons_required:
         embed.add_field(name="Reasons", value="Asked of every voter: each vote comes with one.")
     if decision.options and decision.hide_results and decision.status == DecisionStatus.OPEN:
-        options = "\n".join(f"{i + 1}. {shorten(option, 80)}" for i, option in enumerate(decision.options))
+        options = "\n".join(
+            numbered(i + 1, plain(shorten(option, 80))) for i, option in enumerate(decision.options)
+        )
         embed.add_field(name="Options", value=shorten(options, FIELD_LIMIT), inline=False)
     participation = f"{result.voters} of {result.eligible} eligible ({percent(result.participation)})"
     if result.quorum_required is not None:
@@ -141,7 +151,9 @@ def proposal_embed(decision: Decision, result: TallyResult) -> discord.Embed:
         )
         if decision.outcome_statement:
             embed.add_field(
-                name="Outcome statement", value=shorten(decision.outcome_statement, FIELD_LIMIT), inline=False
+                name="Outcome statement",
+                value=shorten(plain(shorten(decision.outcome_statement, FIELD_LIMIT - 100)), FIELD_LIMIT),
+                inline=False,
             )
     embed.add_field(name="Proposed by", value=f"<@{decision.author_id}>")
     if decision.anonymous:
@@ -209,7 +221,7 @@ def result_message(
 def reason_line(decision: Decision, voter: int | None, ballot: str, reason: str, *, limit: int) -> str:
     """One reason given, quoted: who (or "Someone" when anonymous), their choice, and the reason."""
     who = f"<@{voter}>" if voter is not None else "Someone"
-    quoted = shorten(reason, limit).replace("\n", "\n> ")
+    quoted = plain(shorten(reason, limit)).replace("\n", "\n> ")
     return f"> {who} ({decisions.describe(decision, ballot)}): {quoted}"
 
 

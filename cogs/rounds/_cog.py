@@ -18,14 +18,13 @@ from cogs._base import CoopCog
 from cogs._charts import Tone, render_bar_chart
 from cogs._common import actor_of, guild_id_of, requires, send_ephemeral
 from cogs._scheduling import DueHandler
-from cogs._text import AUTOCOMPLETE_LIMIT, one_line, shorten
+from cogs._text import AUTOCOMPLETE_LIMIT, one_line, plain, shorten
 from cogs.rounds._forms import AmountModal, BucketModal, RoundModal
 from cogs.rounds._items import PERSISTENT_ITEMS, bucket_view
 from cogs.rounds._render import (
     bucket_embed,
     chart_of,
     money,
-    plain,
     results_text,
     round_embed,
     round_title,

@@ -6,7 +6,7 @@ import math
 
 import discord
 
-from cogs._text import EMBED_DESCRIPTION_LIMIT, FIELD_LIMIT, one_line, shorten
+from cogs._text import EMBED_DESCRIPTION_LIMIT, FIELD_LIMIT, numbered, one_line, plain, shorten
 from governance import rounds
 from governance.money import format_amount, minor_units
 from governance.records import Bucket, BucketStatus, Round, RoundPhase
@@ -24,11 +24,6 @@ STATUS_WORDS = {
     BucketStatus.UNFUNDED.value: "↩️ Not funded: its funders got their money back",
     BucketStatus.CANCELLED.value: "✖️ Cancelled",
 }
-
-
-def plain(text: str) -> str:
-    """User text shown as typed: Markdown escaped, so that nothing is bolded, linked or renumbered."""
-    return discord.utils.escape_markdown(text)
 
 
 def money(minor: int, round_: Round) -> str:
@@ -75,7 +70,7 @@ def round_embed(overview: rounds.RoundOverview) -> discord.Embed:
     if round_.per_member:
         embed.add_field(name="Each person", value=money(round_.per_member, round_))
     if round_.guidelines:
-        lines = [f"{number}\\. {plain(text)}" for number, text in enumerate(round_.guidelines, 1)]
+        lines = [numbered(number, plain(text)) for number, text in enumerate(round_.guidelines, 1)]
         embed.add_field(name="Guidelines", value=shorten("\n".join(lines), FIELD_LIMIT), inline=False)
     shown = overview.buckets[:SHOWN_BUCKETS]
     if shown:

@@ -175,6 +175,8 @@ async def test_newcomer_is_welcomed_agrees_and_introduces_themselves(
     posted = coop.welcome.history()[-1]
     assert posted.content == f"{nina.mention} introduced themselves."
     assert posted.embeds[0].title == "👋 Meet Nina Kahu"
+    # No picture of her own: no thumbnail (a default avatar's URL may not load, e.g. in the sandbox).
+    assert not posted.embeds[0].thumbnail
     assert sent(simcord_env, posted.content)["allowed_mentions"] == {"parse": []}  # shown, not pinged
     assert await audit_actions(db, coop, nina) == ["member.join", "member.charter", "member.introduce"]
 

@@ -4,6 +4,7 @@ register (/decisions) and the stored decision all tell the same result."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from io import BytesIO
@@ -19,7 +20,7 @@ from bot import CoopBot
 from governance.clock import ManualClock
 from storage.database import Database
 from storage.models import Decision, DecisionStatus, Vote, VoteEvent
-from tests.cogs.test_proposals import fields, proposal_message, propose
+from tests.cogs.test_proposals import fields, proposal_message, propose, seen
 from tests.conftest import Coop
 
 CLOSES = "3w"  # longer than every type's minimum (emergency: 10 working days in Pacific/Auckland)
@@ -202,7 +203,7 @@ class Room:
         assert len(threads) == 1
         announcement = threads[0].last_message
         assert announcement is not None
-        text = announcement.content
+        text = seen(announcement.content)
         assert text.startswith(f"**#{decision_id} has closed.** {result}"), text
         for line in counts:
             assert line in text.splitlines(), (line, text)
@@ -877,3 +878,27 @@ async def test_a_refusal_is_an_ordinary_answer_for_a_command_a_select_and_a_form
     assert room.carol.id not in await room.votes(poll)
 
     assert room.env.errors_since(cursor) == ()
+
+
+async def test_a_poll_tally_keeps_its_numbers_and_shows_markdown_as_typed(room: Room) -> None:
+    """Lines that start "1.", "2." are a numbered list to Discord, which renumbers them (a 🏆 line breaks
+    the list); options that look like Markdown would be bolded, linked or made a heading. The tally writes
+    its numbers and the options so that Discord shows them as written."""
+    options = ["1. Tuesday", "**Wednesday**", "[Thursday](https://example.com)", "# Friday"]
+    number = await room.open("Which day?", type="poll", options=";".join(options))
+    await room.choose(room.alice, number, [2])
+    await room.choose(room.bob, number, [0])
+    await room.choose(room.bob, number, [2])  # a vote changed: the tally is edited
+    raw = (await room.message(number)).embeds[0].fields
+    tally = next(str(field.value) for field in raw if field.name == "Votes so far")
+    lines = tally.splitlines()
+    # Nothing Markdown would read as a list, a heading, bold or a link.
+    assert not [line for line in lines if re.match(r"^\s*(\d+[.)]\s|#|[-*+] )", line)], lines
+    assert re.search(r"(?<!\\)\[", tally) is None, tally  # every "[" escaped: no link
+    assert "\\*\\*Wednesday\\*\\*" in tally  # the asterisks escaped: not bold
+    assert [seen(line) for line in lines] == [
+        "1. 1. Tuesday — **0** votes",
+        "2. **Wednesday** — **0** votes",
+        "🏆 3. [Thursday](https://example.com) — **2** votes",
+        "4. # Friday — **0** votes",
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import discord
@@ -48,8 +49,14 @@ def assert_no_mass_mentions(env: simcord.Env) -> None:
     assert sent > 0
 
 
+def seen(text: str) -> str:
+    """Text as a member sees it: Discord shows a Markdown escape (``1\\.``, ``\\*``) as the character."""
+    return re.sub(r"\\(.)", r"\1", text)
+
+
 def fields(message) -> dict[str, str]:
-    return {field.name: field.value for field in message.embeds[0].fields}
+    """An embed's fields as a member reads them (Markdown escapes shown as their characters)."""
+    return {field.name: seen(field.value) for field in message.embeds[0].fields}
 
 
 async def test_consent_proposal_is_posted_voted_and_closed(
