@@ -75,21 +75,27 @@ def policy_text(fund: Fund) -> str:
 
 
 def request_line(request: FundingRequest, available: int) -> str:
-    """One open request with its progress: approved ones are reserved, pending ones show how much of
-    what they ask the fund could cover now."""
+    """One open request in a treasurer's words: what is asked, where it stands (pending a decision, or
+    approved and waiting to be paid), and whether the fund holds enough to pay it now. No progress bar: a
+    bar read as money already given for a request that nobody has approved."""
     top = funds.requested_top(request)
     head = f"**#{request.id}** {plain(one_line(request.purpose, 80))} · <@{request.requester_id}>"
     if request.status == RequestStatus.APPROVED.value and request.approved_amount is not None:
         amount = format_amount(request.approved_amount, request.currency)
-        return f"{head}\n`{progress_bar(1.0)}` {amount} approved, awaiting payout"
-    covered = min(max(available, 0), top)
-    share = covered / top if top else 0.0
-    where = f"proposal #{request.decision_id}" if request.decision_id else "awaiting a treasurer"
-    return (
-        f"{head}\n`{progress_bar(share)}` {round(share * 100)}% · "
-        f"{format_amount(covered, request.currency)} of {format_amount(top, request.currency)} available now "
-        f"· pending, {where}"
+        return f"{head}\n✅ Approved: {amount}, not paid yet · reserved in the fund"
+    asked = funds.describe_amounts(request)
+    where = (
+        f"the members decide in proposal #{request.decision_id}"
+        if request.decision_id
+        else "awaiting a treasurer"
     )
+    if available >= top:
+        cover = "the fund could pay it now"
+    elif available > 0:
+        cover = f"the fund has {format_amount(available, request.currency)} of it available now"
+    else:
+        cover = "the fund has nothing available for it now"
+    return f"{head}\n⏳ Pending: {asked} asked · {where} · {cover}"
 
 
 def entry_line(

@@ -130,6 +130,13 @@ async def test_a_fund_from_contributions_to_a_paid_request_shown_exactly_on_the_
     assert "Request #1 for 120.00 NZD to 150.00 NZD from **Commons** is in the members' hands" in reply(done)
     proposal = await proposal_of(coop, db, 1)
     assert proposal.embeds[0].title.startswith("#1 · Fund request #1: A projector for meetings")
+    # Pending, it reads as asked, not as funded (no progress bar before anything is approved).
+    pending = fields((await alice.slash(coop.governance, "fund show", fund="Commons")).response.embeds[0])
+    assert pending["Open requests (1)"].endswith(
+        "⏳ Pending: 120.00 NZD to 150.00 NZD asked · the members decide in proposal #1 · the fund could pay "
+        "it now"
+    )
+    assert "▰" not in pending["Open requests (1)"]
 
     # The members vote with the buttons; the decision passes at its closing time.
     for voter in (alice, bob):
@@ -146,6 +153,9 @@ async def test_a_fund_from_contributions_to_a_paid_request_shown_exactly_on_the_
 
     shown_fund = await alice.slash(coop.governance, "fund show", fund="Commons")
     assert fields(shown_fund.response.embeds[0])["Committed"] == "150.00 NZD"
+    assert fields(shown_fund.response.embeds[0])["Open requests (1)"].endswith(
+        "✅ Approved: 150.00 NZD, not paid yet · reserved in the fund"
+    )
     assert fields(shown_fund.response.embeds[0])["Available"] == "1,100.50 NZD"
 
     # The treasurer records the payout.
