@@ -130,7 +130,8 @@ def _confirmation(receipt: voting.VoteReceipt) -> str:
     verb = "changed to" if receipt.previous else "recorded:"
     until = discord_timestamp(decision.closes_at, "R")
     return shorten(
-        f"Your vote on {label} is {verb} **{receipt.description}**. You can change it until {until}.",
+        f"Your vote on {label} is {verb} **{receipt.description}**. You can change it until it closes, "
+        f"{until}.",
         MESSAGE_LIMIT,
     )
 
@@ -831,9 +832,11 @@ class Proposals(CoopCog):
         pages = (total + decisions.REGISTER_PAGE_SIZE - 1) // decisions.REGISTER_PAGE_SIZE
         embed = discord.Embed(title="Decision register", colour=discord.Colour.dark_green())
         for decision in rows:
-            mark = {True: "✅ Passed", False: "❌ Failed", None: "ℹ️ Closed"}[decision.passed]
+            # The outcome says it in words ("Fails: 1 objection stands"): the mark is only its icon.
+            mark = {True: "✅", False: "❌", None: "ℹ️"}[decision.passed]
             closed_at = decision.closed_at or decision.closes_at
-            value = f"{mark} {discord_timestamp(closed_at, 'D')} · {shorten(decision.outcome or '', 300)}"
+            outcome = plain(shorten(decision.outcome or "Closed.", 300))
+            value = f"{mark} {outcome} · closed {discord_timestamp(closed_at, 'D')}"
             if decision.outcome_statement:
                 value += f"\n**Outcome:** {shorten(decision.outcome_statement, 300)}"
             embed.add_field(

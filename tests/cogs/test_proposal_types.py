@@ -24,7 +24,7 @@ from tests.cogs.test_proposals import fields, proposal_message, propose, seen
 from tests.conftest import Coop
 
 CLOSES = "3w"  # longer than every type's minimum (emergency: 10 working days in Pacific/Auckland)
-PASSED, FAILED, INFORMATIONAL = "✅ Passed", "❌ Failed", "ℹ️ Closed"
+PASSED, FAILED, INFORMATIONAL = "✅", "❌", "ℹ️"  # the register's icons; the outcome says it in words
 
 
 def reply_of(result: simcord.InteractionResult) -> simcord.ResponseMessage:
@@ -214,9 +214,11 @@ class Room:
         listed = await self.carol.slash(self.coop.governance, "decisions")
         assert listed.ephemeral
         entries = {str(field.name): str(field.value) for field in listed.response.embeds[0].fields}
-        entry = entries[f"#{decision_id} · {decision.title}"]
-        assert entry.startswith(f"{mark} <t:"), entry
-        assert result in entry
+        entry = seen(entries[f"#{decision_id} · {decision.title}"])
+        # The outcome once, after its icon ("❌ Fails: 1 objection stands", not "❌ Failed · Fails: ..."),
+        # then when it closed.
+        assert entry.startswith(f"{mark} {result} · closed <t:"), entry
+        assert "Failed" not in entry and "Passed" not in entry
 
         await self.check_chart(decision_id, result)
         return text
@@ -255,6 +257,8 @@ async def test_consent_with_an_objection_fails(room: Room) -> None:
 
     agreed = await room.click(room.bob, number, "No objection")
     assert "recorded: **No objection**" in agreed.response.content
+    # "until it closes, in 3 days": never "until in 3 days".
+    assert re.search(r"You can change it until it closes, <t:\d+:R>\.$", agreed.response.content)
 
     objection = await room.carol.click(await room.message(number), label="Objection")
     assert objection.modal is not None
