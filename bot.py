@@ -596,7 +596,8 @@ async def _export(settings: Settings, guild_id: int, out: Path) -> int:
         result = await export.export_guild(database, guild_id, out, datetime.now(UTC))
     for path in result.files:
         print(path)
-    print(f"{sum(result.rows.values())} records, {result.size / 1_000_000:.1f} MB.")
+    size = f"{result.size / 1_000_000:.1f} MB"
+    print(f"{sum(result.rows.values())} records ({export.summary(result.rows)}), {size}.")
     return 0
 
 

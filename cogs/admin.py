@@ -524,9 +524,8 @@ class CoopAdmin(
             result = await export.export_guild(self.bot.database, interaction.guild.id, folder, now)
             if result.size <= interaction.guild.filesize_limit:
                 files = [discord.File(path, filename=path.name) for path in result.files]
-                summary = ", ".join(f"{count} {name}" for name, count in result.rows.items() if count)
                 await interaction.followup.send(
-                    f"The cooperative's record: {summary or 'nothing yet'}.", files=files, ephemeral=True
+                    f"The cooperative's record: {export.summary(result.rows)}.", files=files, ephemeral=True
                 )
                 return
             settings = self.bot.settings

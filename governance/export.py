@@ -92,6 +92,37 @@ SECTIONS: tuple[Section, ...] = (
     Section("audit", AuditEvent),
 )
 
+# Each section's records in the words people use, singular and plural ("1 fund", "13 vote changes").
+RECORD_WORDS: dict[str, tuple[str, str]] = {
+    "members": ("person", "people"),
+    "applications": ("application", "applications"),
+    "decisions": ("decision", "decisions"),
+    "votes": ("vote", "votes"),
+    "vote_history": ("vote change", "vote changes"),
+    "funds": ("fund", "funds"),
+    "ledger": ("ledger entry", "ledger entries"),
+    "contributions": ("contribution", "contributions"),
+    "funding_requests": ("funding request", "funding requests"),
+    "rounds": ("funding round", "funding rounds"),
+    "round_allocations": ("allocation", "allocations"),
+    "buckets": ("bucket", "buckets"),
+    "bucket_contributions": ("contribution to a bucket", "contributions to buckets"),
+    "bucket_concerns": ("concern", "concerns"),
+    "reminders": ("reminder", "reminders"),
+    "audit": ("audit event", "audit events"),
+}
+
+
+def summary(rows: dict[str, int]) -> str:
+    """What an export holds, in words: "3 people, 13 vote changes, 1 fund" (empty sections left out)."""
+    parts = []
+    for name, count in rows.items():
+        if count:
+            singular, plural = RECORD_WORDS[name]
+            parts.append(f"{count:,} {singular if count == 1 else plural}")
+    return ", ".join(parts) or "nothing yet"
+
+
 # What the JSON file promises (JSON Schema, draft 2020-12). Every section is a list of objects with an id.
 EXPORT_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",

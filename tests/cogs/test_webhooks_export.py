@@ -358,5 +358,9 @@ async def test_export_is_complete_valid_and_keeps_anonymous_votes_anonymous(
         assert {row["voter_id"] for row in csv.DictReader(handle) if row["decision_id"] == "2"} == {""}
 
     sent = await coop.admin.slash(coop.governance, "coop export")
+    assert sent.response is not None
+    # Said in people's words ("1 fund", "2 vote changes"), never table names ("vote_history").
+    said = sent.response.content
+    assert said == "The cooperative's record: 2 decisions, 3 votes, 3 vote changes, 4 audit events.", said
     attachments = sent.response.attachments if sent.response else []
     assert sorted(a.filename for a in attachments) == sorted(path.name for path in result.files)
