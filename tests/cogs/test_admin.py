@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import discord
 import pytest
@@ -243,3 +244,38 @@ async def test_each_decision_type_can_have_its_own_default_time(
         {"decision_seconds.poll": {"from": None, "to": 172800}},
         {"decision_seconds.poll": {"from": 172800, "to": None}},
     ]
+
+
+async def test_a_long_audit_log_turns_its_pages_with_buttons(
+    configured: Coop, simcord_env: simcord.Env, db: Database
+) -> None:
+    """More than a page of events: the answer carries Previous and Next, and the footer says how to turn."""
+    coop = configured
+    await allow_command(coop, "coop", coop.moderator_role)
+    for number in range(10):  # 20 settings changes, 15 a page
+        for zone in ("Europe/Paris", "Pacific/Auckland"):
+            await coop.moderator.slash(
+                coop.governance, "coop setup", timezone=zone, default_duration=f"{number + 2}d"
+            )
+    shown = await coop.moderator.slash(coop.governance, "coop audit", action="coop")
+    assert shown.ephemeral and shown.response is not None
+    first = shown.response.embeds[0]
+    assert first.footer.text is not None and first.footer.text.startswith("Page 1 of 2 ·")
+    assert "◀️ ▶️ below, or the page option" in first.footer.text
+    buttons = _buttons(shown.response.components)
+    assert buttons == {"Previous": True, "Next": False}
+    turned = await coop.moderator.click(shown.response, label="Next")
+    assert turned.response is not None
+    second = turned.response.embeds[0]
+    assert second.footer.text is not None and second.footer.text.startswith("Page 2 of 2 ·")
+    assert (second.description or "").splitlines() != (first.description or "").splitlines()
+    assert _buttons(turned.response.components) == {"Previous": False, "Next": True}
+
+
+def _buttons(rows: list[Any]) -> dict[str, bool]:
+    """Each button's label and whether it is disabled, from the components as sent."""
+    return {
+        str(button["label"]): bool(button.get("disabled", False))
+        for row in rows
+        for button in (row["components"] if isinstance(row, dict) else [b.to_dict() for b in row.children])
+    }
