@@ -42,9 +42,11 @@ def _late_note(run: reminders.DueRun) -> str:
     return f"\n-# Late: this was due {discord_timestamp(run.due_at, 'R')}, while I was offline."
 
 
-def _describe(reminder: Reminder) -> str:
+def _describe(reminder: Reminder, timezone: str) -> str:
+    """A reminder in a line. A schedule's times are the cooperative's (``timezone``), and say so; the next
+    run is a Discord timestamp, which every reader sees in their own time."""
     when = discord_timestamp(reminder.next_run_at, "f") if reminder.next_run_at else "—"
-    schedule = parse_schedule(reminder.schedule).describe() if reminder.schedule else "once"
+    schedule = f"{parse_schedule(reminder.schedule).describe()} ({timezone})" if reminder.schedule else "once"
     where = f" in <#{reminder.channel_id}>" if reminder.kind == ReminderKind.CHANNEL.value else ""
     paused = " (paused)" if reminder.status == "paused" else ""
     return f"**#{reminder.id}**{where}, {schedule}{paused}, next {when}: {shorten(reminder.message, 120)}"
@@ -231,7 +233,8 @@ class GovernanceReminders(
         )
         if reminder.next_run_at is not None:
             self.bot.due.wake_at(reminder.next_run_at)
-        await send_ephemeral(interaction, f"Reminder added: {_describe(reminder)}")
+        timezone = (await self._settings(guild_id)).timezone
+        await send_ephemeral(interaction, f"Reminder added: {_describe(reminder, timezone)}")
 
     @app_commands.command(name="list")
     @requires(require_moderator)
@@ -239,8 +242,10 @@ class GovernanceReminders(
         """The channel reminders, with their next run."""
         guild_id = guild_id_of(interaction)
         rows = await reminders.list_reminders(self.bot.database, guild_id, kind=ReminderKind.CHANNEL)
+        timezone = (await self._settings(guild_id)).timezone
         text = (
-            "\n".join(_describe(reminder) for reminder in rows) or "No channel reminders yet: /reminder add."
+            "\n".join(_describe(reminder, timezone) for reminder in rows)
+            or "No channel reminders yet: /reminder add."
         )
         await send_ephemeral(interaction, shorten(text, 2000))
 
@@ -315,7 +320,8 @@ class GovernanceReminders(
         self.bot.due.wake_at(digest.next_run_at)
         await send_ephemeral(
             interaction,
-            f"The digest will be posted in <#{digest.channel_id}> {_describe(digest).split(', ', 1)[1]}",
+            f"The digest will be posted in <#{digest.channel_id}> "
+            f"{_describe(digest, (await self._settings(guild_id)).timezone).split(', ', 1)[1]}",
         )
 
     @app_commands.command(name="settings")
@@ -419,7 +425,10 @@ class PersonalReminders(
         rows = await reminders.list_reminders(
             self.bot.database, guild_id, kind=ReminderKind.PERSONAL, user_id=interaction.user.id
         )
-        text = "\n".join(_describe(reminder) for reminder in rows) or "You have no reminders waiting."
+        timezone = (await self._settings(guild_id)).timezone
+        text = (
+            "\n".join(_describe(reminder, timezone) for reminder in rows) or "You have no reminders waiting."
+        )
         await send_ephemeral(interaction, shorten(text, 2000))
 
     @app_commands.command(name="cancel")

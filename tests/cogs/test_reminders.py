@@ -4,6 +4,7 @@ the digest — each at its time, once, to the right people, across restarts."""
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -344,3 +345,24 @@ async def test_treasurers_are_nudged_once_per_wait_for_a_decision_then_for_the_p
     clock.advance(timedelta(days=30))
     await _tick(simcord_bot, simcord_env)
     assert len(nudges()) == 2
+
+
+async def test_a_schedule_is_said_in_the_cooperatives_zone_and_the_next_run_in_the_readers(
+    configured: Coop, simcord_env: simcord.Env
+) -> None:
+    """09:00 is the cooperative's 09:00 (Auckland here); the next run is a timestamp each reader sees in
+    their own time."""
+    coop = configured
+    await allow_command(coop, "reminder", coop.moderator_role)
+    done = await coop.moderator.slash(
+        coop.governance,
+        "reminder add",
+        channel=coop.governance,
+        message="Check-in",
+        schedule="every monday 09:00",
+    )
+    assert done.response is not None, done
+    said = done.response.content
+    assert re.search(r"\(Pacific/Auckland\), next <t:\d+:f>: Check-in$", said), said
+    listed = await coop.moderator.slash(coop.governance, "reminder list")
+    assert listed.response is not None and "(Pacific/Auckland), next <t:" in listed.response.content
