@@ -49,7 +49,8 @@ class VoteReceipt:
 # --- voting -----------------------------------------------------------------------------------------
 
 
-def _require_eligible(decision: Decision, actor: Actor) -> None:
+def require_eligible(decision: Decision, actor: Actor) -> None:
+    """Refuse whoever does not hold the decision's voting role (checked again with every vote)."""
     if decision.eligible_role_id is not None and decision.eligible_role_id not in actor.role_ids:
         raise NotAllowed(
             f"Only people with the <@&{decision.eligible_role_id}> role can vote on {label(decision)}."
@@ -179,7 +180,7 @@ def _checked_ballot(decision: Decision, request: VoteRequest) -> tuple[str, str 
     if reason is not None and len(reason) > MAX_REASON:
         raise InvalidInput(f"A reason is at most {MAX_REASON} characters (yours has {len(reason)}).")
     require_open(decision, request.now)
-    _require_eligible(decision, request.actor)
+    require_eligible(decision, request.actor)
     rules = rules_of(decision)
     raw = request.choice if request.choice is not None else parse_ballot_text(rules, request.typed or "")
     ballot = encode_ballot(rules, raw)

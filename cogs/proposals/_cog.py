@@ -390,6 +390,9 @@ class Proposals(CoopCog):
         self, interaction: discord.Interaction[Any], decision_id: int, key: str, *, asks_reason: bool
     ) -> None:
         if asks_reason:
+            # Refused at the click, before the person writes a reason that could not count.
+            decision = await decisions.get_decision(self.bot.database, guild_id_of(interaction), decision_id)
+            voting.require_eligible(decision, actor_of(interaction))
             await interaction.response.send_modal(ReasonModal(self, decision_id, key))
             return
         await self.cast_and_confirm(interaction, decision_id, choice=key)
@@ -399,6 +402,8 @@ class Proposals(CoopCog):
         decision = await decisions.get_decision(self.bot.database, guild_id, decision_id)
         if decision.status != DecisionStatus.OPEN or self._now() >= decision.closes_at:
             raise Conflict(f"Voting on proposal {decisions.label(decision)} has closed.")
+        # Refused at the click, not after choosing: the select or form would lead nowhere.
+        voting.require_eligible(decision, actor_of(interaction))
         if decision.kind == "poll":
             await send_ephemeral(
                 interaction,

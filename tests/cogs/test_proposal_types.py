@@ -906,3 +906,17 @@ async def test_a_poll_tally_keeps_its_numbers_and_shows_markdown_as_typed(room: 
         "🏆 3. [Thursday](https://example.com) — **2** votes",
         "4. # Friday — **0** votes",
     ]
+
+
+async def test_a_visitor_is_refused_at_the_click_not_after_choosing(room: Room) -> None:
+    """The Vote button of a poll opens a select only for those who may vote; an objection's form likewise."""
+    number = await room.open("Which day?", type="poll", options="Tuesday;Wednesday")
+    visitor = room.coop.visitor
+    clicked = await visitor.click(await room.message(number), label="Vote")
+    assert clicked.ephemeral and clicked.response is not None, clicked
+    assert clicked.response.content.startswith("Only people with the"), clicked.response.content
+    assert not clicked.response.components  # no select to pick from
+    consent = await room.open("Paint the door", type="consent")
+    objected = await visitor.click(await room.message(consent), label="Objection")
+    assert objected.modal is None and objected.response is not None, objected
+    assert objected.response.content.startswith("Only people with the"), objected.response.content
