@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import discord
@@ -334,3 +334,37 @@ class PagedView(ExpiringView):
     @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary, emoji="▶️")
     async def next_page(self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]) -> None:
         await self._turn(interaction, 1)
+
+
+PageRenderer = Callable[[int], Awaitable[tuple[discord.Embed, int]]]
+
+
+class QueryPagedView(PagedView):
+    """Previous / Next over pages read when turned to: ``render(page)`` gives the page's embed and how many
+    pages there are now (a search, the audit log, the register)."""
+
+    def __init__(self, render: PageRenderer, *, page: int, timeout: float = 600) -> None:
+        super().__init__(pages=page + 1, timeout=timeout)
+        self._render = render
+        self.page = page
+
+    async def render_page(self) -> discord.Embed:
+        embed, self.pages = await self._render(self.page)
+        return embed
+
+    async def render(self) -> discord.Embed:
+        # The count of pages comes with the page: read it first, then set the buttons.
+        embed = await self.render_page()
+        self.page = min(self.page, self.pages - 1)
+        self.previous_page.disabled = self.page == 0
+        self.next_page.disabled = self.page >= self.pages - 1
+        return embed
+
+    async def send(self, interaction: discord.Interaction[Any]) -> None:
+        """Answer with the first page, with the buttons only when there is more than one page."""
+        embed = await self.render()
+        if self.pages > 1:
+            self.origin = interaction
+            await interaction.response.send_message(embed=embed, view=self, ephemeral=True)
+        else:
+            await send_ephemeral(interaction, embed=embed)

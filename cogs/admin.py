@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from discord.ext import commands
 
 from bot import CoopBot
 from cogs._base import CoopCog
-from cogs._common import PagedView, actor_of, guild_id_of, requires, send_ephemeral
+from cogs._common import QueryPagedView, actor_of, guild_id_of, requires, send_ephemeral
 from cogs._moderation import contributed_coop_commands
 from cogs._scheduling import DueHandler
 from cogs._text import EMBED_DESCRIPTION_LIMIT, FIELD_LIMIT, one_line, shorten
@@ -471,21 +472,14 @@ class CoopAdmin(
         guild_id = guild_id_of(interaction)
         now = self._now()
         since_moment = await self._since(guild_id, since, now) if since else None
-        view = AuditView(
-            self,
-            guild_id,
-            actions=action.strip().lower() if action else None,
-            actor_id=user.id if user else None,
-            subject=f"member:{about.id}" if about else None,
-            since=since_moment,
-            page=page - 1,
-        )
-        embed = await view.render()
-        if view.pages > 1:
-            view.origin = interaction
-            await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
-        else:
-            await send_ephemeral(interaction, embed=embed)
+        query = {
+            "guild_id": guild_id,
+            "actions": action.strip().lower() if action else None,
+            "actor_id": user.id if user else None,
+            "subject": f"member:{about.id}" if about else None,
+            "since": since_moment,
+        }
+        await QueryPagedView(partial(self.audit_page, query), page=page - 1).send(interaction)
 
     async def audit_page(self, query: dict[str, Any], page: int) -> tuple[discord.Embed, int]:
         """One page of the audit log for `query`, and how many pages there are."""
@@ -680,25 +674,3 @@ class CoopAdmin(
 
 async def setup(bot: CoopBot) -> None:
     await bot.add_cog(CoopAdmin(bot))
-
-
-class AuditView(PagedView):
-    """Previous / Next through the audit log with the same filters; each page is read when turned to."""
-
-    def __init__(self, cog: CoopAdmin, guild_id: int, *, page: int, **filters: Any) -> None:
-        super().__init__(pages=page + 1, timeout=600)
-        self.cog = cog
-        self.query = {"guild_id": guild_id, **filters}
-        self.page = page
-
-    async def render_page(self) -> discord.Embed:
-        embed, self.pages = await self.cog.audit_page(self.query, self.page)
-        return embed
-
-    async def render(self) -> discord.Embed:
-        # The count of pages comes with the page: read it first, then set the buttons.
-        embed = await self.render_page()
-        self.page = min(self.page, self.pages - 1)
-        self.previous_page.disabled = self.page == 0
-        self.next_page.disabled = self.page >= self.pages - 1
-        return embed

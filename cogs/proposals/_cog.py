@@ -7,6 +7,7 @@ import io
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import discord
@@ -15,7 +16,7 @@ from discord import app_commands
 from bot import CoopBot
 from cogs._base import CoopCog
 from cogs._charts import Chart, Tone, render_bar_chart, render_stacked_rounds_chart
-from cogs._common import NO_MENTIONS, actor_of, guild_id_of, requires, send_ephemeral
+from cogs._common import NO_MENTIONS, QueryPagedView, actor_of, guild_id_of, requires, send_ephemeral
 from cogs._delivery import dm_each, owed_elsewhere, post_mentioning
 from cogs._moderation import attach_to_mod, detach_from_mod
 from cogs._scheduling import DueHandler
@@ -834,7 +835,12 @@ class Proposals(CoopCog):
                 interaction, "No decision matches." if total else "No decision has closed yet."
             )
             return
-        pages = (total + decisions.REGISTER_PAGE_SIZE - 1) // decisions.REGISTER_PAGE_SIZE
+        await QueryPagedView(partial(self.register_page, guild_id, search), page=page - 1).send(interaction)
+
+    async def register_page(self, guild_id: int, search: str | None, page: int) -> tuple[discord.Embed, int]:
+        """One page of the register, and how many pages there are."""
+        rows, total = await decisions.register(self.bot.database, guild_id, search=search, page=page)
+        pages = max(1, (total + decisions.REGISTER_PAGE_SIZE - 1) // decisions.REGISTER_PAGE_SIZE)
         embed = discord.Embed(title="Decision register", colour=discord.Colour.dark_green())
         for decision in rows:
             # The outcome says it in words ("Fails: 1 objection stands"): the mark is only its icon.
@@ -843,14 +849,17 @@ class Proposals(CoopCog):
             outcome = plain(shorten(decision.outcome or "Closed.", 300))
             value = f"{mark} {outcome} · closed {discord_timestamp(closed_at, 'D')}"
             if decision.outcome_statement:
-                value += f"\n**Outcome:** {shorten(decision.outcome_statement, 300)}"
+                value += f"\n**Outcome:** {plain(shorten(decision.outcome_statement, 300))}"
             embed.add_field(
                 name=shorten(f"{decisions.label(decision)} · {plain(decision.title)}", FIELD_NAME_LIMIT),
                 value=shorten(value, FIELD_LIMIT),
                 inline=False,
             )
-        embed.set_footer(text=f"Page {page} of {pages} · {total} decision{'s' if total != 1 else ''}")
-        await send_ephemeral(interaction, embed=embed)
+        hint = " · ◀️ ▶️ below, or the page option" if pages > 1 else ""
+        embed.set_footer(
+            text=f"Page {page + 1} of {pages} · {total} decision{'s' if total != 1 else ''}{hint}"
+        )
+        return embed, pages
 
     @remind.autocomplete("proposal")
     @show.autocomplete("proposal")
