@@ -14,7 +14,8 @@ RUN useradd --create-home --uid 10001 coopbot \
     && chown coopbot:coopbot /data
 
 COPY pyproject.toml README.md ./
-COPY bot.py config.py sandbox.py ./
+COPY bot.py config.py ./
+COPY sandbox ./sandbox
 COPY cogs ./cogs
 COPY governance ./governance
 COPY storage ./storage

@@ -1,4 +1,7 @@
-"""coopbot: the bot (CoopBot), its factory (create_bot) and the command line (`coopbot ...`)."""
+"""coopbot: the bot (CoopBot), its factory (create_bot) and the command line (`coopbot ...`).
+
+About 700 lines: the design keeps the bot and its command line in this one top-level file, and the command
+line's one-line failures (every way a start can fail) are most of it."""
 
 from __future__ import annotations
 
@@ -22,7 +25,6 @@ from typing import Any, Literal
 import aiohttp
 import discord
 import yarl
-from alembic import util as alembic_util
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from discord.ext import commands
 from pydantic import ValidationError
@@ -346,6 +348,8 @@ def _database_failure(error: Exception, settings: Settings, stage: Stage) -> Com
     original = error.orig if isinstance(error, DBAPIError) else error
     reason = _first_line(str(original)) or error.__class__.__name__
     if stage == "migration":
+        from alembic import util as alembic_util  # only a failed migration needs it (and alembic is slow)
+
         advice = (
             "it was migrated by a newer coopbot: run that version, or restore a backup"
             if isinstance(error, alembic_util.CommandError) and "Can't locate revision" in reason

@@ -23,7 +23,7 @@ import pytest
 import pytest_asyncio
 from sqlmodel import select
 
-import sandbox as sandbox_module
+import sandbox.runner as sandbox_runner
 from cogs._scheduling import DueHandler
 from governance.schedules import next_run, parse_schedule
 from governance.timeparse import discord_timestamp
@@ -170,7 +170,7 @@ async def test_work_that_keeps_failing_does_not_hold_the_time_still(
 async def test_an_advance_with_too_many_moments_does_the_rest_at_its_end(
     running: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sandbox_module, "MAX_STEPS", 2)
+    monkeypatch.setattr(sandbox_runner, "MAX_STEPS", 2)
     world = running.world
     ana = world.person("moderator")
     await ana.slash(world.channel, "reminder add", channel=world.channel, message=STAND_UP, schedule=DAILY)

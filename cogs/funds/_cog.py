@@ -3,6 +3,10 @@ corrections, and a ledger everyone in the cooperative can read, page through, ex
 
 The rules live in governance.funds; this cog turns interactions into calls with plain values (the
 interaction id is the idempotency key of every movement) and results or refusals into short replies.
+
+Longer than 700 lines on purpose: a slash command group is one class in discord.py (its commands, their
+autocompletes and the handlers its buttons call), so the group stays in one module; its forms, buttons
+and embeds live in the modules beside it.
 """
 
 from __future__ import annotations

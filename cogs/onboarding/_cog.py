@@ -5,6 +5,10 @@ the server.
 Roles first, records second: the bot changes a role in Discord, then records where the person stands by
 the roles they really have afterwards, so the database never says that something happened that did not.
 When Discord refuses, the person (or the moderator) is told what to fix, in the server's own words.
+
+Longer than 700 lines on purpose: a slash command group is one class in discord.py (its commands, their
+autocompletes and the handlers its buttons call), so the group stays in one module; its forms, buttons
+and embeds live in the modules beside it.
 """
 
 from __future__ import annotations

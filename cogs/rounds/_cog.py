@@ -1,5 +1,10 @@
 """Funding rounds in Discord: /round and /bucket, the posts of buckets with their fund buttons, and the
-round's clock (funding opens, nudges, the close with its results and chart)."""
+round's clock (funding opens, nudges, the close with its results and chart).
+
+Longer than 700 lines on purpose: a slash command group is one class in discord.py (its commands, their
+autocompletes and the handlers its buttons call), so the group stays in one module; its forms, buttons
+and embeds live in the modules beside it.
+"""
 
 from __future__ import annotations
 

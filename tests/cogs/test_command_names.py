@@ -1,5 +1,5 @@
 """Every slash command a message names exists (issue 15): the text the bot can send (every string in cogs/,
-governance/ and sandbox.py, docstrings aside) is read for "/command sub option:value" and each mention is
+governance/ and sandbox/, docstrings aside) is read for "/command sub option:value" and each mention is
 resolved against the bot's real command tree, so a message never sends a member to a command that is not
 there, or to an option the command does not have."""
 
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [
     *sorted((ROOT / "cogs").rglob("*.py")),
     *sorted((ROOT / "governance").rglob("*.py")),
-    ROOT / "sandbox.py",
+    *sorted((ROOT / "sandbox").rglob("*.py")),
 ]
 # "/word word…" where a slash command starts: not in a URL, a file path, a mention or a ratio.
 MENTION = re.compile(r"(?<![\w/<:.>])/([a-z][a-z_-]*(?![\w/-])(?: [a-z][a-z_-]*:?[^\s`]*)*)")
