@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -47,7 +47,6 @@ from storage.types import as_utc
 CLOSED_KIND = "decision-closed"  # what a close owes (governance/outbox.py)
 MAX_REASON = 1000
 MAX_OUTCOME_STATEMENT = 2000
-REGISTER_PAGE_SIZE = 10
 
 
 @dataclass(frozen=True)
@@ -180,37 +179,6 @@ async def list_open(
             voted = select(Vote.decision_id).where(Vote.voter_id == not_voted_by, Vote.guild_id == guild_id)
             query = query.where(col(Decision.id).not_in(voted))
         return list((await session.exec(query)).all())
-
-
-async def register(
-    db: Database,
-    guild_id: int,
-    *,
-    search: str | None = None,
-    page: int = 0,
-    per_page: int = REGISTER_PAGE_SIZE,
-) -> tuple[list[Decision], int]:
-    """The decision register: closed decisions, newest first, optionally matching `search`."""
-    conditions: list[Any] = [Decision.guild_id == guild_id, Decision.status == DecisionStatus.CLOSED]
-    if search and search.strip():
-        needle = search.strip().lower()[:100]
-        conditions.append(
-            or_(
-                func.lower(Decision.title).contains(needle, autoescape=True),
-                func.lower(func.coalesce(Decision.outcome, "")).contains(needle, autoescape=True),
-                func.lower(func.coalesce(Decision.outcome_statement, "")).contains(needle, autoescape=True),
-            )
-        )
-    async with db.read() as session:
-        total = (await session.exec(select(func.count()).select_from(Decision).where(*conditions))).one()
-        rows = await session.exec(
-            select(Decision)
-            .where(*conditions)
-            .order_by(col(Decision.closed_at).desc(), col(Decision.id).desc())
-            .offset(page * per_page)
-            .limit(per_page)
-        )
-        return list(rows.all()), total
 
 
 async def due_decisions(

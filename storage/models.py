@@ -573,6 +573,8 @@ class Round(SQLModel, table=True):
     opened_at: datetime | None = utc_datetime(nullable=True)  # the pot left the fund
     funding_opened_at: datetime | None = utc_datetime(nullable=True)
     closed_at: datetime | None = utc_datetime(nullable=True)
+    # What the close did, in words, as the decision register shows it.
+    outcome: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # The closing-soon nudges, claimed once each.
     ideas_reminded_at: datetime | None = utc_datetime(nullable=True)
     funding_reminded_at: datetime | None = utc_datetime(nullable=True)

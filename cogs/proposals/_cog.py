@@ -52,6 +52,7 @@ from cogs.proposals._render import (
     voting_view,
 )
 from governance import coop, decisions, nudges, outbox, proposing, reminders, voting
+from governance import register as decision_register
 from governance.decision_types import DECISION_TYPES
 from governance.errors import Conflict, InvalidInput
 from governance.permissions import require_insider
@@ -832,9 +833,11 @@ class Proposals(CoopCog):
         search: app_commands.Range[str, 1, 100] | None = None,
         page: app_commands.Range[int, 1, 10_000] = 1,
     ) -> None:
-        """The decision register: every closed decision and its outcome."""
+        """The decision register: every closed decision and funding round, and its outcome."""
         guild_id = guild_id_of(interaction)
-        rows, total = await decisions.register(self.bot.database, guild_id, search=search, page=page - 1)
+        rows, total = await decision_register.register(
+            self.bot.database, guild_id, search=search, page=page - 1
+        )
         if not rows:
             await send_ephemeral(
                 interaction, "No decision matches." if total else "No decision has closed yet."
@@ -844,19 +847,21 @@ class Proposals(CoopCog):
 
     async def register_page(self, guild_id: int, search: str | None, page: int) -> tuple[discord.Embed, int]:
         """One page of the register, and how many pages there are."""
-        rows, total = await decisions.register(self.bot.database, guild_id, search=search, page=page)
-        pages = max(1, (total + decisions.REGISTER_PAGE_SIZE - 1) // decisions.REGISTER_PAGE_SIZE)
+        rows, total = await decision_register.register(self.bot.database, guild_id, search=search, page=page)
+        pages = max(
+            1, (total + decision_register.REGISTER_PAGE_SIZE - 1) // decision_register.REGISTER_PAGE_SIZE
+        )
         embed = discord.Embed(title="Decision register", colour=discord.Colour.dark_green())
-        for decision in rows:
-            # The outcome says it in words ("Fails: 1 objection stands"): the mark is only its icon.
-            mark = {True: "✅", False: "❌", None: "ℹ️"}[decision.passed]
-            closed_at = decision.closed_at or decision.closes_at
-            outcome = plain(shorten(decision.outcome or "Closed.", 300))
-            value = f"{mark} {outcome} · closed {discord_timestamp(closed_at, 'D')}"
-            if decision.outcome_statement:
-                value += f"\n**Outcome:** {plain(shorten(decision.outcome_statement, 300))}"
+        for entry in rows:
+            # The outcome says it in words ("Fails: 1 objection stands"): the mark is only its icon. A round
+            # neither passes nor fails: its outcome says what was funded.
+            mark = "🏁" if entry.kind == "round" else {True: "✅", False: "❌", None: "ℹ️"}[entry.passed]
+            closed = f" · closed {discord_timestamp(entry.closed_at, 'D')}" if entry.closed_at else ""
+            value = f"{mark} {plain(shorten(entry.outcome, 300))}{closed}"
+            if entry.statement:
+                value += f"\n**Outcome:** {plain(shorten(entry.statement, 300))}"
             embed.add_field(
-                name=shorten(f"{decisions.label(decision)} · {plain(decision.title)}", FIELD_NAME_LIMIT),
+                name=shorten(f"{entry.label} · {plain(entry.title)}", FIELD_NAME_LIMIT),
                 value=shorten(value, FIELD_LIMIT),
                 inline=False,
             )

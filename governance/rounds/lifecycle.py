@@ -316,6 +316,8 @@ async def close_round(
                 bucket.status, bucket.funded = BucketStatus.UNFUNDED.value, 0
                 unfunded.append(bucket)
             session.add(bucket)
+        round_.outcome = round_outcome(round_, funded, len(funded) + len(unfunded))
+        session.add(round_)
         audit.record(
             session,
             guild_id=guild_id,
@@ -333,6 +335,19 @@ async def close_round(
             at=now,
         )
         return ClosedRound(round_, funded, unfunded, requests, funders)
+
+
+def round_outcome(round_: Round, funded: list[Bucket], considered: int) -> str:
+    """The close in one sentence, as the decision register keeps it."""
+    if not funded:
+        pot = format_amount(round_.pot, round_.currency)
+        return f"No bucket reached its minimum: the {pot} pot stays in the fund."
+    spent = sum(bucket.funded for bucket in funded)
+    return (
+        f"{len(funded)} of {considered} bucket{'s' if considered != 1 else ''} funded: "
+        f"{format_amount(spent, round_.currency)} of the {format_amount(round_.pot, round_.currency)} pot; "
+        f"{format_amount(round_.pot - spent, round_.currency)} stays in the fund."
+    )
 
 
 def _request_for(round_: Round, bucket: Bucket, now: datetime) -> FundingRequest:

@@ -140,6 +140,13 @@ async def test_a_round_from_its_form_to_funded_buckets_and_an_approved_request(
     post = _post_of(coop, shed.message_id)
     assert [c.label for row in post.components for c in row.children] == ["Show"]
     assert "Funded" in fields(post.embeds[0])["Status"]
+    # The register keeps the round among the cooperative's decisions.
+    listed = await carol.slash(coop.governance, "decisions")
+    [entry] = listed.response.embeds[0].fields
+    assert entry.name == "Round #1 · Spring round"
+    assert str(entry.value).startswith(
+        "🏁 1 of 2 buckets funded: 110.00 NZD of the 300.00 NZD pot; 190.00 NZD stays in the fund."
+    )
     # The treasurers pay it as any approved request.
     said = reply(await coop.treasurer.slash(coop.governance, "fund request pay", request=1, reference="TX-1"))
     assert "paid" in said.lower()

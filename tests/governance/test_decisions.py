@@ -28,13 +28,13 @@ from governance.decisions import (
     next_closing,
     reasons_given,
     record_outcome,
-    register,
     reopen_decision,
 )
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from governance.links import Link
 from governance.permissions import Actor
 from governance.proposing import ProposalDraft, open_decision, open_decision_in
+from governance.register import RegisterEntry, register
 from governance.tally import TallyResult
 from governance.timeparse import add_working_days, parse_timezone, working_days_between
 from governance.voting import cast_vote, withdraw_vote
@@ -1124,8 +1124,9 @@ async def test_register_search_matches_title_and_outcome_case_insensitively(
     )
     await propose(coop_db, clock.now(), kind="consent", title="Printer paper")  # open: not in the register
 
-    def ids(found: tuple[list[Decision], int]) -> tuple[list[int], int]:
-        return [ident(d) for d in found[0]], found[1]
+    def ids(found: tuple[list[RegisterEntry], int]) -> tuple[list[int], int]:
+        assert all(entry.kind == "decision" for entry in found[0])
+        return [entry.id for entry in found[0]], found[1]
 
     assert ids(await register(coop_db, GUILD)) == ([ident(energy), ident(roster), ident(printer)], 3)
     assert ids(await register(coop_db, GUILD, search="  PRINTER ")) == ([ident(printer)], 1)
@@ -1145,7 +1146,7 @@ async def test_register_search_takes_percent_and_underscore_literally(coop_db: D
     async def found(search: str) -> list[int]:
         decisions_found, total = await register(coop_db, GUILD, search=search)
         assert total == len(decisions_found)
-        return [ident(d) for d in decisions_found]
+        return [entry.id for entry in decisions_found]
 
     assert await found("100%") == [ident(percent)]
     assert await found("%") == [ident(percent)]
@@ -1156,7 +1157,7 @@ async def test_register_search_takes_percent_and_underscore_literally(coop_db: D
 async def test_register_search_ignores_the_case_of_non_ascii_letters(coop_db: Database, clock: ManualClock):
     decision = await _closed(coop_db, clock.now(), "TE REO MĀORI SIGNAGE")
 
-    assert [ident(d) for d in (await register(coop_db, GUILD, search="māori"))[0]] == [ident(decision)]
+    assert [entry.id for entry in (await register(coop_db, GUILD, search="māori"))[0]] == [ident(decision)]
 
 
 # --- what is due ---------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from governance.clock import ManualClock
 from governance.decisions import close_decision
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from governance.permissions import Actor
+from governance.register import register
 from governance.rounds import RoundDraft
 from governance.voting import cast_vote
 from storage.database import Database
@@ -255,6 +256,15 @@ async def test_funding_buckets_and_the_close_fund_some_refund_others_and_return_
     async with coop_db.read() as session:
         refunds = (await session.exec(select(BucketFundingEvent).where(BucketFundingEvent.delta < 0))).all()
     assert sorted((e.member_id, e.delta) for e in refunds) == [(ALICE.user_id, -2000), (ALICE.user_id, -1000)]
+    # The register keeps the round beside the cooperative's decisions, its outcome in words.
+    entries, total = await register(coop_db, GUILD)
+    assert total == 1
+    assert (entries[0].label, entries[0].title, entries[0].outcome) == (
+        f"Round #{round_.id}",
+        round_.title,
+        "1 of 2 buckets funded: 110.00 NZD of the 300.00 NZD pot; 190.00 NZD stays in the fund.",
+    )
+    assert (await register(coop_db, GUILD, search="BUCKETS FUNDED"))[1] == 1
     # Closing again does nothing; nobody funds after the close.
     assert await rounds.close_round(coop_db, guild_id=GUILD, round_id=round_.id or 0, now=clock.now()) is None
     with pytest.raises(Conflict, match="closed"):
@@ -552,6 +562,8 @@ async def test_a_cancelled_round_returns_its_pot_and_refunds_everyone(
     assert (totals.balance, totals.committed) == (100000, 0)
     async with coop_db.read() as session:
         assert (await session.exec(select(func.count()).select_from(FundingRequest))).one() == 0
+    # Nothing was decided: a cancelled round is not in the register.
+    assert await register(coop_db, GUILD) == ([], 0)
 
 
 def test_budget_lines_read_one_way_or_are_refused() -> None:
