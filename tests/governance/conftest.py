@@ -1,5 +1,5 @@
 """Fixtures shared by the governance tests."""
 
-from tests.governance.test_decisions import close_hooks, coop_db
+from tests.governance.helpers import close_hooks, coop_db
 
 __all__ = ["close_hooks", "coop_db"]

@@ -8,13 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from governance import links, voting
 from governance.clock import ManualClock
-from governance.coop import SetupChanges, configure_guild
 from governance.decisions import (
     ClosedDecision,
     cancel_decision,
@@ -33,83 +30,39 @@ from governance.decisions import (
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from governance.links import Link
 from governance.permissions import Actor
-from governance.proposing import ProposalDraft, open_decision, open_decision_in
+from governance.proposing import ProposalDraft, open_decision_in
 from governance.register import RegisterEntry, register
 from governance.tally import TallyResult
-from governance.timeparse import add_working_days, parse_timezone, working_days_between
+from governance.timeparse import add_working_days, working_days_between
 from governance.voting import cast_vote, withdraw_vote
 from storage.database import Database
 from storage.models import AuditEvent, Decision, Member, Vote, VoteEvent
+from tests.governance.helpers import (
+    ADMIN,
+    ALICE,
+    AUCKLAND,
+    BOB,
+    CAROL,
+    GUILD,
+    MEMBER_ROLE,
+    MO,
+    OTHER_GUILD,
+    OTHER_MEMBER_ROLE,
+    OTTO,
+    START,
+    VIC,
+    audits,
+    configure,
+    ident,
+    propose,
+    vote,
+)
 
-GUILD = 1_000
-OTHER_GUILD = 2_000
-MEMBER_ROLE = 11
-MODERATOR_ROLE = 12
-VOTER_ROLE = 13
-OTHER_MEMBER_ROLE = 21
-AUCKLAND = parse_timezone("Pacific/Auckland")
-START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)  # Thursday 22:00 in Auckland (NZDT, UTC+13)
-
-ADMIN = Actor(user_id=1, manages_guild=True)
-ALICE = Actor(user_id=101, role_ids=frozenset({MEMBER_ROLE}))
-BOB = Actor(user_id=102, role_ids=frozenset({MEMBER_ROLE}))
-CAROL = Actor(user_id=103, role_ids=frozenset({MEMBER_ROLE}))
-MO = Actor(user_id=104, role_ids=frozenset({MEMBER_ROLE, MODERATOR_ROLE}))
-VIC = Actor(user_id=105)  # a visitor: no role at all
-OTTO = Actor(user_id=201, role_ids=frozenset({OTHER_MEMBER_ROLE}))  # a member of the other cooperative
-
+VOTER_ROLE = 15
 SIGNIFICANT_FROM_START = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)  # Thursday + 5 working days, Auckland
 
 
 # --- helpers -------------------------------------------------------------------------------------------
-
-
-async def configure(db: Database, now: datetime, guild_id: int = GUILD, **changes: Any) -> None:
-    await configure_guild(db, guild_id=guild_id, actor=ADMIN, changes=SetupChanges(**changes), now=now)
-
-
-@pytest_asyncio.fixture
-async def coop_db(db: Database, clock: ManualClock) -> Database:
-    """Two cooperatives: ours (Auckland, member and moderator roles) and another one."""
-    assert clock.now() == START
-    await configure(
-        db,
-        clock.now(),
-        governance_channel_id=500,
-        member_role_id=MEMBER_ROLE,
-        moderator_role_id=MODERATOR_ROLE,
-        timezone="Pacific/Auckland",
-    )
-    await configure(db, clock.now(), OTHER_GUILD, governance_channel_id=600, member_role_id=OTHER_MEMBER_ROLE)
-    return db
-
-
-@pytest.fixture
-def close_hooks(monkeypatch: pytest.MonkeyPatch) -> dict[str, Link]:
-    """The table of links for this test, with the real links in it; a test adds its own kind."""
-    table = dict(links.links())
-    monkeypatch.setattr(links, "links", lambda: table)
-    return table
-
-
-def ident(decision: Decision) -> int:
-    assert decision.id is not None
-    return decision.id
-
-
-async def propose(
-    db: Database, now: datetime, *, actor: Actor = ALICE, guild_id: int = GUILD, **draft: Any
-) -> Decision:
-    draft.setdefault("title", "Buy a 3D printer")
-    return await open_decision(db, guild_id=guild_id, actor=actor, draft=ProposalDraft(**draft), now=now)
-
-
-async def vote(
-    db: Database, decision: Decision, actor: Actor, now: datetime, choice: Any = None, **kw: Any
-) -> voting.VoteReceipt:
-    return await cast_vote(
-        db, guild_id=decision.guild_id, decision_id=ident(decision), actor=actor, now=now, choice=choice, **kw
-    )
 
 
 async def votes_of(db: Database, decision_id: int) -> list[Vote]:
@@ -121,16 +74,6 @@ async def votes_of(db: Database, decision_id: int) -> list[Vote]:
 async def events_of(db: Database, decision_id: int) -> list[VoteEvent]:
     async with db.read() as session:
         query = select(VoteEvent).where(VoteEvent.decision_id == decision_id).order_by(col(VoteEvent.id))
-        return list((await session.exec(query)).all())
-
-
-async def audits(db: Database, action: str | None = None, subject: str | None = None) -> list[AuditEvent]:
-    async with db.read() as session:
-        query = select(AuditEvent).order_by(col(AuditEvent.id))
-        if action is not None:
-            query = query.where(AuditEvent.action == action)
-        if subject is not None:
-            query = query.where(AuditEvent.subject == subject)
         return list((await session.exec(query)).all())
 
 

@@ -18,7 +18,7 @@ from governance.money import MAX_BALANCE, format_amount, max_minor_units
 from governance.permissions import Actor
 from storage.database import Database
 from storage.models import CoopSettings, Fund, FundingRequest, LedgerKind
-from tests.governance.test_funds import (
+from tests.governance.helpers import (
     ADMIN,
     ALICE,
     GUILD,

@@ -11,14 +11,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import text, update
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, func, select
 
 from governance import decisions, funds
 from governance.clock import ManualClock
-from governance.coop import SetupChanges, configure_guild
 from governance.decisions import close_decision
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from governance.funds import FundDraft
@@ -26,167 +24,35 @@ from governance.permissions import Actor
 from governance.voting import cast_vote
 from storage.database import Database
 from storage.models import (
-    AuditEvent,
-    Contribution,
-    Decision,
     Fund,
     FundingRequest,
     LedgerEntry,
 )
-
-GUILD = 1_000
-OTHER_GUILD = 2_000
-MEMBER_ROLE = 11
-MODERATOR_ROLE = 12
-TREASURER_ROLE = 13
-CONTRIBUTOR_ROLE = 14
-OTHER_MEMBER_ROLE = 21
-OTHER_TREASURER_ROLE = 23
-
-ADMIN = Actor(user_id=1, manages_guild=True)
-ALICE = Actor(user_id=101, role_ids=frozenset({MEMBER_ROLE}))
-BOB = Actor(user_id=102, role_ids=frozenset({MEMBER_ROLE}))
-CAROL = Actor(user_id=103, role_ids=frozenset({MEMBER_ROLE}))
-MO = Actor(user_id=104, role_ids=frozenset({MEMBER_ROLE, MODERATOR_ROLE}))
-TESS = Actor(user_id=105, role_ids=frozenset({MEMBER_ROLE, TREASURER_ROLE}))
-TREVOR = Actor(user_id=106, role_ids=frozenset({MEMBER_ROLE, TREASURER_ROLE}))
-CONNY = Actor(user_id=107, role_ids=frozenset({CONTRIBUTOR_ROLE}))
-VIC = Actor(user_id=108)
-OTTO = Actor(user_id=201, role_ids=frozenset({OTHER_MEMBER_ROLE, OTHER_TREASURER_ROLE}))
-
-_keys = iter(range(10**6, 10**7))
-
-
-def key() -> str:
-    """A fresh idempotency key, as a new interaction id would be."""
-    return str(next(_keys))
-
-
-@pytest_asyncio.fixture
-async def coop_db(db: Database, clock: ManualClock) -> Database:
-    """Two cooperatives: ours (NZD, Pacific/Auckland) and another one."""
-    await configure_guild(
-        db,
-        guild_id=GUILD,
-        actor=ADMIN,
-        changes=SetupChanges(
-            governance_channel_id=500,
-            member_role_id=MEMBER_ROLE,
-            moderator_role_id=MODERATOR_ROLE,
-            treasurer_role_id=TREASURER_ROLE,
-            contributor_role_id=CONTRIBUTOR_ROLE,
-            timezone="Pacific/Auckland",
-            currency="NZD",
-        ),
-        now=clock.now(),
-    )
-    await configure_guild(
-        db,
-        guild_id=OTHER_GUILD,
-        actor=ADMIN,
-        changes=SetupChanges(member_role_id=OTHER_MEMBER_ROLE, treasurer_role_id=OTHER_TREASURER_ROLE),
-        now=clock.now(),
-    )
-    return db
-
-
-async def make_fund(db: Database, clock: ManualClock, name: str = "Commons", **draft: Any) -> Fund:
-    return await funds.create_fund(
-        db, guild_id=GUILD, actor=TESS, draft=FundDraft(name=name, **draft), now=clock.now()
-    )
-
-
-async def deposit(db: Database, clock: ManualClock, fund: Fund, amount: str, member: Actor = ALICE) -> None:
-    """Money that arrived, recorded by a treasurer for `member`."""
-    await funds.record_contribution(
-        db,
-        guild_id=GUILD,
-        fund=fund.name,
-        actor=TESS,
-        amount=amount,
-        idempotency_key=key(),
-        now=clock.now(),
-        member_id=member.user_id,
-    )
-
-
-async def ask(
-    db: Database, clock: ManualClock, fund: Fund, amount: str, who: Actor = CAROL, **more: Any
-) -> funds.RequestReceipt:
-    return await funds.request_funds(
-        db,
-        guild_id=GUILD,
-        fund=fund.name,
-        actor=who,
-        amount_min=amount,
-        purpose="Tools",
-        now=clock.now(),
-        **more,
-    )
-
-
-async def close_at_its_time(db: Database, clock: ManualClock, decision_id: int) -> decisions.ClosedDecision:
-    decision = await decisions.get_decision(db, GUILD, decision_id)
-    if clock.now() < decision.closes_at:
-        clock.set(decision.closes_at + timedelta(seconds=1))
-    closed = await close_decision(db, guild_id=GUILD, decision_id=decision_id, eligible=6, now=clock.now())
-    assert closed is not None
-    return closed
-
-
-async def approved_by_members(db: Database, clock: ManualClock, fund: Fund, amounts: list[str]) -> list[int]:
-    """Requests approved by passing decisions (which, unlike a treasurer, may promise more than is there)."""
-    requesters = [ALICE, BOB, CAROL, MO]
-    receipts = [await ask(db, clock, fund, amount, requesters[i % 4]) for i, amount in enumerate(amounts)]
-    for receipt in receipts:
-        assert receipt.decision is not None and receipt.decision.id is not None
-        await close_at_its_time(db, clock, receipt.decision.id)
-    ids = [receipt.request.id for receipt in receipts]
-    assert all(request_id is not None for request_id in ids)
-    return [request_id for request_id in ids if request_id is not None]
-
-
-async def fund_row(db: Database, fund_id: int | None) -> Fund:
-    async with db.read() as session:
-        row = await session.get(Fund, fund_id)
-    assert row is not None
-    return row
-
-
-async def request_row(db: Database, request_id: int | None) -> FundingRequest:
-    async with db.read() as session:
-        row = await session.get(FundingRequest, request_id)
-    assert row is not None
-    return row
-
-
-async def entries(db: Database, fund_id: int | None = None) -> list[LedgerEntry]:
-    async with db.read() as session:
-        query = select(LedgerEntry).order_by(col(LedgerEntry.id))
-        if fund_id is not None:
-            query = query.where(LedgerEntry.fund_id == fund_id)
-        return list((await session.exec(query)).all())
-
-
-async def audits(db: Database, action: str) -> list[AuditEvent]:
-    async with db.read() as session:
-        return list((await session.exec(select(AuditEvent).where(AuditEvent.action == action))).all())
-
-
-async def snapshot(db: Database) -> dict[str, Any]:
-    """Everything funds can change, to prove a refusal changed nothing."""
-    async with db.read() as session:
-        result: dict[str, Any] = {}
-        for model in (Fund, Contribution, FundingRequest, LedgerEntry, Decision, AuditEvent):
-            rows = (await session.exec(select(model))).all()
-            result[str(model.__tablename__)] = sorted(repr(row.model_dump()) for row in rows)
-        return result
-
-
-async def totals(db: Database, fund: Fund) -> funds.FundTotals:
-    _, found = await funds.fund_totals(db, GUILD, fund.name)
-    return found
-
+from tests.governance.helpers import (
+    ALICE,
+    BOB,
+    CAROL,
+    CONNY,
+    GUILD,
+    MO,
+    OTHER_GUILD,
+    OTTO,
+    TESS,
+    TREVOR,
+    VIC,
+    approved_by_members,
+    ask,
+    audits,
+    close_at_its_time,
+    deposit,
+    entries,
+    fund_row,
+    key,
+    make_fund,
+    request_row,
+    snapshot,
+    totals,
+)
 
 # --- funds ----------------------------------------------------------------------------------------------
 

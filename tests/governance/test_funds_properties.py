@@ -34,7 +34,7 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import SQLModel, col, select
+from sqlmodel import col, select
 
 from governance import decisions, funds, voting
 from governance.clock import ManualClock
@@ -45,6 +45,7 @@ from governance.permissions import Actor
 from storage.database import Database
 from storage.models import Fund, FundingRequest, LedgerEntry
 from tests.conftest import PG_URL, START
+from tests.governance.helpers import truncate_all
 
 GUILD = 7_000
 MEMBER_ROLE, TREASURER_ROLE = 71, 72
@@ -95,7 +96,7 @@ class FundsMachine(RuleBasedStateMachine):
         self.folder: str | None = None
         if PG_URL:
             url = self.template_url
-            self.run(_truncate(url))
+            self.run(truncate_all(url))
         else:
             self.folder = tempfile.mkdtemp(prefix="funds-props-")
             target = Path(self.folder) / "funds.db"
@@ -581,16 +582,6 @@ class FundsMachine(RuleBasedStateMachine):
         _, totals = self.run(funds.fund_totals(self.db, GUILD, fund_id))
         assert totals.consistent and totals.balance == self.balances[fund_id]
         assert totals.committed == self.committed(fund_id)
-
-
-async def _truncate(url: str) -> None:
-    database = Database.from_url(url)
-    tables = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
-    async with database.engine.begin() as connection:
-        # Replica mode skips the ledger's append-only triggers, which are for the application.
-        await connection.execute(text("SET LOCAL session_replication_role = replica"))
-        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    await database.dispose()
 
 
 def test_any_sequence_of_fund_actions_keeps_the_books(migrated_template: str) -> None:

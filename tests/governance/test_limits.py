@@ -16,7 +16,7 @@ from governance.limits import Limits, TooSoon
 from governance.outbound import Outbound
 from governance.proposing import ProposalDraft
 from storage.database import Database
-from tests.governance.test_funds import (
+from tests.governance.helpers import (
     ADMIN,
     ALICE,
     BOB,

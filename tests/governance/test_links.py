@@ -18,7 +18,7 @@ from governance.proposing import ProposalDraft, open_decision_in
 from governance.voting import cast_vote
 from storage.database import Database
 from storage.models import Decision, DecisionStatus, FundingRequest
-from tests.governance.test_funds import ALICE, BOB, GUILD, MO, ask, coop_db, deposit, make_fund
+from tests.governance.helpers import ALICE, BOB, GUILD, MO, ask, coop_db, deposit, make_fund
 
 __all__ = ["coop_db"]  # test_funds's cooperative (with treasurers), not the one of governance/conftest.py
 

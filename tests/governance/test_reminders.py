@@ -59,7 +59,7 @@ from storage.models import (
     ReminderStatus,
     RequestStatus,
 )
-from tests.governance.test_decisions import (
+from tests.governance.helpers import (
     ADMIN,
     ALICE,
     BOB,

@@ -29,7 +29,7 @@ from storage.models import (
     Round,
     RoundAllocation,
 )
-from tests.governance.test_funds import (
+from tests.governance.helpers import (
     ALICE,
     BOB,
     CAROL,

@@ -35,7 +35,7 @@ from governance.permissions import Actor
 from storage.database import Database
 from storage.models import Bucket, BucketFunding, BucketFundingEvent, FundingRequest, Round, RoundAllocation
 from tests.conftest import PG_URL, START
-from tests.governance.test_funds_properties import _truncate
+from tests.governance.helpers import truncate_all
 
 GUILD = 8_000
 MEMBER_ROLE, TREASURER_ROLE, MODERATOR_ROLE = 81, 82, 83
@@ -56,7 +56,7 @@ class RoundMachine(RuleBasedStateMachine):
         self.folder: str | None = None
         if PG_URL:
             url = self.template_url
-            self.run(_truncate(url))
+            self.run(truncate_all(url))
         else:
             self.folder = tempfile.mkdtemp(prefix="rounds-props-")
             target = Path(self.folder) / "rounds.db"

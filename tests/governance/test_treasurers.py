@@ -13,7 +13,7 @@ from governance.clock import ManualClock
 from governance.coop import SetupChanges, configure_guild
 from governance.errors import NotAllowed
 from storage.database import Database
-from tests.governance.test_funds import (
+from tests.governance.helpers import (
     ADMIN,
     ALICE,
     CAROL,

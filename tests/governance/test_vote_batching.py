@@ -15,7 +15,7 @@ from governance.permissions import Actor
 from governance.voting import VoteBatcher, VoteRequest
 from storage.database import Database
 from storage.models import Vote, VoteEvent
-from tests.governance.test_decisions import GUILD, MEMBER_ROLE, OTHER_GUILD, ident, propose
+from tests.governance.helpers import GUILD, MEMBER_ROLE, OTHER_GUILD, ident, propose
 
 VOTERS = [Actor(user_id=1000 + n, role_ids=frozenset({MEMBER_ROLE})) for n in range(120)]
 
