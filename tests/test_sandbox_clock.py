@@ -30,7 +30,7 @@ from governance.timeparse import discord_timestamp
 from governance.webhooks import FIRST_RETRY
 from sandbox import BOT_NAME, NEWCOMER, TIMEZONE, Options, Sandbox, standing
 from storage.models import Decision, DecisionStatus, DeliveryStatus, WebhookDelivery
-from tests.cogs.test_webhooks_export import serve_receiver
+from tests.cogs.helpers import serve_receiver
 
 STAND_UP = "Stand-up at the workshop"
 DAILY = "every day 09:00"

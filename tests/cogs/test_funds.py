@@ -20,28 +20,10 @@ from governance.clock import ManualClock
 from governance.permissions import Actor
 from storage.database import Database
 from storage.models import AuditEvent, Contribution, Decision, FundingRequest, LedgerEntry
+from tests.cogs.helpers import create_fund, raw_fields, refusal, reply
 from tests.conftest import Coop, build_coop, configure, restart
 
 TREASURERS_ONLY = "Only treasurers can do this (the treasurer role)."
-
-
-def fields(embed: discord.Embed) -> dict[str, str]:
-    return {str(field.name): str(field.value) for field in embed.fields}
-
-
-def reply(result: simcord.InteractionResult) -> str:
-    """What the person was told, privately."""
-    assert result.ephemeral, result
-    assert result.response is not None, result
-    return result.response.content
-
-
-async def refusal(result: simcord.InteractionResult) -> str:
-    """A clear, short, private refusal (never the apology for a bug)."""
-    text = reply(result)
-    assert 0 < len(text) <= 300, text
-    assert "went wrong" not in text
-    return text
 
 
 def assert_no_mass_pings(env: simcord.Env) -> None:
@@ -80,11 +62,6 @@ async def rows(db: Database, model: Any) -> list[Any]:
 
 async def actions(db: Database) -> list[str]:
     return [event.action for event in await rows(db, AuditEvent) if event.action.startswith("fund.")]
-
-
-async def create_fund(coop: Coop, name: str = "Commons", **options: object) -> None:
-    done = await coop.treasurer.slash(coop.governance, "fund create", name=name, **options)
-    assert f"The fund **{name}** is open." in reply(done)
 
 
 async def proposal_of(coop: Coop, db: Database, request_id: int) -> discord.Message:
@@ -131,7 +108,7 @@ async def test_a_fund_from_contributions_to_a_paid_request_shown_exactly_on_the_
     proposal = await proposal_of(coop, db, 1)
     assert proposal.embeds[0].title.startswith("#1 · Fund request #1: A projector for meetings")
     # Pending, it reads as asked, not as funded (no progress bar before anything is approved).
-    pending = fields((await alice.slash(coop.governance, "fund show", fund="Commons")).response.embeds[0])
+    pending = raw_fields((await alice.slash(coop.governance, "fund show", fund="Commons")).response.embeds[0])
     assert pending["Open requests (1)"].endswith(
         "⏳ Pending: 120.00 NZD to 150.00 NZD asked · the members decide in proposal #1 · the fund could pay "
         "it now"
@@ -152,11 +129,11 @@ async def test_a_fund_from_contributions_to_a_paid_request_shown_exactly_on_the_
     assert any("Funding request #1 is **approved** for 150.00 NZD" in m.content for m in thread.history())
 
     shown_fund = await alice.slash(coop.governance, "fund show", fund="Commons")
-    assert fields(shown_fund.response.embeds[0])["Committed"] == "150.00 NZD"
-    assert fields(shown_fund.response.embeds[0])["Open requests (1)"].endswith(
+    assert raw_fields(shown_fund.response.embeds[0])["Committed"] == "150.00 NZD"
+    assert raw_fields(shown_fund.response.embeds[0])["Open requests (1)"].endswith(
         "✅ Approved: 150.00 NZD, not paid yet · reserved in the fund"
     )
-    assert fields(shown_fund.response.embeds[0])["Available"] == "1,100.50 NZD"
+    assert raw_fields(shown_fund.response.embeds[0])["Available"] == "1,100.50 NZD"
 
     # The treasurer records the payout.
     said = reply(
@@ -168,7 +145,7 @@ async def test_a_fund_from_contributions_to_a_paid_request_shown_exactly_on_the_
 
     # What everyone sees: the balance, nothing committed, and exactly these movements.
     embed = (await alice.slash(coop.governance, "fund show", fund="Commons")).response.embeds[0]
-    shown_fields = fields(embed)
+    shown_fields = raw_fields(embed)
     assert (shown_fields["Balance"], shown_fields["Committed"], shown_fields["Available"]) == (
         "1,100.50 NZD",
         "0.00 NZD",

@@ -32,9 +32,7 @@ from governance.funds import FundDraft
 from governance.permissions import Actor
 from governance.proposing import ProposalDraft
 from storage.database import Database
-from tests.cogs.test_permission_matrix import EXPECTED
-from tests.cogs.test_permission_matrix import V as VISITOR
-from tests.cogs.test_proposals import propose
+from tests.cogs.helpers import EXPECTED, V, propose
 from tests.conftest import Coop, build_coop, configure
 
 # What A's objects say: none of it may ever reach B.
@@ -540,7 +538,7 @@ async def test_autocomplete_shows_nothing_to_whoever_may_not_run_the_command(
             for person, who in ((a.visitor, "A's visitor"), (guest, "B's moderator in A")):
                 choices = await person.autocomplete(a.governance, name, parameter.name, typed)
                 label = f"autocomplete {name} {parameter.name}:{typed!r} by {who}"
-                if VISITOR not in EXPECTED[name] and choices:
+                if V not in EXPECTED[name] and choices:
                     problems.append(f"{label}: offers {[c['name'] for c in choices][:3]}")
                 shown = " ".join(f"{choice['name']} {choice['value']}" for choice in choices)
                 if mentioned := leaks(shown, secrets):

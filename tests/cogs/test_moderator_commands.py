@@ -11,6 +11,7 @@ from sqlmodel import func, select
 from bot import CoopBot
 from storage.database import Database
 from storage.models import AuditEvent
+from tests.cogs.helpers import propose
 from tests.conftest import Coop, allow_command
 
 MODERATOR_GROUPS = ("mod", "coop", "reminder")
@@ -74,7 +75,6 @@ async def test_every_moderator_command_refuses_a_plain_member(
 async def test_a_moderator_closes_any_decision_under_mod(
     configured: Coop, simcord_env: simcord.Env, db: Database
 ) -> None:
-    from tests.cogs.test_proposals import propose
 
     coop = configured
     await allow_command(coop, "mod", coop.moderator_role)

@@ -15,45 +15,23 @@ from config import Settings
 from governance import decisions, membership
 from governance.clock import ManualClock
 from governance.coop import get_settings
-from governance.permissions import Actor
 from storage.database import Database
 from storage.models import Application, AuditEvent, Decision, Member
+from tests.cogs.helpers import (
+    AGREE,
+    CHARTER,
+    INTRODUCE,
+    PROFILE,
+    close_due,
+    contributor,
+    join,
+    role_ids,
+    welcome_of,
+    write_charter,
+)
 from tests.conftest import Coop, allow_command, restart
 
-CHARTER = "We share what we earn, decide together, and look after each other."
-AGREE = "I agree to the charter"
-INTRODUCE = "Introduce yourself"
-PROFILE = {
-    "display_name": "Nina Kahu",
-    "what_they_do": "I run a small design studio.",
-    "skills": "Illustration, facilitation, Māori language",
-    "why": "I want to work with people who share.",
-    "timezone": "pacific/auckland",
-}
-
-
 # --- helpers -------------------------------------------------------------------------------------------
-
-
-async def write_charter(coop: Coop, db: Database, clock: ManualClock, text: str = CHARTER) -> None:
-    await membership.set_charter(
-        db,
-        guild_id=coop.guild.id,
-        actor=Actor(user_id=coop.admin.id, manages_guild=True),
-        text=text,
-        version=None,
-        now=clock.now(),
-    )
-
-
-async def join(coop: Coop, name: str) -> simcord.MemberActor:
-    newcomer = coop.guild.add_member(coop.env.create_user(name))
-    await coop.env.settle()
-    return newcomer
-
-
-def welcome_of(coop: Coop, person: simcord.MemberActor) -> discord.Message:
-    return next(m for m in reversed(coop.welcome.history()) if m.content == f"Welcome, {person.mention}!")
 
 
 def button_labels(message: discord.Message) -> list[str]:
@@ -64,11 +42,6 @@ def text_of(message: discord.Message | simcord.ResponseMessage | None) -> str:
     """The description of a message's first embed."""
     assert message is not None
     return message.embeds[0].description or ""
-
-
-def role_ids(person: simcord.MemberActor) -> set[int]:
-    assert person.member is not None
-    return {role.id for role in person.member.roles}
 
 
 async def row_of(db: Database, coop: Coop, person: simcord.MemberActor) -> Member | None:
@@ -92,17 +65,6 @@ async def refusal(result: simcord.InteractionResult) -> str:
     return content
 
 
-async def contributor(
-    coop: Coop, db: Database, clock: ManualClock, name: str = "nina"
-) -> simcord.MemberActor:
-    """Someone who joined, agreed to the charter and introduced themselves."""
-    newcomer = await join(coop, name)
-    await newcomer.click(welcome_of(coop, newcomer), label=AGREE)
-    shown = await newcomer.click(welcome_of(coop, newcomer), label=INTRODUCE)
-    await newcomer.submit_modal(shown, PROFILE)
-    return newcomer
-
-
 def sent(env: simcord.Env, content: str) -> dict[str, object]:
     """What the bot asked Discord to post with this content (to see whom it meant to notify)."""
     for request in reversed(env.http_requests):
@@ -116,12 +78,6 @@ def proposal_message(coop: Coop, decision_id: int) -> discord.Message:
     return next(
         m for m in coop.governance.history() if m.embeds and m.embeds[0].title.startswith(f"#{decision_id} ·")
     )
-
-
-async def close_due(env: simcord.Env, bot: CoopBot, clock: ManualClock, after: timedelta) -> None:
-    clock.advance(after)
-    await bot.due.run_now()
-    await env.settle()
 
 
 def bot_role(coop: Coop) -> discord.Role:

@@ -15,8 +15,17 @@ from governance import outbox
 from governance.clock import ManualClock
 from storage.database import Database
 from storage.models import Decision, DeliveryStatus, OwedMessage
-from tests.cogs.test_onboarding import AGREE, INTRODUCE, PROFILE, join, welcome_of, write_charter
-from tests.cogs.test_proposals import fields, proposal_message, propose
+from tests.cogs.helpers import (
+    AGREE,
+    INTRODUCE,
+    PROFILE,
+    fields,
+    join,
+    proposal_message,
+    propose,
+    welcome_of,
+    write_charter,
+)
 from tests.conftest import Coop, allow_command
 
 

@@ -20,7 +20,7 @@ from bot import CoopBot
 from governance.clock import ManualClock
 from storage.database import Database
 from storage.models import Decision, DecisionStatus, Vote, VoteEvent
-from tests.cogs.test_proposals import fields, proposal_message, propose, seen
+from tests.cogs.helpers import fields, proposal_message, propose, seen
 from tests.conftest import Coop
 
 CLOSES = "3w"  # longer than every type's minimum (emergency: 10 working days in Pacific/Auckland)

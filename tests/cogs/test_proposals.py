@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import discord
@@ -15,22 +14,8 @@ from config import Settings
 from governance.clock import ManualClock
 from storage.database import Database
 from storage.models import AuditEvent, Decision, Vote, VoteEvent
+from tests.cogs.helpers import fields, proposal_message, propose, refusal
 from tests.conftest import Coop, build_coop, configure, restart
-
-
-async def propose(coop: Coop, author: simcord.MemberActor, title: str, details: str = "", **options: object):
-    shown = await author.slash(coop.governance, "proposal new", **options)
-    assert shown.modal is not None, shown
-    values = {"title": title, "details": details}
-    return await author.submit_modal(shown, values)
-
-
-async def proposal_message(coop: Coop, db: Database, decision_id: int):
-    """The proposal's message as everyone sees it now."""
-    async with db.read() as session:
-        decision = await session.get(Decision, decision_id)
-    assert decision is not None and decision.message_id is not None
-    return next(message for message in coop.governance.history() if message.id == decision.message_id)
 
 
 def assert_no_mass_mentions(env: simcord.Env) -> None:
@@ -47,16 +32,6 @@ def assert_no_mass_mentions(env: simcord.Env) -> None:
         assert set(mentions.get("parse", [])) <= {"users"}, request.path
         assert not mentions.get("roles"), request.path
     assert sent > 0
-
-
-def seen(text: str) -> str:
-    """Text as a member sees it: Discord shows a Markdown escape (``1\\.``, ``\\*``) as the character."""
-    return re.sub(r"\\(.)", r"\1", text)
-
-
-def fields(message) -> dict[str, str]:
-    """An embed's fields as a member reads them (Markdown escapes shown as their characters)."""
-    return {field.name: seen(field.value) for field in message.embeds[0].fields}
 
 
 async def test_consent_proposal_is_posted_voted_and_closed(
@@ -148,15 +123,6 @@ async def test_decision_due_while_the_bot_was_down_closes_once_at_start_up(
     assert len([m for m in thread.history() if m.content.startswith("**#1 has closed.**")]) == 1
 
 
-async def _refusal(result: simcord.InteractionResult) -> str:
-    assert result.ephemeral
-    assert result.response is not None
-    content = result.response.content
-    assert 0 < len(content) <= 300
-    assert "went wrong" not in content
-    return content
-
-
 async def test_vote_refusals_change_nothing(
     configured: Coop, simcord_env: simcord.Env, simcord_bot: CoopBot, clock: ManualClock, db: Database
 ) -> None:
@@ -165,16 +131,16 @@ async def test_vote_refusals_change_nothing(
     message = await proposal_message(coop, db, 1)
 
     # Not eligible: a contributor cannot vote on a member decision.
-    refused = await _refusal(await coop.contributor.click(message, label="Agree"))
+    refused = await refusal(await coop.contributor.click(message, label="Agree"))
     assert "role can vote" in refused
     # A block needs a reason: the modal asks for one, and an empty one is not accepted by Discord; a typed
     # block without a reason is refused by the bot.
-    refused = await _refusal(
+    refused = await refusal(
         await coop.members[1].slash(coop.governance, "proposal vote", proposal=1, choice="block")
     )
     assert "needs a reason" in refused
     # An unknown proposal number, and a decision that does not exist here.
-    refused = await _refusal(
+    refused = await refusal(
         await coop.members[1].slash(coop.governance, "proposal vote", proposal=99, choice="agree")
     )
     assert refused == "There is no proposal #99 in this server."
@@ -182,7 +148,7 @@ async def test_vote_refusals_change_nothing(
 
     # After the closing time, even before the close ran.
     clock.advance(timedelta(weeks=1, seconds=1))
-    refused = await _refusal(await coop.members[1].click(message, label="Agree"))
+    refused = await refusal(await coop.members[1].click(message, label="Agree"))
     assert "has closed" in refused
     assert await _votes(db, 1) == {}
 
@@ -194,7 +160,7 @@ async def test_cancelled_decision_takes_no_votes(
     await propose(coop, coop.alice, "Rename the coop", type="consent", closes="3d")
     message = await proposal_message(coop, db, 1)
 
-    refused = await _refusal(await coop.members[1].slash(coop.governance, "proposal cancel", proposal=1))
+    refused = await refusal(await coop.members[1].slash(coop.governance, "proposal cancel", proposal=1))
     assert "Only the author" in refused
     done = await coop.alice.slash(coop.governance, "proposal cancel", proposal=1, reason="Superseded")
     assert "cancelled" in done.response.content
@@ -203,7 +169,7 @@ async def test_cancelled_decision_takes_no_votes(
     assert "(cancelled)" in message.embeds[0].title
     with pytest.raises(simcord.SetupError, match="disabled"):
         await coop.members[1].click(message, label="No objection")
-    refused = await _refusal(
+    refused = await refusal(
         await coop.members[1].slash(coop.governance, "proposal vote", proposal=1, choice="no objection")
     )
     assert "cancelled" in refused
@@ -225,9 +191,7 @@ async def test_another_cooperatives_decision_is_invisible(
         ("proposal cancel", {}),
         ("proposal results", {}),
     ]:
-        refused = await _refusal(
-            await other.moderator.slash(other.governance, command, proposal=1, **options)
-        )
+        refused = await refusal(await other.moderator.slash(other.governance, command, proposal=1, **options))
         assert refused == "There is no proposal #1 in this server."
     decision = await _decision(db, 1)
     assert decision.status == "open"
@@ -237,17 +201,17 @@ async def test_another_cooperatives_decision_is_invisible(
 async def test_proposal_option_refusals(configured: Coop, simcord_env: simcord.Env, db: Database) -> None:
     coop = configured
     # Shorter than the type's minimum (significant: 5 working days in Pacific/Auckland).
-    refused = await _refusal(
+    refused = await refusal(
         await coop.alice.slash(coop.governance, "proposal new", type="significant", closes="1d")
     )
     assert "working days" in refused and "<t:" in refused
     # A poll needs options, and more choices than options makes no sense.
-    refused = await _refusal(
+    refused = await refusal(
         await coop.alice.slash(coop.governance, "proposal new", type="poll", options="Only one", closes="3d")
     )
     assert "option" in refused.lower()
     # A visitor cannot propose.
-    refused = await _refusal(await coop.visitor.slash(coop.governance, "proposal new", type="consent"))
+    refused = await refusal(await coop.visitor.slash(coop.governance, "proposal new", type="consent"))
     assert "members" in refused
     async with db.read() as session:
         assert (await session.exec(select(Decision))).all() == []
@@ -262,9 +226,7 @@ async def test_a_poll_without_options_asks_for_them_in_the_form(
     labels = [row["components"][0]["label"] for row in shown.modal["components"]]
     assert labels == ["Title", "Details", "Options, one per line"]
     # One option is not a poll: refused, nothing opened.
-    refused = await _refusal(
-        await coop.alice.submit_modal(shown, {"title": "Lunch", "options": "Soup\n  \n"})
-    )
+    refused = await refusal(await coop.alice.submit_modal(shown, {"title": "Lunch", "options": "Soup\n  \n"}))
     assert "between 2 and 20 options" in refused
     async with db.read() as session:
         assert (await session.exec(select(Decision))).all() == []
@@ -286,13 +248,13 @@ async def test_too_many_poll_choices_and_dots_over_budget(
     await propose(
         coop, coop.alice, "Lunch", type="poll", options="Soup;Salad;Pie", closes="3d", max_choices=2
     )
-    refused = await _refusal(
+    refused = await refusal(
         await coop.members[1].slash(coop.governance, "proposal vote", proposal=1, choice="1, 2, 3")
     )
     assert "at most 2" in refused
     await propose(coop, coop.alice, "Budget", type="dot", options="Tools;Books;Food", closes="3d", dots=5)
     shown = await coop.members[1].click(await proposal_message(coop, db, 2), label="Vote")
-    refused = await _refusal(await coop.members[1].submit_modal(shown, {"option-0": "4", "option-1": "3"}))
+    refused = await refusal(await coop.members[1].submit_modal(shown, {"option-0": "4", "option-1": "3"}))
     assert "5 dots" in refused
     assert await _votes(db, 1) == {} and await _votes(db, 2) == {}
 
@@ -343,7 +305,7 @@ async def test_anonymous_decision_keeps_no_link_between_voter_and_choice(
     posted = "\n".join(m.content for m in thread.history())
     assert "Too steep" in posted
     assert not any(voter in posted for voter in voter_ids)
-    refused = await _refusal(
+    refused = await refusal(
         await coop.moderator.slash(coop.governance, "proposal reopen", proposal=1, closes="2d")
     )
     assert "anonymous" in refused
@@ -374,7 +336,7 @@ async def test_a_decision_can_ask_every_voter_for_a_reason(
     assert await _reasons(db, 1) == {bob.id: ("no_objection", "Members should see where the money goes")}
 
     # Typed without a reason: refused, nothing stored.
-    refused = await _refusal(
+    refused = await refusal(
         await carol.slash(coop.governance, "proposal vote", proposal=1, choice="no objection")
     )
     assert refused == "Proposal #1 asks every voter for a reason: add one to your vote."
@@ -389,7 +351,7 @@ async def test_a_poll_cannot_ask_every_voter_for_a_reason(
         coop.governance, "proposal new", type="poll", options="Soup;Pie", closes="3d", reasons_required=True
     )
     assert shown.modal is None
-    refused = await _refusal(shown)
+    refused = await refusal(shown)
     assert refused.startswith("Reasons can be required where voters take a position, not in a poll vote")
     async with db.read() as session:
         assert (await session.exec(select(Decision))).all() == []

@@ -24,7 +24,7 @@ from governance.clock import ManualClock
 from governance.permissions import Actor
 from storage.database import Database
 from storage.models import Decision, Vote, VoteEvent
-from tests.cogs.test_proposals import fields, proposal_message, propose
+from tests.cogs.helpers import fields, proposal_message, propose
 from tests.conftest import Coop
 
 COMPONENT = 3  # interaction type: a component (button)

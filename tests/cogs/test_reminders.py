@@ -17,7 +17,7 @@ from config import Settings
 from governance.clock import ManualClock
 from storage.database import Database
 from storage.models import Decision, Reminder
-from tests.cogs.test_proposals import _refusal, proposal_message, propose
+from tests.cogs.helpers import proposal_message, propose, refusal
 from tests.conftest import Coop, allow_command, restart
 
 NZ = ZoneInfo("Pacific/Auckland")
@@ -84,7 +84,7 @@ async def test_author_reminds_on_demand_and_others_may_not(
 ) -> None:
     coop = configured
     await propose(coop, coop.alice, "New logo", type="consent", closes="3d")
-    refused = await _refusal(await coop.members[1].slash(coop.governance, "proposal remind", proposal=1))
+    refused = await refusal(await coop.members[1].slash(coop.governance, "proposal remind", proposal=1))
     assert "Only the author" in refused
 
     done = await coop.alice.slash(
@@ -97,7 +97,7 @@ async def test_author_reminds_on_demand_and_others_may_not(
     # Each reminder pings everyone who has not voted: not again within LIMIT_REMIND_HOURS (6), whoever asks.
     clock.advance(timedelta(hours=2))
     for who in (coop.alice, coop.moderator):
-        refused = await _refusal(await who.slash(coop.governance, "proposal remind", proposal=1))
+        refused = await refusal(await who.slash(coop.governance, "proposal remind", proposal=1))
         assert refused.startswith("The voters of #1 were reminded less than 6 hours ago. Try again <t:")
     assert len(_thread_posts(coop, await _decision(db, 1), "⏰")) == 1
     clock.advance(timedelta(hours=4))
@@ -157,9 +157,9 @@ async def test_reminder_refusals_store_nothing(
     ]
     for actor, options, expected in cases:
         arguments = {"channel": coop.governance, "message": "Hello", **options}
-        refused = await _refusal(await actor.slash(coop.governance, "reminder add", **arguments))
+        refused = await refusal(await actor.slash(coop.governance, "reminder add", **arguments))
         assert expected in refused
-    refused = await _refusal(
+    refused = await refusal(
         await coop.alice.slash(coop.governance, "remind me", when="yesterday 9:00", what="x")
     )
     assert "past" in refused or "couldn't" in refused.lower()

@@ -12,7 +12,7 @@ from bot import CoopBot
 from governance.clock import ManualClock
 from storage.database import Database
 from storage.models import AuditEvent, Bucket, FundingRequest, Round
-from tests.cogs.test_funds import create_fund, fields, refusal, reply
+from tests.cogs.helpers import create_fund, raw_fields, refusal, reply
 from tests.conftest import Coop
 
 
@@ -55,14 +55,14 @@ async def test_a_round_from_its_form_to_funded_buckets_and_an_approved_request(
     assert "Round #1 · Spring round is open for ideas; 300.00 NZD is set aside from Commons." in reply(done)
     announced = coop.governance.last_message
     assert announced is not None and "propose a bucket with `/bucket new round:1`" in announced.content
-    assert fields(announced.embeds[0])["Guidelines"] == "1\\. Local\n2\\. Open to all"
+    assert raw_fields(announced.embeds[0])["Guidelines"] == "1\\. Local\n2\\. Open to all"
     # The weekly digest shows it among the open rounds.
     from cogs.reminders._cog import GovernanceReminders
 
     reminders_cog = simcord_bot.get_cog(GovernanceReminders.__cog_name__)
     assert isinstance(reminders_cog, GovernanceReminders)
     digest = await reminders_cog.digest_embed(coop.guild.id, clock.now())
-    assert fields(digest)["Funding rounds"].startswith("**#1** Spring round: 300.00 NZD · Taking ideas")
+    assert raw_fields(digest)["Funding rounds"].startswith("**#1** Spring round: 300.00 NZD · Taking ideas")
 
     # Two members propose buckets with their forms; a moderator approves them.
     for person, title, budget in (
@@ -118,7 +118,7 @@ async def test_a_round_from_its_form_to_funded_buckets_and_an_approved_request(
     said = reply(await alice.slash(coop.governance, "bucket withdraw", bucket=2, amount="10"))
     assert "You took back 10.00 NZD from bucket #2" in said
     post = _post_of(coop, shed.message_id)
-    assert "85.00 NZD of 100.00 NZD minimum" in fields(post.embeds[0])["Funding"]
+    assert "85.00 NZD of 100.00 NZD minimum" in raw_fields(post.embeds[0])["Funding"]
 
     # Bob tops the shed up past its minimum; at the close the shed is funded, the oven refunded.
     reply(await bob.click(post, label="Fund 25.00 NZD"))
@@ -139,7 +139,7 @@ async def test_a_round_from_its_form_to_funded_buckets_and_an_approved_request(
     assert (request.status, request.approved_amount, request.requester_id) == ("approved", 11000, alice.id)
     post = _post_of(coop, shed.message_id)
     assert [c.label for row in post.components for c in row.children] == ["Show"]
-    assert "Funded" in fields(post.embeds[0])["Status"]
+    assert "Funded" in raw_fields(post.embeds[0])["Status"]
     # The register keeps the round among the cooperative's decisions.
     listed = await carol.slash(coop.governance, "decisions")
     [entry] = listed.response.embeds[0].fields

@@ -31,8 +31,7 @@ from governance.clock import ManualClock
 from governance.outbound import TIMED_OUT, Address
 from storage.database import Database
 from storage.models import Webhook, WebhookDelivery
-from tests.cogs.test_proposals import _refusal
-from tests.cogs.test_webhooks_export import deliver, serve_receiver
+from tests.cogs.helpers import deliver, refusal, serve_receiver
 from tests.conftest import Coop, build_coop, configure
 
 PUBLIC = "93.184.216.34"  # a global address; nothing here connects to it
@@ -284,7 +283,7 @@ async def test_a_host_name_is_looked_up_when_the_webhook_is_added(
     _use(simcord_bot, resolver=resolver)
 
     for name in ("internal", "partly"):
-        refused = await _refusal(
+        refused = await refusal(
             await configured.admin.slash(
                 configured.governance, "coop webhooks add", url=f"https://{name}.example.org/hook"
             )
@@ -401,7 +400,7 @@ async def test_a_name_that_points_inside_at_delivery_is_refused_and_never_connec
         assert state.connections == 0
         listed = await configured.admin.slash(configured.governance, "coop webhooks list")
         assert "failed 1" in listed.response.content and NOT_PUBLIC in listed.response.content
-        again = await _refusal(
+        again = await refusal(
             await configured.admin.slash(configured.governance, "coop webhooks test", webhook=1)
         )
         assert NOT_PUBLIC in again
@@ -416,7 +415,7 @@ async def test_a_webhook_kept_from_before_at_a_private_address_is_neither_tested
         webhook_id = await _legacy_webhook(db, configured, clock, f"https://127.0.0.1:{port}/hook")
         # The test's answer is the same whatever listens there (here something does): nothing is mapped.
         tested = await configured.admin.slash(configured.governance, "coop webhooks test", webhook=webhook_id)
-        assert NOT_PUBLIC in await _refusal(tested)
+        assert NOT_PUBLIC in await refusal(tested)
 
         await _pending(db, configured, clock, webhook_id)
         await simcord_bot.webhooks.run_now()

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import hashlib
 import hmac
 import json
-import ssl
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +22,18 @@ from governance import export
 from governance.clock import ManualClock
 from storage.database import Database
 from storage.models import WebhookDelivery
-from tests.cogs import test_onboarding as onboarding
-from tests.cogs.test_proposals import _refusal, proposal_message, propose
+from tests.cogs.helpers import (
+    Receiver,
+    close_due,
+    contributor,
+    deliver,
+    proposal_message,
+    propose,
+    refusal,
+    role_ids,
+    serve_receiver,
+    write_charter,
+)
 from tests.conftest import Coop, allow_command
 
 
@@ -47,67 +50,10 @@ def settings(database_url: str) -> Settings:
     )
 
 
-@dataclass
-class Receiver:
-    """What the test's webhook receiver was sent, and how it answers."""
-
-    url: str
-    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-    answers: list[int] = field(default_factory=list)  # status codes to answer with, in turn; then 200
-    hang_seconds: float = 0.0
-    seen_before_arrival: list[list[str]] = field(default_factory=list)
-    env: simcord.Env | None = None
-
-
-@contextmanager
-def serve_receiver(tls: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> Iterator[Receiver]:
-    """A webhook receiver on 127.0.0.1 (over TLS with `tls`), its URL naming `host`."""
-    state = Receiver(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            if state.env is not None:
-                state.seen_before_arrival.append([request.path for request in state.env.http_requests])
-            if state.hang_seconds:
-                time.sleep(state.hang_seconds)
-            status = state.answers.pop(0) if state.answers else 200
-            state.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-            self.send_response(status)
-            if 300 <= status < 400:
-                self.send_header("Location", f"{state.url}/elsewhere")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    if tls is not None:
-        server.socket = tls.wrap_socket(server.socket, server_side=True)
-    scheme = "http" if tls is None else "https"
-    state.url = f"{scheme}://{host}:{server.server_address[1]}/hooks/coopbot"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     with serve_receiver() as state:
         yield state
-
-
-async def deliver(bot: CoopBot) -> None:
-    """What the alarm does for webhooks (claim what is due and send it off), then wait until every
-    delivery sent off has its outcome recorded."""
-    await bot.webhooks.run_now()
-    admin: Any = bot.get_cog("CoopAdmin")  # an extension's own copy of cogs.admin: no isinstance
-    await asyncio.gather(*admin.sending)
 
 
 async def _add_webhook(coop: Coop, url: str) -> str:
@@ -221,11 +167,11 @@ def _sent(receiver: Receiver, event: str) -> list[dict[str, Any]]:
 
 async def _applied_and_agreed(coop: Coop, db: Database, clock: ManualClock) -> simcord.MemberActor:
     """Nina, a contributor, applies; every member agrees to admit her (the decision is not closed yet)."""
-    await onboarding.write_charter(coop, db, clock)
-    nina = await onboarding.contributor(coop, db, clock)
+    await write_charter(coop, db, clock)
+    nina = await contributor(coop, db, clock)
     await nina.slash(coop.governance, "member apply")
     for member in coop.members:
-        await member.click(onboarding.proposal_message(coop, 1), label="No objection")
+        await member.click(await proposal_message(coop, db, 1), label="No objection")
     return nina
 
 
@@ -241,11 +187,11 @@ async def test_member_admitted_is_sent_once_the_member_role_is_given(
     await _add_webhook(coop, receiver.url)
     nina = await _applied_and_agreed(coop, db, clock)
 
-    await onboarding.close_due(simcord_env, simcord_bot, clock, timedelta(days=8))
+    await close_due(simcord_env, simcord_bot, clock, timedelta(days=8))
     await deliver(simcord_bot)
     await deliver(simcord_bot)
 
-    assert coop.member_role.id in onboarding.role_ids(nina)
+    assert coop.member_role.id in role_ids(nina)
     [admitted] = _sent(receiver, "member.admitted")
     assert admitted["subject"] == f"member:{nina.id}"
     assert admitted["data"] == {"application_id": 1, "decision_id": 1, "by": "decision"}
@@ -267,10 +213,10 @@ async def test_an_admission_whose_member_role_discord_refuses_sends_no_member_ad
         "PUT", f"/guilds/{coop.guild.id}/members/{nina.id}/roles/*", status=403, code=50013, message="Missing"
     )
 
-    await onboarding.close_due(simcord_env, simcord_bot, clock, timedelta(days=8))
+    await close_due(simcord_env, simcord_bot, clock, timedelta(days=8))
     await deliver(simcord_bot)
 
-    assert coop.member_role.id not in onboarding.role_ids(nina)
+    assert coop.member_role.id not in role_ids(nina)
     # Receivers hear that the decision closed (it did), not that Nina is a member (she is not).
     assert [body["data"]["passed"] for body in _sent(receiver, "decision.closed")] == [True]
     assert _sent(receiver, "member.admitted") == []
@@ -288,8 +234,8 @@ async def test_a_moderator_admitting_an_applicant_sends_member_admitted_a_promot
     await _add_webhook(coop, receiver.url)
     await allow_command(coop, "mod", coop.moderator_role)
     await coop.moderator.slash(coop.governance, "mod member admission", by_decision=False)
-    await onboarding.write_charter(coop, db, clock)
-    nina = await onboarding.contributor(coop, db, clock)
+    await write_charter(coop, db, clock)
+    nina = await contributor(coop, db, clock)
     await nina.slash(coop.governance, "member apply")
 
     await coop.moderator.slash(coop.governance, "mod member promote", user=nina, reason="Welcome aboard")
@@ -317,9 +263,7 @@ async def test_a_moderator_admitting_an_applicant_sends_member_admitted_a_promot
 async def test_unusable_webhook_urls_are_refused(
     configured: Coop, simcord_env: simcord.Env, db: Database, url: str, expected: str
 ) -> None:
-    refused = await _refusal(
-        await configured.admin.slash(configured.governance, "coop webhooks add", url=url)
-    )
+    refused = await refusal(await configured.admin.slash(configured.governance, "coop webhooks add", url=url))
     assert expected in refused
     listed = await configured.admin.slash(configured.governance, "coop webhooks list")
     assert "No webhooks yet" in listed.response.content
