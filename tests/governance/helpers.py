@@ -4,11 +4,17 @@ test modules import these from here and never from one another."""
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+import tempfile
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 import pytest_asyncio
+from hypothesis.stateful import RuleBasedStateMachine
 from sqlalchemy import text
 from sqlmodel import SQLModel, col, select
 
@@ -24,7 +30,7 @@ from governance.timeparse import parse_timezone
 from governance.voting import cast_vote
 from storage.database import Database
 from storage.models import AuditEvent, Contribution, Decision, Fund, FundingRequest, LedgerEntry
-from tests.conftest import START
+from tests.conftest import PG_URL, START
 
 GUILD = 1_000
 OTHER_GUILD = 2_000
@@ -236,3 +242,38 @@ async def truncate_all(url: str) -> None:
         await connection.execute(text("SET LOCAL session_replication_role = replica"))
         await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     await database.dispose()
+
+
+T = TypeVar("T")
+
+
+class DatabaseMachine(RuleBasedStateMachine):
+    """A hypothesis state machine with a fresh, migrated database for each example: a copy of the template
+    on SQLite, the test database emptied on PostgreSQL. Its steps run on its own event loop."""
+
+    template_url: str = ""
+    prefix = "props"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        self.folder: str | None = None
+        if PG_URL:
+            url = self.template_url
+            self.run(truncate_all(url))
+        else:
+            self.folder = tempfile.mkdtemp(prefix=f"{self.prefix}-")
+            target = Path(self.folder) / f"{self.prefix}.db"
+            shutil.copyfile(self.template_url.removeprefix("sqlite+aiosqlite:///"), target)
+            url = f"sqlite+aiosqlite:///{target}"
+        self.db = Database.from_url(url)
+        self.clock = ManualClock(START)
+
+    def teardown(self) -> None:
+        self.run(self.db.dispose())
+        self.loop.close()
+        if self.folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def run(self, awaitable: Awaitable[T]) -> T:
+        return self.loop.run_until_complete(awaitable)

@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import tempfile
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
-    RuleBasedStateMachine,
     initialize,
     invariant,
     multiple,
@@ -37,15 +33,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
 from governance import decisions, funds, voting
-from governance.clock import ManualClock
 from governance.coop import SetupChanges, configure_guild
 from governance.errors import Conflict, DomainError, InvalidInput, NotAllowed
 from governance.money import format_amount
 from governance.permissions import Actor
-from storage.database import Database
 from storage.models import Fund, FundingRequest, LedgerEntry
-from tests.conftest import PG_URL, START
-from tests.governance.helpers import truncate_all
+from tests.governance.helpers import DatabaseMachine, T
 
 GUILD = 7_000
 MEMBER_ROLE, TREASURER_ROLE = 71, 72
@@ -54,7 +47,6 @@ TREASURERS = [Actor(user_id=710 + i, role_ids=frozenset({MEMBER_ROLE, TREASURER_
 PEOPLE = MEMBERS + TREASURERS
 NZD_LIMIT = 5_000  # 50.00 NZD: the NZD fund's treasurer limit; above it (and in the JPY fund) members decide
 
-T = TypeVar("T")
 Outcome = type[DomainError] | None
 
 
@@ -81,8 +73,8 @@ class ModelEntry:
     row: dict[str, Any] = field(default_factory=dict)  # the entry as first read, to prove it never changes
 
 
-class FundsMachine(RuleBasedStateMachine):
-    template_url: str = ""
+class FundsMachine(DatabaseMachine):
+    prefix = "funds-props"
 
     contributions = Bundle("contributions")
     requests = Bundle("requests")
@@ -92,18 +84,6 @@ class FundsMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.loop = asyncio.new_event_loop()
-        self.folder: str | None = None
-        if PG_URL:
-            url = self.template_url
-            self.run(truncate_all(url))
-        else:
-            self.folder = tempfile.mkdtemp(prefix="funds-props-")
-            target = Path(self.folder) / "funds.db"
-            shutil.copyfile(self.template_url.removeprefix("sqlite+aiosqlite:///"), target)
-            url = f"sqlite+aiosqlite:///{target}"
-        self.db = Database.from_url(url)
-        self.clock = ManualClock(START)
         self.keys_used = 0
         self.checks = 0
         self.balances: dict[int, int] = {}
@@ -111,15 +91,6 @@ class FundsMachine(RuleBasedStateMachine):
         self.model_requests: dict[int, ModelRequest] = {}
         self.model_entries: dict[int, ModelEntry] = {}
         self.model_contributions: dict[int, tuple[int, int, str]] = {}  # id -> fund, amount, status
-
-    def teardown(self) -> None:
-        self.run(self.db.dispose())
-        self.loop.close()
-        if self.folder:
-            shutil.rmtree(self.folder, ignore_errors=True)
-
-    def run(self, awaitable: Awaitable[T]) -> T:
-        return self.loop.run_until_complete(awaitable)
 
     def key(self) -> str:
         self.keys_used += 1

@@ -6,19 +6,14 @@ after the close the fund's books hold (the pot back, the funded buckets approved
 
 from __future__ import annotations
 
-import asyncio
 import os
-import shutil
-import tempfile
 from collections.abc import Awaitable
 from datetime import timedelta
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    RuleBasedStateMachine,
     initialize,
     invariant,
     precondition,
@@ -28,14 +23,11 @@ from hypothesis.stateful import (
 from sqlmodel import col, func, select
 
 from governance import funds, rounds
-from governance.clock import ManualClock
 from governance.coop import SetupChanges, configure_guild
 from governance.errors import DomainError
 from governance.permissions import Actor
-from storage.database import Database
 from storage.models import Bucket, BucketFunding, BucketFundingEvent, FundingRequest, Round, RoundAllocation
-from tests.conftest import PG_URL, START
-from tests.governance.helpers import truncate_all
+from tests.governance.helpers import DatabaseMachine, T
 
 GUILD = 8_000
 MEMBER_ROLE, TREASURER_ROLE, MODERATOR_ROLE = 81, 82, 83
@@ -44,40 +36,18 @@ TREASURER = Actor(user_id=810, role_ids=frozenset({MEMBER_ROLE, TREASURER_ROLE})
 MODERATOR = Actor(user_id=811, role_ids=frozenset({MEMBER_ROLE, MODERATOR_ROLE}))
 NEWCOMER = 899
 POT = 40_000  # 400.00 NZD
-T = TypeVar("T")
 
 
-class RoundMachine(RuleBasedStateMachine):
-    template_url: str = ""
+class RoundMachine(DatabaseMachine):
+    prefix = "rounds-props"
 
     def __init__(self) -> None:
         super().__init__()
-        self.loop = asyncio.new_event_loop()
-        self.folder: str | None = None
-        if PG_URL:
-            url = self.template_url
-            self.run(truncate_all(url))
-        else:
-            self.folder = tempfile.mkdtemp(prefix="rounds-props-")
-            target = Path(self.folder) / "rounds.db"
-            shutil.copyfile(self.template_url.removeprefix("sqlite+aiosqlite:///"), target)
-            url = f"sqlite+aiosqlite:///{target}"
-        self.db = Database.from_url(url)
-        self.clock = ManualClock(START)
         self.keys = 0
         self.closed = False
         self.round_id = 0
         self.fund_id = 0
         self.buckets: list[int] = []
-
-    def teardown(self) -> None:
-        self.run(self.db.dispose())
-        self.loop.close()
-        if self.folder:
-            shutil.rmtree(self.folder, ignore_errors=True)
-
-    def run(self, awaitable: Awaitable[T]) -> T:
-        return self.loop.run_until_complete(awaitable)
 
     def attempt(self, awaitable: Awaitable[T]) -> T | None:
         """An action that may be refused: a refusal is a DomainError and changes nothing (the invariants
