@@ -218,6 +218,15 @@ def require_open(decision: Decision, now: datetime) -> None:
 # --- closing and the lifecycle ----------------------------------------------------------------------
 
 
+def _require_local(decision: Decision) -> None:
+    """Refuse to change, here, a decision whose time belongs to something wider (a network proposal)."""
+    if decision.link_kind is not None and not link_for(decision.link_kind).local_changes:
+        raise NotAllowed(
+            f"{label(decision)} is this cooperative's part of a network proposal: it runs until the "
+            "network's closing time, and nobody extends, cancels or closes it here."
+        )
+
+
 def _require_author_or_moderator(
     settings: CoopSettings, decision: Decision, actor: Actor, doing: str
 ) -> None:
@@ -243,6 +252,7 @@ async def close_decision(
             _require_author_or_moderator(await settings_in(session, guild_id, now), decision, actor, "close")
             full_time = decision.link_kind is not None and not link_for(decision.link_kind).closes_early
             if full_time and now < decision.closes_at:
+                _require_local(decision)
                 # Said alike to its author and to a moderator: neither may close it early.
                 raise NotAllowed(
                     f"Proposal {label(decision)} runs its full time, until "
@@ -303,15 +313,17 @@ async def close_decision(
             details={"passed": result.passed, "outcome": result.outcome, "early": actor is not None},
             at=now,
         )
-        # Its announcement (the message, the result in the thread, the consequences) is owed from here on.
-        await outbox.owe(
-            session,
-            guild_id=guild_id,
-            kind=CLOSED_KIND,
-            key=f"{CLOSED_KIND}:{decision_id}:{now.isoformat()}",
-            payload={"decision_id": decision_id},
-            now=now,
-        )
+        # Its announcement (the message, the result in the thread, the consequences) is owed from here on,
+        # unless what it acts on announces it (a network proposal, once every cooperative has closed).
+        if decision.link_kind is None or link_for(decision.link_kind).announces:
+            await outbox.owe(
+                session,
+                guild_id=guild_id,
+                kind=CLOSED_KIND,
+                key=f"{CLOSED_KIND}:{decision_id}:{now.isoformat()}",
+                payload={"decision_id": decision_id},
+                now=now,
+            )
     reasons: list[tuple[int | None, str, str]]
     if decision.anonymous:
         reasons = [(None, ballot, reason) for ballot, reason in stored["reasons"]]
@@ -364,6 +376,7 @@ async def extend_decision(
         settings = await settings_in(session, guild_id, now)
         decision = await load_decision_in(session, guild_id, decision_id, lock=True)
         _require_author_or_moderator(settings, decision, actor, "extend")
+        _require_local(decision)
         require_open(decision, now)
         try:
             new_close = decision.closes_at + parse_duration(closes)
@@ -399,6 +412,7 @@ async def cancel_decision(
         settings = await settings_in(session, guild_id, now)
         decision = await load_decision_in(session, guild_id, decision_id, lock=True)
         _require_author_or_moderator(settings, decision, actor, "cancel")
+        _require_local(decision)
         if decision.status != DecisionStatus.OPEN:
             raise Conflict(f"Proposal {label(decision)} is not open, so it can't be cancelled.")
         decision.status = DecisionStatus.CANCELLED.value

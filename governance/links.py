@@ -37,6 +37,10 @@ class Link:
         CloseAction  # runs inside the closing transaction: the decision and its consequence commit together
     )
     closes_early: bool = True  # False: nobody, not even a moderator, closes it before its time
+    # False: its close is announced by what it acts on (a network proposal's copy waits for the network).
+    announces: bool = True
+    # False: its closing time and existence are not this cooperative's to change (no extend, no cancel).
+    local_changes: bool = True
 
 
 class UnknownLink(RuntimeError):
@@ -46,7 +50,7 @@ class UnknownLink(RuntimeError):
 @cache
 def links() -> Mapping[str, Link]:
     """Every link kind and its action."""
-    from governance import funds, membership, rounds
+    from governance import funds, membership, networks, rounds
 
     return {
         # The author of a request is the one it decides about, and a request's money waits on the whole vote.
@@ -54,6 +58,12 @@ def links() -> Mapping[str, Link]:
         membership.ADMISSION_LINK: Link(membership.on_admission_decision_closed),
         membership.CHARTER_LINK: Link(membership.on_charter_decision_closed),
         rounds.ROUND_LINK: Link(rounds.on_round_decision_closed),
+        networks.JOIN_LINK: Link(networks.on_join_decision_closed),
+        networks.LEAVE_LINK: Link(networks.on_leave_decision_closed),
+        # A copy of a network proposal closes at the network's time, and the network announces the result.
+        networks.PROPOSAL_LINK: Link(
+            networks.on_copy_closed, closes_early=False, announces=False, local_changes=False
+        ),
     }
 
 

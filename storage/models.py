@@ -693,3 +693,150 @@ class BucketConcern(SQLModel, table=True):
     resolved_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     created_at: datetime = utc_datetime()
     resolved_at: datetime | None = utc_datetime(nullable=True)
+
+
+# --- networks: cooperatives (servers) that decide together -----------------------------------------
+
+
+class Network(SQLModel, table=True):
+    """Cooperatives (Discord servers running coopbot) that decide together. Only what is shared on purpose
+    (its name, its member cooperatives, its proposals and their votes) is visible across servers."""
+
+    __tablename__ = "networks"
+    __table_args__ = (UniqueConstraint("name_key", name="uq_networks_name_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(80), nullable=False))
+    name_key: str = Field(sa_column=Column(String(80), nullable=False))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    home_guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # A cooperative that joined by its own decision also waits for the network's (a network proposal).
+    requires_acceptance: bool = False
+    created_by: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created_at: datetime = utc_datetime()
+
+
+class NetworkMemberStatus(StrEnum):
+    JOINING = "joining"  # the cooperative's own decision to join is open
+    ACCEPTING = "accepting"  # the network's decision to accept it is open
+    MEMBER = "member"
+    DECLINED = "declined"  # one side said no
+    LEFT = "left"
+
+
+class NetworkMembership(SQLModel, table=True):
+    """One cooperative's place in one network, from its decision to join until it leaves (kept after)."""
+
+    __tablename__ = "network_memberships"
+    __table_args__ = (
+        # At most one live membership (joining, accepting or member) per cooperative and network.
+        Index(
+            "uq_network_memberships_live",
+            "network_id",
+            "guild_id",
+            unique=True,
+            sqlite_where=text("status IN ('joining', 'accepting', 'member')"),
+            postgresql_where=text("status IN ('joining', 'accepting', 'member')"),
+        ),
+        Index("ix_network_memberships_guild", "guild_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    network_id: int = Field(sa_column=Column(Integer, ForeignKey("networks.id"), nullable=False))
+    guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # The server's name when it joined: what the other cooperatives see of it.
+    coop_name: str = Field(sa_column=Column(String(100), nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    join_decision_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    acceptance_proposal_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    leave_decision_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    created_at: datetime = utc_datetime()
+    joined_at: datetime | None = utc_datetime(nullable=True)
+    left_at: datetime | None = utc_datetime(nullable=True)
+
+
+class NetworkInvite(SQLModel, table=True):
+    """A single-use invitation for one more cooperative, valid until `expires_at`."""
+
+    __tablename__ = "network_invites"
+    __table_args__ = (UniqueConstraint("code", name="uq_network_invites_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    network_id: int = Field(sa_column=Column(Integer, ForeignKey("networks.id"), nullable=False))
+    code: str = Field(sa_column=Column(String(16), nullable=False))
+    guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))  # the cooperative that issued it
+    created_by: int = Field(sa_column=Column(BigInteger, nullable=False))
+    expires_at: datetime = utc_datetime()
+    used_by_guild_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    used_at: datetime | None = utc_datetime(nullable=True)
+    created_at: datetime = utc_datetime()
+
+
+class NetworkCounting(StrEnum):
+    PERSON = "person"  # every eligible member of every member cooperative votes
+    COOPERATIVE = "cooperative"  # each cooperative decides inside; its outcome is its one vote
+
+
+class NetworkProposal(SQLModel, table=True):
+    """A proposal to the whole network. Each member cooperative holds a copy (a decision of its own, linked
+    here) with its buttons and thread; the network closes when every copy has closed."""
+
+    __tablename__ = "network_proposals"
+    __table_args__ = (Index("ix_network_proposals_network_status", "network_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    network_id: int = Field(sa_column=Column(Integer, ForeignKey("networks.id"), nullable=False))
+    guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))  # where it was proposed
+    author_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    title: str = Field(sa_column=Column(String(200), nullable=False))
+    details: str = Field(default="", sa_column=Column(Text, nullable=False))
+    kind: str = Field(sa_column=Column(String(32), nullable=False))
+    counting: str = Field(sa_column=Column(String(16), nullable=False))
+    # Counting by cooperative: consent (no cooperative objects), majority, or consensus.
+    network_rule: str = Field(default="consent", sa_column=Column(String(16), nullable=False))
+    options: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    anonymous: bool = False
+    status: str = Field(default=DecisionStatus.OPEN.value, sa_column=Column(String(16), nullable=False))
+    closes_at: datetime = utc_datetime()
+    closed_at: datetime | None = utc_datetime(nullable=True)
+    passed: bool | None = None
+    outcome: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # What it decides when it is about something: ("network_admission", membership id).
+    link_kind: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
+    link_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    created_at: datetime = utc_datetime()
+
+
+class NetworkCopy(SQLModel, table=True):
+    """A network proposal as one member cooperative holds it: its decision there and how many of its people
+    may vote (as its bot process last counted them, for the network-wide tally)."""
+
+    __tablename__ = "network_copies"
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "guild_id", name="uq_network_copies_proposal_guild"),
+        UniqueConstraint("decision_id", name="uq_network_copies_decision"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(sa_column=Column(Integer, ForeignKey("network_proposals.id"), nullable=False))
+    guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    decision_id: int = Field(sa_column=Column(Integer, ForeignKey("decisions.id"), nullable=False))
+    eligible: int = 0
+
+
+class NetworkEvent(SQLModel, table=True):
+    """The network's own log: every network action, by which cooperative and person (each is also in the
+    audit log of the cooperative where it happened)."""
+
+    __tablename__ = "network_events"
+    __table_args__ = (Index("ix_network_events_network_created", "network_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    network_id: int = Field(sa_column=Column(Integer, ForeignKey("networks.id"), nullable=False))
+    guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    actor_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    action: str = Field(sa_column=Column(String(64), nullable=False))
+    subject: str = Field(default="", sa_column=Column(String(128), nullable=False))
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = utc_datetime()

@@ -1,0 +1,564 @@
+"""A network's members: creating one, inviting a cooperative, its decision to join (and the network's to
+accept it, where the network asks for that), its decision to leave, and what a member cooperative may read.
+
+Joining is consensual on both sides: an invitation is issued by a moderator of a member cooperative (single
+use, for a set time), and the invited cooperative's members decide whether to join. Leaving is the leaving
+cooperative's own decision; its history stays on both sides.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from governance.coop import settings_in
+from governance.decision_types import DecisionKind
+from governance.errors import Conflict, InvalidInput
+from governance.names import clean_name, name_key
+from governance.networks._common import (
+    ADMISSION_LINK,
+    INVITE_DEFAULT,
+    INVITE_MAX,
+    JOIN_LINK,
+    LEAVE_LINK,
+    MAX_COOP_NAME,
+    MAX_DESCRIPTION,
+    MAX_NAME,
+    PAGE_SIZE,
+    log,
+    member_coops,
+    memberships_of,
+    network_for,
+    require_pass_fail,
+)
+from governance.permissions import Actor, require_moderator
+from governance.proposing import ProposalDraft, open_decision_in
+from governance.tally import TallyResult
+from governance.text import clean_text, plural
+from governance.timeparse import discord_timestamp, parse_duration
+from storage.database import Database
+from storage.models import (
+    Decision,
+    DecisionStatus,
+    Network,
+    NetworkEvent,
+    NetworkInvite,
+    NetworkMembership,
+    NetworkMemberStatus,
+    NetworkProposal,
+)
+
+# Letters and digits that cannot be misread for one another (no 0/O, 1/I/L).
+_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+_CODE_LENGTH = 10
+_LIVE = (
+    NetworkMemberStatus.JOINING.value,
+    NetworkMemberStatus.ACCEPTING.value,
+    NetworkMemberStatus.MEMBER.value,
+)
+INVALID_CODE = "That invitation code is not valid: it is unknown, already used or expired. Ask for a new one."
+
+
+@dataclass(frozen=True)
+class JoinOpened:
+    """A cooperative's decision to join (or leave) a network, opened and ready to be posted."""
+
+    network: Network
+    membership: NetworkMembership
+    decision: Decision
+
+
+@dataclass(frozen=True)
+class NetworkView:
+    """What a member cooperative sees of a network."""
+
+    network: Network
+    members: list[NetworkMembership]
+    joining: list[NetworkMembership]
+    open_proposals: int
+    closed_proposals: int
+
+
+@dataclass(frozen=True)
+class NetworkLogPage:
+    network: Network
+    events: list[NetworkEvent]
+    names: dict[int, str]  # guild id → the cooperative's name in the network
+    page: int
+    pages: int
+
+
+def _coop_name(name: str) -> str:
+    return clean_text(name, field="The server's name", limit=MAX_COOP_NAME, required=True)
+
+
+async def create_network(
+    db: Database,
+    *,
+    guild_id: int,
+    coop_name: str,
+    actor: Actor,
+    name: str,
+    description: str = "",
+    requires_acceptance: bool = False,
+    now: datetime,
+) -> Network:
+    """A moderator creates a network with their cooperative as its first member (its home)."""
+    shown = clean_name(name)
+    clean_text(shown, field="The network's name", limit=MAX_NAME, required=True)
+    description = clean_text(description, field="The description", limit=MAX_DESCRIPTION)
+    async with db.write() as session:
+        require_moderator(await settings_in(session, guild_id, now), actor)
+        key = name_key(shown)
+        taken = (await session.exec(select(Network.id).where(Network.name_key == key))).first()
+        if taken is not None:
+            raise Conflict(f"A network called {shown} already exists: choose another name.")
+        network = Network(
+            name=shown,
+            name_key=key,
+            description=description,
+            home_guild_id=guild_id,
+            requires_acceptance=requires_acceptance,
+            created_by=actor.user_id,
+            created_at=now,
+        )
+        session.add(network)
+        await session.flush()
+        assert network.id is not None
+        session.add(
+            NetworkMembership(
+                network_id=network.id,
+                guild_id=guild_id,
+                coop_name=_coop_name(coop_name),
+                status=NetworkMemberStatus.MEMBER.value,
+                created_at=now,
+                joined_at=now,
+            )
+        )
+        log(
+            session,
+            network_id=network.id,
+            guild_id=guild_id,
+            actor_id=actor.user_id,
+            action="network.create",
+            subject=f"network:{network.id}",
+            details={"name": shown, "requires_acceptance": requires_acceptance},
+            at=now,
+        )
+    return network
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_LENGTH))
+
+
+def _read_code(code: str) -> str:
+    """A code as typed: spaces and dashes dropped, letters in capitals."""
+    return "".join(char for char in code.upper() if char not in " -\t")
+
+
+async def invite(
+    db: Database,
+    *,
+    guild_id: int,
+    actor: Actor,
+    network_name: str | None,
+    valid_for: str | None,
+    now: datetime,
+) -> NetworkInvite:
+    """A moderator of a member cooperative issues a single-use code another cooperative joins with."""
+    span = INVITE_DEFAULT if not valid_for or not valid_for.strip() else parse_duration(valid_for)
+    if span > INVITE_MAX:
+        raise InvalidInput("An invitation is valid for 30 days at most.")
+    if span < timedelta(minutes=10):
+        raise InvalidInput("An invitation is valid for at least 10 minutes.")
+    async with db.write() as session:
+        require_moderator(await settings_in(session, guild_id, now), actor)
+        network, _ = await network_for(session, guild_id, network_name)
+        assert network.id is not None
+        invitation = NetworkInvite(
+            network_id=network.id,
+            code=_new_code(),
+            guild_id=guild_id,
+            created_by=actor.user_id,
+            expires_at=now + span,
+            created_at=now,
+        )
+        session.add(invitation)
+        await session.flush()
+        # The log says an invitation was issued and until when, never its code: it is a key.
+        log(
+            session,
+            network_id=network.id,
+            guild_id=guild_id,
+            actor_id=actor.user_id,
+            action="network.invite",
+            subject=f"invite:{invitation.id}",
+            details={"expires_at": invitation.expires_at.isoformat()},
+            at=now,
+        )
+    return invitation
+
+
+async def join(
+    db: Database,
+    *,
+    guild_id: int,
+    coop_name: str,
+    actor: Actor,
+    code: str,
+    decision_type: str | None,
+    now: datetime,
+) -> JoinOpened:
+    """A moderator uses an invitation: the code is spent and the cooperative's members decide whether to
+    join (consent unless the moderator chooses another yes-or-no type)."""
+    kind = require_pass_fail(decision_type, default=DecisionKind.CONSENT.value, what="Joining a network")
+    typed = _read_code(code)
+    async with db.write() as session:
+        settings = await settings_in(session, guild_id, now)
+        require_moderator(settings, actor)
+        invitation = (await session.exec(select(NetworkInvite).where(NetworkInvite.code == typed))).first()
+        if invitation is None or invitation.used_at is not None or invitation.expires_at <= now:
+            raise InvalidInput(INVALID_CODE)
+        network = await session.get(Network, invitation.network_id)
+        assert network is not None and network.id is not None
+        live = (
+            await session.exec(
+                select(NetworkMembership).where(
+                    NetworkMembership.network_id == network.id,
+                    NetworkMembership.guild_id == guild_id,
+                    col(NetworkMembership.status).in_(_LIVE),
+                )
+            )
+        ).first()
+        if live is not None:
+            joining = live.status != NetworkMemberStatus.MEMBER.value
+            raise Conflict(
+                f"This cooperative is already {'joining' if joining else 'a member of'} the network "
+                f"{network.name}; the code was not used."
+            )
+        spent = await session.exec(
+            update(NetworkInvite)
+            .where(col(NetworkInvite.id) == invitation.id, col(NetworkInvite.used_at).is_(None))
+            .values(used_at=now, used_by_guild_id=guild_id)
+        )
+        if not spent.rowcount:  # another cooperative used it a moment ago
+            raise InvalidInput(INVALID_CODE)
+        membership = NetworkMembership(
+            network_id=network.id,
+            guild_id=guild_id,
+            coop_name=_coop_name(coop_name),
+            status=NetworkMemberStatus.JOINING.value,
+            created_at=now,
+        )
+        session.add(membership)
+        await session.flush()
+        assert membership.id is not None
+        names = ", ".join(coop.coop_name for coop in await member_coops(session, network.id))
+        details = (
+            (f"{network.description}\n\n" if network.description else "")
+            + f"Its member cooperatives: {names}. As a member, this cooperative takes part in network "
+            "proposals; its own decisions, funds, members and log stay its own."
+        )
+        decision = await open_decision_in(
+            session,
+            guild_id=guild_id,
+            author_id=actor.user_id,
+            draft=ProposalDraft(title=f"Join the network {network.name}", details=details, kind=kind),
+            now=now,
+            link=(JOIN_LINK, membership.id),
+        )
+        membership.join_decision_id = decision.id
+        session.add(membership)
+        log(
+            session,
+            network_id=network.id,
+            guild_id=guild_id,
+            actor_id=actor.user_id,
+            action="network.join.decide",
+            subject=f"membership:{membership.id}",
+            details={"coop": membership.coop_name, "decision_id": decision.id, "invite_id": invitation.id},
+            at=now,
+        )
+    return JoinOpened(network, membership, decision)
+
+
+async def _membership_for(session: AsyncSession, decision: Decision) -> NetworkMembership | None:
+    if decision.link_id is None:
+        return None
+    membership = await session.get(NetworkMembership, decision.link_id)
+    if membership is None or membership.guild_id != decision.guild_id:
+        return None
+    return membership
+
+
+async def on_join_decision_closed(
+    session: AsyncSession, decision: Decision, result: TallyResult, now: datetime
+) -> None:
+    """The cooperative decided whether to join: a member, or (where the network asks) awaiting the
+    network's acceptance, or declined."""
+    membership = await _membership_for(session, decision)
+    if membership is None or membership.status != NetworkMemberStatus.JOINING.value:
+        return
+    network = await session.get(Network, membership.network_id)
+    assert network is not None and network.id is not None and membership.id is not None
+    if not result.passed:
+        membership.status = NetworkMemberStatus.DECLINED.value
+        action = "network.join.declined"
+    elif network.requires_acceptance:
+        from governance.networks.proposals import NetworkDraft, open_network_proposal_in
+
+        membership.status = NetworkMemberStatus.ACCEPTING.value
+        draft = NetworkDraft(
+            title=f"Accept {membership.coop_name} into the network",
+            details=f"{membership.coop_name} decided to join {network.name}. Do we accept it?",
+            kind=DecisionKind.CONSENT.value,
+            counting="cooperative",
+            rule="consent",
+        )
+        opened = await open_network_proposal_in(
+            session,
+            network,
+            guild_id=membership.guild_id,
+            author_id=decision.author_id,
+            draft=draft,
+            now=now,
+            link=(ADMISSION_LINK, membership.id),
+        )
+        membership.acceptance_proposal_id = opened.proposal.id
+        action = "network.join.accepting"
+    else:
+        membership.status = NetworkMemberStatus.MEMBER.value
+        membership.joined_at = now
+        action = "network.join"
+    session.add(membership)
+    log(
+        session,
+        network_id=network.id,
+        guild_id=membership.guild_id,
+        actor_id=None,
+        action=action,
+        subject=f"membership:{membership.id}",
+        details={"coop": membership.coop_name, "decision_id": decision.id},
+        at=now,
+    )
+
+
+async def on_network_admission_closed(
+    session: AsyncSession, proposal: NetworkProposal, passed: bool, now: datetime
+) -> None:
+    """The network decided whether to accept a cooperative that decided to join it."""
+    membership = await session.get(NetworkMembership, proposal.link_id)
+    if membership is None or membership.status != NetworkMemberStatus.ACCEPTING.value:
+        return
+    membership.status = NetworkMemberStatus.MEMBER.value if passed else NetworkMemberStatus.DECLINED.value
+    if passed:
+        membership.joined_at = now
+    session.add(membership)
+    log(
+        session,
+        network_id=membership.network_id,
+        guild_id=membership.guild_id,
+        actor_id=None,
+        action="network.join" if passed else "network.join.refused",
+        subject=f"membership:{membership.id}",
+        details={"coop": membership.coop_name, "network_proposal_id": proposal.id},
+        at=now,
+    )
+
+
+async def leave(
+    db: Database,
+    *,
+    guild_id: int,
+    actor: Actor,
+    network_name: str | None,
+    decision_type: str | None,
+    now: datetime,
+) -> JoinOpened:
+    """A moderator puts leaving the network to the cooperative's members."""
+    kind = require_pass_fail(decision_type, default=DecisionKind.CONSENT.value, what="Leaving a network")
+    async with db.write() as session:
+        require_moderator(await settings_in(session, guild_id, now), actor)
+        network, membership = await network_for(session, guild_id, network_name)
+        assert network.id is not None and membership.id is not None
+        if membership.leave_decision_id is not None:
+            pending = await session.get(Decision, membership.leave_decision_id)
+            if pending is not None and pending.status == DecisionStatus.OPEN.value:
+                raise Conflict(
+                    f"The members are already deciding whether to leave {network.name} (#{pending.id})."
+                )
+        decision = await open_decision_in(
+            session,
+            guild_id=guild_id,
+            author_id=actor.user_id,
+            draft=ProposalDraft(
+                title=f"Leave the network {network.name}",
+                details="If this passes, the cooperative leaves the network: it takes no part in network "
+                "proposals from then on. What was decided together stays in both registers.",
+                kind=kind,
+            ),
+            now=now,
+            link=(LEAVE_LINK, membership.id),
+        )
+        membership.leave_decision_id = decision.id
+        session.add(membership)
+        log(
+            session,
+            network_id=network.id,
+            guild_id=guild_id,
+            actor_id=actor.user_id,
+            action="network.leave.decide",
+            subject=f"membership:{membership.id}",
+            details={"coop": membership.coop_name, "decision_id": decision.id},
+            at=now,
+        )
+    return JoinOpened(network, membership, decision)
+
+
+async def on_leave_decision_closed(
+    session: AsyncSession, decision: Decision, result: TallyResult, now: datetime
+) -> None:
+    membership = await _membership_for(session, decision)
+    if membership is None or membership.status != NetworkMemberStatus.MEMBER.value or not result.passed:
+        return
+    membership.status = NetworkMemberStatus.LEFT.value
+    membership.left_at = now
+    session.add(membership)
+    log(
+        session,
+        network_id=membership.network_id,
+        guild_id=membership.guild_id,
+        actor_id=None,
+        action="network.leave",
+        subject=f"membership:{membership.id}",
+        details={"coop": membership.coop_name, "decision_id": decision.id},
+        at=now,
+    )
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+
+async def network_names(db: Database, guild_id: int) -> list[str]:
+    """The names of the networks this cooperative is a member of (for autocomplete)."""
+    async with db.read() as session:
+        return [network.name for network, _ in await memberships_of(session, guild_id)]
+
+
+async def show(db: Database, *, guild_id: int, network_name: str | None) -> NetworkView:
+    async with db.read() as session:
+        network, _ = await network_for(session, guild_id, network_name)
+        assert network.id is not None
+        members = await member_coops(session, network.id)
+        joining = list(
+            (
+                await session.exec(
+                    select(NetworkMembership)
+                    .where(
+                        NetworkMembership.network_id == network.id,
+                        col(NetworkMembership.status).in_(
+                            (NetworkMemberStatus.JOINING.value, NetworkMemberStatus.ACCEPTING.value)
+                        ),
+                    )
+                    .order_by(col(NetworkMembership.id))
+                )
+            ).all()
+        )
+        counts = dict(
+            (
+                await session.exec(
+                    select(NetworkProposal.status, func.count())
+                    .where(NetworkProposal.network_id == network.id)
+                    .group_by(NetworkProposal.status)
+                )
+            ).all()
+        )
+    return NetworkView(
+        network,
+        members,
+        joining,
+        open_proposals=int(counts.get(DecisionStatus.OPEN.value, 0)),
+        closed_proposals=int(counts.get(DecisionStatus.CLOSED.value, 0)),
+    )
+
+
+async def network_log(
+    db: Database, *, guild_id: int, actor: Actor, network_name: str | None, page: int, now: datetime
+) -> NetworkLogPage:
+    """The network's log, newest first, for the moderators of its member cooperatives."""
+    async with db.read() as session:
+        require_moderator(await settings_in(session, guild_id, now), actor)
+        network, _ = await network_for(session, guild_id, network_name)
+        assert network.id is not None
+        total = (
+            await session.exec(
+                select(func.count()).select_from(NetworkEvent).where(NetworkEvent.network_id == network.id)
+            )
+        ).one()
+        pages = max(1, -(-int(total) // PAGE_SIZE))
+        page = min(max(page, 1), pages)
+        events = list(
+            (
+                await session.exec(
+                    select(NetworkEvent)
+                    .where(NetworkEvent.network_id == network.id)
+                    .order_by(col(NetworkEvent.id).desc())
+                    .offset((page - 1) * PAGE_SIZE)
+                    .limit(PAGE_SIZE)
+                )
+            ).all()
+        )
+        names = await coop_names(session, network.id)
+    return NetworkLogPage(network, events, names, page, pages)
+
+
+async def coop_names(session: AsyncSession, network_id: int) -> dict[int, str]:
+    """Every cooperative that ever joined (or asked to), by guild id: the latest name it joined under."""
+    rows = await session.exec(
+        select(NetworkMembership.guild_id, NetworkMembership.coop_name)
+        .where(NetworkMembership.network_id == network_id)
+        .order_by(col(NetworkMembership.id))
+    )
+    return dict(rows.all())
+
+
+def describe_membership(membership: NetworkMembership) -> str:
+    """One member cooperative, for a list: its name and since when."""
+    if membership.status == NetworkMemberStatus.MEMBER.value and membership.joined_at is not None:
+        return f"{membership.coop_name} (since {discord_timestamp(membership.joined_at, 'D')})"
+    waiting = (
+        "deciding to join"
+        if membership.status == NetworkMemberStatus.JOINING.value
+        else "awaiting the network"
+    )
+    return f"{membership.coop_name} ({waiting})"
+
+
+def count_coops(count: int) -> str:
+    return plural(count, "cooperative", "cooperatives")
+
+
+__all__ = [
+    "INVALID_CODE",
+    "JoinOpened",
+    "NetworkLogPage",
+    "NetworkView",
+    "count_coops",
+    "create_network",
+    "describe_membership",
+    "invite",
+    "join",
+    "leave",
+    "network_log",
+    "network_names",
+    "on_join_decision_closed",
+    "on_leave_decision_closed",
+    "on_network_admission_closed",
+    "show",
+]

@@ -1,0 +1,537 @@
+"""Network proposals: one question put to every member cooperative, counted by person or by cooperative.
+
+Each member cooperative holds a *copy*: an ordinary decision of its own (linked to the network proposal),
+posted in its governance channel by the bot process that serves it (the per-server outbox), with its
+buttons, thread and closing-soon reminders. The copies share the network's closing time. Each copy closes in
+its own cooperative as any decision does (no vote lands after it); the close of the last copy closes the
+network proposal, once, in the same transaction, and owes every member cooperative the announcement of the
+network's result.
+
+- **By person**: the copies' votes are counted together under the proposal's rules, over the electorate of
+  every member cooperative (each cooperative's eligible count, as its process last counted it). A person in
+  two member cooperatives is in both electorates and votes in each.
+- **By cooperative**: each copy is that cooperative's own decision; its outcome is its one vote (it passed:
+  the cooperative agrees; nobody voted: it stands aside; else it objects). The network rule decides:
+  consent (no cooperative objects, at least one agrees), majority (more agree than object), or consensus
+  (every cooperative that took part agrees, and at least half of them took part).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from governance import audit, outbox
+from governance.coop import settings_in
+from governance.decision_types import DecisionKind, get_type
+from governance.decisions import CLOSED_KIND, rules_of
+from governance.errors import DomainError, InvalidInput, NotFound
+from governance.networks._common import (
+    ADMISSION_LINK,
+    PAGE_SIZE,
+    POST_KIND,
+    PROPOSAL_LINK,
+    log,
+    member_coops,
+    network_for,
+)
+from governance.networks.membership import coop_names, on_network_admission_closed
+from governance.permissions import Actor, require_member
+from governance.proposing import ProposalDraft, build_decision
+from governance.tally import TallyResult, tally
+from governance.text import plural
+from storage.database import Database, is_postgresql
+from storage.models import (
+    Decision,
+    DecisionStatus,
+    Network,
+    NetworkCopy,
+    NetworkCounting,
+    NetworkProposal,
+    Vote,
+)
+
+RULES = {
+    "consent": "no cooperative objects, and at least one agrees",
+    "majority": "more cooperatives agree than object",
+    "consensus": "every cooperative that takes part agrees, and at least half of them take part",
+}
+AGREE, OBJECT, ASIDE = "agrees", "objects", "stands aside"
+
+
+@dataclass(frozen=True)
+class NetworkDraft:
+    title: str
+    details: str = ""
+    kind: str | None = None
+    counting: str = NetworkCounting.PERSON.value
+    rule: str = "consent"
+    options: tuple[str, ...] = ()
+    closes: str | None = None
+    anonymous: bool = False
+
+
+@dataclass(frozen=True)
+class NetworkOpened:
+    proposal: NetworkProposal
+    network: Network
+    copies: list[Decision]
+    skipped: list[str]  # cooperatives that could not hold a copy, and why
+
+
+@dataclass(frozen=True)
+class CopyNote:
+    """What a copy's message says of the network it belongs to."""
+
+    network: str
+    proposal_id: int
+    counting: str
+    rule: str
+    cooperatives: int
+    local_voters: int | None  # by person: how many of this cooperative voted (None: not counted here)
+    local_eligible: int
+
+
+def label(proposal: NetworkProposal) -> str:
+    """How people refer to a network proposal: N3 (its cooperatives' copies have their own #numbers)."""
+    return f"N{proposal.id}"
+
+
+def _checked(draft: NetworkDraft) -> NetworkDraft:
+    if draft.counting not in {counting.value for counting in NetworkCounting}:
+        raise InvalidInput("Count by person or by cooperative.")
+    if draft.counting == NetworkCounting.COOPERATIVE.value:
+        if draft.rule not in RULES:
+            raise InvalidInput(f"The network rule is one of: {', '.join(RULES)}.")
+        if not get_type(draft.kind or DecisionKind.CONSENT.value).has_pass_fail:
+            raise InvalidInput(
+                "Counted by cooperative, each cooperative's outcome is its one vote, so the type must pass "
+                "or fail (consent, consensus…): count a poll or a ranked vote by person."
+            )
+    return draft
+
+
+async def open_network_proposal_in(
+    session: AsyncSession,
+    network: Network,
+    *,
+    guild_id: int,
+    author_id: int,
+    draft: NetworkDraft,
+    now: datetime,
+    link: tuple[str, int] | None = None,
+) -> NetworkOpened:
+    """Store a network proposal and a copy in every member cooperative that can hold one, each owed to its
+    governance channel, in the caller's transaction. The closing time is read in the proposing
+    cooperative's timezone (or its default for the type) and is the same everywhere."""
+    assert network.id is not None
+    draft = _checked(draft)
+    kind = draft.kind or DecisionKind.CONSENT.value
+    local = ProposalDraft(
+        title=draft.title,
+        details=draft.details,
+        kind=kind,
+        options=draft.options,
+        closes=draft.closes,
+        anonymous=draft.anonymous,
+    )
+    home = build_decision(
+        await settings_in(session, guild_id, now), author_id=author_id, draft=local, now=now
+    )
+    proposal = NetworkProposal(
+        network_id=network.id,
+        guild_id=guild_id,
+        author_id=author_id,
+        title=home.title,
+        details=home.details,
+        kind=home.kind,
+        counting=draft.counting,
+        network_rule=draft.rule,
+        options=list(home.options),
+        anonymous=draft.anonymous,
+        status=DecisionStatus.OPEN.value,
+        closes_at=home.closes_at,
+        link_kind=link[0] if link else None,
+        link_id=link[1] if link else None,
+        created_at=now,
+    )
+    session.add(proposal)
+    await session.flush()
+    assert proposal.id is not None
+    copies: list[Decision] = []
+    skipped: list[str] = []
+    # Every copy has the network's rules and closing time; only who votes is each cooperative's own.
+    as_copy = dataclasses.replace(local, closes=None)
+    for coop in await member_coops(session, network.id):
+        settings = await settings_in(session, coop.guild_id, now)
+        try:
+            copy = build_decision(
+                settings, author_id=author_id, draft=as_copy, now=now, link=(PROPOSAL_LINK, proposal.id)
+            )
+        except DomainError:
+            skipped.append(f"{coop.coop_name} (no member role is set there)")
+            continue
+        copy.closes_at = proposal.closes_at
+        session.add(copy)
+        await session.flush()
+        assert copy.id is not None
+        session.add(NetworkCopy(proposal_id=proposal.id, guild_id=coop.guild_id, decision_id=copy.id))
+        audit.record(
+            session,
+            guild_id=coop.guild_id,
+            actor_id=author_id,
+            action="decision.open",
+            subject=f"decision:{copy.id}",
+            details={"kind": copy.kind, "title": copy.title, "network_proposal_id": proposal.id},
+            at=now,
+        )
+        await outbox.owe(
+            session,
+            guild_id=coop.guild_id,
+            kind=POST_KIND,
+            key=f"{POST_KIND}:{copy.id}",
+            payload={"decision_id": copy.id},
+            now=now,
+        )
+        copies.append(copy)
+    if not copies:
+        raise InvalidInput("No member cooperative can hold this proposal: none has a member role set.")
+    log(
+        session,
+        network_id=network.id,
+        guild_id=guild_id,
+        actor_id=author_id,
+        action="network.propose",
+        subject=f"network_proposal:{proposal.id}",
+        details={
+            "title": proposal.title,
+            "counting": proposal.counting,
+            "kind": proposal.kind,
+            "closes_at": proposal.closes_at.isoformat(),
+            "cooperatives": len(copies),
+        },
+        at=now,
+    )
+    return NetworkOpened(proposal, network, copies, skipped)
+
+
+async def propose(
+    db: Database, *, guild_id: int, actor: Actor, network_name: str | None, draft: NetworkDraft, now: datetime
+) -> NetworkOpened:
+    """A member of a member cooperative puts a question to the whole network."""
+    async with db.write() as session:
+        require_member(await settings_in(session, guild_id, now), actor)
+        network, _ = await network_for(session, guild_id, network_name)
+        return await open_network_proposal_in(
+            session, network, guild_id=guild_id, author_id=actor.user_id, draft=draft, now=now
+        )
+
+
+async def check_proposal(
+    db: Database, *, guild_id: int, actor: Actor, network_name: str | None, draft: NetworkDraft, now: datetime
+) -> Network:
+    """Refuse a network proposal before its author writes it (the form comes next)."""
+    async with db.read() as session:
+        settings = await settings_in(session, guild_id, now)
+        require_member(settings, actor)
+        network, _ = await network_for(session, guild_id, network_name)
+    _checked(draft)
+    kind = get_type(draft.kind or DecisionKind.CONSENT.value)
+    options = draft.options or (("A", "B") if kind.uses_options else ())
+    build_decision(
+        settings,
+        author_id=actor.user_id,
+        draft=ProposalDraft(title="-", kind=kind.kind.value, options=options, closes=draft.closes),
+        now=now,
+    )
+    return network
+
+
+# --- the tally while open -------------------------------------------------------------------------
+
+
+async def _copies(session: AsyncSession, proposal_id: int) -> list[tuple[NetworkCopy, Decision]]:
+    rows = await session.exec(
+        select(NetworkCopy, Decision)
+        .join(Decision, col(Decision.id) == col(NetworkCopy.decision_id))
+        .where(NetworkCopy.proposal_id == proposal_id)
+        .order_by(col(NetworkCopy.id))
+    )
+    return [(copy, decision) for copy, decision in rows.all()]
+
+
+async def _copy_of(session: AsyncSession, decision: Decision) -> NetworkCopy | None:
+    return (
+        await session.exec(
+            select(NetworkCopy).where(
+                NetworkCopy.decision_id == decision.id, NetworkCopy.guild_id == decision.guild_id
+            )
+        )
+    ).first()
+
+
+async def live_tally(db: Database, decision: Decision, local_eligible: int) -> TallyResult:
+    """A copy's tally while it is open: counted by person, the whole network's (every copy's current
+    ballots over every cooperative's electorate); by cooperative, this cooperative's own. This
+    cooperative's eligible count is kept for the other cooperatives' tallies."""
+    async with db.write() as session:
+        copy = await _copy_of(session, decision)
+        if copy is None:
+            raise NotFound(f"#{decision.id} is not a network proposal.")
+        if copy.eligible != local_eligible:
+            await session.exec(
+                update(NetworkCopy).where(col(NetworkCopy.id) == copy.id).values(eligible=local_eligible)
+            )
+        proposal = await session.get(NetworkProposal, copy.proposal_id)
+        assert proposal is not None
+        if proposal.counting == NetworkCounting.COOPERATIVE.value:
+            ids = [decision.id]
+            eligible = local_eligible
+        else:
+            siblings = await _copies(session, copy.proposal_id)
+            ids = [sibling.id for _, sibling in siblings if sibling.status != DecisionStatus.CANCELLED.value]
+            eligible = local_eligible + sum(
+                other.eligible for other, sibling in siblings if sibling.id != decision.id
+            )
+        counts = dict(
+            (
+                await session.exec(
+                    select(Vote.ballot, func.count())
+                    .where(col(Vote.decision_id).in_(ids))
+                    .group_by(Vote.ballot)
+                )
+            ).all()
+        )
+    return tally(rules_of(decision), counts, eligible)
+
+
+async def copy_note(db: Database, decision: Decision) -> CopyNote | None:
+    """What a copy's message says of its network proposal; None for a decision that is not a copy."""
+    if decision.link_kind != PROPOSAL_LINK or decision.link_id is None:
+        return None
+    async with db.read() as session:
+        proposal = await session.get(NetworkProposal, decision.link_id)
+        if proposal is None:
+            return None
+        network = await session.get(Network, proposal.network_id)
+        assert network is not None and proposal.id is not None
+        siblings = await _copies(session, proposal.id)
+        local_voters: int | None = None
+        local_eligible = next((copy.eligible for copy, d in siblings if d.id == decision.id), 0)
+        if proposal.counting == NetworkCounting.PERSON.value:
+            if decision.result is not None and "local_counts" in decision.result:
+                local_voters = sum(decision.result["local_counts"].values())
+                local_eligible = int(decision.result.get("local_eligible", local_eligible))
+            else:
+                local_voters = (
+                    await session.exec(
+                        select(func.count()).select_from(Vote).where(Vote.decision_id == decision.id)
+                    )
+                ).one()
+    return CopyNote(
+        network=network.name,
+        proposal_id=proposal.id,
+        counting=proposal.counting,
+        rule=proposal.network_rule,
+        cooperatives=sum(1 for _, d in siblings if d.status != DecisionStatus.CANCELLED.value),
+        local_voters=local_voters,
+        local_eligible=local_eligible,
+    )
+
+
+# --- the close --------------------------------------------------------------------------------------
+
+
+async def on_copy_closed(
+    session: AsyncSession, decision: Decision, result: TallyResult, now: datetime
+) -> None:
+    """A cooperative's copy closed (in its closing transaction): keep its electorate, and close the network
+    proposal if this was the last copy open."""
+    copy = await _copy_of(session, decision)
+    if copy is None:
+        return
+    await session.exec(
+        update(NetworkCopy).where(col(NetworkCopy.id) == copy.id).values(eligible=result.eligible)
+    )
+    await close_if_complete(session, copy.proposal_id, now)
+
+
+async def close_if_complete(session: AsyncSession, proposal_id: int, now: datetime) -> NetworkProposal | None:
+    """Close the network proposal when none of its copies is open any more; claimed once (a conditional
+    UPDATE, the row locked on PostgreSQL), so two processes closing their last copies close it once.
+    Returns it when this call closed it."""
+    await session.flush()
+    query = select(NetworkProposal).where(NetworkProposal.id == proposal_id)
+    if is_postgresql(session):
+        query = query.with_for_update()
+    proposal = (await session.exec(query)).first()
+    if proposal is None or proposal.status != DecisionStatus.OPEN.value:
+        return None
+    copies = await _copies(session, proposal_id)
+    if any(decision.status == DecisionStatus.OPEN.value for _, decision in copies):
+        return None
+    closed = [decision for _, decision in copies if decision.status == DecisionStatus.CLOSED.value]
+    claimed = await session.exec(
+        update(NetworkProposal)
+        .where(
+            col(NetworkProposal.id) == proposal_id, col(NetworkProposal.status) == DecisionStatus.OPEN.value
+        )
+        .values(status=DecisionStatus.CLOSED.value, closed_at=now)
+    )
+    if not claimed.rowcount:
+        return None
+    names = await coop_names(session, proposal.network_id)
+    passed: bool | None
+    if proposal.counting == NetworkCounting.COOPERATIVE.value:
+        passed, outcome, stored = _count_cooperatives(proposal, closed, names)
+    else:
+        passed, outcome, stored = _count_people(closed)
+    await session.exec(
+        update(NetworkProposal)
+        .where(col(NetworkProposal.id) == proposal_id)
+        .values(passed=passed, outcome=outcome, result=stored)
+    )
+    proposal.status, proposal.closed_at = DecisionStatus.CLOSED.value, now
+    proposal.passed, proposal.outcome, proposal.result = passed, outcome, stored
+    for decision in closed:
+        _record_network_result(decision, proposal, stored)
+        session.add(decision)
+        # Every member cooperative is owed the network's result, delivered by the process serving it.
+        await outbox.owe(
+            session,
+            guild_id=decision.guild_id,
+            kind=CLOSED_KIND,
+            key=f"{CLOSED_KIND}:{decision.id}:{now.isoformat()}",
+            payload={"decision_id": decision.id},
+            now=now,
+        )
+    if proposal.link_kind == ADMISSION_LINK:
+        await on_network_admission_closed(session, proposal, bool(passed), now)
+    log(
+        session,
+        network_id=proposal.network_id,
+        guild_id=proposal.guild_id,
+        actor_id=None,
+        action="network.proposal.close",
+        subject=f"network_proposal:{proposal_id}",
+        details={"passed": passed, "outcome": outcome},
+        at=now,
+    )
+    return proposal
+
+
+def _count_people(closed: list[Decision]) -> tuple[bool | None, str, dict[str, Any]]:
+    counts: Counter[str] = Counter()
+    eligible = 0
+    for decision in closed:
+        assert decision.result is not None
+        counts.update(decision.result["ballot_counts"])
+        eligible += int(decision.result["eligible"])
+    if not closed:
+        return None, "No cooperative held the proposal.", {"ballot_counts": {}, "eligible": 0}
+    result = tally(rules_of(closed[0]), dict(counts), eligible)
+    return result.passed, result.outcome, {"ballot_counts": dict(counts), "eligible": result.eligible}
+
+
+def _count_cooperatives(
+    proposal: NetworkProposal, closed: list[Decision], names: dict[int, str]
+) -> tuple[bool, str, dict[str, Any]]:
+    votes: list[dict[str, Any]] = []
+    for decision in closed:
+        assert decision.result is not None
+        voters = sum(decision.result["ballot_counts"].values())
+        vote = ASIDE if voters == 0 else (AGREE if decision.passed else OBJECT)
+        votes.append(
+            {
+                "guild_id": decision.guild_id,
+                "coop": names.get(decision.guild_id, "?"),
+                "vote": vote,
+                "outcome": decision.outcome or "",
+            }
+        )
+    tally_of = Counter(vote["vote"] for vote in votes)
+    agree, objects, aside = tally_of[AGREE], tally_of[OBJECT], tally_of[ASIDE]
+    took_part = agree + objects
+    if proposal.network_rule == "majority":
+        passed = agree > objects
+    elif proposal.network_rule == "consensus":
+        passed = objects == 0 and agree > 0 and took_part * 2 >= len(votes)
+    else:
+        passed = objects == 0 and agree > 0
+    counted = (
+        f"{plural(agree, 'cooperative agrees', 'cooperatives agree')}, "
+        f"{plural(objects, 'objects', 'object')}, {aside} {'stands' if aside == 1 else 'stand'} aside"
+    )
+    outcome = f"{'Passed' if passed else 'Did not pass'} ({proposal.network_rule}): {counted}."
+    return passed, outcome, {"cooperatives": votes, "rule": proposal.network_rule}
+
+
+def _record_network_result(decision: Decision, proposal: NetworkProposal, stored: dict[str, Any]) -> None:
+    """A copy records the network's result as its own (what its message and its register show), keeping
+    what this cooperative alone said."""
+    assert decision.result is not None
+    local = decision.result
+    if proposal.counting == NetworkCounting.PERSON.value:
+        decision.result = {
+            **local,
+            "ballot_counts": stored["ballot_counts"],
+            "eligible": stored["eligible"],
+            "local_counts": local["ballot_counts"],
+            "local_eligible": local["eligible"],
+        }
+        decision.outcome = f"Across the network: {proposal.outcome}"
+    else:
+        decision.outcome = f"Across the network: {proposal.outcome} This cooperative: {decision.outcome}"
+    decision.passed = proposal.passed
+
+
+async def settle_unposted(db: Database, decision: Decision, now: datetime) -> None:
+    """A copy that could not be posted was cancelled: the network proposal closes without it when it was
+    the last one open."""
+    if decision.link_kind != PROPOSAL_LINK or decision.link_id is None:
+        return
+    async with db.write() as session:
+        await close_if_complete(session, decision.link_id, now)
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProposalPage:
+    network: Network
+    proposals: list[NetworkProposal]
+    names: dict[int, str]
+    page: int
+    pages: int
+
+
+async def proposals_page(db: Database, *, guild_id: int, network_name: str | None, page: int) -> ProposalPage:
+    """The network's proposals, open ones first (soonest to close), then the decided ones, newest first."""
+    async with db.read() as session:
+        network, _ = await network_for(session, guild_id, network_name)
+        assert network.id is not None
+        where = (NetworkProposal.network_id == network.id,)
+        total = int(
+            (await session.exec(select(func.count()).select_from(NetworkProposal).where(*where))).one()
+        )
+        pages = max(1, -(-total // PAGE_SIZE))
+        page = min(max(page, 1), pages)
+        is_open = col(NetworkProposal.status) == DecisionStatus.OPEN.value
+        rows = await session.exec(
+            select(NetworkProposal)
+            .where(*where)
+            .order_by(is_open.desc(), col(NetworkProposal.closed_at).desc(), col(NetworkProposal.id).desc())
+            .offset((page - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE)
+        )
+        proposals = list(rows.all())
+        names = await coop_names(session, network.id)
+    return ProposalPage(network, proposals, names, page, pages)

@@ -1,0 +1,651 @@
+"""Networks against a real database: joining by both sides' consent, network proposals counted by person
+and by cooperative, the close claimed once, what each cooperative is owed, and what never crosses."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from sqlmodel import col, select
+
+from governance import decisions, networks
+from governance.clock import ManualClock
+from governance.decisions import close_decision
+from governance.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
+from governance.networks import NetworkDraft
+from governance.permissions import Actor
+from storage.database import Database
+from storage.models import (
+    Decision,
+    NetworkEvent,
+    NetworkMembership,
+    NetworkProposal,
+    OwedMessage,
+    Vote,
+)
+from tests.governance.helpers import (
+    ADMIN,
+    ALICE,
+    BOB,
+    CAROL,
+    GUILD,
+    MEMBER_ROLE,
+    OTHER_GUILD,
+    OTHER_MEMBER_ROLE,
+    OTTO,
+    VIC,
+    audits,
+    configure,
+    ident,
+    propose,
+    vote,
+)
+
+THIRD_GUILD = 3_000
+THIRD_MEMBER_ROLE = 31
+OUTSIDE_GUILD = 4_000
+OUTSIDE_MEMBER_ROLE = 41
+TINA = Actor(user_id=301, role_ids=frozenset({THIRD_MEMBER_ROLE}))
+TOM = Actor(user_id=302, role_ids=frozenset({THIRD_MEMBER_ROLE}))
+OLGA = Actor(user_id=202, role_ids=frozenset({OTHER_MEMBER_ROLE}))
+OUTSIDER = Actor(user_id=401, role_ids=frozenset({OUTSIDE_MEMBER_ROLE}))
+NAMES = {GUILD: "Kōwhai Co-op", OTHER_GUILD: "Rātā Collective", THIRD_GUILD: "Totara Works"}
+
+
+@pytest_asyncio.fixture
+async def net_db(coop_db: Database, clock: ManualClock) -> Database:
+    for guild_id, role in ((THIRD_GUILD, THIRD_MEMBER_ROLE), (OUTSIDE_GUILD, OUTSIDE_MEMBER_ROLE)):
+        await configure(
+            coop_db, clock.now(), guild_id, governance_channel_id=guild_id + 1, member_role_id=role
+        )
+    return coop_db
+
+
+async def create(db: Database, clock: ManualClock, **kw: object) -> None:
+    await networks.create_network(
+        db,
+        guild_id=GUILD,
+        coop_name=NAMES[GUILD],
+        actor=ADMIN,
+        name="Aotearoa Commons",
+        description="Ventures that pool and decide together.",
+        now=clock.now(),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+async def close_copy(db: Database, clock: ManualClock, decision: Decision, eligible: int) -> None:
+    if clock.now() < decision.closes_at:
+        clock.set(decision.closes_at + timedelta(seconds=1))
+    await close_decision(
+        db, guild_id=decision.guild_id, decision_id=ident(decision), eligible=eligible, now=clock.now()
+    )
+
+
+async def join_by_decision(db: Database, clock: ManualClock, guild_id: int, voter: Actor) -> Decision:
+    """Another cooperative joins with a fresh code: its members pass the decision to join."""
+    code = await networks.invite(
+        db, guild_id=GUILD, actor=ADMIN, network_name=None, valid_for=None, now=clock.now()
+    )
+    opened = await networks.join(
+        db,
+        guild_id=guild_id,
+        coop_name=NAMES[guild_id],
+        actor=ADMIN,
+        code=code.code,
+        decision_type=None,
+        now=clock.now(),
+    )
+    await vote(db, opened.decision, voter, clock.now(), "no_objection")
+    await close_copy(db, clock, opened.decision, eligible=3)
+    return opened.decision
+
+
+@pytest_asyncio.fixture
+async def network(net_db: Database, clock: ManualClock) -> Database:
+    """Three cooperatives in one network; a fourth outside it."""
+    await create(net_db, clock)
+    await join_by_decision(net_db, clock, OTHER_GUILD, OTTO)
+    await join_by_decision(net_db, clock, THIRD_GUILD, TINA)
+    return net_db
+
+
+async def memberships(db: Database) -> list[tuple[int, str]]:
+    async with db.read() as session:
+        rows = await session.exec(select(NetworkMembership).order_by(col(NetworkMembership.id)))
+        return [(row.guild_id, row.status) for row in rows.all()]
+
+
+async def copies_of(db: Database, proposal_id: int) -> dict[int, Decision]:
+    async with db.read() as session:
+        rows = await session.exec(
+            select(Decision).where(
+                Decision.link_kind == networks.PROPOSAL_LINK, Decision.link_id == proposal_id
+            )
+        )
+        return {row.guild_id: row for row in rows.all()}
+
+
+async def owed(db: Database, kind: str, copies: dict[int, Decision] | None = None) -> list[tuple[int, int]]:
+    """(guild, decision) of every message of `kind` owed (about these copies only, when given)."""
+    async with db.read() as session:
+        rows = await session.exec(
+            select(OwedMessage).where(OwedMessage.kind == kind).order_by(col(OwedMessage.id))
+        )
+        found = [(row.guild_id, int(row.payload["decision_id"])) for row in rows.all()]
+    wanted = None if copies is None else {ident(copy) for copy in copies.values()}
+    return [(guild, decision) for guild, decision in found if wanted is None or decision in wanted]
+
+
+async def proposal_row(db: Database, proposal_id: int) -> NetworkProposal:
+    async with db.read() as session:
+        row = await session.get(NetworkProposal, proposal_id)
+    assert row is not None
+    return row
+
+
+async def put(
+    db: Database, clock: ManualClock, actor: Actor = ALICE, guild_id: int = GUILD, **draft: Any
+) -> networks.NetworkOpened:
+    draft.setdefault("title", "Share a bookkeeper")
+    return await networks.propose(
+        db,
+        guild_id=guild_id,
+        actor=actor,
+        network_name=None,
+        draft=NetworkDraft(**draft),
+        now=clock.now(),
+    )
+
+
+# --- joining ----------------------------------------------------------------------------------------
+
+
+async def test_a_moderator_creates_a_network_with_their_cooperative_as_its_home(
+    net_db: Database, clock: ManualClock
+):
+    await create(net_db, clock)
+
+    view = await networks.show(net_db, guild_id=GUILD, network_name=None)
+    assert view.network.name == "Aotearoa Commons"
+    assert [coop.coop_name for coop in view.members] == ["Kōwhai Co-op"]
+    assert [event.action for event in await audits(net_db, "network.create")] == ["network.create"]
+
+
+async def test_only_moderators_create_and_a_name_is_taken_once(net_db: Database, clock: ManualClock):
+    with pytest.raises(NotAllowed):
+        await networks.create_network(
+            net_db, guild_id=GUILD, coop_name="x", actor=ALICE, name="Mine", now=clock.now()
+        )
+    await create(net_db, clock)
+    with pytest.raises(Conflict, match="already exists"):
+        await networks.create_network(
+            net_db,
+            guild_id=OTHER_GUILD,
+            coop_name="x",
+            actor=ADMIN,
+            name="AOTEAROA  commons",
+            now=clock.now(),
+        )
+
+
+async def test_a_cooperative_joins_when_its_members_decide_to(net_db: Database, clock: ManualClock):
+    await create(net_db, clock)
+    code = await networks.invite(
+        net_db, guild_id=GUILD, actor=ADMIN, network_name=None, valid_for="2d", now=clock.now()
+    )
+    assert code.expires_at == clock.now() + timedelta(days=2)
+
+    opened = await networks.join(
+        net_db,
+        guild_id=OTHER_GUILD,
+        coop_name=NAMES[OTHER_GUILD],
+        actor=ADMIN,
+        code=code.code.lower(),
+        decision_type=None,
+        now=clock.now(),
+    )
+    assert (opened.decision.guild_id, opened.decision.kind) == (OTHER_GUILD, "consent")
+    assert (OTHER_GUILD, "joining") in await memberships(net_db)
+    # Not a member yet: it sees no network.
+    with pytest.raises(NotFound):
+        await networks.show(net_db, guild_id=OTHER_GUILD, network_name=None)
+
+    await vote(net_db, opened.decision, OTTO, clock.now(), "no_objection")
+    await close_copy(net_db, clock, opened.decision, eligible=2)
+
+    assert await memberships(net_db) == [(GUILD, "member"), (OTHER_GUILD, "member")]
+    view = await networks.show(net_db, guild_id=OTHER_GUILD, network_name=None)
+    assert [coop.coop_name for coop in view.members] == [NAMES[GUILD], NAMES[OTHER_GUILD]]
+
+
+async def test_a_cooperative_whose_members_object_does_not_join(net_db: Database, clock: ManualClock):
+    await create(net_db, clock)
+    code = await networks.invite(
+        net_db, guild_id=GUILD, actor=ADMIN, network_name=None, valid_for=None, now=clock.now()
+    )
+    opened = await networks.join(
+        net_db,
+        guild_id=OTHER_GUILD,
+        coop_name="Rātā",
+        actor=ADMIN,
+        code=code.code,
+        decision_type=None,
+        now=clock.now(),
+    )
+    await vote(net_db, opened.decision, OTTO, clock.now(), "objection", reason="Not now")
+    await close_copy(net_db, clock, opened.decision, eligible=2)
+
+    assert await memberships(net_db) == [(GUILD, "member"), (OTHER_GUILD, "declined")]
+
+
+@pytest.mark.parametrize("problem", ["unknown", "used", "expired"])
+async def test_a_code_that_is_unknown_used_or_expired_is_refused_and_changes_nothing(
+    net_db: Database, clock: ManualClock, problem: str
+):
+    await create(net_db, clock)
+    code = await networks.invite(
+        net_db, guild_id=GUILD, actor=ADMIN, network_name=None, valid_for="1h", now=clock.now()
+    )
+    typed = code.code
+    if problem == "unknown":
+        typed = "ABCDEFGHJK" if code.code != "ABCDEFGHJK" else "KJHGFEDCBA"
+    elif problem == "used":
+        await networks.join(
+            net_db,
+            guild_id=THIRD_GUILD,
+            coop_name="T",
+            actor=ADMIN,
+            code=code.code,
+            decision_type=None,
+            now=clock.now(),
+        )
+    else:
+        clock.advance(timedelta(hours=1))
+    before = await memberships(net_db)
+
+    with pytest.raises(InvalidInput, match="not valid"):
+        await networks.join(
+            net_db,
+            guild_id=OTHER_GUILD,
+            coop_name="R",
+            actor=ADMIN,
+            code=typed,
+            decision_type=None,
+            now=clock.now(),
+        )
+    assert await memberships(net_db) == before
+
+
+async def test_joining_and_inviting_take_a_moderator_and_a_yes_or_no_type(
+    net_db: Database, clock: ManualClock
+):
+    await create(net_db, clock)
+    with pytest.raises(NotAllowed):
+        await networks.invite(
+            net_db, guild_id=GUILD, actor=ALICE, network_name=None, valid_for=None, now=clock.now()
+        )
+    code = await networks.invite(
+        net_db, guild_id=GUILD, actor=ADMIN, network_name=None, valid_for=None, now=clock.now()
+    )
+    with pytest.raises(NotAllowed):
+        await networks.join(
+            net_db,
+            guild_id=OTHER_GUILD,
+            coop_name="R",
+            actor=OTTO,
+            code=code.code,
+            decision_type=None,
+            now=clock.now(),
+        )
+    with pytest.raises(InvalidInput, match="yes-or-no"):
+        await networks.join(
+            net_db,
+            guild_id=OTHER_GUILD,
+            coop_name="R",
+            actor=ADMIN,
+            code=code.code,
+            decision_type="poll",
+            now=clock.now(),
+        )
+    # Nothing was spent by the refusals: the code still works.
+    opened = await networks.join(
+        net_db,
+        guild_id=OTHER_GUILD,
+        coop_name="R",
+        actor=ADMIN,
+        code=code.code,
+        decision_type="consensus",
+        now=clock.now(),
+    )
+    assert opened.decision.kind == "consensus"
+
+
+async def test_a_network_that_asks_for_its_own_acceptance_decides_by_cooperative(
+    net_db: Database, clock: ManualClock
+):
+    await create(net_db, clock, requires_acceptance=True)
+    await join_by_decision(net_db, clock, OTHER_GUILD, OTTO)
+    assert (OTHER_GUILD, "accepting") in await memberships(net_db)
+
+    async with net_db.read() as session:
+        [acceptance] = (await session.exec(select(NetworkProposal))).all()
+    assert (acceptance.counting, acceptance.link_kind) == ("cooperative", networks.ADMISSION_LINK)
+    copies = await copies_of(net_db, ident_of(acceptance))
+    assert set(copies) == {GUILD}  # only the members decide; the newcomer waits
+    await vote(net_db, copies[GUILD], BOB, clock.now(), "no_objection")
+    await close_copy(net_db, clock, copies[GUILD], eligible=6)
+
+    assert await memberships(net_db) == [(GUILD, "member"), (OTHER_GUILD, "member")]
+
+
+def ident_of(proposal: NetworkProposal) -> int:
+    assert proposal.id is not None
+    return proposal.id
+
+
+async def test_leaving_is_the_leaving_cooperatives_decision_and_history_stays(
+    network: Database, clock: ManualClock
+):
+    opened = await put(network, clock)
+    proposal_id = ident_of(opened.proposal)
+    leaving = await networks.leave(
+        network, guild_id=THIRD_GUILD, actor=ADMIN, network_name=None, decision_type=None, now=clock.now()
+    )
+    with pytest.raises(Conflict, match="already deciding"):
+        await networks.leave(
+            network, guild_id=THIRD_GUILD, actor=ADMIN, network_name=None, decision_type=None, now=clock.now()
+        )
+    await vote(network, leaving.decision, TINA, clock.now(), "no_objection")
+    await close_copy(network, clock, leaving.decision, eligible=2)
+
+    assert (THIRD_GUILD, "left") in await memberships(network)
+    with pytest.raises(NotFound):
+        await networks.show(network, guild_id=THIRD_GUILD, network_name=None)
+    # Its copy of the earlier proposal is still its own, and a new proposal no longer reaches it.
+    assert THIRD_GUILD in await copies_of(network, proposal_id)
+    later = await put(network, clock, title="Pool for a van")
+    assert {copy.guild_id for copy in later.copies} == {GUILD, OTHER_GUILD}
+
+
+# --- network proposals --------------------------------------------------------------------------------
+
+
+async def test_a_network_proposal_is_owed_to_every_member_cooperative(network: Database, clock: ManualClock):
+    opened = await put(network, clock, closes="3d")
+
+    copies = await copies_of(network, ident_of(opened.proposal))
+    assert set(copies) == {GUILD, OTHER_GUILD, THIRD_GUILD}
+    assert {copy.closes_at for copy in copies.values()} == {opened.proposal.closes_at}
+    assert copies[OTHER_GUILD].eligible_role_id == OTHER_MEMBER_ROLE
+    assert sorted(await owed(network, networks.POST_KIND)) == sorted(
+        (guild, ident(copy)) for guild, copy in copies.items()
+    )
+    # Nothing of it in the cooperative outside the network.
+    assert OUTSIDE_GUILD not in {guild for guild, _ in await owed(network, networks.POST_KIND)}
+
+
+async def test_counted_by_person_every_cooperatives_votes_count_together(
+    network: Database, clock: ManualClock
+):
+    opened = await put(network, clock, kind="consent")
+    copies = await copies_of(network, ident_of(opened.proposal))
+    await vote(network, copies[GUILD], ALICE, clock.now(), "no_objection")
+    await vote(network, copies[OTHER_GUILD], OTTO, clock.now(), "no_objection")
+    await vote(network, copies[THIRD_GUILD], TINA, clock.now(), "objection", reason="Too costly")
+
+    live = await networks.live_tally(network, copies[GUILD], local_eligible=6)
+    assert live.voters == 3
+
+    await close_copy(network, clock, copies[GUILD], eligible=6)
+    await close_copy(network, clock, copies[OTHER_GUILD], eligible=2)
+    # Two of three closed: the network waits, and nobody is told a result yet.
+    assert (await proposal_row(network, ident_of(opened.proposal))).status == "open"
+    assert await owed(network, decisions.CLOSED_KIND, copies) == []
+
+    await close_copy(network, clock, copies[THIRD_GUILD], eligible=2)
+
+    proposal = await proposal_row(network, ident_of(opened.proposal))
+    assert (proposal.status, proposal.passed) == ("closed", False)
+    assert proposal.result == {"ballot_counts": {"no_objection": 2, "objection": 1}, "eligible": 10}
+    assert sorted(await owed(network, decisions.CLOSED_KIND, copies)) == sorted(
+        (guild, ident(copy)) for guild, copy in copies.items()
+    )
+    closed = await copies_of(network, ident_of(opened.proposal))
+    for copy in closed.values():
+        assert copy.passed is False
+        assert copy.result is not None and copy.result["ballot_counts"] == {"no_objection": 2, "objection": 1}
+        assert copy.outcome is not None and copy.outcome.startswith("Across the network:")
+    third = closed[THIRD_GUILD].result
+    assert third is not None and third["local_counts"] == {"objection": 1}
+
+
+async def test_counted_by_person_a_poll_counts_every_cooperatives_ballots(
+    network: Database, clock: ManualClock
+):
+    opened = await put(network, clock, kind="poll", options=("Wellington", "Auckland"))
+    copies = await copies_of(network, ident_of(opened.proposal))
+    await vote(network, copies[GUILD], ALICE, clock.now(), [0])
+    await vote(network, copies[OTHER_GUILD], OTTO, clock.now(), [1])
+    await vote(network, copies[THIRD_GUILD], TINA, clock.now(), [1])
+    for copy in copies.values():
+        await close_copy(network, clock, copy, eligible=3)
+
+    proposal = await proposal_row(network, ident_of(opened.proposal))
+    assert proposal.outcome is not None and "Auckland" in proposal.outcome
+
+
+@pytest.mark.parametrize(
+    ("rule", "third_votes", "passed"),
+    [
+        ("consent", "objection", False),
+        ("majority", "objection", True),
+        ("consent", None, True),
+        ("consensus", None, True),
+    ],
+)
+async def test_counted_by_cooperative_each_outcome_is_one_vote_under_the_network_rule(
+    network: Database, clock: ManualClock, rule: str, third_votes: str | None, passed: bool
+):
+    opened = await put(network, clock, kind="consent", counting="cooperative", rule=rule)
+    copies = await copies_of(network, ident_of(opened.proposal))
+    await vote(network, copies[GUILD], ALICE, clock.now(), "no_objection")
+    await vote(network, copies[OTHER_GUILD], OTTO, clock.now(), "no_objection")
+    if third_votes:
+        await vote(network, copies[THIRD_GUILD], TINA, clock.now(), third_votes, reason="We can't")
+    for copy in copies.values():
+        await close_copy(network, clock, copy, eligible=2)
+
+    proposal = await proposal_row(network, ident_of(opened.proposal))
+    assert proposal.passed is passed
+    assert proposal.result is not None
+    votes = {row["coop"]: row["vote"] for row in proposal.result["cooperatives"]}
+    assert votes == {
+        NAMES[GUILD]: "agrees",
+        NAMES[OTHER_GUILD]: "agrees",
+        NAMES[THIRD_GUILD]: "objects" if third_votes else "stands aside",
+    }
+    third = (await copies_of(network, ident_of(opened.proposal)))[THIRD_GUILD]
+    assert third.outcome is not None and "This cooperative:" in third.outcome
+
+
+async def test_by_cooperative_takes_a_yes_or_no_type_and_a_known_rule(network: Database, clock: ManualClock):
+    with pytest.raises(InvalidInput, match="pass or fail"):
+        await put(network, clock, kind="poll", options=("a", "b"), counting="cooperative")
+    with pytest.raises(InvalidInput, match="rule"):
+        await put(network, clock, counting="cooperative", rule="loudest")
+
+
+async def test_a_copy_is_not_the_cooperatives_to_extend_cancel_or_close_early(
+    network: Database, clock: ManualClock
+):
+    opened = await put(network, clock)
+    copy = (await copies_of(network, ident_of(opened.proposal)))[GUILD]
+    for attempt in (
+        decisions.extend_decision(
+            network, guild_id=GUILD, decision_id=ident(copy), actor=ADMIN, closes="2d", now=clock.now()
+        ),
+        decisions.cancel_decision(
+            network, guild_id=GUILD, decision_id=ident(copy), actor=ADMIN, now=clock.now()
+        ),
+        close_decision(
+            network, guild_id=GUILD, decision_id=ident(copy), eligible=6, now=clock.now(), actor=ADMIN
+        ),
+    ):
+        with pytest.raises(NotAllowed, match="network proposal"):
+            await attempt
+    assert (await copies_of(network, ident_of(opened.proposal)))[GUILD].status == "open"
+
+
+async def test_only_members_of_a_member_cooperative_propose(network: Database, clock: ManualClock):
+    with pytest.raises(NotAllowed):
+        await put(network, clock, actor=VIC)
+    with pytest.raises(NotFound):
+        await put(network, clock, actor=OUTSIDER, guild_id=OUTSIDE_GUILD)
+
+
+# --- the close is claimed once; votes racing it ---------------------------------------------------------
+
+
+async def test_the_last_copies_closing_together_close_the_network_once(network: Database, clock: ManualClock):
+    opened = await put(network, clock)
+    copies = await copies_of(network, ident_of(opened.proposal))
+    clock.set(opened.proposal.closes_at + timedelta(seconds=1))
+
+    await asyncio.gather(
+        *(
+            close_decision(network, guild_id=guild, decision_id=ident(copy), eligible=2, now=clock.now())
+            for guild, copy in copies.items()
+            for _ in range(2)
+        )
+    )
+
+    async with network.read() as session:
+        closes = (
+            await session.exec(select(NetworkEvent).where(NetworkEvent.action == "network.proposal.close"))
+        ).all()
+    assert len(closes) == 1
+    assert len(await owed(network, decisions.CLOSED_KIND, copies)) == 3
+
+
+async def test_members_of_three_cooperatives_voting_as_it_closes_never_land_after_the_close(
+    network: Database, clock: ManualClock
+):
+    opened = await put(network, clock, kind="consensus")
+    copies = await copies_of(network, ident_of(opened.proposal))
+    roles = {GUILD: MEMBER_ROLE, OTHER_GUILD: OTHER_MEMBER_ROLE, THIRD_GUILD: THIRD_MEMBER_ROLE}
+    voters = [
+        (guild, Actor(user_id=50_000 + guild + n, role_ids=frozenset({roles[guild]})))
+        for guild in copies
+        for n in range(12)
+    ]
+    before_close = opened.proposal.closes_at - timedelta(milliseconds=1)
+    at_close = opened.proposal.closes_at + timedelta(seconds=1)
+
+    async def try_vote(guild: int, voter: Actor) -> bool:
+        try:
+            await vote(network, copies[guild], voter, before_close, "agree")
+        except DomainError:
+            return False
+        return True
+
+    async def close(guild: int) -> None:
+        await asyncio.sleep(0)
+        await close_decision(
+            network, guild_id=guild, decision_id=ident(copies[guild]), eligible=12, now=at_close
+        )
+
+    outcome = await asyncio.gather(*(try_vote(g, v) for g, v in voters), *(close(g) for g in copies))
+    accepted = sum(bool(ok) for ok in outcome[: len(voters)])
+    late = await asyncio.gather(*(try_vote(g, v) for g, v in voters))
+
+    assert not any(late)
+    proposal = await proposal_row(network, ident_of(opened.proposal))
+    assert proposal.status == "closed" and proposal.result is not None
+    async with network.read() as session:
+        stored = (
+            await session.exec(
+                select(Vote).where(col(Vote.decision_id).in_([ident(c) for c in copies.values()]))
+            )
+        ).all()
+    assert len(stored) == accepted
+    assert proposal.result["ballot_counts"].get("agree", 0) == accepted
+
+
+# --- what never crosses ---------------------------------------------------------------------------------
+
+
+async def test_a_cooperative_outside_the_network_reaches_nothing_of_it(network: Database, clock: ManualClock):
+    opened = await put(network, clock)
+    copies = await copies_of(network, ident_of(opened.proposal))
+    own = await propose(network, clock.now(), title="Our own budget")
+
+    for attempt in (
+        networks.show(network, guild_id=OUTSIDE_GUILD, network_name=None),
+        networks.show(network, guild_id=OUTSIDE_GUILD, network_name="Aotearoa Commons"),
+        networks.proposals_page(network, guild_id=OUTSIDE_GUILD, network_name=None, page=1),
+        networks.network_log(
+            network, guild_id=OUTSIDE_GUILD, actor=ADMIN, network_name=None, page=1, now=clock.now()
+        ),
+        networks.invite(
+            network, guild_id=OUTSIDE_GUILD, actor=ADMIN, network_name=None, valid_for=None, now=clock.now()
+        ),
+        networks.leave(
+            network,
+            guild_id=OUTSIDE_GUILD,
+            actor=ADMIN,
+            network_name=None,
+            decision_type=None,
+            now=clock.now(),
+        ),
+    ):
+        with pytest.raises(NotFound):
+            await attempt
+    # Neither a copy held by a member cooperative nor that cooperative's own decision is found from outside,
+    # nor from another member cooperative.
+    for guild, decision in ((OUTSIDE_GUILD, copies[GUILD]), (OUTSIDE_GUILD, own), (OTHER_GUILD, own)):
+        with pytest.raises(NotFound):
+            await decisions.get_decision(network, guild, ident(decision))
+        with pytest.raises(DomainError):
+            await vote(
+                network, decision.model_copy(update={"guild_id": guild}), OUTSIDER, clock.now(), "agree"
+            )
+    assert await networks.network_names(network, OUTSIDE_GUILD) == []
+
+
+async def test_the_network_log_holds_network_actions_only_and_each_is_in_its_cooperatives_audit_log(
+    network: Database, clock: ManualClock
+):
+    await propose(
+        network, clock.now(), title="Our own budget"
+    )  # a cooperative's own: not in the network's log
+    await put(network, clock, actor=OTTO, guild_id=OTHER_GUILD)
+
+    page = await networks.network_log(
+        network, guild_id=THIRD_GUILD, actor=ADMIN, network_name=None, page=1, now=clock.now()
+    )
+    actions = [event.action for event in page.events]
+    assert actions[0] == "network.propose"
+    assert "decision.open" not in actions
+    assert page.names[OTHER_GUILD] == NAMES[OTHER_GUILD]
+    [proposed] = await audits(network, "network.propose")
+    assert proposed.guild_id == OTHER_GUILD
+    with pytest.raises(NotAllowed):
+        await networks.network_log(
+            network, guild_id=THIRD_GUILD, actor=TOM, network_name=None, page=1, now=clock.now()
+        )
+
+
+async def test_a_cooperative_in_two_networks_names_the_one_it_means(network: Database, clock: ManualClock):
+    await networks.create_network(
+        network, guild_id=GUILD, coop_name=NAMES[GUILD], actor=ADMIN, name="Pacific Makers", now=clock.now()
+    )
+    with pytest.raises(InvalidInput, match="several networks"):
+        await networks.show(network, guild_id=GUILD, network_name=None)
+    view = await networks.show(network, guild_id=GUILD, network_name="pacific makers")
+    assert view.network.name == "Pacific Makers"
+    assert await networks.network_names(network, GUILD) == ["Aotearoa Commons", "Pacific Makers"]
+    assert CAROL and BOB  # the same people are in both
