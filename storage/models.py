@@ -709,7 +709,8 @@ class Network(SQLModel, table=True):
     name: str = Field(sa_column=Column(String(80), nullable=False))
     name_key: str = Field(sa_column=Column(String(80), nullable=False))
     description: str = Field(default="", sa_column=Column(Text, nullable=False))
-    home_guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # Its home: the cooperative that created it (every row names the cooperative it came from).
+    guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     # A cooperative that joined by its own decision also waits for the network's (a network proposal).
     requires_acceptance: bool = False
     created_by: int = Field(sa_column=Column(BigInteger, nullable=False))

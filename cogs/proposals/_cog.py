@@ -45,13 +45,14 @@ from cogs.proposals._forms import (
 from cogs.proposals._items import PERSISTENT_ITEMS
 from cogs.proposals._moderation import Closes, DecisionModeration, ProposalId
 from cogs.proposals._render import (
+    copy_line,
     proposal_embed,
     reason_pages,
     reasons_embed,
     result_message,
     voting_view,
 )
-from governance import coop, decisions, nudges, outbox, proposing, reminders, voting
+from governance import coop, decisions, networks, nudges, outbox, proposing, reminders, voting
 from governance import register as decision_register
 from governance.decision_types import DECISION_TYPES
 from governance.errors import Conflict, InvalidInput
@@ -175,7 +176,15 @@ class Proposals(CoopCog):
 
     async def _tally(self, decision: Decision) -> TallyResult:
         eligible = await eligible_members(self.bot.get_guild(decision.guild_id), decision)
+        if decision.link_kind == networks.PROPOSAL_LINK and decision.status == DecisionStatus.OPEN:
+            # A copy of a network proposal: counted by person, the tally is the whole network's.
+            return await networks.live_tally(self.bot.database, decision, len(eligible))
         return await decisions.current_tally(self.bot.database, decision, len(eligible))
+
+    async def _embed(self, decision: Decision, result: TallyResult) -> discord.Embed:
+        """The proposal message's embed; a network proposal's copy says which network and how it counts."""
+        note = await networks.copy_note(self.bot.database, decision)
+        return proposal_embed(decision, result, network=copy_line(note) if note else None)
 
     async def refresh_message(self, decision: Decision) -> None:
         """Show the decision's current state on its proposal message. Edits of one message take turns and
@@ -191,7 +200,7 @@ class Proposals(CoopCog):
             result = await self._tally(current)
             try:
                 await message.edit(
-                    embed=proposal_embed(current, result),
+                    embed=await self._embed(current, result),
                     view=voting_view(current),
                     allowed_mentions=NO_MENTIONS,
                 )
@@ -216,6 +225,12 @@ class Proposals(CoopCog):
         decision = await decisions.get_decision(self.bot.database, guild_id, decision_id)
         if decision.status == DecisionStatus.OPEN:  # the close shows itself; this is for live tallies
             await self.refresh_message(decision)
+            # The other cooperatives' copies of a network proposal show the network's tally too: each is
+            # refreshed by the process that serves it (the outbox), at most once per interval.
+            if decision.link_kind == networks.PROPOSAL_LINK and await networks.owe_sibling_refresh(
+                self.bot.database, decision, self._now()
+            ):
+                await self.bot.outbox.send_due()
 
     # --- opening ----------------------------------------------------------------------------------
 
@@ -326,7 +341,7 @@ class Proposals(CoopCog):
         if channel is not None:
             try:
                 message = await channel.send(
-                    embed=proposal_embed(decision, await self._tally(decision)),
+                    embed=await self._embed(decision, await self._tally(decision)),
                     view=voting_view(decision),
                     allowed_mentions=NO_MENTIONS,
                 )
@@ -779,7 +794,7 @@ class Proposals(CoopCog):
         guild_id = guild_id_of(interaction)
         decision = await decisions.get_decision(self.bot.database, guild_id, proposal)
         assert decision.id is not None
-        embed = proposal_embed(decision, await self._tally(decision))
+        embed = await self._embed(decision, await self._tally(decision))
         vote = await decisions.get_vote(self.bot.database, decision.id, interaction.user.id)
         lines = [
             f"Your vote: **{decisions.describe(decision, vote.ballot)}**" if vote else "You have not voted."

@@ -16,10 +16,12 @@ from cogs._text import (
     shorten,
 )
 from cogs.proposals._items import BallotButton, PositionButton, WithdrawButton
-from governance import decisions
+from governance import decisions, networks
 from governance.decision_types import DecisionType
+from governance.networks import CopyNote
 from governance.records import Decision, DecisionStatus
 from governance.tally import TallyResult
+from governance.text import plural
 from governance.timeparse import discord_timestamp, format_duration
 
 CLOSE_POST_REASON_LIMIT = 300  # each reason in the close post; /proposal show gives them in full
@@ -103,9 +105,9 @@ def _colour(decision: Decision) -> discord.Colour:
     return COLOUR_PASSED if decision.passed else COLOUR_FAILED
 
 
-def proposal_embed(decision: Decision, result: TallyResult) -> discord.Embed:
+def proposal_embed(decision: Decision, result: TallyResult, *, network: str | None = None) -> discord.Embed:
     """The proposal message: type and rule, who votes, when it closes, the tally, participation, and whether
-    it would pass now — or, once closed, the result."""
+    it would pass now — or, once closed, the result. `network`: the line of a network proposal's copy."""
     decision_type = decisions.type_of(decision)
     status = {DecisionStatus.CLOSED: " (closed)", DecisionStatus.CANCELLED: " (cancelled)"}.get(
         DecisionStatus(decision.status), ""
@@ -118,6 +120,8 @@ def proposal_embed(decision: Decision, result: TallyResult) -> discord.Embed:
     embed.add_field(
         name="Decision type", value=f"**{decision_type.label}**: {decision_type.rule}", inline=False
     )
+    if network:
+        embed.add_field(name="🌐 Network proposal", value=shorten(network, FIELD_LIMIT), inline=False)
     embed.add_field(name="Who can vote", value=_who_can_vote(decision))
     closing_word = "Closes" if decision.status == DecisionStatus.OPEN else "Closed"
     closed_at = decision.closed_at or decision.closes_at
@@ -254,3 +258,21 @@ def reasons_embed(decision: Decision, pages: list[str], page: int) -> discord.Em
     if notes:
         embed.set_footer(text=" · ".join(notes))
     return embed
+
+
+def copy_line(note: CopyNote) -> str:
+    """What a cooperative's copy of a network proposal says of the network and how it counts."""
+    coops = plural(note.cooperatives, "cooperative", "cooperatives")
+    head = f"N{note.proposal_id} in **{plain(note.network)}**, across {coops}"
+    if note.counting == "cooperative":
+        rule = networks.RULES.get(note.rule, note.rule)
+        return (
+            f"{head}, counted by cooperative: this cooperative's outcome is its one vote. It passes across "
+            f"the network when {rule}."
+        )
+    local = (
+        ""
+        if note.local_voters is None
+        else f" This cooperative: {note.local_voters} of {note.local_eligible} voted."
+    )
+    return f"{head}, counted by person: the count below is the whole network's.{local}"

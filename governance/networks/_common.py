@@ -27,6 +27,7 @@ PROPOSAL_LINK = "network_proposal"  # a member cooperative's copy of a network p
 ADMISSION_LINK = "network_admission"
 
 POST_KIND = "network-post"  # a copy owed to a cooperative's governance channel (governance/outbox.py)
+REFRESH_KIND = "network-tally"  # a copy's message owed the network's new tally
 
 MAX_NAME = 80
 MAX_DESCRIPTION = 1000

@@ -122,7 +122,7 @@ async def create_network(
             name=shown,
             name_key=key,
             description=description,
-            home_guild_id=guild_id,
+            guild_id=guild_id,
             requires_acceptance=requires_acceptance,
             created_by=actor.user_id,
             created_at=now,
@@ -562,3 +562,23 @@ __all__ = [
     "on_network_admission_closed",
     "show",
 ]
+
+
+async def membership_words(db: Database, decision: Decision) -> str | None:
+    """What the thread of a decision to join or leave is told once it closed."""
+    async with db.read() as session:
+        membership = await _membership_for(session, decision)
+        network = await session.get(Network, membership.network_id) if membership else None
+    if membership is None or network is None:
+        return None
+    status, name = membership.status, network.name
+    if decision.link_kind == LEAVE_LINK:
+        if status == NetworkMemberStatus.LEFT.value:
+            return f"This cooperative has left the network {name}. What was decided together stays on record."
+        return f"This cooperative stays in the network {name}."
+    return {
+        NetworkMemberStatus.MEMBER.value: f"This cooperative is now a member of the network {name}.",
+        NetworkMemberStatus.ACCEPTING.value: f"This cooperative decided to join {name}: the network's "
+        "cooperatives now decide whether to accept it.",
+        NetworkMemberStatus.DECLINED.value: f"This cooperative does not join the network {name}.",
+    }.get(status)

@@ -38,6 +38,7 @@ from governance.networks._common import (
     PAGE_SIZE,
     POST_KIND,
     PROPOSAL_LINK,
+    REFRESH_KIND,
     log,
     member_coops,
     network_for,
@@ -346,6 +347,36 @@ async def copy_note(db: Database, decision: Decision) -> CopyNote | None:
     )
 
 
+REFRESH_BUCKET = 10  # seconds: the other cooperatives' copies are refreshed at most this often
+
+
+async def owe_sibling_refresh(db: Database, decision: Decision, now: datetime) -> bool:
+    """After a copy's tally changed, owe the other open copies (counted by person, they show the same
+    network tally) a refresh, each to the process serving its cooperative; once per copy and interval."""
+    if decision.link_kind != PROPOSAL_LINK or decision.link_id is None:
+        return False
+    bucket = int(now.timestamp()) // REFRESH_BUCKET
+    async with db.write() as session:
+        proposal = await session.get(NetworkProposal, decision.link_id)
+        if proposal is None or proposal.counting != NetworkCounting.PERSON.value:
+            return False
+        siblings = [
+            sibling
+            for _, sibling in await _copies(session, decision.link_id)
+            if sibling.id != decision.id and sibling.status == DecisionStatus.OPEN.value
+        ]
+        for sibling in siblings:
+            await outbox.owe(
+                session,
+                guild_id=sibling.guild_id,
+                kind=REFRESH_KIND,
+                key=f"{REFRESH_KIND}:{sibling.id}:{bucket}",
+                payload={"decision_id": sibling.id},
+                now=now,
+            )
+    return bool(siblings)
+
+
 # --- the close --------------------------------------------------------------------------------------
 
 
@@ -535,3 +566,23 @@ async def proposals_page(db: Database, *, guild_id: int, network_name: str | Non
         proposals = list(rows.all())
         names = await coop_names(session, network.id)
     return ProposalPage(network, proposals, names, page, pages)
+
+
+async def closing_words(db: Database, decision: Decision) -> str | None:
+    """What a copy's thread is told when the network decided: how each cooperative decided (by
+    cooperative), or how many of this cooperative took part (by person)."""
+    if decision.link_kind != PROPOSAL_LINK or decision.link_id is None:
+        return None
+    async with db.read() as session:
+        proposal = await session.get(NetworkProposal, decision.link_id)
+        network = await session.get(Network, proposal.network_id) if proposal else None
+    if proposal is None or network is None or proposal.status != DecisionStatus.CLOSED.value:
+        return None
+    head = f"Across the network {network.name}: {proposal.outcome}"
+    if proposal.counting == NetworkCounting.COOPERATIVE.value and proposal.result:
+        lines = [f"- {row['coop']} {row['vote']}" for row in proposal.result.get("cooperatives", [])]
+        return head + "\nHow each cooperative decided:\n" + "\n".join(lines)
+    if decision.result and "local_counts" in decision.result:
+        voted = sum(decision.result["local_counts"].values())
+        return head + f"\nThis cooperative: {voted} of {decision.result['local_eligible']} voted."
+    return head

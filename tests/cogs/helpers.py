@@ -305,6 +305,17 @@ EXPECTED: dict[str, frozenset[str]] = {
     "member list": IN_THE_COOP,
     "member leave": EVERYONE,
     "charter": EVERYONE,
+    # Networks (issue 20): a cooperative's moderators create, invite, join, leave and read the network's
+    # log; its members propose to the network; anyone in the cooperative reads the network and its
+    # decisions (refused by state, not by role, where the cooperative is in no network).
+    "network create": MODERATORS,
+    "network invite": MODERATORS,
+    "network join": MODERATORS,
+    "network leave": MODERATORS,
+    "network audit": MODERATORS,
+    "network propose": MEMBERS,
+    "network show": IN_THE_COOP,
+    "network decisions": IN_THE_COOP,
     # Personal reminders (§4): anyone's own.
     "remind me": EVERYONE,
     "remind list": EVERYONE,

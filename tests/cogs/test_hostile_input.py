@@ -55,6 +55,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "reminder": ("reminder", "remind", "mod reminder"),
     "coop": ("coop",),
     "round": ("round", "bucket"),
+    "network": ("network",),
 }
 EXAMPLES = 15  # per family; each example runs every command of the family once
 FOCUSED_EXAMPLES = 20  # per parsed option

@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=80), nullable=False),
         sa.Column("name_key", sa.String(length=80), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
-        sa.Column("home_guild_id", sa.BigInteger(), nullable=False),
+        sa.Column("guild_id", sa.BigInteger(), nullable=False),
         sa.Column("requires_acceptance", sa.Boolean(), nullable=False),
         sa.Column("created_by", sa.BigInteger(), nullable=False),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),

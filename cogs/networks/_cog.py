@@ -1,0 +1,445 @@
+"""Networks in Discord: /network, the posting of each cooperative's copy of a network proposal by the process
+that serves it (the outbox), and what a closed network decision says in each cooperative."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from functools import partial
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import CoopBot
+from cogs._base import CoopCog
+from cogs._common import CoopModal, QueryPagedView, actor_of, guild_id_of, requires, send_ephemeral
+from cogs._text import AUTOCOMPLETE_LIMIT, shorten
+from cogs.networks._render import log_embed, network_embed, proposals_embed
+from governance import decisions, networks
+from governance.decision_types import DECISION_TYPES
+from governance.decisions import ClosedDecision
+from governance.errors import Conflict, InvalidInput
+from governance.networks import NetworkDraft
+from governance.permissions import require_insider, require_member, require_moderator
+from governance.proposing import MAX_DETAILS, MAX_TITLE
+from governance.records import DecisionStatus, OwedMessage
+from governance.text import plural
+from governance.timeparse import discord_timestamp
+
+log = logging.getLogger("coopbot.networks")
+
+TYPE_CHOICES = [app_commands.Choice(name=t.label, value=k.value) for k, t in DECISION_TYPES.items()]
+YES_NO_CHOICES = [
+    app_commands.Choice(name=t.label, value=k.value) for k, t in DECISION_TYPES.items() if t.has_pass_fail
+]
+COUNTING_CHOICES = [
+    app_commands.Choice(name="By person: every member of every cooperative votes", value="person"),
+    app_commands.Choice(name="By cooperative: each cooperative decides, one vote each", value="cooperative"),
+]
+RULE_CHOICES = [
+    app_commands.Choice(name="Consent: no cooperative objects", value="consent"),
+    app_commands.Choice(name="Majority: more cooperatives agree than object", value="majority"),
+    app_commands.Choice(name="Consensus: every cooperative that takes part agrees", value="consensus"),
+]
+NetworkName = app_commands.Range[str, 1, 80]
+
+
+class NetworkProposalModal(CoopModal):
+    """Title and details (and options, for option kinds) of a network proposal."""
+
+    def __init__(self, cog: Networks, network: str | None, draft: NetworkDraft, *, ask_options: bool) -> None:
+        super().__init__(title="New network proposal", timeout=900)
+        self.cog, self.network, self.draft = cog, network, draft
+        self.title_input: discord.ui.TextInput[NetworkProposalModal] = discord.ui.TextInput(
+            label="Title", custom_id="title", max_length=MAX_TITLE, placeholder="What the network decides"
+        )
+        self.details_input: discord.ui.TextInput[NetworkProposalModal] = discord.ui.TextInput(
+            label="Details",
+            custom_id="details",
+            style=discord.TextStyle.paragraph,
+            max_length=MAX_DETAILS,
+            required=False,
+            placeholder="Context, the proposal itself, what each cooperative should weigh",
+        )
+        self.add_item(self.title_input)
+        self.add_item(self.details_input)
+        self.options_input: discord.ui.TextInput[NetworkProposalModal] | None = None
+        if ask_options:
+            self.options_input = discord.ui.TextInput(
+                label="Options, one per line",
+                custom_id="options",
+                style=discord.TextStyle.paragraph,
+                max_length=2000,
+                placeholder="Option A\nOption B",
+            )
+            self.add_item(self.options_input)
+
+    async def submitted(self, interaction: discord.Interaction[Any]) -> None:
+        options = self.draft.options
+        if self.options_input is not None:
+            options = tuple(line for line in self.options_input.value.splitlines() if line.strip())
+        draft = dataclasses.replace(
+            self.draft, title=self.title_input.value, details=self.details_input.value, options=options
+        )
+        await self.cog.publish(interaction, self.network, draft)
+
+
+class Networks(CoopCog):
+    """/network: create, invite, join, leave, show, propose, decisions, audit."""
+
+    network_group = app_commands.Group(
+        name="network",
+        description="Networks: cooperatives that decide together across servers",
+        guild_only=True,
+    )
+
+    async def cog_load(self) -> None:
+        self.bot.outbox.register(networks.POST_KIND, self._deliver_copy)
+        self.bot.outbox.register(networks.REFRESH_KIND, self._deliver_refresh)
+
+    async def cog_unload(self) -> None:
+        self.bot.outbox.unregister(networks.POST_KIND)
+        self.bot.outbox.unregister(networks.REFRESH_KIND)
+
+    # --- membership ---------------------------------------------------------------------------------
+
+    @network_group.command(name="create")
+    @requires(require_moderator)
+    @app_commands.describe(
+        name="The network's name, unique across coopbot",
+        description="What the network is for (shown to its cooperatives)",
+        requires_acceptance="Also ask the network's cooperatives before a new one joins (default: no)",
+    )
+    async def create(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        name: NetworkName,
+        description: app_commands.Range[str, 1, 1000] | None = None,
+        requires_acceptance: bool = False,
+    ) -> None:
+        """Create a network with this cooperative as its first member."""
+        network = await networks.create_network(
+            self.bot.database,
+            guild_id=guild_id_of(interaction),
+            coop_name=self._coop_name(interaction),
+            actor=actor_of(interaction),
+            name=name,
+            description=description or "",
+            requires_acceptance=requires_acceptance,
+            now=self._now(),
+        )
+        await send_ephemeral(
+            interaction,
+            f"The network **{discord.utils.escape_markdown(network.name)}** is created, with this "
+            "cooperative as its first member. Invite another cooperative with `/network invite`.",
+        )
+
+    @network_group.command(name="invite")
+    @requires(require_moderator)
+    @app_commands.describe(
+        network="Which network (when this cooperative is in several)",
+        valid_for="How long the code can be used: 1h, 3d… (default 7 days, at most 30)",
+    )
+    async def invite(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        network: NetworkName | None = None,
+        valid_for: app_commands.Range[str, 1, 32] | None = None,
+    ) -> None:
+        """Issue a single-use code another cooperative joins with."""
+        invitation = await networks.invite(
+            self.bot.database,
+            guild_id=guild_id_of(interaction),
+            actor=actor_of(interaction),
+            network_name=network,
+            valid_for=valid_for,
+            now=self._now(),
+        )
+        await send_ephemeral(
+            interaction,
+            f"Invitation code: `{invitation.code}` (single use, valid until "
+            f"{discord_timestamp(invitation.expires_at)}). A moderator of the other cooperative runs "
+            f"`/network join code:{invitation.code}` in their server; their members then decide whether "
+            "to join.",
+        )
+
+    @network_group.command(name="join")
+    @requires(require_moderator)
+    @app_commands.describe(
+        code="The invitation code from a cooperative of the network",
+        type="How this cooperative decides whether to join (default: consent)",
+    )
+    @app_commands.choices(type=YES_NO_CHOICES)
+    async def join(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        code: app_commands.Range[str, 1, 32],
+        type: str | None = None,
+    ) -> None:
+        """Put joining a network to this cooperative's members."""
+        await self._require_governance_channel(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        now = self._now()
+        opened = await networks.join(
+            self.bot.database,
+            guild_id=guild_id_of(interaction),
+            coop_name=self._coop_name(interaction),
+            actor=actor_of(interaction),
+            code=code,
+            decision_type=type,
+            now=now,
+        )
+        message = await self._post_decision(opened.decision, now)
+        name = discord.utils.escape_markdown(opened.network.name)
+        if message is None:
+            raise Conflict(
+                "I couldn't post the decision in the governance channel, so it was cancelled; ask for a new "
+                "code once I can post there (Send Messages, Embed Links, Create Public Threads)."
+            )
+        await send_ephemeral(
+            interaction,
+            f"The members now decide whether to join **{name}**: {self._where(message)}. When it passes, "
+            "this cooperative is a member"
+            + (" once the network accepts it too." if opened.network.requires_acceptance else "."),
+        )
+
+    @network_group.command(name="leave")
+    @requires(require_moderator)
+    @app_commands.describe(
+        network="Which network (when this cooperative is in several)",
+        type="How this cooperative decides whether to leave (default: consent)",
+    )
+    @app_commands.choices(type=YES_NO_CHOICES)
+    async def leave(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        network: NetworkName | None = None,
+        type: str | None = None,
+    ) -> None:
+        """Put leaving a network to this cooperative's members."""
+        await self._require_governance_channel(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        now = self._now()
+        opened = await networks.leave(
+            self.bot.database,
+            guild_id=guild_id_of(interaction),
+            actor=actor_of(interaction),
+            network_name=network,
+            decision_type=type,
+            now=now,
+        )
+        message = await self._post_decision(opened.decision, now)
+        if message is None:
+            raise Conflict("I couldn't post the decision in the governance channel, so it was cancelled.")
+        await send_ephemeral(
+            interaction,
+            f"The members now decide whether to leave "
+            f"**{discord.utils.escape_markdown(opened.network.name)}**: {self._where(message)}.",
+        )
+
+    # --- reading ------------------------------------------------------------------------------------
+
+    @network_group.command(name="show")
+    @requires(require_insider)
+    @app_commands.describe(network="Which network (when this cooperative is in several)")
+    async def show(
+        self, interaction: discord.Interaction[CoopBot], network: NetworkName | None = None
+    ) -> None:
+        """The network: its cooperatives and its proposals."""
+        view = await networks.show(self.bot.database, guild_id=guild_id_of(interaction), network_name=network)
+        await send_ephemeral(interaction, embed=network_embed(view))
+
+    @network_group.command(name="decisions")
+    @requires(require_insider)
+    @app_commands.describe(network="Which network (when this cooperative is in several)", page="Which page")
+    async def decisions_list(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        network: NetworkName | None = None,
+        page: app_commands.Range[int, 1, 10_000] = 1,
+    ) -> None:
+        """The network's proposals: open ones first, then what it decided."""
+        guild_id = guild_id_of(interaction)
+        await networks.proposals_page(self.bot.database, guild_id=guild_id, network_name=network, page=1)
+        await QueryPagedView(partial(self._proposals_page, guild_id, network), page=page - 1).send(
+            interaction
+        )
+
+    async def _proposals_page(
+        self, guild_id: int, network: str | None, page: int
+    ) -> tuple[discord.Embed, int]:
+        found = await networks.proposals_page(
+            self.bot.database, guild_id=guild_id, network_name=network, page=page + 1
+        )
+        return proposals_embed(found), found.pages
+
+    @network_group.command(name="audit")
+    @requires(require_moderator)
+    @app_commands.describe(network="Which network (when this cooperative is in several)", page="Which page")
+    async def audit(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        network: NetworkName | None = None,
+        page: app_commands.Range[int, 1, 10_000] = 1,
+    ) -> None:
+        """The network's log: every network action, by which cooperative and person."""
+        guild_id, actor = guild_id_of(interaction), actor_of(interaction)
+        await self._log_page(guild_id, actor, network, 0)  # refusals before any view is built
+        await QueryPagedView(partial(self._log_page, guild_id, actor, network), page=page - 1).send(
+            interaction
+        )
+
+    async def _log_page(
+        self, guild_id: int, actor: Any, network: str | None, page: int
+    ) -> tuple[discord.Embed, int]:
+        found = await networks.network_log(
+            self.bot.database,
+            guild_id=guild_id,
+            actor=actor,
+            network_name=network,
+            page=page + 1,
+            now=self._now(),
+        )
+        return log_embed(found), found.pages
+
+    # --- proposing ----------------------------------------------------------------------------------
+
+    @network_group.command(name="propose")
+    @requires(require_member)
+    @app_commands.describe(
+        network="Which network (when this cooperative is in several)",
+        counting="Count by person (every member votes) or by cooperative (one vote each)",
+        type="The decision type (default: consent)",
+        rule="By cooperative: how the cooperatives' outcomes decide (default: consent)",
+        closes="When voting closes everywhere: 3d, 1w, or a date like 2026-12-20 17:00",
+        options="For polls, ranked, score and dot votes: the options, separated by ;",
+        anonymous="Never show who chose what",
+    )
+    @app_commands.choices(counting=COUNTING_CHOICES, type=TYPE_CHOICES, rule=RULE_CHOICES)
+    async def propose(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        counting: str = "person",
+        type: str | None = None,
+        rule: str = "consent",
+        network: NetworkName | None = None,
+        closes: app_commands.Range[str, 1, 60] | None = None,
+        options: app_commands.Range[str, 1, 2000] | None = None,
+        anonymous: bool = False,
+    ) -> None:
+        """Put a question to every cooperative of the network."""
+        draft = NetworkDraft(
+            title="",
+            kind=type,
+            counting=counting,
+            rule=rule,
+            options=tuple(part for part in (options or "").split(";") if part.strip()),
+            closes=closes,
+            anonymous=anonymous,
+        )
+        await networks.check_proposal(
+            self.bot.database,
+            guild_id=guild_id_of(interaction),
+            actor=actor_of(interaction),
+            network_name=network,
+            draft=draft,
+            now=self._now(),
+        )
+        kind = decisions.get_type(type or "consent")
+        await interaction.response.send_modal(
+            NetworkProposalModal(self, network, draft, ask_options=kind.uses_options and not draft.options)
+        )
+
+    async def publish(
+        self, interaction: discord.Interaction[Any], network: str | None, draft: NetworkDraft
+    ) -> None:
+        """The form was submitted: store the proposal and its copies; each cooperative's copy is posted by the
+        process that serves it (this one posts its own at once)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        opened = await networks.propose(
+            self.bot.database,
+            guild_id=guild_id_of(interaction),
+            actor=actor_of(interaction),
+            network_name=network,
+            draft=draft,
+            now=self._now(),
+        )
+        await self.bot.outbox.send_due()
+        self.bot.due.wake_at(opened.proposal.closes_at)
+        coops = plural(len(opened.copies), "cooperative", "cooperatives")
+        text = (
+            f"Network proposal {networks.label(opened.proposal)} is open in {coops} of "
+            f"**{discord.utils.escape_markdown(opened.network.name)}** until "
+            f"{discord_timestamp(opened.proposal.closes_at)}."
+        )
+        if opened.skipped:
+            text += f" Not posted in: {', '.join(opened.skipped)}."
+        await send_ephemeral(interaction, shorten(text, 2000))
+
+    # --- what the outbox delivers -------------------------------------------------------------------
+
+    async def _deliver_copy(self, owed: OwedMessage) -> None:
+        """Post this cooperative's copy of a network proposal (once: a posted copy is left alone)."""
+        decision = await decisions.get_decision(
+            self.bot.database, owed.guild_id, int(owed.payload["decision_id"])
+        )
+        if decision.status != DecisionStatus.OPEN or decision.message_id is not None:
+            return
+        now = self._now()
+        if await self._post_decision(decision, now) is None:
+            # Cancelled where it could not be posted: the network does not wait for it.
+            await networks.settle_unposted(self.bot.database, decision, now)
+
+    async def _deliver_refresh(self, owed: OwedMessage) -> None:
+        """Show the network's new tally on this cooperative's copy."""
+        proposals = self._proposals()
+        decision = await decisions.get_decision(
+            self.bot.database, owed.guild_id, int(owed.payload["decision_id"])
+        )
+        if proposals is not None and decision.status == DecisionStatus.OPEN:
+            await proposals.refresh_message(decision)
+
+    @commands.Cog.listener()
+    async def on_coop_decision_closed(self, closed: ClosedDecision) -> None:
+        """Say in the thread of a network decision what it means for this cooperative."""
+        decision = closed.decision
+        if decision.link_kind == networks.PROPOSAL_LINK:
+            text = await networks.closing_words(self.bot.database, decision)
+        elif decision.link_kind in (networks.JOIN_LINK, networks.LEAVE_LINK):
+            text = await networks.membership_words(self.bot.database, decision)
+        else:
+            return
+        if text and decision.thread_id is not None:
+            await self._post(decision.thread_id, shorten(text, 2000), nonce=f"coop-network-{decision.id}")
+
+    # --- helpers ------------------------------------------------------------------------------------
+
+    def _coop_name(self, interaction: discord.Interaction[Any]) -> str:
+        return interaction.guild.name if interaction.guild is not None else f"Server {interaction.guild_id}"
+
+    async def _require_governance_channel(self, interaction: discord.Interaction[Any]) -> None:
+        settings = await self._settings(guild_id_of(interaction))
+        if (
+            settings.governance_channel_id is None
+            or await self._channel(settings.governance_channel_id) is None
+        ):
+            raise InvalidInput("Set a governance channel first: /coop setup governance_channel:#channel")
+
+    @invite.autocomplete("network")
+    @leave.autocomplete("network")
+    @show.autocomplete("network")
+    @decisions_list.autocomplete("network")
+    @audit.autocomplete("network")
+    @propose.autocomplete("network")
+    async def _network_autocomplete(
+        self, interaction: discord.Interaction[CoopBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        names = await networks.network_names(self.bot.database, interaction.guild_id)
+        typed = current.casefold()
+        return [app_commands.Choice(name=name, value=name) for name in names if typed in name.casefold()][
+            :AUTOCOMPLETE_LIMIT
+        ]
