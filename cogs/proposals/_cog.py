@@ -205,7 +205,9 @@ class Proposals(CoopCog):
                     allowed_mentions=NO_MENTIONS,
                 )
             except discord.HTTPException as error:
-                owed_elsewhere(error)
+                # A deleted proposal message is no reason to withhold the result from its thread, nor
+                # what the decision carries out: only a failure that may pass keeps the close owed.
+                owed_elsewhere(error, transient_only=isinstance(error, discord.NotFound))
                 log.warning("Could not edit the message of decision %s", current.id, exc_info=True)
         if current.status != DecisionStatus.OPEN:
             self._edit_locks.pop(decision.id, None)

@@ -193,6 +193,28 @@ async def test_a_message_discord_refuses_for_good_is_given_up_and_shown_to_moder
     assert "the result of proposal #1" in undelivered and "403" in undelivered
 
 
+async def test_a_proposal_whose_message_was_deleted_still_gets_its_result_in_the_thread(
+    configured: Coop, simcord_env: simcord.Env, simcord_bot: CoopBot, clock: ManualClock, db: Database
+) -> None:
+    coop = configured
+    await propose(coop, coop.alice, "Buy a kettle", type="consent", closes="3d")
+    decision = await _decision(db)
+    simcord_env.inject_error(
+        "PATCH",
+        f"/channels/{decision.channel_id}/messages/{decision.message_id}",
+        status=404,
+        code=10008,
+        message="Unknown Message",
+        times=None,
+    )
+    clock.set(decision.closes_at + timedelta(seconds=1))
+    await _tick(simcord_bot, simcord_env)
+
+    [owed] = await _owed(db)
+    assert owed.status == DeliveryStatus.DELIVERED.value
+    assert len(_containing(_thread(coop, decision), "#1 has closed")) == 1
+
+
 async def test_the_treasurers_notices_that_meet_503s_are_posted_once_later(
     configured: Coop, simcord_env: simcord.Env, simcord_bot: CoopBot, clock: ManualClock, db: Database
 ) -> None:
