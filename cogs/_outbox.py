@@ -59,7 +59,8 @@ class Outbox:
         return [guild.id for guild in self.bot.guilds]
 
     async def send_due(self, now: datetime | None = None) -> None:
-        """Send everything owed and due (also right after a command made something owed)."""
+        """Send everything owed and due (also right after a command made something owed), including what
+        a send itself made owed (a network proposal's copy, posted, owes the other copies its count)."""
         now = now or self.bot.clock.now()
         while True:
             claimed = await outbox.claim_due(self.bot.database, now, self._served())
@@ -68,7 +69,7 @@ class Outbox:
                 # A send that completes without waiting must not keep the clicks of a burst waiting
                 # behind hundreds of messages: let them in between sends.
                 await asyncio.sleep(0)
-            if len(claimed) < outbox.CLAIM_BATCH:
+            if not claimed:
                 return
 
     async def _send(self, owed: OwedMessage, now: datetime) -> None:

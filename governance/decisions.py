@@ -259,7 +259,8 @@ async def close_decision(
                     f"{discord_timestamp(decision.closes_at)}: nobody closes it early. It can be cancelled "
                     "instead."
                 )
-            if decision.link_kind is not None and actor.user_id == decision.author_id:
+            linked = link_for(decision.link_kind) if decision.link_kind is not None else None
+            if linked is not None and linked.author_is_subject and actor.user_id == decision.author_id:
                 # The author of a linked decision is its subject (their admission, their request).
                 raise NotAllowed(
                     f"{label(decision)} decides on your own request: only a moderator can close it early."

@@ -41,6 +41,9 @@ class Link:
     announces: bool = True
     # False: its closing time and existence are not this cooperative's to change (no extend, no cancel).
     local_changes: bool = True
+    # True: its author is who it decides about (their admission, their request), so they may not close it
+    # early; False where the author only put the question (a moderator asking to join a network).
+    author_is_subject: bool = True
 
 
 class UnknownLink(RuntimeError):
@@ -58,8 +61,8 @@ def links() -> Mapping[str, Link]:
         membership.ADMISSION_LINK: Link(membership.on_admission_decision_closed),
         membership.CHARTER_LINK: Link(membership.on_charter_decision_closed),
         rounds.ROUND_LINK: Link(rounds.on_round_decision_closed),
-        networks.JOIN_LINK: Link(networks.on_join_decision_closed),
-        networks.LEAVE_LINK: Link(networks.on_leave_decision_closed),
+        networks.JOIN_LINK: Link(networks.on_join_decision_closed, author_is_subject=False),
+        networks.LEAVE_LINK: Link(networks.on_leave_decision_closed, author_is_subject=False),
         # A copy of a network proposal closes at the network's time, and the network announces the result.
         networks.PROPOSAL_LINK: Link(
             networks.on_copy_closed, closes_early=False, announces=False, local_changes=False

@@ -29,8 +29,10 @@ from sandbox.seeding import Seeding
 from sandbox.state import DEFAULT_DATA_DIR, Paths, SandboxError, State
 from sandbox.world import (
     BOT_NAME,
+    CHANNEL_NAME,
     GUILD_NAME,
     INTRO,
+    NEIGHBOUR_NAME,
     NEWCOMER,
     PEOPLE,
     World,
@@ -280,7 +282,13 @@ class Sandbox(Seeding):
         """The bot's messages where the page cannot show them: by channel, its name (a thread of the
         channel, someone's DMs) and the messages' text by id."""
         bot_id = self.bot.user.id if self.bot.user else 0
-        places = [(f"thread “{thread.name}”", thread) for thread in self.world.channel.threads]
+        places: list[tuple[str, Any]] = []
+        neighbour = self.world.neighbour
+        if neighbour is not None:  # the network's other server first: nothing else on the page shows it
+            where = f"{NEIGHBOUR_NAME} #{CHANNEL_NAME}"
+            places += [(where, neighbour.channel)]
+            places += [(f"{where}, thread “{thread.name}”", thread) for thread in neighbour.channel.threads]
+        places += [(f"thread “{thread.name}”", thread) for thread in self.world.channel.threads]
         names = {spec.key: spec.name for spec in PEOPLE}
         places += [(f"DM to {names[key]}", user.dm_channel) for key, user in self.world.users.items()]
         found: dict[int, tuple[str, dict[int, str]]] = {}
@@ -301,7 +309,10 @@ class Sandbox(Seeding):
             ]
         if not lines:
             return
-        body = "🧪 *Sandbox: meanwhile, in threads and DMs (this page shows only #coop):*"
+        body = (
+            "🧪 *Sandbox: meanwhile, in threads and DMs, and in the network's other server (this page shows "
+            "only #coop):*"
+        )
         for index, line in enumerate(lines):
             if len(body) + len(line) + 40 > RELAY_LIMIT:
                 body += f"\n> …and {len(lines) - index} more"

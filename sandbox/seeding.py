@@ -17,7 +17,18 @@ from governance.permissions import Actor
 if TYPE_CHECKING:
     import simcord
 from sandbox.state import Paths, SandboxError
-from sandbox.world import CHANNEL_NAME, CHARTER, CURRENCY, GUILD_NAME, NEWCOMER, PEOPLE, TIMEZONE, World
+from sandbox.world import (
+    CHANNEL_NAME,
+    CHARTER,
+    CURRENCY,
+    GUILD_NAME,
+    NEIGHBOUR_NAME,
+    NETWORK_NAME,
+    NEWCOMER,
+    PEOPLE,
+    TIMEZONE,
+    World,
+)
 
 log = logging.getLogger("coopbot.sandbox")
 
@@ -70,6 +81,7 @@ class Seeding:
         await self._seed_step("proposal", self._seed_proposal)
         await self._seed_step("funding request", self._seed_request)
         await self._seed_step("funding round", self._seed_round)
+        await self._seed_step("network", self._seed_network)
         await self._seed_step("newcomer", self._seed_newcomer)
 
     async def _seed_step(self, name: str, step: Callable[[], Awaitable[str | None]]) -> None:
@@ -324,6 +336,95 @@ class Seeding:
             "first (/round show, the buttons under each bucket)"
         )
 
+    async def _seed_network(self) -> str:
+        """A network of the demo cooperative and its neighbour (another server): the neighbour joined by its
+        members' decision, and a network proposal, counted by person, posted in both."""
+        from governance import networks
+
+        neighbour = self.world.neighbour
+        assert neighbour is not None
+        now = self.clock.now()
+        database = self.bot.database
+        await coop.configure_guild(
+            database,
+            guild_id=neighbour.guild.id,
+            actor=Actor(user_id=neighbour.guild.owner.id, manages_guild=True),
+            changes=coop.SetupChanges(
+                governance_channel_id=neighbour.channel.id,
+                member_role_id=neighbour.roles["member"].id,
+                moderator_role_id=neighbour.roles["moderator"].id,
+                timezone=TIMEZONE,
+                currency=CURRENCY,
+            ),
+            now=now,
+        )
+        ana, rangi = self.world.actor("moderator"), neighbour.actor("rangi")
+        await networks.create_network(
+            database,
+            guild_id=self.world.guild.id,
+            coop_name=GUILD_NAME,
+            actor=ana,
+            name=NETWORK_NAME,
+            description="Cooperatives along the coast that share a market stall and a van.",
+            now=now,
+        )
+        invitation = await networks.invite(
+            database, guild_id=self.world.guild.id, actor=ana, network_name=None, valid_for=None, now=now
+        )
+        joining = await networks.join(
+            database,
+            guild_id=neighbour.guild.id,
+            coop_name=NEIGHBOUR_NAME,
+            actor=rangi,
+            code=invitation.code,
+            decision_type=None,
+            now=now,
+        )
+        join_id = joining.decision.id or 0
+        if await self._proposals().post_decision(joining.decision) is None:
+            raise SandboxError("Riverside's decision to join could not be posted")
+        for key in ("sol", "tui"):
+            await voting.cast_vote(
+                database,
+                guild_id=neighbour.guild.id,
+                decision_id=join_id,
+                actor=neighbour.actor(key),
+                now=now,
+                choice="no_objection",
+            )
+        # Its moderator closes it once everyone agreed (a consent decision may close early).
+        await decisions.close_decision(
+            database, guild_id=neighbour.guild.id, decision_id=join_id, eligible=3, now=now, actor=rangi
+        )
+        opened = await networks.propose(
+            database,
+            guild_id=neighbour.guild.id,
+            actor=neighbour.actor("sol"),
+            network_name=None,
+            draft=networks.NetworkDraft(
+                title="Share a stall at the Saturday market",
+                details="One stall for both cooperatives, NZD 40 a week, staffed in turns.",
+                kind="consent",
+                closes="1w",
+            ),
+            now=now,
+        )
+        held = {copy.guild_id: copy.id or 0 for copy in opened.copies}
+        await voting.cast_vote(
+            database,
+            guild_id=neighbour.guild.id,
+            decision_id=held[neighbour.guild.id],
+            actor=neighbour.actor("tui"),
+            now=now,
+            choice="no_objection",
+        )
+        await self._run_due()  # each cooperative's copy is posted (the outbox), with the network's tally
+        return (
+            f"the network {NETWORK_NAME} with {NEIGHBOUR_NAME}, another server (its posts are summed up in "
+            f"#{CHANNEL_NAME}); network proposal {networks.label(opened.proposal)} (consent, counted by "
+            f"person) is #{held[self.world.guild.id]} here, with Tui's vote from Riverside"
+        )
+
     async def _seed_newcomer(self) -> str:
         """Gus joins now that the bot runs, so the bot sees the join (the welcome, when onboarding is on)."""
         spec = next(spec for spec in PEOPLE if spec.key == NEWCOMER)
@@ -333,9 +434,16 @@ class Seeding:
         return "Gus, a newcomer, joined the server (no role yet)"
 
     async def _repost_open_decisions(self) -> None:
-        """The simulated Discord starts empty: post the open proposals again, with their buttons."""
-        guild_id = self.world.guild.id
-        open_decisions = await decisions.list_open(self.bot.database, guild_id, limit=100)
+        """The simulated Discord starts empty: post the open proposals again, with their buttons (the
+        neighbour cooperative's too)."""
+        guild_ids = [self.world.guild.id]
+        if self.world.neighbour is not None:
+            guild_ids.append(self.world.neighbour.guild.id)
+        open_decisions = [
+            decision
+            for guild_id in guild_ids
+            for decision in await decisions.list_open(self.bot.database, guild_id, limit=100)
+        ]
         posted = 0
         for decision in sorted(open_decisions, key=lambda d: d.id or 0):
             if await self._proposals().post_decision(decision) is not None:

@@ -75,6 +75,17 @@ PEOPLE = (
 )
 NEWCOMER = "newcomer"
 
+# A second cooperative, another server in the same network: the page shows Harbour Commons' channel, and
+# what the bot posts in this one is summed up there, as threads and DMs are.
+NEIGHBOUR_ID = 1_300_000_000_000_000_777
+NEIGHBOUR_NAME = "Riverside Makers"
+NETWORK_NAME = "Coast Network"
+NEIGHBOURS = (
+    PersonSpec("rangi", "rangi", "Rangi", ("member", "moderator"), "moderator", "Boat builder"),
+    PersonSpec("sol", "sol", "Sol", ("member",), does="Weaver"),
+    PersonSpec("tui", "tui", "Tui", ("member",), does="Potter"),
+)
+
 CHARTER = """\
 1. We decide together: every member has a voice, and objections are heard before we act.
 2. We share what we earn: members pool part of their income in the Commons fund.
@@ -84,8 +95,8 @@ CHARTER = """\
 INTRO = (
     "👋 **Welcome to the coopbot sandbox**: a simulated Discord on your computer, with the real bot.\n"
     "Choose who you are under **Viewing as**: {people}. Then type `/` below to run a command: "
-    "`/proposal new`, `/proposal list`, `/decisions`, `/fund show fund:Commons`, `/coop settings`… and use "
-    "the buttons.\n"
+    "`/proposal new`, `/proposal list`, `/decisions`, `/fund show fund:Commons`, `/network show`, "
+    "`/coop settings`… and use the buttons.\n"
     "Time stands still here: `/sandbox advance duration:3d` moves it forward, and what comes due on the way "
     "(closings, reminders) happens at its own time. Threads and DMs are not shown in this page."
 )
@@ -102,22 +113,46 @@ def standing(roles: Iterable[str]) -> str:
 
 
 @dataclass
+class Neighbour:
+    """The other cooperative of the demo network: its server, channel, roles and people."""
+
+    guild: simcord.GuildHandle
+    channel: simcord.ChannelHandle
+    roles: dict[str, simcord.RoleHandle]
+    members: dict[str, simcord.MemberActor]
+
+    def actor(self, key: str) -> Actor:
+        spec = next(spec for spec in NEIGHBOURS if spec.key == key)
+        return Actor(
+            user_id=self.members[key].id, role_ids=frozenset(self.roles[role].id for role in spec.roles)
+        )
+
+
+@dataclass
 class World:
-    """The simulated Discord side of the demo cooperative."""
+    """The simulated Discord side of the demo cooperative (and of its neighbour in the network)."""
 
     guild: simcord.GuildHandle
     channel: simcord.ChannelHandle
     roles: dict[str, simcord.RoleHandle]
     users: dict[str, simcord.UserHandle]
     members: dict[str, simcord.MemberActor] = field(default_factory=dict)
+    neighbour: Neighbour | None = None
 
     def ids(self) -> dict[str, Any]:
-        return {
+        ids: dict[str, Any] = {
             "guild": self.guild.id,
             "channel": self.channel.id,
             "roles": {key: role.id for key, role in self.roles.items()},
             "people": {key: user.id for key, user in self.users.items()},
         }
+        if self.neighbour is not None:
+            ids["neighbour"] = {
+                "guild": self.neighbour.guild.id,
+                "channel": self.neighbour.channel.id,
+                "people": {key: member.id for key, member in self.neighbour.members.items()},
+            }
+        return ids
 
     def person(self, key: str) -> simcord.MemberActor:
         return self.members[key]
@@ -153,7 +188,25 @@ def build_world(env: simcord.Env, roles_held: dict[str, list[int]] | None, *, ne
         else:
             continue
         world.members[spec.key] = guild.add_member(user, roles=held, nick=spec.nick)
+    world.neighbour = _build_neighbour(env)
     return world
+
+
+def _build_neighbour(env: simcord.Env) -> Neighbour:
+    """The neighbour cooperative, after the demo's own (so that the demo's ids stay as they were). Its
+    people always have their starting roles: nobody views the page as one of them."""
+    guild = env.create_guild(NEIGHBOUR_NAME, id=NEIGHBOUR_ID)
+    roles = {spec.key: guild.create_role(spec.name, color=spec.colour, hoist=True) for spec in ROLES[:3]}
+    channel = guild.create_text_channel(CHANNEL_NAME, topic="Riverside Makers' governance.")
+    members = {
+        spec.key: guild.add_member(
+            env.create_user(spec.username, global_name=spec.name),
+            roles=[roles[key] for key in spec.roles],
+            nick=spec.nick,
+        )
+        for spec in NEIGHBOURS
+    }
+    return Neighbour(guild=guild, channel=channel, roles=roles, members=members)
 
 
 def _name_the_bot(env: simcord.Env) -> None:

@@ -54,8 +54,10 @@ async def propose(sandbox: Sandbox, title: str, closes: str) -> Decision:
 
 
 async def all_decisions(sandbox: Sandbox) -> list[Decision]:
+    """The demo cooperative's decisions (not its neighbour's, in the network's other server)."""
     async with sandbox.bot.database.read() as session:
-        return list((await session.exec(select(Decision))).all())
+        query = select(Decision).where(Decision.guild_id == sandbox.world.guild.id)
+        return list((await session.exec(query)).all())
 
 
 def bot_posts(sandbox: Sandbox) -> list[discord.Message]:
@@ -137,7 +139,7 @@ async def test_advance_at_start_steps_through_time_too(tmp_path: Path) -> None:
     resumed = Sandbox(Options(data_dir=tmp_path / "data", out=io.StringIO(), advance=timedelta(weeks=1)))
     async with resumed.started():
         closed = [d for d in await all_decisions(resumed) if d.status == DecisionStatus.CLOSED]
-        assert len(closed) == 2, "the demo's proposal and the funding request's"
+        assert len(closed) == 3, "the demo's proposal, the funding request's and the network proposal's copy"
         assert all(decision.closed_at == decision.closes_at for decision in closed)
         assert any("each at its own time" in note for note in resumed.notes)
         for message in bot_posts(resumed):
@@ -280,3 +282,25 @@ async def test_the_demo_has_a_round_open_for_funding_with_buttons_that_work(runn
     refreshed = next(m for m in running.world.channel.history() if m.id == posts[0].id)
     funding = next(field.value for field in refreshed.embeds[0].fields if field.name == "Funding")
     assert "30.00 NZD of 100.00 NZD minimum" in str(funding)
+
+
+async def test_the_demo_network_counts_the_other_servers_votes_and_sums_up_its_posts(
+    running: Sandbox,
+) -> None:
+    world = running.world
+    copy = next(
+        message
+        for message in world.channel.history()
+        if message.embeds and "Share a stall at the Saturday market" in (message.embeds[0].title or "")
+    )
+    shown = {field.name: field.value or "" for field in copy.embeds[0].fields}
+    assert "Coast Network" in shown["🌐 Network proposal"]
+    assert shown["Participation"].startswith("1 of 10 eligible")  # Tui voted in Riverside's server
+
+    voted = await world.person("bea").click(copy, label="No objection")
+    assert voted.response is not None and "is recorded" in voted.response.content
+    await running._advance(timedelta(weeks=1, minutes=1))
+
+    summed_up = "\n".join(m.content for m in world.channel.history() if "network's other server" in m.content)
+    assert "Riverside Makers #coop" in summed_up
+    assert "Across the network Coast Network: Passes" in summed_up

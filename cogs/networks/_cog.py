@@ -391,6 +391,9 @@ class Networks(CoopCog):
         if await self._post_decision(decision, now) is None:
             # Cancelled where it could not be posted: the network does not wait for it.
             await networks.settle_unposted(self.bot.database, decision, now)
+            return
+        # Counted by person, the other copies' tallies now include this cooperative's electorate.
+        await networks.owe_sibling_refresh(self.bot.database, decision, now)
 
     async def _deliver_refresh(self, owed: OwedMessage) -> None:
         """Show the network's new tally on this cooperative's copy."""

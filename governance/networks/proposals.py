@@ -19,6 +19,7 @@ network's result.
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,10 +53,12 @@ from storage.database import Database, is_postgresql
 from storage.models import (
     Decision,
     DecisionStatus,
+    DeliveryStatus,
     Network,
     NetworkCopy,
     NetworkCounting,
     NetworkProposal,
+    OwedMessage,
     Vote,
 )
 
@@ -347,15 +350,13 @@ async def copy_note(db: Database, decision: Decision) -> CopyNote | None:
     )
 
 
-REFRESH_BUCKET = 10  # seconds: the other cooperatives' copies are refreshed at most this often
-
-
 async def owe_sibling_refresh(db: Database, decision: Decision, now: datetime) -> bool:
     """After a copy's tally changed, owe the other open copies (counted by person, they show the same
-    network tally) a refresh, each to the process serving its cooperative; once per copy and interval."""
+    network tally) a refresh, each to the process serving its cooperative. A copy that already has one
+    waiting gets no second: the one waiting reads the tally as it is when it goes out. Each voting server
+    asks at most once per tally interval, so the edits stay few; the last vote is always shown."""
     if decision.link_kind != PROPOSAL_LINK or decision.link_id is None:
         return False
-    bucket = int(now.timestamp()) // REFRESH_BUCKET
     async with db.write() as session:
         proposal = await session.get(NetworkProposal, decision.link_id)
         if proposal is None or proposal.counting != NetworkCounting.PERSON.value:
@@ -365,16 +366,34 @@ async def owe_sibling_refresh(db: Database, decision: Decision, now: datetime) -
             for _, sibling in await _copies(session, decision.link_id)
             if sibling.id != decision.id and sibling.status == DecisionStatus.OPEN.value
         ]
+        waiting = set(
+            (
+                await session.exec(
+                    select(OwedMessage.key).where(
+                        OwedMessage.kind == REFRESH_KIND,
+                        OwedMessage.status == DeliveryStatus.PENDING.value,
+                        # Not yet taken by a sender: one already sending may have read the tally before.
+                        col(OwedMessage.next_attempt_at) <= now,
+                        col(OwedMessage.guild_id).in_([sibling.guild_id for sibling in siblings]),
+                    )
+                )
+            ).all()
+        )
+        owed = False
         for sibling in siblings:
+            prefix = f"{REFRESH_KIND}:{sibling.id}:"
+            if any(key.startswith(prefix) for key in waiting):
+                continue
             await outbox.owe(
                 session,
                 guild_id=sibling.guild_id,
                 kind=REFRESH_KIND,
-                key=f"{REFRESH_KIND}:{sibling.id}:{bucket}",
+                key=prefix + secrets.token_hex(8),
                 payload={"decision_id": sibling.id},
                 now=now,
             )
-    return bool(siblings)
+            owed = True
+    return owed
 
 
 # --- the close --------------------------------------------------------------------------------------
