@@ -319,6 +319,7 @@ class LedgerKind(StrEnum):
     REVERSAL = "reversal"
     ROUND_POT = "round_pot"  # a funding round's pot set aside from the fund (negative)
     ROUND_RETURN = "round_return"  # the pot back in the fund when the round ends (positive)
+    NETWORK_TRANSFER = "network_transfer"  # to a network's fund (negative; its entry there is positive)
 
 
 class LedgerEntry(SQLModel, table=True):
@@ -840,4 +841,52 @@ class NetworkEvent(SQLModel, table=True):
     action: str = Field(sa_column=Column(String(64), nullable=False))
     subject: str = Field(default="", sa_column=Column(String(128), nullable=False))
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = utc_datetime()
+
+
+class NetworkFund(SQLModel, table=True):
+    """Money a network holds together, in one currency, put in by its cooperatives from their own funds.
+    Its balance is the sum of its entries (cached here), never below zero."""
+
+    __tablename__ = "network_funds"
+    __table_args__ = (
+        UniqueConstraint("network_id", "name_key", name="uq_network_funds_network_name"),
+        CheckConstraint("balance >= 0", name="balance_not_negative"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    network_id: int = Field(sa_column=Column(Integer, ForeignKey("networks.id"), nullable=False))
+    guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))  # the cooperative that opened it
+    name: str = Field(sa_column=Column(String(80), nullable=False))
+    name_key: str = Field(sa_column=Column(String(80), nullable=False))
+    currency: str = Field(sa_column=Column(String(3), nullable=False))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    balance: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    created_by: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created_at: datetime = utc_datetime()
+
+
+class NetworkLedgerEntry(SQLModel, table=True):
+    """One movement of a network fund's money. Append-only (a database trigger refuses UPDATE and DELETE),
+    like a cooperative's ledger; a transfer in has its twin, the debit, on the giving cooperative's ledger."""
+
+    __tablename__ = "network_ledger_entries"
+    __table_args__ = (
+        UniqueConstraint("network_fund_id", "idempotency_key", name="uq_network_ledger_idempotency"),
+        Index("ix_network_ledger_fund_created", "network_fund_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    network_fund_id: int = Field(sa_column=Column(Integer, ForeignKey("network_funds.id"), nullable=False))
+    guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))  # the cooperative the money came from
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))  # signed minor units
+    currency: str = Field(sa_column=Column(String(3), nullable=False))
+    # The giving cooperative's own entry for the same money (its debit).
+    source_entry_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("ledger_entries.id"), nullable=True)
+    )
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    idempotency_key: str = Field(sa_column=Column(String(64), nullable=False))
+    recorded_by: int = Field(sa_column=Column(BigInteger, nullable=False))
     created_at: datetime = utc_datetime()

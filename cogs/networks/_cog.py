@@ -16,13 +16,14 @@ from bot import CoopBot
 from cogs._base import CoopCog
 from cogs._common import CoopModal, QueryPagedView, actor_of, guild_id_of, requires, send_ephemeral
 from cogs._text import AUTOCOMPLETE_LIMIT, shorten
-from cogs.networks._render import log_embed, network_embed, proposals_embed
-from governance import decisions, networks
+from cogs.networks._render import log_embed, network_embed, network_fund_embed, proposals_embed
+from governance import decisions, funds, networks
 from governance.decision_types import DECISION_TYPES
 from governance.decisions import ClosedDecision
 from governance.errors import Conflict, InvalidInput
+from governance.money import format_amount
 from governance.networks import NetworkDraft
-from governance.permissions import require_insider, require_member, require_moderator
+from governance.permissions import require_insider, require_member, require_moderator, require_treasurer
 from governance.proposing import MAX_DETAILS, MAX_TITLE
 from governance.records import DecisionStatus, OwedMessage
 from governance.text import plural
@@ -93,6 +94,10 @@ class Networks(CoopCog):
         name="network",
         description="Networks: cooperatives that decide together across servers",
         guild_only=True,
+    )
+
+    fund_group = app_commands.Group(
+        name="fund", description="Money the network holds together", parent=network_group
     )
 
     async def cog_load(self) -> None:
@@ -378,6 +383,101 @@ class Networks(CoopCog):
             text += f" Not posted in: {', '.join(opened.skipped)}."
         await send_ephemeral(interaction, shorten(text, 2000))
 
+    # --- network funds ------------------------------------------------------------------------------
+
+    @fund_group.command(name="create")
+    @requires(require_moderator)
+    @app_commands.describe(
+        name="The fund's name in the network",
+        currency="Its currency, e.g. NZD or EUR (the cooperatives' funds that feed it must hold the same)",
+        description="What the money is for",
+        network="Which network (when this cooperative is in several)",
+    )
+    async def fund_create(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        name: app_commands.Range[str, 1, 80],
+        currency: app_commands.Range[str, 1, 40],
+        description: app_commands.Range[str, 1, 1000] | None = None,
+        network: NetworkName | None = None,
+    ) -> None:
+        """Open a fund the network holds together."""
+        found, fund = await networks.create_fund(
+            self.bot.database,
+            guild_id=guild_id_of(interaction),
+            actor=actor_of(interaction),
+            network_name=network,
+            name=name,
+            currency=currency,
+            description=description or "",
+            now=self._now(),
+        )
+        await send_ephemeral(
+            interaction,
+            f"The network fund **{discord.utils.escape_markdown(fund.name)}** ({fund.currency}) is open in "
+            f"**{discord.utils.escape_markdown(found.name)}**. Treasurers of its cooperatives put money in "
+            "with `/network fund contribute`.",
+        )
+
+    @fund_group.command(name="contribute")
+    @requires(require_treasurer)
+    @app_commands.describe(
+        fund="The network fund",
+        from_fund="This cooperative's fund the money comes from",
+        amount="How much, e.g. 250 or 1,200.50",
+        note="Why, or the payment's reference",
+        network="Which network (when this cooperative is in several)",
+    )
+    async def fund_contribute(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        fund: app_commands.Range[str, 1, 80],
+        from_fund: app_commands.Range[str, 1, 80],
+        amount: app_commands.Range[str, 1, 64],
+        note: app_commands.Range[str, 1, 500] | None = None,
+        network: NetworkName | None = None,
+    ) -> None:
+        """Move money from one of this cooperative's funds to a network fund (one transfer)."""
+        receipt = await networks.contribute(
+            self.bot.database,
+            guild_id=guild_id_of(interaction),
+            actor=actor_of(interaction),
+            network_name=network,
+            fund=fund,
+            from_fund=from_fund,
+            amount=amount,
+            idempotency_key=str(interaction.id),
+            now=self._now(),
+            reason=note or "",
+        )
+        moved = format_amount(receipt.amount, receipt.fund.currency)
+        to = discord.utils.escape_markdown(receipt.fund.name)
+        if receipt.duplicate:
+            await send_ephemeral(interaction, f"Already moved: {moved} to **{to}**.")
+            return
+        await send_ephemeral(
+            interaction,
+            f"Moved {moved} from **{discord.utils.escape_markdown(receipt.from_fund_name)}** to the network "
+            f"fund **{to}**, which now holds {format_amount(receipt.fund.balance, receipt.fund.currency)}.",
+        )
+
+    @fund_group.command(name="show")
+    @requires(require_insider)
+    @app_commands.describe(
+        fund="The network fund", network="Which network (when this cooperative is in several)"
+    )
+    async def fund_show(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        fund: app_commands.Range[str, 1, 80],
+        network: NetworkName | None = None,
+    ) -> None:
+        """A network fund: what it holds, who put in what, its latest entries."""
+        view = await networks.show_fund(
+            self.bot.database, guild_id=guild_id_of(interaction), network_name=network, fund=fund
+        )
+        await send_ephemeral(interaction, embed=network_fund_embed(view))
+
     # --- what the outbox delivers -------------------------------------------------------------------
 
     async def _deliver_copy(self, owed: OwedMessage) -> None:
@@ -430,6 +530,9 @@ class Networks(CoopCog):
         ):
             raise InvalidInput("Set a governance channel first: /coop setup governance_channel:#channel")
 
+    @fund_create.autocomplete("network")
+    @fund_contribute.autocomplete("network")
+    @fund_show.autocomplete("network")
     @invite.autocomplete("network")
     @leave.autocomplete("network")
     @show.autocomplete("network")
@@ -445,4 +548,31 @@ class Networks(CoopCog):
         typed = current.casefold()
         return [app_commands.Choice(name=name, value=name) for name in names if typed in name.casefold()][
             :AUTOCOMPLETE_LIMIT
+        ]
+
+    @fund_contribute.autocomplete("fund")
+    @fund_show.autocomplete("fund")
+    async def _network_fund_autocomplete(
+        self, interaction: discord.Interaction[CoopBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        names = await networks.network_fund_names(self.bot.database, interaction.guild_id)
+        typed = current.casefold()
+        return [app_commands.Choice(name=name, value=name) for name in names if typed in name.casefold()][
+            :AUTOCOMPLETE_LIMIT
+        ]
+
+    @fund_contribute.autocomplete("from_fund")
+    async def _own_fund_autocomplete(
+        self, interaction: discord.Interaction[CoopBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        found = await funds.suggest_funds(
+            self.bot.database, interaction.guild_id, current, AUTOCOMPLETE_LIMIT
+        )
+        return [
+            app_commands.Choice(name=shorten(f"{fund.name} · {fund.currency}", 100), value=fund.name)
+            for fund in found
         ]

@@ -6,7 +6,8 @@ import discord
 
 from cogs._text import EMBED_DESCRIPTION_LIMIT, FIELD_LIMIT, plain, shorten
 from governance import networks
-from governance.networks import NetworkLogPage, NetworkView, ProposalPage
+from governance.money import format_amount
+from governance.networks import NetworkFundView, NetworkLogPage, NetworkView, ProposalPage
 from governance.records import NetworkEvent, NetworkProposal
 from governance.timeparse import discord_timestamp
 
@@ -84,4 +85,40 @@ def log_embed(page: NetworkLogPage) -> discord.Embed:
         colour=discord.Colour.dark_grey(),
     )
     embed.set_footer(text=f"Page {page.page} of {page.pages}")
+    return embed
+
+
+def network_fund_embed(view: NetworkFundView) -> discord.Embed:
+    fund = view.fund
+    currency = fund.currency
+    embed = discord.Embed(
+        title=shorten(f"💰 {plain(fund.name)} · {plain(view.network.name)}", 256),
+        description=shorten(plain(fund.description), EMBED_DESCRIPTION_LIMIT) or None,
+        colour=discord.Colour.teal(),
+    )
+    embed.add_field(name="Holds", value=format_amount(fund.balance, currency))
+    given = "\n".join(f"• {plain(coop)}: {format_amount(amount, currency)}" for coop, amount in view.by_coop)
+    embed.add_field(name="Put in by", value=shorten(given, FIELD_LIMIT) or "Nobody yet.", inline=False)
+    lines = [
+        " · ".join(
+            part
+            for part in (
+                discord_timestamp(entry.created_at, "d"),
+                format_amount(entry.amount, currency),
+                plain(coop),
+                plain(shorten(entry.reason, 80)),
+            )
+            if part
+        )
+        for entry, coop in view.recent
+    ]
+    embed.add_field(
+        name="Latest entries", value=shorten("\n".join(lines), FIELD_LIMIT) or "None yet.", inline=False
+    )
+    if view.derived_balance != fund.balance:  # never expected: the two are moved in one transaction
+        embed.set_footer(text="⚠️ The fund's balance and its entries disagree: tell the operator.")
+    else:
+        embed.set_footer(
+            text="Put in by each cooperative's treasurers from its own funds; the ledger is append-only."
+        )
     return embed

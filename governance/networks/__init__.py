@@ -13,6 +13,14 @@ from governance.networks._common import (
     PROPOSAL_LINK,
     REFRESH_KIND,
 )
+from governance.networks.funds import (
+    NetworkFundView,
+    TransferReceipt,
+    contribute,
+    create_fund,
+    network_fund_names,
+    show_fund,
+)
 from governance.networks.membership import (
     INVALID_CODE,
     JoinOpened,
@@ -63,15 +71,19 @@ __all__ = [
     "CopyNote",
     "JoinOpened",
     "NetworkDraft",
+    "NetworkFundView",
     "NetworkLogPage",
     "NetworkOpened",
     "NetworkView",
     "ProposalPage",
+    "TransferReceipt",
     "check_proposal",
     "close_if_complete",
     "closing_words",
+    "contribute",
     "copy_note",
     "count_coops",
+    "create_fund",
     "create_network",
     "describe_membership",
     "invite",
@@ -80,6 +92,7 @@ __all__ = [
     "leave",
     "live_tally",
     "membership_words",
+    "network_fund_names",
     "network_log",
     "network_names",
     "on_copy_closed",
@@ -90,4 +103,5 @@ __all__ = [
     "propose",
     "settle_unposted",
     "show",
+    "show_fund",
 ]

@@ -316,6 +316,10 @@ EXPECTED: dict[str, frozenset[str]] = {
     "network propose": MEMBERS,
     "network show": IN_THE_COOP,
     "network decisions": IN_THE_COOP,
+    # Network funds: moderators open one; a cooperative's money moves only by its treasurers.
+    "network fund create": MODERATORS,
+    "network fund contribute": TREASURERS,
+    "network fund show": IN_THE_COOP,
     # Personal reminders (§4): anyone's own.
     "remind me": EVERYONE,
     "remind list": EVERYONE,

@@ -11,10 +11,12 @@ import simcord
 from sqlmodel import col, select
 
 from bot import CoopBot
+from governance import funds
 from governance.clock import ManualClock
+from governance.permissions import Actor
 from storage.database import Database
 from storage.models import Decision, NetworkProposal
-from tests.cogs.helpers import close_due, fields, refusal, reply, seen
+from tests.cogs.helpers import close_due, create_fund, fields, refusal, reply, seen
 from tests.conftest import Coop, build_coop, configure
 
 CODE = re.compile(r"`([A-Z0-9]{10})`")
@@ -157,3 +159,45 @@ async def test_a_copy_refuses_a_local_early_close_and_a_member_of_another_server
     )
     assert "There is no proposal" in await refusal(crossed)
     assert "counted by cooperative" in fields(message_of(home, held[home.guild.id]))["🌐 Network proposal"]
+
+
+async def test_a_treasurer_moves_money_to_a_network_fund_and_the_other_cooperative_sees_it(
+    configured: Coop, simcord_env: simcord.Env, simcord_bot: CoopBot, db: Database, clock: ManualClock
+) -> None:
+    home = configured
+    other = await network_of_two(home, simcord_env, simcord_bot, db, clock)
+    await create_fund(home, "Commons")
+    await funds.record_contribution(
+        db,
+        guild_id=home.guild.id,
+        fund="Commons",
+        actor=Actor(user_id=home.treasurer.id, role_ids=frozenset({home.treasurer_role.id})),
+        amount="500",
+        idempotency_key="arrived",
+        now=clock.now(),
+        member_id=home.alice.id,
+    )
+
+    opened = await home.moderator.slash(
+        home.governance, "network fund create", name="Shared Van", currency="NZD"
+    )
+    assert "**Shared Van** (NZD) is open" in reply(opened)
+    refused = await home.alice.slash(
+        home.governance, "network fund contribute", fund="Shared Van", from_fund="Commons", amount="50"
+    )
+    assert (await refusal(refused)).startswith("Only treasurers")
+    moved = await home.treasurer.slash(
+        home.governance, "network fund contribute", fund="Shared Van", from_fund="Commons", amount="120.50"
+    )
+    assert "Moved 120.50 NZD from **Commons** to the network fund **Shared Van**" in reply(moved)
+    too_much = await home.treasurer.slash(
+        home.governance, "network fund contribute", fund="Shared Van", from_fund="Commons", amount="400"
+    )
+    assert "at most 379.50 NZD can go to the network" in await refusal(too_much)
+
+    shown = await other.alice.slash(other.governance, "network fund show", fund="Shared Van")
+    view = fields(shown.response)
+    assert view["Holds"] == "120.50 NZD"
+    assert "Kōwhai Collective: 120.50 NZD" in view["Put in by"]
+    own = await home.alice.slash(home.governance, "fund show", fund="Commons")
+    assert "379.50" in str(own.response.embeds[0].to_dict())

@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 from sqlmodel import col, select
 
-from governance import decisions, networks
+from governance import decisions, funds, networks
 from governance.clock import ManualClock
 from governance.decisions import close_decision
 from governance.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
@@ -20,7 +20,10 @@ from governance.permissions import Actor
 from storage.database import Database
 from storage.models import (
     Decision,
+    Fund,
     NetworkEvent,
+    NetworkFund,
+    NetworkLedgerEntry,
     NetworkMembership,
     NetworkProposal,
     OwedMessage,
@@ -36,10 +39,15 @@ from tests.governance.helpers import (
     OTHER_GUILD,
     OTHER_MEMBER_ROLE,
     OTTO,
+    TESS,
     VIC,
     audits,
     configure,
+    deposit,
+    entries,
     ident,
+    key,
+    make_fund,
     propose,
     vote,
 )
@@ -649,3 +657,168 @@ async def test_a_cooperative_in_two_networks_names_the_one_it_means(network: Dat
     assert view.network.name == "Pacific Makers"
     assert await networks.network_names(network, GUILD) == ["Aotearoa Commons", "Pacific Makers"]
     assert CAROL and BOB  # the same people are in both
+
+
+# --- network funds ----------------------------------------------------------------------------------------
+
+
+async def network_fund(db: Database, clock: ManualClock, name: str = "Shared Van") -> None:
+    await networks.create_fund(
+        db, guild_id=GUILD, actor=ADMIN, network_name=None, name=name, currency="NZD", now=clock.now()
+    )
+
+
+async def give(
+    db: Database,
+    clock: ManualClock,
+    amount: str,
+    *,
+    fund: str = "Commons",
+    idempotency_key: str | None = None,
+) -> networks.TransferReceipt:
+    return await networks.contribute(
+        db,
+        guild_id=GUILD,
+        actor=TESS,
+        network_name=None,
+        fund="Shared Van",
+        from_fund=fund,
+        amount=amount,
+        idempotency_key=idempotency_key or key(),
+        now=clock.now(),
+    )
+
+
+async def balances(db: Database) -> tuple[int, int, int, int]:
+    """(the cooperative's Commons balance, its entries, the network fund's balance, its entries)."""
+    async with db.read() as session:
+        commons = (await session.exec(select(Fund).where(Fund.name == "Commons"))).one()
+        van = (await session.exec(select(NetworkFund))).one()
+        network_entries = (await session.exec(select(NetworkLedgerEntry))).all()
+    return commons.balance, len(await entries(db)), van.balance, len(network_entries)
+
+
+async def test_a_treasurer_moves_money_to_a_network_fund_in_one_transfer(
+    network: Database, clock: ManualClock
+):
+    commons = await make_fund(network, clock)
+    await deposit(network, clock, commons, "500")
+    await network_fund(network, clock)
+
+    receipt = await give(network, clock, "120.50", idempotency_key="click-1")
+
+    assert (receipt.amount, receipt.fund.balance) == (12050, 12050)
+    assert await balances(network) == (50000 - 12050, 2, 12050, 1)
+    debit = (await entries(network))[-1]
+    assert (debit.kind, debit.amount, debit.fund_id) == ("network_transfer", -12050, commons.id)
+    assert receipt.entry.source_entry_id == debit.id
+    # The same click again moves nothing more.
+    again = await give(network, clock, "120.50", idempotency_key="click-1")
+    assert again.duplicate and await balances(network) == (50000 - 12050, 2, 12050, 1)
+    # Every member cooperative sees the fund, and who put in what (not from which of its funds).
+    view = await networks.show_fund(network, guild_id=THIRD_GUILD, network_name=None, fund="shared van")
+    assert view.by_coop == [(NAMES[GUILD], 12050)] and view.derived_balance == view.fund.balance == 12050
+    [logged] = await audits(network, "network.fund.contribute")
+    assert logged.guild_id == GUILD
+
+
+async def test_a_transfer_never_overdraws_nor_takes_money_promised_to_requests(
+    network: Database, clock: ManualClock
+):
+    commons = await make_fund(network, clock, policy="treasurer", limit="1000")
+    await deposit(network, clock, commons, "100")
+    await network_fund(network, clock)
+    await funds.request_funds(
+        network,
+        guild_id=GUILD,
+        fund="Commons",
+        actor=CAROL,
+        amount_min="60",
+        purpose="Tools",
+        now=clock.now(),
+    )
+    [(pending, _)] = await funds.list_requests(network, GUILD)
+    assert pending.id is not None
+    await funds.approve_request(network, guild_id=GUILD, request_id=pending.id, actor=TESS, now=clock.now())
+    before = await balances(network)
+
+    with pytest.raises(Conflict, match=r"promised to approved requests: at most 40\.00 NZD"):
+        await give(network, clock, "41")
+    with pytest.raises(InvalidInput):
+        await give(network, clock, "-5")
+    assert await balances(network) == before
+    await give(network, clock, "40")
+    assert await balances(network) == (6000, before[1] + 1, 4000, 1)
+
+
+async def test_transfers_racing_from_one_fund_never_overdraw_it(network: Database, clock: ManualClock):
+    commons = await make_fund(network, clock)
+    await deposit(network, clock, commons, "100")
+    await network_fund(network, clock)
+
+    async def attempt() -> bool:
+        try:
+            await give(network, clock, "30")
+        except Conflict:
+            return False
+        return True
+
+    moved = await asyncio.gather(*(attempt() for _ in range(8)))
+
+    assert sum(moved) == 3
+    assert await balances(network) == (1000, 1 + 3, 9000, 3)
+
+
+async def test_only_treasurers_move_money_and_only_in_the_funds_currency(
+    network: Database, clock: ManualClock
+):
+    commons = await make_fund(network, clock)
+    await deposit(network, clock, commons, "100")
+    await make_fund(network, clock, "Euro pot", currency="EUR")
+    await network_fund(network, clock)
+    with pytest.raises(NotAllowed):
+        await networks.contribute(
+            network,
+            guild_id=GUILD,
+            actor=ALICE,
+            network_name=None,
+            fund="Shared Van",
+            from_fund="Commons",
+            amount="10",
+            idempotency_key=key(),
+            now=clock.now(),
+        )
+    with pytest.raises(InvalidInput, match="one currency"):
+        await give(network, clock, "10", fund="Euro pot")
+    with pytest.raises(NotAllowed):
+        await networks.create_fund(
+            network,
+            guild_id=GUILD,
+            actor=ALICE,
+            network_name=None,
+            name="Mine",
+            currency="NZD",
+            now=clock.now(),
+        )
+    with pytest.raises(Conflict, match="already has a fund"):
+        await network_fund(network, clock, name="shared  VAN")
+
+
+async def test_a_cooperative_outside_the_network_reaches_none_of_its_funds(
+    network: Database, clock: ManualClock
+):
+    await network_fund(network, clock)
+    with pytest.raises(NotFound):
+        await networks.show_fund(network, guild_id=OUTSIDE_GUILD, network_name=None, fund="Shared Van")
+    with pytest.raises(NotFound):
+        await networks.create_fund(
+            network,
+            guild_id=OUTSIDE_GUILD,
+            actor=ADMIN,
+            network_name=None,
+            name="X",
+            currency="NZD",
+            now=clock.now(),
+        )
+    assert await networks.network_fund_names(network, OUTSIDE_GUILD) == []
+    assert await networks.network_fund_names(network, THIRD_GUILD) == ["Shared Van"]

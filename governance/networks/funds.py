@@ -1,0 +1,286 @@
+"""Network funds: money a network holds together, put in by its cooperatives from their own funds.
+
+A contribution is one transfer in one transaction: a debit on the giving cooperative's ledger (a
+``network_transfer`` entry on the fund it comes from) and a credit on the network fund's ledger, each
+balance moved by the database, so neither is ever overdrawn and neither moves without the other. Only a
+treasurer of a member cooperative moves its cooperative's money, and never money its fund has promised to
+approved requests. Both ledgers are append-only.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from governance.coop import settings_in
+from governance.errors import Conflict, InvalidInput, NotFound
+from governance.funds import find_fund_in, idempotency_key_of, read_amount, totals_in
+from governance.ledger import ledger_entry, move_balance
+from governance.money import MAX_BALANCE, format_amount, parse_currency
+from governance.names import clean_name, name_key
+from governance.networks._common import log, memberships_of, network_for
+from governance.networks.membership import coop_names
+from governance.permissions import Actor, require_moderator, require_treasurer
+from governance.text import clean_text
+from storage.database import Database, is_postgresql
+from storage.models import LedgerKind, Network, NetworkFund, NetworkLedgerEntry
+
+MAX_FUND_NAME = 80
+MAX_FUND_DESCRIPTION = 1000
+MAX_REASON = 500
+CONTRIBUTION = "contribution"  # a network ledger entry's kind: money in from a cooperative's fund
+RECENT = 10
+
+
+@dataclass(frozen=True)
+class TransferReceipt:
+    network: Network
+    fund: NetworkFund
+    from_fund_name: str
+    amount: int
+    entry: NetworkLedgerEntry
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class NetworkFundView:
+    network: Network
+    fund: NetworkFund
+    by_coop: list[tuple[str, int]]  # each cooperative's contributions in all, largest first
+    recent: list[tuple[NetworkLedgerEntry, str]]  # the latest entries, with the cooperative's name
+    derived_balance: int  # the sum of its entries (equal to the cached balance, or a bug)
+
+
+async def _fund_in(session: AsyncSession, network: Network, name: str, *, lock: bool = False) -> NetworkFund:
+    """A network fund by name, among this network's only."""
+    query = select(NetworkFund).where(
+        NetworkFund.network_id == network.id, NetworkFund.name_key == name_key(clean_name(name))
+    )
+    if lock and is_postgresql(session):
+        query = query.with_for_update()
+    fund = (await session.exec(query)).first()
+    if fund is None:
+        raise NotFound(f"The network {network.name} has no fund called {clean_name(name)[:MAX_FUND_NAME]}.")
+    return fund
+
+
+async def create_fund(
+    db: Database,
+    *,
+    guild_id: int,
+    actor: Actor,
+    network_name: str | None,
+    name: str,
+    currency: str,
+    description: str = "",
+    now: datetime,
+) -> tuple[Network, NetworkFund]:
+    """A moderator of a member cooperative opens a fund the network holds."""
+    shown = clean_name(name)
+    clean_text(shown, field="The fund's name", limit=MAX_FUND_NAME, required=True)
+    description = clean_text(description, field="The description", limit=MAX_FUND_DESCRIPTION)
+    code = parse_currency(currency)
+    try:
+        async with db.write() as session:
+            require_moderator(await settings_in(session, guild_id, now), actor)
+            network, _ = await network_for(session, guild_id, network_name)
+            assert network.id is not None
+            taken = await session.exec(
+                select(NetworkFund.id).where(
+                    NetworkFund.network_id == network.id, NetworkFund.name_key == name_key(shown)
+                )
+            )
+            if taken.first() is not None:
+                raise Conflict(f"The network {network.name} already has a fund called {shown}.")
+            fund = NetworkFund(
+                network_id=network.id,
+                guild_id=guild_id,
+                name=shown,
+                name_key=name_key(shown),
+                currency=code,
+                description=description,
+                balance=0,
+                created_by=actor.user_id,
+                created_at=now,
+            )
+            session.add(fund)
+            await session.flush()
+            log(
+                session,
+                network_id=network.id,
+                guild_id=guild_id,
+                actor_id=actor.user_id,
+                action="network.fund.create",
+                subject=f"network_fund:{fund.id}",
+                details={"name": shown, "currency": code},
+                at=now,
+            )
+    except IntegrityError:  # two moderators chose the same name at once (PostgreSQL)
+        raise Conflict(f"The network already has a fund called {shown}.") from None
+    return network, fund
+
+
+async def contribute(
+    db: Database,
+    *,
+    guild_id: int,
+    actor: Actor,
+    network_name: str | None,
+    fund: str,
+    from_fund: str,
+    amount: str,
+    idempotency_key: str,
+    now: datetime,
+    reason: str = "",
+) -> TransferReceipt:
+    """A treasurer moves money from one of their cooperative's funds to a network fund: one debit there,
+    one credit here, in one transaction. A repeat of the same interaction records nothing more."""
+    key = idempotency_key_of(idempotency_key)
+    reason = clean_text(reason, field="The note", limit=MAX_REASON)
+    async with db.write() as session:
+        require_treasurer(await settings_in(session, guild_id, now), actor)
+        network, _ = await network_for(session, guild_id, network_name)
+        target = await _fund_in(session, network, fund, lock=True)
+        assert target.id is not None
+        again = (
+            await session.exec(
+                select(NetworkLedgerEntry).where(
+                    NetworkLedgerEntry.network_fund_id == target.id,
+                    NetworkLedgerEntry.idempotency_key == key,
+                    NetworkLedgerEntry.guild_id == guild_id,
+                )
+            )
+        ).first()
+        source = await find_fund_in(session, guild_id, from_fund, lock=True)
+        if again is not None:
+            return TransferReceipt(network, target, source.name, again.amount, again, duplicate=True)
+        if source.archived:
+            raise Conflict(f"{source.name} is archived: no money leaves it.")
+        if source.currency != target.currency:
+            raise InvalidInput(
+                f"{source.name} holds {source.currency} and {target.name} {target.currency}: a transfer "
+                "stays in one currency."
+            )
+        cents = read_amount(amount, target.currency)
+        totals = await totals_in(session, source)
+        free = source.balance - totals.committed
+        if cents > free:
+            promised = (
+                f", of which {format_amount(totals.committed, source.currency)} is promised to approved "
+                "requests"
+                if totals.committed
+                else ""
+            )
+            raise Conflict(
+                f"{source.name} holds {format_amount(source.balance, source.currency)}{promised}: at most "
+                f"{format_amount(max(free, 0), source.currency)} can go to the network. Nothing was moved."
+            )
+        await move_balance(
+            session,
+            source,
+            -cents,
+            overdraw=(
+                f"{source.name} no longer holds {format_amount(cents, source.currency)}. Nothing was moved."
+            ),
+        )
+        debit = ledger_entry(
+            source,
+            kind=LedgerKind.NETWORK_TRANSFER,
+            amount=-cents,
+            recorded_by=actor.user_id,
+            key=key,
+            now=now,
+            reference=f"to {network.name}: {target.name}"[:200],
+            reason=reason,
+        )
+        session.add(debit)
+        await session.flush()
+        credited = await session.exec(
+            update(NetworkFund)
+            .where(col(NetworkFund.id) == target.id, col(NetworkFund.balance) <= MAX_BALANCE - cents)
+            .values(balance=col(NetworkFund.balance) + cents)
+        )
+        if not credited.rowcount:
+            raise Conflict(f"{target.name} would hold more than a fund can. Nothing was moved.")
+        await session.refresh(target, attribute_names=["balance"])
+        entry = NetworkLedgerEntry(
+            network_fund_id=target.id,
+            guild_id=guild_id,
+            kind=CONTRIBUTION,
+            amount=cents,
+            currency=target.currency,
+            source_entry_id=debit.id,
+            reason=reason,
+            idempotency_key=key,
+            recorded_by=actor.user_id,
+            created_at=now,
+        )
+        session.add(entry)
+        await session.flush()
+        assert network.id is not None
+        log(
+            session,
+            network_id=network.id,
+            guild_id=guild_id,
+            actor_id=actor.user_id,
+            action="network.fund.contribute",
+            subject=f"network_fund:{target.id}",
+            details={
+                "amount": cents,
+                "currency": target.currency,
+                "from_fund_id": source.id,
+                "entry_id": debit.id,
+                "network_entry_id": entry.id,
+            },
+            at=now,
+        )
+    return TransferReceipt(network, target, source.name, cents, entry)
+
+
+async def show_fund(db: Database, *, guild_id: int, network_name: str | None, fund: str) -> NetworkFundView:
+    """A network fund as every member cooperative may see it: balance, who put in what, the latest entries
+    (which cooperative, never which fund of it the money came from)."""
+    async with db.read() as session:
+        network, _ = await network_for(session, guild_id, network_name)
+        found = await _fund_in(session, network, fund)
+        assert network.id is not None and found.id is not None
+        entries = list(
+            (
+                await session.exec(
+                    select(NetworkLedgerEntry)
+                    .where(NetworkLedgerEntry.network_fund_id == found.id)
+                    .order_by(col(NetworkLedgerEntry.id))
+                )
+            ).all()
+        )
+        names = await coop_names(session, network.id)
+    given: dict[str, int] = defaultdict(int)
+    for entry in entries:
+        if entry.kind == CONTRIBUTION:
+            given[names.get(entry.guild_id, "?")] += entry.amount
+    recent = [(entry, names.get(entry.guild_id, "?")) for entry in reversed(entries[-RECENT:])]
+    return NetworkFundView(
+        network,
+        found,
+        sorted(given.items(), key=lambda item: -item[1]),
+        recent,
+        derived_balance=sum(entry.amount for entry in entries),
+    )
+
+
+async def network_fund_names(db: Database, guild_id: int) -> list[str]:
+    """The funds of the networks this cooperative is in (for autocomplete)."""
+    async with db.read() as session:
+        ids = [network.id for network, _ in await memberships_of(session, guild_id)]
+        rows = await session.exec(
+            select(NetworkFund.name)
+            .where(col(NetworkFund.network_id).in_(ids))
+            .order_by(col(NetworkFund.name))
+        )
+        return list(rows.all())
