@@ -26,7 +26,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import SQLModel
 
 from bot import CoopBot
-from governance import decisions, funds, proposing, reminders, webhooks
+from governance import decisions, funds, networks, proposing, reminders, webhooks
 from governance.clock import ManualClock
 from governance.funds import FundDraft
 from governance.permissions import Actor
@@ -47,6 +47,7 @@ A_CHANNEL_REMINDER = "Confidential hui about salaries"
 A_PERSONAL_REMINDER = "Private dentist appointment"
 A_WEBHOOK = "https://a.example/secret-hook"
 A_GUILD = "Kōwhai Collective"
+A_NETWORK = "Kōwhai Secret Alliance"
 
 B_FUND = "Open Pot"
 B_PROPOSAL = "Public picnic"
@@ -171,6 +172,11 @@ async def make_objects_of_a(coop: Coop, db: Database, clock: ManualClock) -> Obj
         now=now,
     )
     hook = await webhooks.add_webhook(db, guild_id=guild_id, actor=mo, url=A_WEBHOOK, events=None, now=now)
+    # A network of A's, with a fund named as A's own fund: B, outside it, must reach neither by that name.
+    await networks.create_network(db, guild_id=guild_id, coop_name=A_GUILD, actor=mo, name=A_NETWORK, now=now)
+    await networks.create_fund(
+        db, guild_id=guild_id, actor=mo, network_name=None, name=A_FUND, currency="NZD", now=now
+    )
     assert arrived.entry is not None
     values = ObjectsOfA(
         proposal=proposal.id or 0,
@@ -249,6 +255,7 @@ def a_secrets(coop: Coop) -> list[str]:
         A_PERSONAL_REMINDER,
         A_WEBHOOK,
         A_GUILD,
+        A_NETWORK,
         # The same amounts as they appear unformatted (CSV) and in minor units.
         "4321.09",
         "8765.43",
@@ -388,8 +395,13 @@ async def test_another_cooperatives_ids_are_refused_as_unknown_reveal_nothing_an
                 text, baseline = answer_of(told), answer_of(unknown)
                 if normalised(text, reference) != normalised(baseline, never_used(reference)):
                     problems.append(f"{name}: answered {text[:200]!r}, but for nothing: {baseline[:200]!r}")
-                if person is b.moderator and not (
-                    text.startswith("There is no ") and text.endswith(" in this server.")
+                # A network's objects are not found from outside it in words of their own (the same for
+                # A's and for nothing, as checked above).
+                network_object = command.qualified_name.startswith("network ")
+                if (
+                    person is b.moderator
+                    and not network_object
+                    and not (text.startswith("There is no ") and text.endswith(" in this server."))
                 ):
                     problems.append(f"{name}: not “There is no … in this server.”: {text[:200]!r}")
                 if not told.ephemeral:
