@@ -862,6 +862,8 @@ class NetworkFund(SQLModel, table=True):
     currency: str = Field(sa_column=Column(String(3), nullable=False))
     description: str = Field(default="", sa_column=Column(Text, nullable=False))
     balance: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    # Requests up to this are approved by a treasurer of a member cooperative; larger ones go to the network.
+    treasurer_limit: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     created_by: int = Field(sa_column=Column(BigInteger, nullable=False))
     created_at: datetime = utc_datetime()
 
@@ -890,3 +892,27 @@ class NetworkLedgerEntry(SQLModel, table=True):
     idempotency_key: str = Field(sa_column=Column(String(64), nullable=False))
     recorded_by: int = Field(sa_column=Column(BigInteger, nullable=False))
     created_at: datetime = utc_datetime()
+
+
+class NetworkFundRequest(SQLModel, table=True):
+    """A member of a member cooperative asks a network fund for money: pending → approved → paid, or
+    rejected. Decided by a network proposal, or by a treasurer within the fund's limit."""
+
+    __tablename__ = "network_fund_requests"
+    __table_args__ = (Index("ix_network_fund_requests_fund_status", "network_fund_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    network_fund_id: int = Field(sa_column=Column(Integer, ForeignKey("network_funds.id"), nullable=False))
+    guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))  # the asker's cooperative
+    requester_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(sa_column=Column(String(3), nullable=False))
+    purpose: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    proposal_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    decided_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    paid_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    payout_entry_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    reference: str = Field(default="", sa_column=Column(String(200), nullable=False))
+    created_at: datetime = utc_datetime()
+    decided_at: datetime | None = utc_datetime(nullable=True)

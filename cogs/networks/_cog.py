@@ -25,7 +25,7 @@ from governance.money import format_amount
 from governance.networks import NetworkDraft
 from governance.permissions import require_insider, require_member, require_moderator, require_treasurer
 from governance.proposing import MAX_DETAILS, MAX_TITLE
-from governance.records import DecisionStatus, OwedMessage
+from governance.records import MAX_ID, DecisionStatus, OwedMessage
 from governance.text import plural
 from governance.timeparse import discord_timestamp
 
@@ -45,6 +45,7 @@ RULE_CHOICES = [
     app_commands.Choice(name="Consensus: every cooperative that takes part agrees", value="consensus"),
 ]
 NetworkName = app_commands.Range[str, 1, 80]
+RequestId = app_commands.Range[int, 1, MAX_ID]
 
 
 class NetworkProposalModal(CoopModal):
@@ -391,6 +392,7 @@ class Networks(CoopCog):
         name="The fund's name in the network",
         currency="Its currency, e.g. NZD or EUR (the cooperatives' funds that feed it must hold the same)",
         description="What the money is for",
+        limit="Requests up to this are approved by a treasurer; larger ones go to the network (default: all)",
         network="Which network (when this cooperative is in several)",
     )
     async def fund_create(
@@ -399,6 +401,7 @@ class Networks(CoopCog):
         name: app_commands.Range[str, 1, 80],
         currency: app_commands.Range[str, 1, 40],
         description: app_commands.Range[str, 1, 1000] | None = None,
+        limit: app_commands.Range[str, 1, 64] | None = None,
         network: NetworkName | None = None,
     ) -> None:
         """Open a fund the network holds together."""
@@ -410,6 +413,7 @@ class Networks(CoopCog):
             name=name,
             currency=currency,
             description=description or "",
+            limit=limit,
             now=self._now(),
         )
         await send_ephemeral(
@@ -473,10 +477,119 @@ class Networks(CoopCog):
         network: NetworkName | None = None,
     ) -> None:
         """A network fund: what it holds, who put in what, its latest entries."""
-        view = await networks.show_fund(
-            self.bot.database, guild_id=guild_id_of(interaction), network_name=network, fund=fund
+        guild_id = guild_id_of(interaction)
+        view = await networks.show_fund(self.bot.database, guild_id=guild_id, network_name=network, fund=fund)
+        waiting = await networks.open_requests(
+            self.bot.database, guild_id=guild_id, network_name=network, fund=fund
         )
-        await send_ephemeral(interaction, embed=network_fund_embed(view))
+        await send_ephemeral(interaction, embed=network_fund_embed(view, waiting))
+
+    @fund_group.command(name="request")
+    @requires(require_member)
+    @app_commands.describe(
+        fund="The network fund",
+        amount="How much, e.g. 250 or 1,200.50",
+        purpose="What it is for",
+        network="Which network (when this cooperative is in several)",
+    )
+    async def fund_request(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        fund: app_commands.Range[str, 1, 80],
+        amount: app_commands.Range[str, 1, 64],
+        purpose: app_commands.Range[str, 1, 1000],
+        network: NetworkName | None = None,
+    ) -> None:
+        """Ask a network fund for money (a treasurer decides within its limit, else the network)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        receipt = await networks.request_money(
+            self.bot.database,
+            guild_id=guild_id_of(interaction),
+            actor=actor_of(interaction),
+            network_name=network,
+            fund=fund,
+            amount=amount,
+            purpose=purpose,
+            now=self._now(),
+        )
+        label = networks.request_label(receipt.request)
+        asked = format_amount(receipt.request.amount, receipt.request.currency)
+        if receipt.proposal is None:
+            text = (
+                f"Request {label} for {asked} is waiting for a treasurer of one of the network's "
+                "cooperatives (`/network fund approve`)."
+            )
+        else:
+            await self.bot.outbox.send_due()  # this server's copy of the network's decision
+            self.bot.due.wake_at(receipt.proposal.closes_at)
+            text = (
+                f"Request {label} for {asked} is above the fund's treasurer limit: the network decides it, "
+                f"by cooperative, in network proposal {networks.label(receipt.proposal)} (until "
+                f"{discord_timestamp(receipt.proposal.closes_at)})."
+            )
+        await send_ephemeral(interaction, text)
+
+    @fund_group.command(name="approve")
+    @requires(require_treasurer)
+    @app_commands.describe(request="The request's number (R12: 12)")
+    async def fund_approve(self, interaction: discord.Interaction[CoopBot], request: RequestId) -> None:
+        """Approve a request to a network fund within its treasurer limit."""
+        await self._decide(interaction, request, approve=True)
+
+    @fund_group.command(name="reject")
+    @requires(require_treasurer)
+    @app_commands.describe(request="The request's number (R12: 12)")
+    async def fund_reject(self, interaction: discord.Interaction[CoopBot], request: RequestId) -> None:
+        """Reject a request to a network fund within its treasurer limit."""
+        await self._decide(interaction, request, approve=False)
+
+    async def _decide(
+        self, interaction: discord.Interaction[CoopBot], request_id: int, *, approve: bool
+    ) -> None:
+        receipt = await networks.decide_request(
+            self.bot.database,
+            guild_id=guild_id_of(interaction),
+            actor=actor_of(interaction),
+            request_id=request_id,
+            approve=approve,
+            now=self._now(),
+        )
+        label = networks.request_label(receipt.request)
+        shown = format_amount(receipt.request.amount, receipt.request.currency)
+        if approve:
+            await send_ephemeral(
+                interaction, f"Approved {label} ({shown}); record its payment with `/network fund pay`."
+            )
+        else:
+            await send_ephemeral(interaction, f"Rejected {label} ({shown}).")
+
+    @fund_group.command(name="pay")
+    @requires(require_treasurer)
+    @app_commands.describe(request="The request's number (R12: 12)", reference="The payment's reference")
+    async def fund_pay(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        request: RequestId,
+        reference: app_commands.Range[str, 1, 200] | None = None,
+    ) -> None:
+        """Record that an approved request to a network fund was paid."""
+        receipt = await networks.pay_request(
+            self.bot.database,
+            guild_id=guild_id_of(interaction),
+            actor=actor_of(interaction),
+            request_id=request,
+            reference=reference or "",
+            idempotency_key=str(interaction.id),
+            now=self._now(),
+        )
+        label = networks.request_label(receipt.request)
+        shown = format_amount(receipt.request.amount, receipt.request.currency)
+        left = format_amount(receipt.fund.balance, receipt.fund.currency)
+        await send_ephemeral(
+            interaction,
+            f"{'Already recorded: ' if receipt.duplicate else ''}{label} paid, {shown} from "
+            f"**{discord.utils.escape_markdown(receipt.fund.name)}**, which now holds {left}.",
+        )
 
     # --- what the outbox delivers -------------------------------------------------------------------
 
@@ -533,6 +646,7 @@ class Networks(CoopCog):
     @fund_create.autocomplete("network")
     @fund_contribute.autocomplete("network")
     @fund_show.autocomplete("network")
+    @fund_request.autocomplete("network")
     @invite.autocomplete("network")
     @leave.autocomplete("network")
     @show.autocomplete("network")
@@ -552,6 +666,7 @@ class Networks(CoopCog):
 
     @fund_contribute.autocomplete("fund")
     @fund_show.autocomplete("fund")
+    @fund_request.autocomplete("fund")
     async def _network_fund_autocomplete(
         self, interaction: discord.Interaction[CoopBot], current: str
     ) -> list[app_commands.Choice[str]]:

@@ -8,7 +8,7 @@ from cogs._text import EMBED_DESCRIPTION_LIMIT, FIELD_LIMIT, plain, shorten
 from governance import networks
 from governance.money import format_amount
 from governance.networks import NetworkFundView, NetworkLogPage, NetworkView, ProposalPage
-from governance.records import NetworkEvent, NetworkProposal
+from governance.records import NetworkEvent, NetworkFundRequest, NetworkProposal
 from governance.timeparse import discord_timestamp
 
 COUNTING = {"person": "by person", "cooperative": "by cooperative"}
@@ -88,7 +88,7 @@ def log_embed(page: NetworkLogPage) -> discord.Embed:
     return embed
 
 
-def network_fund_embed(view: NetworkFundView) -> discord.Embed:
+def network_fund_embed(view: NetworkFundView, waiting: list[tuple[NetworkFundRequest, str]]) -> discord.Embed:
     fund = view.fund
     currency = fund.currency
     embed = discord.Embed(
@@ -115,6 +115,13 @@ def network_fund_embed(view: NetworkFundView) -> discord.Embed:
     embed.add_field(
         name="Latest entries", value=shorten("\n".join(lines), FIELD_LIMIT) or "None yet.", inline=False
     )
+    asked = "\n".join(
+        f"• {networks.request_label(request)} · {format_amount(request.amount, currency)} · {plain(coop)} · "
+        f"{request.status} · {plain(shorten(request.purpose, 60))}"
+        for request, coop in waiting[:10]
+    )
+    if asked:
+        embed.add_field(name="Requests waiting", value=shorten(asked, FIELD_LIMIT), inline=False)
     if view.derived_balance != fund.balance:  # never expected: the two are moved in one transaction
         embed.set_footer(text="⚠️ The fund's balance and its entries disagree: tell the operator.")
     else:

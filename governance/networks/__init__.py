@@ -57,6 +57,15 @@ from governance.networks.proposals import (
     propose,
     settle_unposted,
 )
+from governance.networks.requests import (
+    NetworkRequestReceipt,
+    NetworkRequestStatus,
+    decide_request,
+    open_requests,
+    pay_request,
+    request_label,
+    request_money,
+)
 
 __all__ = [
     "ADMISSION_LINK",
@@ -74,6 +83,8 @@ __all__ = [
     "NetworkFundView",
     "NetworkLogPage",
     "NetworkOpened",
+    "NetworkRequestReceipt",
+    "NetworkRequestStatus",
     "NetworkView",
     "ProposalPage",
     "TransferReceipt",
@@ -85,6 +96,7 @@ __all__ = [
     "count_coops",
     "create_fund",
     "create_network",
+    "decide_request",
     "describe_membership",
     "invite",
     "join",
@@ -98,9 +110,13 @@ __all__ = [
     "on_copy_closed",
     "on_join_decision_closed",
     "on_leave_decision_closed",
+    "open_requests",
     "owe_sibling_refresh",
+    "pay_request",
     "proposals_page",
     "propose",
+    "request_label",
+    "request_money",
     "settle_unposted",
     "show",
     "show_fund",

@@ -25,6 +25,7 @@ LEAVE_LINK = "network_leave"
 PROPOSAL_LINK = "network_proposal"  # a member cooperative's copy of a network proposal
 # What a network proposal may be about.
 ADMISSION_LINK = "network_admission"
+REQUEST_LINK = "network_fund_request"
 
 POST_KIND = "network-post"  # a copy owed to a cooperative's governance channel (governance/outbox.py)
 REFRESH_KIND = "network-tally"  # a copy's message owed the network's new tally

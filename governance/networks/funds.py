@@ -57,7 +57,9 @@ class NetworkFundView:
     derived_balance: int  # the sum of its entries (equal to the cached balance, or a bug)
 
 
-async def _fund_in(session: AsyncSession, network: Network, name: str, *, lock: bool = False) -> NetworkFund:
+async def network_fund_in(
+    session: AsyncSession, network: Network, name: str, *, lock: bool = False
+) -> NetworkFund:
     """A network fund by name, among this network's only."""
     query = select(NetworkFund).where(
         NetworkFund.network_id == network.id, NetworkFund.name_key == name_key(clean_name(name))
@@ -79,13 +81,16 @@ async def create_fund(
     name: str,
     currency: str,
     description: str = "",
+    limit: str | None = None,
     now: datetime,
 ) -> tuple[Network, NetworkFund]:
-    """A moderator of a member cooperative opens a fund the network holds."""
+    """A moderator of a member cooperative opens a fund the network holds. Requests up to `limit` are
+    approved by a treasurer; larger ones (all of them, without a limit) go to the network."""
     shown = clean_name(name)
     clean_text(shown, field="The fund's name", limit=MAX_FUND_NAME, required=True)
     description = clean_text(description, field="The description", limit=MAX_FUND_DESCRIPTION)
     code = parse_currency(currency)
+    treasurer_limit = read_amount(limit, code) if limit and limit.strip() else 0
     try:
         async with db.write() as session:
             require_moderator(await settings_in(session, guild_id, now), actor)
@@ -106,6 +111,7 @@ async def create_fund(
                 currency=code,
                 description=description,
                 balance=0,
+                treasurer_limit=treasurer_limit,
                 created_by=actor.user_id,
                 created_at=now,
             )
@@ -146,7 +152,7 @@ async def contribute(
     async with db.write() as session:
         require_treasurer(await settings_in(session, guild_id, now), actor)
         network, _ = await network_for(session, guild_id, network_name)
-        target = await _fund_in(session, network, fund, lock=True)
+        target = await network_fund_in(session, network, fund, lock=True)
         assert target.id is not None
         again = (
             await session.exec(
@@ -248,7 +254,7 @@ async def show_fund(db: Database, *, guild_id: int, network_name: str | None, fu
     (which cooperative, never which fund of it the money came from)."""
     async with db.read() as session:
         network, _ = await network_for(session, guild_id, network_name)
-        found = await _fund_in(session, network, fund)
+        found = await network_fund_in(session, network, fund)
         assert network.id is not None and found.id is not None
         entries = list(
             (

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import secrets
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,6 +41,7 @@ from governance.networks._common import (
     POST_KIND,
     PROPOSAL_LINK,
     REFRESH_KIND,
+    REQUEST_LINK,
     log,
     member_coops,
     network_for,
@@ -462,8 +464,8 @@ async def close_if_complete(session: AsyncSession, proposal_id: int, now: dateti
             payload={"decision_id": decision.id},
             now=now,
         )
-    if proposal.link_kind == ADMISSION_LINK:
-        await on_network_admission_closed(session, proposal, bool(passed), now)
+    if proposal.link_kind is not None:
+        await _network_links()[proposal.link_kind](session, proposal, bool(passed), now)
     log(
         session,
         network_id=proposal.network_id,
@@ -475,6 +477,14 @@ async def close_if_complete(session: AsyncSession, proposal_id: int, now: dateti
         at=now,
     )
     return proposal
+
+
+def _network_links() -> dict[str, Callable[[AsyncSession, NetworkProposal, bool, datetime], Awaitable[None]]]:
+    """What a network proposal acts on when it closes, by its link kind (a kind missing here is a bug, and
+    fails the close rather than being skipped)."""
+    from governance.networks.requests import on_request_proposal_closed
+
+    return {ADMISSION_LINK: on_network_admission_closed, REQUEST_LINK: on_request_proposal_closed}
 
 
 def _count_people(closed: list[Decision]) -> tuple[bool | None, str, dict[str, Any]]:

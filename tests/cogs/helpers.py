@@ -320,6 +320,10 @@ EXPECTED: dict[str, frozenset[str]] = {
     "network fund create": MODERATORS,
     "network fund contribute": TREASURERS,
     "network fund show": IN_THE_COOP,
+    "network fund request": MEMBERS,
+    "network fund approve": TREASURERS,
+    "network fund reject": TREASURERS,
+    "network fund pay": TREASURERS,
     # Personal reminders (§4): anyone's own.
     "remind me": EVERYONE,
     "remind list": EVERYONE,

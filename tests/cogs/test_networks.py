@@ -201,3 +201,45 @@ async def test_a_treasurer_moves_money_to_a_network_fund_and_the_other_cooperati
     assert "Kōwhai Collective: 120.50 NZD" in view["Put in by"]
     own = await home.alice.slash(home.governance, "fund show", fund="Commons")
     assert "379.50" in str(own.response.embeds[0].to_dict())
+
+
+async def test_a_member_asks_the_network_fund_and_treasurers_of_another_server_approve_and_pay(
+    configured: Coop, simcord_env: simcord.Env, simcord_bot: CoopBot, db: Database, clock: ManualClock
+) -> None:
+    home = configured
+    other = await network_of_two(home, simcord_env, simcord_bot, db, clock)
+    await create_fund(home, "Commons")
+    treasurer = Actor(user_id=home.treasurer.id, role_ids=frozenset({home.treasurer_role.id}))
+    await funds.record_contribution(
+        db,
+        guild_id=home.guild.id,
+        fund="Commons",
+        actor=treasurer,
+        amount="500",
+        idempotency_key="arrived",
+        now=clock.now(),
+        member_id=home.alice.id,
+    )
+    await home.moderator.slash(
+        home.governance, "network fund create", name="Shared Van", currency="NZD", limit="100"
+    )
+    await home.treasurer.slash(
+        home.governance, "network fund contribute", fund="Shared Van", from_fund="Commons", amount="300"
+    )
+
+    asked = await other.alice.slash(
+        other.governance, "network fund request", fund="Shared Van", amount="80", purpose="Diesel"
+    )
+    assert "Request R1 for 80.00 NZD is waiting for a treasurer" in reply(asked)
+    shown = fields((await home.alice.slash(home.governance, "network fund show", fund="Shared Van")).response)
+    assert "R1 · 80.00 NZD · Rātā Collective · pending · Diesel" in shown["Requests waiting"]
+
+    approved = await home.treasurer.slash(home.governance, "network fund approve", request=1)
+    assert reply(approved).startswith("Approved R1 (80.00 NZD)")
+    paid = await other.treasurer.slash(other.governance, "network fund pay", request=1, reference="bank 7")
+    assert "R1 paid, 80.00 NZD from **Shared Van**, which now holds 220.00 NZD." in reply(paid)
+
+    bigger = await other.alice.slash(
+        other.governance, "network fund request", fund="Shared Van", amount="150", purpose="New tyres"
+    )
+    assert "the network decides it, by cooperative, in network proposal N1" in reply(bigger)

@@ -822,3 +822,152 @@ async def test_a_cooperative_outside_the_network_reaches_none_of_its_funds(
         )
     assert await networks.network_fund_names(network, OUTSIDE_GUILD) == []
     assert await networks.network_fund_names(network, THIRD_GUILD) == ["Shared Van"]
+
+
+async def funded_van(
+    db: Database, clock: ManualClock, *, limit: str | None = "100", holds: str = "300"
+) -> None:
+    """The network's Shared Van fund (treasurers approve up to `limit`), holding `holds` from our Commons."""
+    commons = await make_fund(db, clock)
+    await deposit(db, clock, commons, "1000")
+    await networks.create_fund(
+        db,
+        guild_id=GUILD,
+        actor=ADMIN,
+        network_name=None,
+        name="Shared Van",
+        currency="NZD",
+        limit=limit,
+        now=clock.now(),
+    )
+    await give(db, clock, holds)
+
+
+async def ask_van(
+    db: Database, clock: ManualClock, amount: str, who: Actor = TINA, guild_id: int = THIRD_GUILD
+):
+    return await networks.request_money(
+        db,
+        guild_id=guild_id,
+        actor=who,
+        network_name=None,
+        fund="Shared Van",
+        amount=amount,
+        purpose="Diesel for the market run",
+        now=clock.now(),
+    )
+
+
+async def pay_van(
+    db: Database, clock: ManualClock, request_id: int, who: Actor = TESS, idem: str | None = None
+):
+    return await networks.pay_request(
+        db,
+        guild_id=GUILD if who is TESS else OTHER_GUILD,
+        actor=who,
+        request_id=request_id,
+        reference="bank 42",
+        idempotency_key=idem or key(),
+        now=clock.now(),
+    )
+
+
+async def test_a_request_within_the_limit_is_approved_by_a_treasurer_and_paid_once(
+    network: Database, clock: ManualClock
+):
+    await funded_van(network, clock)
+    asked = await ask_van(network, clock, "80")
+    assert asked.proposal is None and asked.request.status == "pending"
+    request_id = asked.request.id
+    assert request_id is not None
+
+    decided = await networks.decide_request(
+        network, guild_id=OTHER_GUILD, actor=OTTO, request_id=request_id, approve=True, now=clock.now()
+    )
+    assert decided.request.status == "approved"
+    paid = await pay_van(network, clock, request_id, idem="pay-1")
+    assert (paid.request.status, paid.fund.balance) == ("paid", 22000)
+    assert paid.entry is not None and (paid.entry.amount, paid.entry.guild_id) == (-8000, THIRD_GUILD)
+    again = await pay_van(network, clock, request_id, idem="pay-1")
+    assert again.duplicate
+    with pytest.raises(Conflict, match="only an approved request is paid"):
+        await pay_van(network, clock, request_id)
+    view = await networks.show_fund(network, guild_id=OTHER_GUILD, network_name=None, fund="Shared Van")
+    assert view.fund.balance == view.derived_balance == 22000
+
+
+async def test_nobody_decides_or_pays_their_own_request(network: Database, clock: ManualClock):
+    await funded_van(network, clock)
+    asked = await ask_van(network, clock, "50", who=TESS, guild_id=GUILD)
+    request_id = asked.request.id
+    assert request_id is not None
+    with pytest.raises(NotAllowed, match="own request"):
+        await networks.decide_request(
+            network, guild_id=GUILD, actor=TESS, request_id=request_id, approve=True, now=clock.now()
+        )
+    with pytest.raises(NotAllowed):  # a member, not a treasurer
+        await networks.decide_request(
+            network, guild_id=THIRD_GUILD, actor=TINA, request_id=request_id, approve=True, now=clock.now()
+        )
+    await networks.decide_request(
+        network, guild_id=OTHER_GUILD, actor=OTTO, request_id=request_id, approve=True, now=clock.now()
+    )
+    with pytest.raises(NotAllowed, match="own request"):
+        await pay_van(network, clock, request_id)
+
+
+async def test_a_larger_request_is_decided_by_the_network_counted_by_cooperative(
+    network: Database, clock: ManualClock
+):
+    await funded_van(network, clock)
+    asked = await ask_van(network, clock, "250")
+    assert asked.proposal is not None and asked.proposal.counting == "cooperative"
+    request_id = asked.request.id
+    assert request_id is not None
+    with pytest.raises(Conflict, match="the network decides it"):
+        await networks.decide_request(
+            network, guild_id=OTHER_GUILD, actor=OTTO, request_id=request_id, approve=True, now=clock.now()
+        )
+    copies = await copies_of(network, ident_of(asked.proposal))
+    assert set(copies) == {GUILD, OTHER_GUILD, THIRD_GUILD}
+    await vote(network, copies[GUILD], ALICE, clock.now(), "no_objection")
+    await vote(network, copies[OTHER_GUILD], OTTO, clock.now(), "no_objection")
+    for copy in copies.values():
+        await close_copy(network, clock, copy, eligible=3)
+
+    paid = await pay_van(network, clock, request_id)
+    assert (paid.request.status, paid.fund.balance) == ("paid", 5000)
+
+
+async def test_paying_never_overdraws_the_network_fund(network: Database, clock: ManualClock):
+    await funded_van(network, clock, limit="500", holds="40")
+    asked = await ask_van(network, clock, "100")
+    request_id = asked.request.id
+    assert request_id is not None
+    await networks.decide_request(
+        network, guild_id=OTHER_GUILD, actor=OTTO, request_id=request_id, approve=True, now=clock.now()
+    )
+    with pytest.raises(Conflict, match="would overdraw it"):
+        await pay_van(network, clock, request_id)
+    view = await networks.show_fund(network, guild_id=GUILD, network_name=None, fund="Shared Van")
+    assert view.fund.balance == 4000
+    [(still, _)] = await networks.open_requests(network, guild_id=GUILD, network_name=None, fund="Shared Van")
+    assert still.status == "approved"
+
+
+async def test_a_request_is_not_found_from_outside_the_network(network: Database, clock: ManualClock):
+    await funded_van(network, clock)
+    asked = await ask_van(network, clock, "50")
+    request_id = asked.request.id
+    assert request_id is not None
+    await configure(network, clock.now(), OUTSIDE_GUILD, treasurer_role_id=42)
+    outsider_treasurer = Actor(user_id=402, role_ids=frozenset({42, OUTSIDE_MEMBER_ROLE}))
+    with pytest.raises(NotFound):
+        await networks.decide_request(
+            network,
+            guild_id=OUTSIDE_GUILD,
+            actor=outsider_treasurer,
+            request_id=request_id,
+            approve=True,
+            now=clock.now(),
+        )
