@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -15,6 +16,7 @@ from discord.ext import commands
 from bot import CoopBot
 from cogs._base import CoopCog
 from cogs._common import CoopModal, QueryPagedView, actor_of, guild_id_of, requires, send_ephemeral
+from cogs._scheduling import DueHandler
 from cogs._text import AUTOCOMPLETE_LIMIT, shorten
 from cogs.networks._render import log_embed, network_embed, network_fund_embed, proposals_embed
 from governance import decisions, funds, networks
@@ -104,10 +106,23 @@ class Networks(CoopCog):
     async def cog_load(self) -> None:
         self.bot.outbox.register(networks.POST_KIND, self._deliver_copy)
         self.bot.outbox.register(networks.REFRESH_KIND, self._deliver_refresh)
+        self.bot.due.register(DueHandler("networks.stalled", self._close_stalled, self._next_stalled))
 
     async def cog_unload(self) -> None:
         self.bot.outbox.unregister(networks.POST_KIND)
         self.bot.outbox.unregister(networks.REFRESH_KIND)
+        self.bot.due.unregister("networks.stalled")
+
+    async def _next_stalled(self) -> datetime | None:
+        return await networks.next_stalled(self.bot.database)
+
+    async def _close_stalled(self, now: datetime) -> None:
+        """Copies that their own server's bot never closed (removed from it, or down for hours) are closed
+        here, so that the network decides; their announcement waits for that server's process."""
+        closed = await networks.close_stalled(self.bot.database, now)
+        if closed:
+            log.warning("Closed network proposal copies %s for servers whose bot did not", closed)
+            await self.bot.outbox.send_due()
 
     # --- membership ---------------------------------------------------------------------------------
 

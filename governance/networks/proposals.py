@@ -23,7 +23,7 @@ import secrets
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, update
@@ -33,7 +33,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from governance import audit, outbox
 from governance.coop import settings_in
 from governance.decision_types import DecisionKind, get_type
-from governance.decisions import CLOSED_KIND, rules_of
+from governance.decisions import CLOSED_KIND, close_decision, rules_of
 from governance.errors import DomainError, InvalidInput, NotFound
 from governance.networks._common import (
     ADMISSION_LINK,
@@ -63,6 +63,7 @@ from storage.models import (
     OwedMessage,
     Vote,
 )
+from storage.types import as_utc
 
 RULES = {
     "consent": "no cooperative objects, and at least one agrees",
@@ -615,3 +616,48 @@ async def closing_words(db: Database, decision: Decision) -> str | None:
         voted = sum(decision.result["local_counts"].values())
         return head + f"\nThis cooperative: {voted} of {decision.result['local_eligible']} voted."
     return head
+
+
+# --- a cooperative whose bot no longer serves it ----------------------------------------------------------
+
+# How long after the network's closing time the other cooperatives wait for a copy its own bot process has
+# not closed (the bot was removed from that server, or its process is down): then any process closes it,
+# with the electorate that server last reported, and the network decides.
+STALLED_AFTER = timedelta(hours=6)
+
+
+async def next_stalled(db: Database) -> datetime | None:
+    """When the earliest open copy would count as stalled."""
+    async with db.read() as session:
+        earliest = (
+            await session.exec(
+                select(func.min(Decision.closes_at)).where(
+                    Decision.link_kind == PROPOSAL_LINK, Decision.status == DecisionStatus.OPEN.value
+                )
+            )
+        ).one()
+    moment = as_utc(earliest)
+    return None if moment is None else moment + STALLED_AFTER
+
+
+async def close_stalled(db: Database, now: datetime) -> list[int]:
+    """Close the copies still open long after the network's closing time, whichever server they are in
+    (each close is claimed once, so processes that both try close it once). Returns the decisions closed."""
+    async with db.read() as session:
+        rows = (
+            await session.exec(
+                select(Decision.guild_id, Decision.id, NetworkCopy.eligible)
+                .join(NetworkCopy, col(NetworkCopy.decision_id) == col(Decision.id))
+                .where(
+                    Decision.link_kind == PROPOSAL_LINK,
+                    Decision.status == DecisionStatus.OPEN.value,
+                    col(Decision.closes_at) <= now - STALLED_AFTER,
+                )
+            )
+        ).all()
+    closed = []
+    for guild_id, decision_id, eligible in rows:
+        assert decision_id is not None
+        if await close_decision(db, guild_id=guild_id, decision_id=decision_id, eligible=eligible, now=now):
+            closed.append(decision_id)
+    return closed

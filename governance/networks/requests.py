@@ -150,7 +150,7 @@ async def _request_in(
         query = query.with_for_update(of=NetworkFundRequest)
     row = (await session.exec(query)).first()
     if row is None:
-        raise NotFound(f"There is no network request R{request_id} in this cooperative's networks.")
+        raise NotFound(f"There is no network request #{request_id} in this cooperative's networks.")
     request, fund, network = row
     return network, fund, request
 

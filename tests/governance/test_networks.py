@@ -971,3 +971,28 @@ async def test_a_request_is_not_found_from_outside_the_network(network: Database
             approve=True,
             now=clock.now(),
         )
+
+
+async def test_a_copy_its_own_server_never_closes_is_closed_hours_later_so_the_network_decides(
+    network: Database, clock: ManualClock
+):
+    opened = await put(network, clock)
+    copies = await copies_of(network, ident_of(opened.proposal))
+    await vote(network, copies[OTHER_GUILD], OTTO, clock.now(), "no_objection")
+    await networks.live_tally(network, copies[OTHER_GUILD], local_eligible=4)  # what its process last saw
+    await close_copy(network, clock, copies[GUILD], eligible=6)
+    await close_copy(network, clock, copies[THIRD_GUILD], eligible=2)
+    # The bot was removed from the other server: nothing closes its copy there.
+    due = await networks.next_stalled(network)
+    assert due == opened.proposal.closes_at + networks.proposals.STALLED_AFTER
+    clock.set(due - timedelta(seconds=1))
+    assert await networks.close_stalled(network, clock.now()) == []
+
+    clock.set(due)
+    assert await networks.close_stalled(network, clock.now()) == [ident(copies[OTHER_GUILD])]
+    assert await networks.close_stalled(network, clock.now()) == []  # once
+
+    proposal = await proposal_row(network, ident_of(opened.proposal))
+    assert proposal.status == "closed"
+    assert proposal.result == {"ballot_counts": {"no_objection": 1}, "eligible": 12}
+    assert len(await owed(network, decisions.CLOSED_KIND, copies)) == 3
