@@ -3,7 +3,6 @@ that serves it (the outbox), and what a closed network decision says in each coo
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from datetime import datetime
 from functools import partial
@@ -15,9 +14,10 @@ from discord.ext import commands
 
 from bot import CoopBot
 from cogs._base import CoopCog
-from cogs._common import CoopModal, QueryPagedView, actor_of, guild_id_of, requires, send_ephemeral
+from cogs._common import QueryPagedView, actor_of, guild_id_of, requires, send_ephemeral
 from cogs._scheduling import DueHandler
 from cogs._text import AUTOCOMPLETE_LIMIT, shorten
+from cogs.networks._forms import NetworkProposalModal
 from cogs.networks._render import log_embed, network_embed, network_fund_embed, proposals_embed
 from governance import decisions, funds, networks
 from governance.decision_types import DECISION_TYPES
@@ -26,7 +26,6 @@ from governance.errors import Conflict, InvalidInput
 from governance.money import format_amount
 from governance.networks import NetworkDraft
 from governance.permissions import require_insider, require_member, require_moderator, require_treasurer
-from governance.proposing import MAX_DETAILS, MAX_TITLE
 from governance.records import MAX_ID, DecisionStatus, OwedMessage
 from governance.text import plural
 from governance.timeparse import discord_timestamp
@@ -48,46 +47,6 @@ RULE_CHOICES = [
 ]
 NetworkName = app_commands.Range[str, 1, 80]
 RequestId = app_commands.Range[int, 1, MAX_ID]
-
-
-class NetworkProposalModal(CoopModal):
-    """Title and details (and options, for option kinds) of a network proposal."""
-
-    def __init__(self, cog: Networks, network: str | None, draft: NetworkDraft, *, ask_options: bool) -> None:
-        super().__init__(title="New network proposal", timeout=900)
-        self.cog, self.network, self.draft = cog, network, draft
-        self.title_input: discord.ui.TextInput[NetworkProposalModal] = discord.ui.TextInput(
-            label="Title", custom_id="title", max_length=MAX_TITLE, placeholder="What the network decides"
-        )
-        self.details_input: discord.ui.TextInput[NetworkProposalModal] = discord.ui.TextInput(
-            label="Details",
-            custom_id="details",
-            style=discord.TextStyle.paragraph,
-            max_length=MAX_DETAILS,
-            required=False,
-            placeholder="Context, the proposal itself, what each cooperative should weigh",
-        )
-        self.add_item(self.title_input)
-        self.add_item(self.details_input)
-        self.options_input: discord.ui.TextInput[NetworkProposalModal] | None = None
-        if ask_options:
-            self.options_input = discord.ui.TextInput(
-                label="Options, one per line",
-                custom_id="options",
-                style=discord.TextStyle.paragraph,
-                max_length=2000,
-                placeholder="Option A\nOption B",
-            )
-            self.add_item(self.options_input)
-
-    async def submitted(self, interaction: discord.Interaction[Any]) -> None:
-        options = self.draft.options
-        if self.options_input is not None:
-            options = tuple(line for line in self.options_input.value.splitlines() if line.strip())
-        draft = dataclasses.replace(
-            self.draft, title=self.title_input.value, details=self.details_input.value, options=options
-        )
-        await self.cog.publish(interaction, self.network, draft)
 
 
 class Networks(CoopCog):

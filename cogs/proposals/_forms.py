@@ -38,30 +38,30 @@ POSITION_LABELS = {
 OTHER_REASON_PROMPT = "Why?"
 
 
-class NewProposalModal(CoopModal):
-    """Title and details (and options, for option kinds) of a new proposal."""
+class ProposalForm(CoopModal):
+    """The form a proposal is written in: its title and details, and its options for option kinds. A
+    subclass says what a submission does with them (`written` reads them)."""
 
-    def __init__(self, cog: Proposals, draft: ProposalDraft, *, ask_options: bool) -> None:
-        super().__init__(title="New proposal", timeout=900)
-        self.cog = cog
-        self.draft = draft
-        self.title_input: discord.ui.TextInput[NewProposalModal] = discord.ui.TextInput(
+    def __init__(self, *, title: str, about: str, options: tuple[str, ...], ask_options: bool) -> None:
+        super().__init__(title=title, timeout=900)
+        self.given_options = options
+        self.title_input: discord.ui.TextInput[ProposalForm] = discord.ui.TextInput(
             label="Title",
             custom_id="title",
             max_length=MAX_TITLE,
             placeholder="What is being decided, in one line",
         )
-        self.details_input: discord.ui.TextInput[NewProposalModal] = discord.ui.TextInput(
+        self.details_input: discord.ui.TextInput[ProposalForm] = discord.ui.TextInput(
             label="Details",
             custom_id="details",
             style=discord.TextStyle.paragraph,
             max_length=MAX_DETAILS,
             required=False,
-            placeholder="Context, the proposal itself, links to discussion",
+            placeholder=about,
         )
         self.add_item(self.title_input)
         self.add_item(self.details_input)
-        self.options_input: discord.ui.TextInput[NewProposalModal] | None = None
+        self.options_input: discord.ui.TextInput[ProposalForm] | None = None
         if ask_options:
             self.options_input = discord.ui.TextInput(
                 label="Options, one per line",
@@ -72,13 +72,31 @@ class NewProposalModal(CoopModal):
             )
             self.add_item(self.options_input)
 
-    async def submitted(self, interaction: discord.Interaction[Any]) -> None:
-        options = self.draft.options
+    def written(self) -> tuple[str, str, tuple[str, ...]]:
+        """The title, the details and the options as submitted (the options given with the command, when
+        the form did not ask for them)."""
+        options = self.given_options
         if self.options_input is not None:
             options = tuple(line for line in self.options_input.value.splitlines() if line.strip())
-        draft = dataclasses.replace(
-            self.draft, title=self.title_input.value, details=self.details_input.value, options=options
+        return self.title_input.value, self.details_input.value, options
+
+
+class NewProposalModal(ProposalForm):
+    """Title and details (and options, for option kinds) of a new proposal."""
+
+    def __init__(self, cog: Proposals, draft: ProposalDraft, *, ask_options: bool) -> None:
+        super().__init__(
+            title="New proposal",
+            about="Context, the proposal itself, links to discussion",
+            options=draft.options,
+            ask_options=ask_options,
         )
+        self.cog = cog
+        self.draft = draft
+
+    async def submitted(self, interaction: discord.Interaction[Any]) -> None:
+        title, details, options = self.written()
+        draft = dataclasses.replace(self.draft, title=title, details=details, options=options)
         await self.cog.publish_proposal(interaction, draft)
 
 

@@ -15,13 +15,15 @@ import pytest
 import cogs
 from cogs._common import CoopModal
 from cogs.funds._forms import RejectModal, RequestModal
+from cogs.networks._forms import NetworkProposalModal
 from cogs.onboarding._forms import CharterModal, ProfileModal
-from cogs.proposals._forms import BallotFormModal, NewProposalModal, ReasonModal
+from cogs.proposals._forms import BallotFormModal, NewProposalModal, ProposalForm, ReasonModal
 from cogs.rounds._forms import AmountModal, BucketModal, RoundModal
 from governance import rounds
 from governance.decision_types import DECISION_TYPES
 from governance.funds import RequestPlan
 from governance.membership import ProfileDraft
+from governance.networks import NetworkDraft
 from governance.proposing import ProposalDraft
 from storage.models import MAX_ID, Decision, Fund
 
@@ -63,6 +65,11 @@ def _profile(text: str) -> ProfileDraft:
 
 # Every form, each built as it can be: ordinary and longest values. A new form must be added here.
 BUILDERS: dict[type[CoopModal], list[Callable[[], CoopModal]]] = {
+    ProposalForm: [lambda: ProposalForm(title="A form", about="Context", options=(), ask_options=True)],
+    NetworkProposalModal: [
+        lambda: NetworkProposalModal(NO_COG, None, NetworkDraft(title=""), ask_options=True),
+        lambda: NetworkProposalModal(NO_COG, LONG, NetworkDraft(title=LONG, details=LONG), ask_options=False),
+    ],
     NewProposalModal: [
         lambda: NewProposalModal(NO_COG, ProposalDraft(title=""), ask_options=True),
         lambda: NewProposalModal(NO_COG, ProposalDraft(title=LONG, details=LONG * 20), ask_options=False),
@@ -107,7 +114,7 @@ BUILDERS: dict[type[CoopModal], list[Callable[[], CoopModal]]] = {
 def _all_modals() -> set[type[CoopModal]]:
     """Every form class defined under cogs/."""
     found: set[type[CoopModal]] = set()
-    for name in ("funds._forms", "onboarding._forms", "proposals._forms", "rounds._forms"):
+    for name in ("funds._forms", "networks._forms", "onboarding._forms", "proposals._forms", "rounds._forms"):
         module = __import__(f"{cogs.__name__}.{name}", fromlist=["_"])
         found |= {
             value
