@@ -161,7 +161,6 @@ class Networks(CoopCog):
         """Put joining a network to this cooperative's members."""
         await self._require_governance_channel(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        now = self._now()
         opened = await networks.join(
             self.bot.database,
             guild_id=guild_id_of(interaction),
@@ -169,20 +168,11 @@ class Networks(CoopCog):
             actor=actor_of(interaction),
             code=code,
             decision_type=type,
-            now=now,
+            now=self._now(),
         )
-        message = await self._post_decision(opened.decision, now)
-        name = discord.utils.escape_markdown(opened.network.name)
-        if message is None:
-            raise Conflict(
-                "I couldn't post the decision in the governance channel, so it was cancelled; ask for a new "
-                "code once I can post there (Send Messages, Embed Links, Create Public Threads)."
-            )
-        await send_ephemeral(
-            interaction,
-            f"The members now decide whether to join **{name}**: {self._where(message)}. When it passes, "
-            "this cooperative is a member"
-            + (" once the network accepts it too." if opened.network.requires_acceptance else "."),
+        then = " once the network accepts it too." if opened.network.requires_acceptance else "."
+        await self._put_to_members(
+            interaction, opened, "join", f"When it passes, this cooperative is a member{then}"
         )
 
     @network_group.command(name="leave")
@@ -201,22 +191,31 @@ class Networks(CoopCog):
         """Put leaving a network to this cooperative's members."""
         await self._require_governance_channel(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        now = self._now()
         opened = await networks.leave(
             self.bot.database,
             guild_id=guild_id_of(interaction),
             actor=actor_of(interaction),
             network_name=network,
             decision_type=type,
-            now=now,
+            now=self._now(),
         )
-        message = await self._post_decision(opened.decision, now)
-        if message is None:
-            raise Conflict("I couldn't post the decision in the governance channel, so it was cancelled.")
+        await self._put_to_members(interaction, opened, "leave", "If it passes, this cooperative leaves it.")
+
+    async def _put_to_members(
+        self, interaction: discord.Interaction[CoopBot], opened: networks.JoinOpened, verb: str, then: str
+    ) -> None:
+        """Post the cooperative's decision to join or leave, and tell the moderator where it is."""
+        message = await self._post_decision(opened.decision, self._now())
+        if message is None:  # cancelled: a new /network join or leave can follow once the bot can post
+            raise Conflict(
+                "I couldn't post the decision in the governance channel, so it was cancelled. Check my "
+                "permissions there (Send Messages, Embed Links, Create Public Threads) and try again (to "
+                "join, with a new code: this one is used)."
+            )
+        name = discord.utils.escape_markdown(opened.network.name)
         await send_ephemeral(
             interaction,
-            f"The members now decide whether to leave "
-            f"**{discord.utils.escape_markdown(opened.network.name)}**: {self._where(message)}.",
+            f"The members now decide whether to {verb} **{name}**: {self._where(message)}. {then}",
         )
 
     # --- reading ------------------------------------------------------------------------------------

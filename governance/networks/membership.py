@@ -236,6 +236,12 @@ async def join(
                 )
             )
         ).first()
+        if live is not None and await _abandoned(session, live):
+            # Its decision to join was cancelled (or could not be posted): it no longer stands in the way.
+            live.status = NetworkMemberStatus.DECLINED.value
+            session.add(live)
+            await session.flush()
+            live = None
         if live is not None:
             joining = live.status != NetworkMemberStatus.MEMBER.value
             raise Conflict(
@@ -286,6 +292,17 @@ async def join(
             at=now,
         )
     return JoinOpened(network, membership, decision)
+
+
+async def _abandoned(session: AsyncSession, membership: NetworkMembership) -> bool:
+    """A cooperative on its way in whose decision (its own, or the network's) was cancelled."""
+    if membership.status == NetworkMemberStatus.JOINING.value and membership.join_decision_id is not None:
+        decision = await session.get(Decision, membership.join_decision_id)
+        return decision is not None and decision.status == DecisionStatus.CANCELLED.value
+    if membership.status == NetworkMemberStatus.ACCEPTING.value and membership.acceptance_proposal_id:
+        proposal = await session.get(NetworkProposal, membership.acceptance_proposal_id)
+        return proposal is not None and proposal.status == DecisionStatus.CANCELLED.value
+    return False
 
 
 async def _membership_for(session: AsyncSession, decision: Decision) -> NetworkMembership | None:

@@ -996,3 +996,44 @@ async def test_a_copy_its_own_server_never_closes_is_closed_hours_later_so_the_n
     assert proposal.status == "closed"
     assert proposal.result == {"ballot_counts": {"no_objection": 1}, "eligible": 12}
     assert len(await owed(network, decisions.CLOSED_KIND, copies)) == 3
+
+
+async def test_a_cooperative_whose_decision_to_join_was_cancelled_can_join_with_a_new_code(
+    net_db: Database, clock: ManualClock
+):
+    await create(net_db, clock)
+    first = await networks.invite(
+        net_db, guild_id=GUILD, actor=ADMIN, network_name=None, valid_for=None, now=clock.now()
+    )
+    opened = await networks.join(
+        net_db,
+        guild_id=OTHER_GUILD,
+        coop_name="R",
+        actor=ADMIN,
+        code=first.code,
+        decision_type=None,
+        now=clock.now(),
+    )
+    await decisions.cancel_decision(
+        net_db, guild_id=OTHER_GUILD, decision_id=ident(opened.decision), actor=ADMIN, now=clock.now()
+    )
+    second = await networks.invite(
+        net_db, guild_id=GUILD, actor=ADMIN, network_name=None, valid_for=None, now=clock.now()
+    )
+
+    again = await networks.join(
+        net_db,
+        guild_id=OTHER_GUILD,
+        coop_name="R",
+        actor=ADMIN,
+        code=second.code,
+        decision_type=None,
+        now=clock.now(),
+    )
+
+    assert again.decision.status == "open"
+    assert await memberships(net_db) == [
+        (GUILD, "member"),
+        (OTHER_GUILD, "declined"),
+        (OTHER_GUILD, "joining"),
+    ]
