@@ -864,6 +864,9 @@ class NetworkFund(SQLModel, table=True):
     balance: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     # Requests up to this are approved by a treasurer of a member cooperative; larger ones go to the network.
     treasurer_limit: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    # Named people who decide and pay its requests, from any member cooperative; none named: the treasurers
+    # of every member cooperative do.
+    treasurer_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_by: int = Field(sa_column=Column(BigInteger, nullable=False))
     created_at: datetime = utc_datetime()
 

@@ -18,7 +18,13 @@ from cogs._common import QueryPagedView, actor_of, guild_id_of, requires, send_e
 from cogs._scheduling import DueHandler
 from cogs._text import AUTOCOMPLETE_LIMIT, shorten
 from cogs.networks._forms import NetworkProposalModal
-from cogs.networks._render import log_embed, network_embed, network_fund_embed, proposals_embed
+from cogs.networks._render import (
+    log_embed,
+    network_embed,
+    network_fund_embed,
+    proposals_embed,
+    treasurers_line,
+)
 from governance import decisions, funds, networks
 from governance.decision_types import DECISION_TYPES
 from governance.decisions import ClosedDecision
@@ -503,14 +509,18 @@ class Networks(CoopCog):
         await send_ephemeral(interaction, text)
 
     @fund_group.command(name="approve")
-    @requires(require_treasurer)
+    @requires(
+        require_insider
+    )  # the fund's treasurers (named people, or every cooperative's): governance decides
     @app_commands.describe(request="The request's number (R12: 12)")
     async def fund_approve(self, interaction: discord.Interaction[CoopBot], request: RequestId) -> None:
         """Approve a request to a network fund within its treasurer limit."""
         await self._decide(interaction, request, approve=True)
 
     @fund_group.command(name="reject")
-    @requires(require_treasurer)
+    @requires(
+        require_insider
+    )  # the fund's treasurers (named people, or every cooperative's): governance decides
     @app_commands.describe(request="The request's number (R12: 12)")
     async def fund_reject(self, interaction: discord.Interaction[CoopBot], request: RequestId) -> None:
         """Reject a request to a network fund within its treasurer limit."""
@@ -537,7 +547,9 @@ class Networks(CoopCog):
             await send_ephemeral(interaction, f"Rejected {label} ({shown}).")
 
     @fund_group.command(name="pay")
-    @requires(require_treasurer)
+    @requires(
+        require_insider
+    )  # the fund's treasurers (named people, or every cooperative's): governance decides
     @app_commands.describe(request="The request's number (R12: 12)", reference="The payment's reference")
     async def fund_pay(
         self,
@@ -562,6 +574,39 @@ class Networks(CoopCog):
             interaction,
             f"{'Already recorded: ' if receipt.duplicate else ''}{label} paid, {shown} from "
             f"**{discord.utils.escape_markdown(receipt.fund.name)}**, which now holds {left}.",
+        )
+
+    @fund_group.command(name="treasurers")
+    @requires(require_moderator)
+    @app_commands.describe(
+        fund="The network fund",
+        add="Someone of this server who will decide and pay its requests",
+        remove="Someone who no longer will",
+        network="Which network (when this cooperative is in several)",
+    )
+    async def fund_treasurers(
+        self,
+        interaction: discord.Interaction[CoopBot],
+        fund: app_commands.Range[str, 1, 80],
+        add: discord.Member | None = None,
+        remove: discord.User | None = None,
+        network: NetworkName | None = None,
+    ) -> None:
+        """Name who decides and pays a network fund's requests."""
+        found = await networks.set_treasurers(
+            self.bot.database,
+            guild_id=guild_id_of(interaction),
+            actor=actor_of(interaction),
+            network_name=network,
+            fund=fund,
+            add=add.id if add else None,
+            remove=remove.id if remove else None,
+            now=self._now(),
+        )
+        await send_ephemeral(
+            interaction,
+            f"**{discord.utils.escape_markdown(found.name)}**'s requests are now decided and paid by "
+            f"{treasurers_line(found)}.",
         )
 
     # --- what the outbox delivers -------------------------------------------------------------------
@@ -620,6 +665,7 @@ class Networks(CoopCog):
     @fund_contribute.autocomplete("network")
     @fund_show.autocomplete("network")
     @fund_request.autocomplete("network")
+    @fund_treasurers.autocomplete("network")
     @invite.autocomplete("network")
     @leave.autocomplete("network")
     @show.autocomplete("network")
@@ -639,6 +685,7 @@ class Networks(CoopCog):
 
     @fund_contribute.autocomplete("fund")
     @fund_show.autocomplete("fund")
+    @fund_treasurers.autocomplete("fund")
     @fund_request.autocomplete("fund")
     async def _network_fund_autocomplete(
         self, interaction: discord.Interaction[CoopBot], current: str

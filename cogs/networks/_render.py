@@ -8,7 +8,7 @@ from cogs._text import EMBED_DESCRIPTION_LIMIT, FIELD_LIMIT, plain, shorten
 from governance import networks
 from governance.money import format_amount
 from governance.networks import NetworkFundView, NetworkLogPage, NetworkView, ProposalPage
-from governance.records import NetworkEvent, NetworkFundRequest, NetworkProposal
+from governance.records import NetworkEvent, NetworkFund, NetworkFundRequest, NetworkProposal
 from governance.timeparse import discord_timestamp
 
 COUNTING = {"person": "by person", "cooperative": "by cooperative"}
@@ -115,6 +115,7 @@ def network_fund_embed(view: NetworkFundView, waiting: list[tuple[NetworkFundReq
     embed.add_field(
         name="Latest entries", value=shorten("\n".join(lines), FIELD_LIMIT) or "None yet.", inline=False
     )
+    embed.add_field(name="Requests decided and paid by", value=treasurers_line(fund), inline=False)
     asked = "\n".join(
         f"• {networks.request_label(request)} · {format_amount(request.amount, currency)} · {plain(coop)} · "
         f"{request.status} · {plain(shorten(request.purpose, 60))}"
@@ -129,3 +130,10 @@ def network_fund_embed(view: NetworkFundView, waiting: list[tuple[NetworkFundReq
             text="Put in by each cooperative's treasurers from its own funds; the ledger is append-only."
         )
     return embed
+
+
+def treasurers_line(fund: NetworkFund) -> str:
+    """Who decides and pays a network fund's requests, in words (mentions in an embed ping nobody)."""
+    if not fund.treasurer_ids:
+        return "the treasurers of every member cooperative"
+    return ", ".join(f"<@{user}>" for user in fund.treasurer_ids)

@@ -19,6 +19,7 @@ from governance.networks.funds import (
     contribute,
     create_fund,
     network_fund_names,
+    set_treasurers,
     show_fund,
 )
 from governance.networks.membership import (
@@ -121,6 +122,7 @@ __all__ = [
     "propose",
     "request_label",
     "request_money",
+    "set_treasurers",
     "settle_unposted",
     "show",
     "show_fund",

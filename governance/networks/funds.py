@@ -36,6 +36,7 @@ MAX_FUND_DESCRIPTION = 1000
 MAX_REASON = 500
 CONTRIBUTION = "contribution"  # a network ledger entry's kind: money in from a cooperative's fund
 RECENT = 10
+MAX_NAMED_TREASURERS = 10
 
 
 @dataclass(frozen=True)
@@ -290,3 +291,46 @@ async def network_fund_names(db: Database, guild_id: int) -> list[str]:
             .order_by(col(NetworkFund.name))
         )
         return list(rows.all())
+
+
+async def set_treasurers(
+    db: Database,
+    *,
+    guild_id: int,
+    actor: Actor,
+    network_name: str | None,
+    fund: str,
+    add: int | None = None,
+    remove: int | None = None,
+    now: datetime,
+) -> NetworkFund:
+    """A moderator of a member cooperative names (or stops naming) someone who decides and pays a network
+    fund's requests. While anyone is named, only they do; with nobody named, every member cooperative's
+    treasurers do."""
+    if add is None and remove is None:
+        raise InvalidInput("Name someone to add or to remove.")
+    async with db.write() as session:
+        require_moderator(await settings_in(session, guild_id, now), actor)
+        network, _ = await network_for(session, guild_id, network_name)
+        found = await network_fund_in(session, network, fund, lock=True)
+        named = [user for user in found.treasurer_ids if user != remove]
+        if add is not None and add not in named:
+            if len(named) >= MAX_NAMED_TREASURERS:
+                raise Conflict(f"{found.name} has {MAX_NAMED_TREASURERS} named treasurers already.")
+            named.append(add)
+        if named == found.treasurer_ids:
+            raise Conflict("Nothing changes: that person is already named, or was not.")
+        found.treasurer_ids = named
+        session.add(found)
+        assert network.id is not None
+        log(
+            session,
+            network_id=network.id,
+            guild_id=guild_id,
+            actor_id=actor.user_id,
+            action="network.fund.treasurers",
+            subject=f"network_fund:{found.id}",
+            details={"added": add, "removed": remove, "named": named},
+            at=now,
+        )
+    return found

@@ -23,7 +23,7 @@ from governance.money import format_amount
 from governance.networks._common import REQUEST_LINK, log, memberships_of, network_for
 from governance.networks.funds import network_fund_in
 from governance.networks.membership import coop_names
-from governance.permissions import Actor, require_member, require_treasurer
+from governance.permissions import Actor, is_treasurer, require_member, require_treasurer
 from governance.text import clean_text
 from storage.database import Database, is_postgresql
 from storage.models import (
@@ -134,6 +134,27 @@ async def request_money(
     return NetworkRequestReceipt(network, target, request, proposal)
 
 
+async def _as_treasurer(
+    session: AsyncSession, guild_id: int, actor: Actor, request_id: int, now: datetime
+) -> tuple[Network, NetworkFund, NetworkFundRequest]:
+    """The request, for someone who may decide and pay it: the people named for its fund, or, where the
+    fund names none, the treasurers of every member cooperative. Whoever may not is refused alike whether
+    the request exists or not."""
+    settings = await settings_in(session, guild_id, now)
+    try:
+        network, fund, request = await _request_in(session, guild_id, request_id, lock=True)
+    except NotFound:
+        if not is_treasurer(settings, actor):
+            require_treasurer(settings, actor)
+        raise
+    if fund.treasurer_ids:
+        if actor.user_id not in fund.treasurer_ids:
+            raise NotAllowed(f"Only the treasurers named for {fund.name} decide and pay its requests.")
+    else:
+        require_treasurer(settings, actor)
+    return network, fund, request
+
+
 async def _request_in(
     session: AsyncSession, guild_id: int, request_id: int, *, lock: bool = False
 ) -> tuple[Network, NetworkFund, NetworkFundRequest]:
@@ -160,8 +181,7 @@ async def decide_request(
 ) -> NetworkRequestReceipt:
     """A treasurer of a member cooperative approves or rejects a request within the fund's limit."""
     async with db.write() as session:
-        require_treasurer(await settings_in(session, guild_id, now), actor)
-        network, fund, request = await _request_in(session, guild_id, request_id, lock=True)
+        network, fund, request = await _as_treasurer(session, guild_id, actor, request_id, now)
         label = request_label(request)
         if request.proposal_id is not None:
             raise Conflict(
@@ -234,8 +254,7 @@ async def pay_request(
     key = idempotency_key_of(idempotency_key)
     reference = clean_text(reference, field="The reference", limit=MAX_REFERENCE)
     async with db.write() as session:
-        require_treasurer(await settings_in(session, guild_id, now), actor)
-        network, fund, request = await _request_in(session, guild_id, request_id, lock=True)
+        network, fund, request = await _as_treasurer(session, guild_id, actor, request_id, now)
         label = request_label(request)
         assert fund.id is not None and network.id is not None
         again = (

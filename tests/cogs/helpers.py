@@ -324,6 +324,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "network fund approve": TREASURERS,
     "network fund reject": TREASURERS,
     "network fund pay": TREASURERS,
+    "network fund treasurers": MODERATORS,
     # Personal reminders (§4): anyone's own.
     "remind me": EVERYONE,
     "remind list": EVERYONE,

@@ -1037,3 +1037,51 @@ async def test_a_cooperative_whose_decision_to_join_was_cancelled_can_join_with_
         (OTHER_GUILD, "declined"),
         (OTHER_GUILD, "joining"),
     ]
+
+
+async def test_named_treasurers_alone_decide_and_pay_a_funds_requests(network: Database, clock: ManualClock):
+    await funded_van(network, clock)
+    await networks.set_treasurers(
+        network,
+        guild_id=THIRD_GUILD,
+        actor=ADMIN,
+        network_name=None,
+        fund="Shared Van",
+        add=TOM.user_id,
+        now=clock.now(),
+    )
+    asked = await ask_van(network, clock, "50")
+    request_id = asked.request.id
+    assert request_id is not None
+    # A cooperative's treasurer who is not named no longer decides it; Tom, a member named for it, does.
+    with pytest.raises(NotAllowed, match="named for Shared Van"):
+        await networks.decide_request(
+            network, guild_id=OTHER_GUILD, actor=OTTO, request_id=request_id, approve=True, now=clock.now()
+        )
+    decided = await networks.decide_request(
+        network, guild_id=THIRD_GUILD, actor=TOM, request_id=request_id, approve=True, now=clock.now()
+    )
+    assert decided.request.status == "approved"
+    with pytest.raises(NotAllowed):  # a member not named, for a request that does not exist: refused alike
+        await networks.pay_request(
+            network,
+            guild_id=THIRD_GUILD,
+            actor=TINA,
+            request_id=999,
+            reference="",
+            idempotency_key=key(),
+            now=clock.now(),
+        )
+    with pytest.raises(NotAllowed, match="named for Shared Van"):
+        await pay_van(network, clock, request_id)
+    await networks.set_treasurers(
+        network,
+        guild_id=GUILD,
+        actor=ADMIN,
+        network_name=None,
+        fund="Shared Van",
+        remove=TOM.user_id,
+        now=clock.now(),
+    )
+    paid = await pay_van(network, clock, request_id)  # nobody named: every cooperative's treasurers again
+    assert paid.request.status == "paid"
