@@ -288,14 +288,10 @@ async def live_tally(db: Database, decision: Decision, local_eligible: int) -> T
     """A copy's tally while it is open: counted by person, the whole network's (every copy's current
     ballots over every cooperative's electorate); by cooperative, this cooperative's own. This
     cooperative's eligible count is kept for the other cooperatives' tallies."""
-    async with db.write() as session:
+    async with db.read() as session:
         copy = await _copy_of(session, decision)
         if copy is None:
             raise NotFound(f"#{decision.id} is not a network proposal.")
-        if copy.eligible != local_eligible:
-            await session.exec(
-                update(NetworkCopy).where(col(NetworkCopy.id) == copy.id).values(eligible=local_eligible)
-            )
         proposal = await session.get(NetworkProposal, copy.proposal_id)
         assert proposal is not None
         if proposal.counting == NetworkCounting.COOPERATIVE.value:
@@ -316,6 +312,11 @@ async def live_tally(db: Database, decision: Decision, local_eligible: int) -> T
                 )
             ).all()
         )
+    if copy.eligible != local_eligible:  # written only when it changed: a tally is read far more often
+        async with db.write() as session:
+            await session.exec(
+                update(NetworkCopy).where(col(NetworkCopy.id) == copy.id).values(eligible=local_eligible)
+            )
     return tally(rules_of(decision), counts, eligible)
 
 
