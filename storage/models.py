@@ -704,7 +704,6 @@ class Network(SQLModel, table=True):
     (its name, its member cooperatives, its proposals and their votes) is visible across servers."""
 
     __tablename__ = "networks"
-    __table_args__ = (UniqueConstraint("name_key", name="uq_networks_name_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_column=Column(String(80), nullable=False))

@@ -94,7 +94,7 @@ class Networks(CoopCog):
     @network_group.command(name="create")
     @requires(require_moderator)
     @app_commands.describe(
-        name="The network's name, unique across coopbot",
+        name="The network's name (different from this cooperative's other networks)",
         description="What the network is for (shown to its cooperatives)",
         requires_acceptance="Also ask the network's cooperatives before a new one joins (default: no)",
     )

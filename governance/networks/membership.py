@@ -115,9 +115,9 @@ async def create_network(
     async with db.write() as session:
         require_moderator(await settings_in(session, guild_id, now), actor)
         key = name_key(shown)
-        taken = (await session.exec(select(Network.id).where(Network.name_key == key))).first()
-        if taken is not None:
-            raise Conflict(f"A network called {shown} already exists: choose another name.")
+        # Names are the cooperative's way to tell its networks apart, not unique across coopbot: a server
+        # learns nothing of other servers' networks by the names it may use.
+        await _refuse_second_name(session, guild_id, key, shown)
         network = Network(
             name=shown,
             name_key=key,
@@ -242,6 +242,14 @@ async def join(
             session.add(live)
             await session.flush()
             live = None
+        if live is None:
+            await _refuse_second_name(
+                session,
+                guild_id,
+                network.name_key,
+                network.name,
+                then="it can't join another of that name (the code was not used)",
+            )
         if live is not None:
             joining = live.status != NetworkMemberStatus.MEMBER.value
             raise Conflict(
@@ -292,6 +300,14 @@ async def join(
             at=now,
         )
     return JoinOpened(network, membership, decision)
+
+
+async def _refuse_second_name(
+    session: AsyncSession, guild_id: int, key: str, shown: str, *, then: str = "choose another name"
+) -> None:
+    """A cooperative names its networks to pick one: two of its networks may not share a name."""
+    if any(network.name_key == key for network, _ in await memberships_of(session, guild_id)):
+        raise Conflict(f"This cooperative is already in a network called {shown}: {then}.")
 
 
 async def _abandoned(session: AsyncSession, membership: NetworkMembership) -> bool:

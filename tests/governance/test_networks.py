@@ -183,21 +183,37 @@ async def test_a_moderator_creates_a_network_with_their_cooperative_as_its_home(
     assert [event.action for event in await audits(net_db, "network.create")] == ["network.create"]
 
 
-async def test_only_moderators_create_and_a_name_is_taken_once(net_db: Database, clock: ManualClock):
+async def test_only_moderators_create_and_a_cooperative_names_its_networks_apart(
+    net_db: Database, clock: ManualClock
+):
     with pytest.raises(NotAllowed):
         await networks.create_network(
             net_db, guild_id=GUILD, coop_name="x", actor=ALICE, name="Mine", now=clock.now()
         )
     await create(net_db, clock)
-    with pytest.raises(Conflict, match="already exists"):
+    with pytest.raises(Conflict, match="already in a network called"):
         await networks.create_network(
+            net_db, guild_id=GUILD, coop_name="x", actor=ADMIN, name="AOTEAROA  commons", now=clock.now()
+        )
+    # Another server may use the same name: it learns nothing of networks it is not in.
+    theirs = await networks.create_network(
+        net_db, guild_id=OTHER_GUILD, coop_name="x", actor=ADMIN, name="Aotearoa Commons", now=clock.now()
+    )
+    # ...and the two stay apart: it cannot join ours under the same name while in its own.
+    code = await networks.invite(
+        net_db, guild_id=GUILD, actor=ADMIN, network_name=None, valid_for=None, now=clock.now()
+    )
+    with pytest.raises(Conflict, match="already in a network called"):
+        await networks.join(
             net_db,
             guild_id=OTHER_GUILD,
             coop_name="x",
             actor=ADMIN,
-            name="AOTEAROA  commons",
+            code=code.code,
+            decision_type=None,
             now=clock.now(),
         )
+    assert (await networks.show(net_db, guild_id=OTHER_GUILD, network_name=None)).network.id == theirs.id
 
 
 async def test_a_cooperative_joins_when_its_members_decide_to(net_db: Database, clock: ManualClock):

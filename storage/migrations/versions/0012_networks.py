@@ -33,7 +33,6 @@ def upgrade() -> None:
         sa.Column("created_by", sa.BigInteger(), nullable=False),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_networks")),
-        sa.UniqueConstraint("name_key", name="uq_networks_name_key"),
     )
     op.create_table(
         "network_events",
