@@ -39,7 +39,7 @@ from governance.networks._common import (
 from governance.permissions import Actor, require_moderator
 from governance.proposing import ProposalDraft, open_decision_in
 from governance.tally import TallyResult
-from governance.text import clean_text, plural
+from governance.text import clean_text
 from governance.timeparse import discord_timestamp, parse_duration
 from storage.database import Database
 from storage.models import (
@@ -573,16 +573,11 @@ def describe_membership(membership: NetworkMembership) -> str:
     return f"{membership.coop_name} ({waiting})"
 
 
-def count_coops(count: int) -> str:
-    return plural(count, "cooperative", "cooperatives")
-
-
 __all__ = [
     "INVALID_CODE",
     "JoinOpened",
     "NetworkLogPage",
     "NetworkView",
-    "count_coops",
     "create_network",
     "describe_membership",
     "invite",
