@@ -368,3 +368,19 @@ class QueryPagedView(PagedView):
             await interaction.response.send_message(embed=embed, view=self, ephemeral=True)
         else:
             await send_ephemeral(interaction, embed=embed)
+
+
+async def network_choices(
+    interaction: discord.Interaction[Any], current: str
+) -> list[app_commands.Choice[str]]:
+    """The networks this cooperative is in whose names hold what was typed (an autocomplete's choices)."""
+    from cogs._text import AUTOCOMPLETE_LIMIT
+    from governance import networks
+
+    if interaction.guild_id is None:
+        return []
+    names = await networks.network_names(interaction.client.database, interaction.guild_id)
+    typed = current.casefold()
+    return [app_commands.Choice(name=name, value=name) for name in names if typed in name.casefold()][
+        :AUTOCOMPLETE_LIMIT
+    ]

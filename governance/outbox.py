@@ -15,6 +15,7 @@ step done in its payload (`step_done`), so a retry does only what is left.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -76,6 +77,39 @@ async def owe(
         .on_conflict_do_nothing(index_elements=["guild_id", "key"])
     )
     await session.exec(statement)
+
+
+async def owe_refresh(
+    session: AsyncSession, *, owed_to: dict[int, tuple[str, dict[str, Any]]], kind: str, now: datetime
+) -> int:
+    """Owe a message a fresh look in each cooperative of ``owed_to`` (guild id -> the message's key prefix
+    and payload), unless one is already waiting there and not yet taken by a sender: the one waiting reads
+    the state as it is when it goes out, so edits stay few and the last change always shows. How many were
+    owed."""
+    if not owed_to:
+        return 0
+    waiting = set(
+        (
+            await session.exec(
+                select(OwedMessage.key).where(
+                    OwedMessage.kind == kind,
+                    OwedMessage.status == DeliveryStatus.PENDING.value,
+                    # One already taken by a sender may have read the state before this change.
+                    col(OwedMessage.next_attempt_at) <= now,
+                    col(OwedMessage.guild_id).in_(list(owed_to)),
+                )
+            )
+        ).all()
+    )
+    count = 0
+    for guild_id, (prefix, payload) in owed_to.items():
+        if any(key.startswith(prefix) for key in waiting):
+            continue
+        await owe(
+            session, guild_id=guild_id, kind=kind, key=prefix + secrets.token_hex(8), payload=payload, now=now
+        )
+        count += 1
+    return count
 
 
 async def claim_due(

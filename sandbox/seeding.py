@@ -330,7 +330,9 @@ class Seeding:
             idempotency_key="sandbox-seed-round",
             now=now,
         )
-        await cog.refresh_bucket_post(funded.bucket, await rounds.get_round(database, guild_id, round_id))
+        await cog.refresh_bucket_post(
+            funded.bucket, await rounds.get_round(database, guild_id, round_id), guild_id
+        )
         return (
             f"funding round #{round_id} (NZD 350, funding open 5 days) with 2 buckets, Bea's 25.00 in the "
             "first (/round show, the buttons under each bucket)"

@@ -545,12 +545,25 @@ class Round(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("pot > 0", name="pot_positive"),
         CheckConstraint("allocated >= 0 AND allocated <= pot", name="allocated_within_pot"),
+        CheckConstraint("(fund_id IS NULL) <> (network_fund_id IS NULL)", name="one_source"),
         Index("ix_rounds_phase", "phase"),
+        Index("ix_rounds_network", "network_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    # Its home: the cooperative that set it up (and, for a network round, closes it).
     guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))
-    fund_id: int = Field(sa_column=Column(Integer, ForeignKey("funds.id"), nullable=False))
+    # Where the pot comes from: one of the cooperative's funds, or, for a network round, a network fund
+    # (the members of every member cooperative then take part).
+    fund_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("funds.id"), nullable=True))
+    network_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("networks.id"), nullable=True)
+    )
+    network_fund_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("network_funds.id"), nullable=True)
+    )
+    # The network's decision whether to hold it (a network round above its fund's treasurer limit).
+    network_proposal_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     title: str = Field(sa_column=Column(String(200), nullable=False))
     description: str = Field(default="", sa_column=Column(Text, nullable=False))
     guidelines: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -676,6 +689,20 @@ class BucketFundingEvent(SQLModel, table=True):
 class ConcernStatus(StrEnum):
     OPEN = "open"
     RESOLVED = "resolved"
+
+
+class NetworkBucketPost(SQLModel, table=True):
+    """Where a network round's bucket is posted in one member cooperative: each cooperative shows every
+    bucket in its own governance channel, posted and kept current by the process that serves it."""
+
+    __tablename__ = "network_bucket_posts"
+    __table_args__ = (UniqueConstraint("bucket_id", "guild_id", name="uq_network_bucket_posts_bucket_guild"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    bucket_id: int = Field(sa_column=Column(Integer, ForeignKey("buckets.id"), nullable=False))
+    guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    channel_id: int = snowflake()
+    message_id: int = snowflake()
 
 
 class BucketConcern(SQLModel, table=True):

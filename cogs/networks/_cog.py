@@ -14,7 +14,7 @@ from discord.ext import commands
 
 from bot import CoopBot
 from cogs._base import CoopCog
-from cogs._common import QueryPagedView, actor_of, guild_id_of, requires, send_ephemeral
+from cogs._common import QueryPagedView, actor_of, guild_id_of, network_choices, requires, send_ephemeral
 from cogs._scheduling import DueHandler
 from cogs._text import AUTOCOMPLETE_LIMIT, shorten
 from cogs.networks._forms import NetworkProposalModal
@@ -675,13 +675,7 @@ class Networks(CoopCog):
     async def _network_autocomplete(
         self, interaction: discord.Interaction[CoopBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        if interaction.guild_id is None:
-            return []
-        names = await networks.network_names(self.bot.database, interaction.guild_id)
-        typed = current.casefold()
-        return [app_commands.Choice(name=name, value=name) for name in names if typed in name.casefold()][
-            :AUTOCOMPLETE_LIMIT
-        ]
+        return await network_choices(interaction, current)
 
     @fund_contribute.autocomplete("fund")
     @fund_show.autocomplete("fund")

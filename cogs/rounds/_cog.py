@@ -8,8 +8,6 @@ and embeds live in the modules beside it.
 
 from __future__ import annotations
 
-import asyncio
-import io
 import logging
 from datetime import datetime
 from typing import Any
@@ -19,16 +17,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import CoopBot
-from cogs._base import CoopCog
-from cogs._charts import Tone, render_bar_chart
-from cogs._common import actor_of, guild_id_of, requires, send_ephemeral
+from cogs._common import actor_of, guild_id_of, network_choices, requires, send_ephemeral
 from cogs._scheduling import DueHandler
 from cogs._text import AUTOCOMPLETE_LIMIT, one_line, plain, shorten
 from cogs.rounds._forms import AmountModal, BucketModal, RoundModal
 from cogs.rounds._items import PERSISTENT_ITEMS, bucket_view
+from cogs.rounds._network import NetworkRoundPosts
 from cogs.rounds._render import (
     bucket_embed,
-    chart_of,
     money,
     results_text,
     round_embed,
@@ -53,7 +49,7 @@ AMOUNT = app_commands.Range[str, 1, 64]
 DURATION = app_commands.Range[str, 1, 32]
 
 
-class Rounds(CoopCog):
+class Rounds(NetworkRoundPosts):
     round_group = app_commands.Group(
         name="round", description="Funding rounds: members share a pot out among buckets", guild_only=True
     )
@@ -65,11 +61,13 @@ class Rounds(CoopCog):
         self.bot.add_dynamic_items(*PERSISTENT_ITEMS)
         self.bot.due.register(DueHandler("rounds.due", self._run_due, self._next_due))
         self.bot.due.register(DueHandler("rounds.nudges", self._run_nudges, self._next_nudge))
+        self._register_network_senders()
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(*PERSISTENT_ITEMS)
         self.bot.due.unregister("rounds.due")
         self.bot.due.unregister("rounds.nudges")
+        self._unregister_network_senders()
 
     # --- rounds ------------------------------------------------------------------------------------
 
@@ -86,6 +84,7 @@ class Rounds(CoopCog):
         own_buckets="May creators fund their own bucket? (default yes)",
         creators_open="May a bucket's creators open it for funding without a moderator? (default no)",
         decide_first="Do the members decide first whether to hold this round? (default no)",
+        network="A network round: the pot comes from this network's fund, and all its cooperatives take part",
     )
     async def round_new(
         self,
@@ -100,6 +99,7 @@ class Rounds(CoopCog):
         own_buckets: bool = True,
         creators_open: bool = False,
         decide_first: bool = False,
+        network: app_commands.Range[str, 1, 80] | None = None,
     ) -> None:
         """Set up a funding round (a form asks for its title, purpose and guidelines)."""
         if role is not None and (role.is_default() or role.managed):
@@ -116,6 +116,7 @@ class Rounds(CoopCog):
             own_buckets=own_buckets,
             creators_open=creators_open,
             decide_first=decide_first,
+            network=network,
         )
         await rounds.check_round(
             self.bot.database,
@@ -149,6 +150,17 @@ class Rounds(CoopCog):
         )
         round_ = receipt.round
         assert round_.id is not None
+        if round_.network_id is not None:
+            await self.bot.outbox.send_due()  # this server's post of the round, or of the network's decision
+            where = (
+                f"the network decides first whether to hold it (N{receipt.network_proposal_id}), posted in "
+                "every member cooperative"
+                if receipt.network_proposal_id is not None
+                else f"{money(round_.pot, round_)} is set aside from {receipt.source} and every member "
+                f"cooperative is told. {rounds.phase_line(round_)}"
+            )
+            await send_ephemeral(interaction, f"Network {round_title(round_)} is set up; {where}.")
+            return
         if receipt.decision is not None:
             message = await self._post_decision(receipt.decision, now)
             where = (
@@ -167,7 +179,7 @@ class Rounds(CoopCog):
         await send_ephemeral(
             interaction,
             f"{round_title(round_)} is open for ideas; {money(round_.pot, round_)} is set aside from "
-            f"{receipt.fund.name}. {rounds.phase_line(round_)}.",
+            f"{receipt.source}. {rounds.phase_line(round_)}.",
         )
 
     @round_group.command(name="list")
@@ -249,7 +261,10 @@ class Rounds(CoopCog):
             self.bot.database, guild_id=guild_id, round_id=round, now=self._now(), actor=actor_of(interaction)
         )
         assert closed is not None  # an early close is refused, never skipped
-        await self._announce_close(closed)
+        if closed.round.network_id is not None:
+            await self.bot.outbox.send_due()  # every member cooperative announces it, this one first
+        else:
+            await self._announce_close(closed)
         await send_ephemeral(interaction, f"Round #{round} is closed: {len(closed.funded)} bucket(s) funded.")
 
     @round_group.command(name="cancel")
@@ -261,12 +276,15 @@ class Rounds(CoopCog):
         cancelled = await rounds.cancel_round(
             self.bot.database, guild_id=guild_id, round_id=round, actor=actor_of(interaction), now=self._now()
         )
-        await self._refresh_round_posts(cancelled)
-        await self._post(
-            cancelled.channel_id,
-            f"✖️ {round_title(cancelled)} was cancelled by <@{interaction.user.id}>; its pot is back in the "
-            "fund.",
-        )
+        if cancelled.network_id is not None:
+            await self.bot.outbox.send_due()  # every member cooperative hears of it
+        else:
+            await self._refresh_round_posts(cancelled)
+            await self._post(
+                cancelled.channel_id,
+                f"✖️ {round_title(cancelled)} was cancelled by <@{interaction.user.id}>; its pot is back in "
+                "the fund.",
+            )
         await send_ephemeral(
             interaction, f"{round_title(cancelled)} is cancelled; the pot is back in the fund."
         )
@@ -310,6 +328,14 @@ class Rounds(CoopCog):
             now=self._now(),
         )
         round_ = await rounds.get_round(self.bot.database, guild_id, round_id)
+        if round_.network_id is not None:
+            await self.bot.outbox.send_due()  # posted in every member cooperative, here first
+            await send_ephemeral(
+                interaction,
+                f"Bucket #{bucket.id} is proposed: {money(bucket.min_total, round_)} at least. It is posted "
+                "in every member cooperative; a moderator here opens it for funding with /bucket approve.",
+            )
+            return
         message = await self.post_bucket(
             bucket, round_, f"💡 <@{interaction.user.id}> proposes a bucket in round #{round_id}."
         )
@@ -400,7 +426,7 @@ class Rounds(CoopCog):
             now=self._now(),
         )
         round_ = await rounds.get_round(self.bot.database, guild_id, opened.round_id)
-        await self.refresh_bucket_post(opened, round_)
+        await self.refresh_bucket_post(opened, round_, guild_id)
         when = "now" if round_.phase == RoundPhase.FUNDING.value else "when funding opens"
         await send_ephemeral(
             interaction, f"Bucket #{bucket} is open for funding; members can fund it {when}."
@@ -438,7 +464,7 @@ class Rounds(CoopCog):
             now=self._now(),
         )
         round_ = await rounds.get_round(self.bot.database, guild_id, cancelled.bucket.round_id)
-        await self.refresh_bucket_post(cancelled.bucket, round_)
+        await self.refresh_bucket_post(cancelled.bucket, round_, guild_id)
         for member_id, amount in cancelled.refunds.items():
             await self._dm(
                 member_id,
@@ -567,7 +593,8 @@ class Rounds(CoopCog):
         self, interaction: discord.Interaction[Any], receipt: rounds.FundingReceipt
     ) -> None:
         bucket = receipt.bucket
-        round_ = await rounds.get_round(self.bot.database, bucket.guild_id, bucket.round_id)
+        guild_id = guild_id_of(interaction)
+        round_ = await rounds.get_round(self.bot.database, guild_id, bucket.round_id)
         moved = money(abs(receipt.moved), round_)
         verb = "put" if receipt.moved > 0 else "took back"
         text = (
@@ -577,7 +604,7 @@ class Rounds(CoopCog):
         if bucket.status == "funded":
             text += " 🎉 It is fully funded."
         await send_ephemeral(interaction, text)
-        await self.refresh_bucket_post(bucket, round_)
+        await self.refresh_bucket_post(bucket, round_, guild_id)
 
     # --- posts -------------------------------------------------------------------------------------
 
@@ -599,8 +626,12 @@ class Rounds(CoopCog):
             )
         return message
 
-    async def refresh_bucket_post(self, bucket: Bucket, round_: Round) -> None:
-        """Show the bucket as it is now under its post, with the buttons its state allows."""
+    async def refresh_bucket_post(self, bucket: Bucket, round_: Round, guild_id: int) -> None:
+        """Show the bucket as it is now under its post (for a network round, its posts in every member
+        cooperative), with the buttons its state allows."""
+        if round_.network_id is not None:
+            await self._refresh_network_bucket(bucket, guild_id)
+            return
         if bucket.channel_id is None or bucket.message_id is None:
             return
         channel = await self._channel(bucket.channel_id)
@@ -623,29 +654,12 @@ class Rounds(CoopCog):
 
     async def _refresh_round_posts(self, round_: Round) -> None:
         for bucket in await rounds.list_buckets(self.bot.database, round_.guild_id, round_.id):
-            await self.refresh_bucket_post(bucket, round_)
+            await self.refresh_bucket_post(bucket, round_, round_.guild_id)
 
     async def _announce_close(self, closed: rounds.ClosedRound) -> None:
         round_ = closed.round
         await self._refresh_round_posts(round_)
-        title, labels, values, winners = chart_of(closed)
-        files = []
-        if labels:
-            chart = await asyncio.to_thread(
-                render_bar_chart,
-                title,
-                labels,
-                values,
-                subtitle=f"{round_.currency} · funded buckets in gold, the others refunded",
-                value_format=lambda value: money(round(value), round_),
-                tones=[Tone.WINNER if index in winners else Tone.NEUTRAL for index in range(len(labels))],
-                highlight=winners,
-            )
-            files.append(
-                discord.File(
-                    io.BytesIO(chart.png), filename=f"round-{round_.id}.png", description=chart.description
-                )
-            )
+        files = await self._results_chart(closed)
         await self._post(round_.channel_id, results_text(closed), files=files)
         for bucket in closed.funded:
             await self._dm(
@@ -657,24 +671,19 @@ class Rounds(CoopCog):
 
     # --- the clock ---------------------------------------------------------------------------------
 
-    async def _recipients(self, guild: discord.Guild | None, round_: Round) -> list[int]:
-        """Who receives a share: the holders of the round's role, else of the member role."""
-        if guild is None:
-            return []
-        if not guild.chunked:
-            await guild.chunk()
-        role_id = round_.role_id or (await self._settings(guild.id)).member_role_id
-        role = guild.get_role(role_id) if role_id else None
-        return sorted(member.id for member in (role.members if role else []) if not member.bot)
-
     async def _next_due(self) -> datetime | None:
         return await rounds.next_round_due(self.bot.database, self._served_guilds())
 
     async def _run_due(self, now: datetime) -> None:
         for round_ in await rounds.rounds_due(self.bot.database, now, self._served_guilds()):
             assert round_.id is not None
+            network_round = round_.network_id is not None  # each member cooperative does its own part
             if round_.phase == RoundPhase.IDEAS.value:
-                people = await self._recipients(self.bot.get_guild(round_.guild_id), round_)
+                people = (
+                    []
+                    if network_round
+                    else await self._recipients(self.bot.get_guild(round_.guild_id), round_)
+                )
                 opened = await rounds.open_funding(
                     self.bot.database,
                     guild_id=round_.guild_id,
@@ -682,13 +691,13 @@ class Rounds(CoopCog):
                     recipients=people,
                     now=now,
                 )
-                if opened is not None:
+                if opened is not None and not network_round:
                     await self._announce_funding(opened, people)
             else:
                 closed = await rounds.close_round(
                     self.bot.database, guild_id=round_.guild_id, round_id=round_.id, now=now
                 )
-                if closed is not None:
+                if closed is not None and not network_round:
                     await self._announce_close(closed)
 
     async def _announce_funding(self, round_: Round, people: list[int]) -> None:
@@ -755,6 +764,12 @@ class Rounds(CoopCog):
                 )
 
     # --- autocomplete -----------------------------------------------------------------------------
+
+    @round_new.autocomplete("network")
+    async def _network_autocomplete(
+        self, interaction: discord.Interaction[CoopBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await network_choices(interaction, current)
 
     @round_show.autocomplete("round")
     @round_allocate.autocomplete("round")

@@ -65,7 +65,7 @@ def round_embed(overview: rounds.RoundOverview) -> discord.Embed:
         description=shorten(plain(round_.description), 1500) or None,
         colour=COLOUR_ROUND,
     )
-    embed.add_field(name="Pot", value=f"{money(round_.pot, round_)} from {one_line(overview.fund.name, 80)}")
+    embed.add_field(name="Pot", value=f"{money(round_.pot, round_)} from {one_line(overview.source, 80)}")
     embed.add_field(name="Now", value=rounds.phase_line(round_))
     if round_.per_member:
         embed.add_field(name="Each person", value=money(round_.per_member, round_))
@@ -134,7 +134,7 @@ def results_text(closed: rounds.ClosedRound) -> str:
         )
         lines += [
             f"✅ #{b.id} {plain(one_line(b.title, 60))}: {money(b.funded, round_)} from "
-            f"{closed.funders.get(b.id or 0, 0)} people (request #{b.request_id})"
+            f"{closed.funders.get(b.id or 0, 0)} people ({_request_ref(round_, b)})"
             for b in closed.funded
         ]
     else:
@@ -142,6 +142,11 @@ def results_text(closed: rounds.ClosedRound) -> str:
     lines += [f"↩️ #{b.id} {plain(one_line(b.title, 60))}: not funded, refunded" for b in closed.unfunded]
     lines.append(f"{money(closed.returned, round_)} stays in the fund.")
     return shorten("\n".join(lines), 1900)
+
+
+def _request_ref(round_: Round, bucket: Bucket) -> str:
+    """The approved request a funded bucket became: on the cooperative's fund, or the network fund's."""
+    return f"network request R{bucket.request_id}" if round_.network_id else f"request #{bucket.request_id}"
 
 
 def chart_of(closed: rounds.ClosedRound) -> tuple[str, list[str], list[int], list[int]]:

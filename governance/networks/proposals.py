@@ -19,7 +19,6 @@ network's result.
 from __future__ import annotations
 
 import dataclasses
-import secrets
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -55,12 +54,10 @@ from storage.database import Database, is_postgresql
 from storage.models import (
     Decision,
     DecisionStatus,
-    DeliveryStatus,
     Network,
     NetworkCopy,
     NetworkCounting,
     NetworkProposal,
-    OwedMessage,
     Vote,
 )
 from storage.types import as_utc
@@ -370,34 +367,11 @@ async def owe_sibling_refresh(db: Database, decision: Decision, now: datetime) -
             for _, sibling in await _copies(session, decision.link_id)
             if sibling.id != decision.id and sibling.status == DecisionStatus.OPEN.value
         ]
-        waiting = set(
-            (
-                await session.exec(
-                    select(OwedMessage.key).where(
-                        OwedMessage.kind == REFRESH_KIND,
-                        OwedMessage.status == DeliveryStatus.PENDING.value,
-                        # Not yet taken by a sender: one already sending may have read the tally before.
-                        col(OwedMessage.next_attempt_at) <= now,
-                        col(OwedMessage.guild_id).in_([sibling.guild_id for sibling in siblings]),
-                    )
-                )
-            ).all()
-        )
-        owed = False
-        for sibling in siblings:
-            prefix = f"{REFRESH_KIND}:{sibling.id}:"
-            if any(key.startswith(prefix) for key in waiting):
-                continue
-            await outbox.owe(
-                session,
-                guild_id=sibling.guild_id,
-                kind=REFRESH_KIND,
-                key=prefix + secrets.token_hex(8),
-                payload={"decision_id": sibling.id},
-                now=now,
-            )
-            owed = True
-    return owed
+        owed_to = {
+            sibling.guild_id: (f"{REFRESH_KIND}:{sibling.id}:", {"decision_id": sibling.id})
+            for sibling in siblings
+        }
+        return bool(await outbox.owe_refresh(session, owed_to=owed_to, kind=REFRESH_KIND, now=now))
 
 
 # --- the close --------------------------------------------------------------------------------------
@@ -485,8 +459,13 @@ def _network_links() -> dict[str, Callable[[AsyncSession, NetworkProposal, bool,
     """What a network proposal acts on when it closes, by its link kind (a kind missing here is a bug, and
     fails the close rather than being skipped)."""
     from governance.networks.requests import on_request_proposal_closed
+    from governance.rounds import NETWORK_ROUND_LINK, on_network_round_decided
 
-    return {ADMISSION_LINK: on_network_admission_closed, REQUEST_LINK: on_request_proposal_closed}
+    return {
+        ADMISSION_LINK: on_network_admission_closed,
+        REQUEST_LINK: on_request_proposal_closed,
+        NETWORK_ROUND_LINK: on_network_round_decided,
+    }
 
 
 def _count_people(closed: list[Decision]) -> tuple[bool | None, str, dict[str, Any]]:

@@ -19,8 +19,11 @@ read with a lock on PostgreSQL (shared for a click, exclusive for the close), so
 after the close; on SQLite the write transactions queue. Each click carries its interaction id as an
 idempotency key: a repeat counts once.
 
+A network round takes its pot from a network fund, and the members of every member cooperative take part
+(``network``: its news and its buckets' posts owed to each member cooperative through the outbox).
+
 The package: ``lifecycle`` (create, open, close, cancel), ``allocations``, ``buckets``, ``funding`` (money
-into buckets and back), ``reading``. Callers use ``governance.rounds`` as one module.
+into buckets and back), ``reading``, ``network``. Callers use ``governance.rounds`` as one module.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ from governance.rounds._common import (
     MAX_PHASE,
     MAX_TITLE,
     MIN_FUNDING,
+    NETWORK_BUCKET_KIND,
+    NETWORK_ROUND_KIND,
+    NETWORK_ROUND_LINK,
     OPEN_PHASES,
     ROUND_LINK,
     AllocationChange,
@@ -55,7 +61,7 @@ from governance.rounds._common import (
     parse_guidelines,
     phase_line,
 )
-from governance.rounds.allocations import allocate_newcomer, open_funding, set_allocations
+from governance.rounds.allocations import allocate_newcomer, grant_allocations, open_funding, set_allocations
 from governance.rounds.buckets import (
     attach_bucket_message,
     cancel_bucket,
@@ -72,10 +78,24 @@ from governance.rounds.lifecycle import (
     create_round,
     on_round_decision_closed,
 )
+from governance.rounds.network import (
+    CANCELLED,
+    CLOSED,
+    FUNDING,
+    FUNDING_ENDING,
+    IDEAS_ENDING,
+    OPENED,
+    attach_bucket_post,
+    bucket_post_in,
+    on_network_round_decided,
+    owe_bucket_refresh,
+    unspent_in,
+)
 from governance.rounds.reading import (
     RoundNudge,
     bucket_view,
     claim_round_nudges,
+    closed_round_of,
     get_round,
     list_buckets,
     list_rounds,
@@ -86,6 +106,11 @@ from governance.rounds.reading import (
 )
 
 __all__ = [
+    "CANCELLED",
+    "CLOSED",
+    "FUNDING",
+    "FUNDING_ENDING",
+    "IDEAS_ENDING",
     "LIVE_BUCKETS",
     "MAX_BUDGET_LINES",
     "MAX_CONCERN",
@@ -97,6 +122,10 @@ __all__ = [
     "MAX_PHASE",
     "MAX_TITLE",
     "MIN_FUNDING",
+    "NETWORK_BUCKET_KIND",
+    "NETWORK_ROUND_KIND",
+    "NETWORK_ROUND_LINK",
+    "OPENED",
     "OPEN_PHASES",
     "ROUND_LINK",
     "AllocationChange",
@@ -110,26 +139,32 @@ __all__ = [
     "RoundReceipt",
     "allocate_newcomer",
     "attach_bucket_message",
+    "attach_bucket_post",
     "bucket_label",
+    "bucket_post_in",
     "bucket_view",
     "cancel_bucket",
     "cancel_round",
     "check_round",
     "claim_round_nudges",
     "close_round",
+    "closed_round_of",
     "create_round",
     "eligible_ids",
     "fund_bucket",
     "get_round",
+    "grant_allocations",
     "is_recipient",
     "label",
     "list_buckets",
     "list_rounds",
     "next_round_due",
     "next_round_nudge",
+    "on_network_round_decided",
     "on_round_decision_closed",
     "open_bucket",
     "open_funding",
+    "owe_bucket_refresh",
     "parse_budget",
     "parse_guidelines",
     "phase_line",
@@ -139,5 +174,6 @@ __all__ = [
     "round_overview",
     "rounds_due",
     "set_allocations",
+    "unspent_in",
     "withdraw_from_bucket",
 ]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import ColumnElement, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,7 +16,7 @@ from governance.errors import Conflict, InvalidInput, NotFound
 from governance.funds import find_fund_in, read_amount
 from governance.ledger import ledger_entry, move_balance
 from governance.money import format_amount
-from governance.permissions import Actor, is_member
+from governance.permissions import Actor, is_member, is_moderator
 from governance.timeparse import discord_timestamp
 from storage.database import is_postgresql
 from storage.models import (
@@ -31,12 +31,25 @@ from storage.models import (
     Fund,
     FundingRequest,
     LedgerKind,
+    Network,
+    NetworkFund,
+    NetworkFundRequest,
+    NetworkLedgerEntry,
+    NetworkMembership,
+    NetworkMemberStatus,
     Round,
     RoundAllocation,
     RoundPhase,
 )
 
 ROUND_LINK = "round"  # a decision whether to hold a round (its link id is the round's)
+NETWORK_ROUND_LINK = "network_round"  # a network proposal whether to hold a network round
+NETWORK_ROUND_KIND = "network-round"  # a network round's news owed to a member cooperative (outbox)
+NETWORK_BUCKET_KIND = (
+    "network-bucket"  # a network round's bucket owed a post, or a fresh one, in a cooperative
+)
+ROUND_POT = "round_pot"  # network ledger kinds: the pot set aside, and back
+ROUND_RETURN = "round_return"
 MAX_TITLE = 100
 MAX_DESCRIPTION = 3000
 MAX_GUIDELINES = 10
@@ -69,13 +82,15 @@ class RoundDraft:
     own_buckets: bool = True
     creators_open: bool = False
     decide_first: bool = False  # the members decide whether to hold it (the cooperative's default type)
+    network: str | None = None  # a network round: ``fund`` is this network's fund, its members take part
 
 
 @dataclass(frozen=True)
 class RoundReceipt:
     round: Round
-    fund: Fund
-    decision: Decision | None
+    source: str  # the fund the pot comes from, by name ("Coast Network · Commons" for a network fund)
+    decision: Decision | None  # the members' decision whether to hold it, when they decide first
+    network_proposal_id: int | None = None  # the network's decision, for a network round
 
 
 @dataclass(frozen=True)
@@ -111,7 +126,7 @@ class ClosedRound:
     round: Round
     funded: list[Bucket]
     unfunded: list[Bucket]
-    requests: list[FundingRequest]
+    requests: list[FundingRequest | NetworkFundRequest]
     funders: dict[int, int]  # bucket id -> how many people put money in it
 
     @property
@@ -127,7 +142,7 @@ class ClosedRound:
 @dataclass(frozen=True)
 class RoundOverview:
     round: Round
-    fund: Fund
+    source: str  # the fund the pot comes from, by name
     buckets: list[Bucket]
     funders: dict[int, int]  # bucket id -> people who put money in
     yours: RoundAllocation | None
@@ -210,9 +225,18 @@ def _plain_id(value: int, what: str) -> int:
     return value
 
 
+def visible_from(guild_id: int) -> ColumnElement[bool]:
+    """The rounds a cooperative sees: its own, and the network rounds of the networks it is a member of
+    (a network round is a network object; nothing else of another cooperative's is ever found)."""
+    networks = select(NetworkMembership.network_id).where(
+        NetworkMembership.guild_id == guild_id, NetworkMembership.status == NetworkMemberStatus.MEMBER.value
+    )
+    return or_(col(Round.guild_id) == guild_id, col(Round.network_id).in_(networks))
+
+
 async def _round_in(session: AsyncSession, guild_id: int, round_id: int, *, lock: str = "") -> Round:
-    """A round of this cooperative; with ``lock`` ("share" or "update") its row is locked on PostgreSQL."""
-    query = select(Round).where(Round.id == _plain_id(round_id, "round"), Round.guild_id == guild_id)
+    """A round this cooperative sees; with ``lock`` ("share" or "update") its row is locked on PostgreSQL."""
+    query = select(Round).where(Round.id == _plain_id(round_id, "round"), visible_from(guild_id))
     if lock and is_postgresql(session):
         query = query.with_for_update(read=lock == "share")
     found = (await session.exec(query.execution_options(populate_existing=True))).first()
@@ -222,7 +246,11 @@ async def _round_in(session: AsyncSession, guild_id: int, round_id: int, *, lock
 
 
 async def _bucket_in(session: AsyncSession, guild_id: int, bucket_id: int) -> Bucket:
-    query = select(Bucket).where(Bucket.id == _plain_id(bucket_id, "bucket"), Bucket.guild_id == guild_id)
+    query = (
+        select(Bucket)
+        .join(Round, col(Round.id) == col(Bucket.round_id))
+        .where(Bucket.id == _plain_id(bucket_id, "bucket"), visible_from(guild_id))
+    )
     found = (await session.exec(query.execution_options(populate_existing=True))).first()
     if found is None:
         raise NotFound(f"There is no bucket #{bucket_id} in this server.")
@@ -230,7 +258,30 @@ async def _bucket_in(session: AsyncSession, guild_id: int, bucket_id: int) -> Bu
 
 
 async def _fund_of(session: AsyncSession, round_: Round, *, lock: bool = False) -> Fund:
+    assert round_.fund_id is not None, "a network round's pot is in a network fund"
     return await find_fund_in(session, round_.guild_id, round_.fund_id, lock=lock)
+
+
+async def _network_fund_of(session: AsyncSession, round_: Round, *, lock: bool = False) -> NetworkFund:
+    query = select(NetworkFund).where(NetworkFund.id == round_.network_fund_id)
+    if lock and is_postgresql(session):
+        query = query.with_for_update()
+    return (await session.exec(query.execution_options(populate_existing=True))).one()
+
+
+async def _source_name(session: AsyncSession, round_: Round) -> str:
+    """The fund the pot comes from, as people read it."""
+    if round_.network_fund_id is None:
+        return (await _fund_of(session, round_)).name
+    fund = await _network_fund_of(session, round_)
+    network = await session.get(Network, fund.network_id)
+    return f"{network.name if network else '?'} · {fund.name}"
+
+
+def _moderates(settings: CoopSettings, actor: Actor, bucket: Bucket, guild_id: int) -> bool:
+    """A moderator acts on the buckets of their own cooperative only (in a network round, a bucket from
+    another cooperative is that cooperative's moderators' to open or cancel)."""
+    return bucket.guild_id == guild_id and is_moderator(settings, actor)
 
 
 def _is_creator(bucket: Bucket, actor: Actor) -> bool:
@@ -256,6 +307,9 @@ async def _return_pot(session: AsyncSession, round_: Round, actor_id: int, now: 
     """The whole pot back in the fund (funded buckets are approved requests on it from now on)."""
     if round_.opened_at is None:
         return
+    if round_.network_fund_id is not None:
+        await _move_network_pot(session, round_, round_.pot, actor_id, now)
+        return
     fund = await _fund_of(session, round_, lock=True)
     await move_balance(session, fund, round_.pot)
     session.add(
@@ -268,6 +322,49 @@ async def _return_pot(session: AsyncSession, round_: Round, actor_id: int, now: 
             now=now,
             reference=f"round #{round_.id}",
             reason=round_.title[:200],
+        )
+    )
+
+
+async def network_available(session: AsyncSession, fund: NetworkFund) -> int:
+    """What a network fund can still set aside: its balance less what it has promised to approved requests."""
+    from governance.networks.requests import NetworkRequestStatus
+
+    promised = (
+        await session.exec(
+            select(func.coalesce(func.sum(NetworkFundRequest.amount), 0)).where(
+                NetworkFundRequest.network_fund_id == fund.id,
+                NetworkFundRequest.status == NetworkRequestStatus.APPROVED.value,
+            )
+        )
+    ).one()
+    return fund.balance - int(promised)
+
+
+async def _move_network_pot(
+    session: AsyncSession, round_: Round, amount: int, actor_id: int, now: datetime
+) -> None:
+    """The pot out of (negative) or back into (positive) a network fund: its balance moved by the database,
+    never below zero, and an entry on the network fund's append-only ledger."""
+    fund = await _network_fund_of(session, round_, lock=True)
+    moved = await session.exec(
+        update(NetworkFund)
+        .where(col(NetworkFund.id) == fund.id, col(NetworkFund.balance) >= -amount)
+        .values(balance=col(NetworkFund.balance) + amount)
+    )
+    if not moved.rowcount:
+        raise Conflict(f"{fund.name} can't cover the pot of {_money(-amount, round_)}.")
+    session.add(
+        NetworkLedgerEntry(
+            network_fund_id=fund.id or 0,
+            guild_id=round_.guild_id,
+            kind=ROUND_RETURN if amount > 0 else ROUND_POT,
+            amount=amount,
+            currency=fund.currency,
+            reason=f"round #{round_.id}: {round_.title}"[:200],
+            idempotency_key=f"round:{round_.id}:{'return' if amount > 0 else 'pot'}",
+            recorded_by=actor_id,
+            created_at=now,
         )
     )
 

@@ -15,6 +15,7 @@ from governance.coop import settings_in
 from governance.errors import Conflict, InvalidInput, NotAllowed
 from governance.funds import read_amount
 from governance.permissions import Actor, is_treasurer
+from governance.rounds import network
 from governance.rounds._common import AllocationChange, _allocation_in, _money, _require_phase, _round_in
 from storage.database import Database
 from storage.models import (
@@ -28,7 +29,8 @@ async def open_funding(
     db: Database, *, guild_id: int, round_id: int, recipients: Collection[int], now: datetime
 ) -> Round | None:
     """Funding opens (claimed once, when its time has come): every recipient gets the same allocation, the
-    round's own or the pot split equally (what does not divide stays in the pot). None if not due or done."""
+    round's own or the pot split equally (what does not divide stays in the pot). None if not due or done.
+    A network round's recipients are granted theirs by each member cooperative (``grant_allocations``)."""
     async with db.write() as session:
         claimed = await session.exec(
             update(Round)
@@ -43,6 +45,10 @@ async def open_funding(
         if not claimed.rowcount:
             return None
         round_ = await _round_in(session, guild_id, round_id)
+        if round_.network_id is not None:
+            # Each member cooperative's process grants its own members their share when the news reaches it.
+            await network.owe_round_news(session, round_, network.FUNDING, now)
+            recipients = ()
         people = sorted(set(recipients))
         share = round_.per_member or (round_.pot // len(people) if people else 0)
         if people and share * len(people) > round_.pot:
@@ -73,37 +79,56 @@ async def allocate_newcomer(
 ) -> int:
     """Someone who became a recipient during funding gets the same allocation, as far as the pot still
     holds it; what they got (0 when they had one already, or the round is not funding, or nothing is left)."""
+    granted = await grant_allocations(
+        db, guild_id=guild_id, round_id=round_id, recipients=[member_id], now=now, why="joined during funding"
+    )
+    return granted.get(member_id, 0)
+
+
+async def grant_allocations(
+    db: Database, *, guild_id: int, round_id: int, recipients: Collection[int], now: datetime, why: str
+) -> dict[int, int]:
+    """While funding is open, each of ``recipients`` (people of this cooperative) without an allocation gets
+    the round's share, as far as the pot still holds it (the last one may get less), in one transaction;
+    who got what. Someone who has one already (from this cooperative or another) gets nothing more."""
+    granted: dict[int, int] = {}
     async with db.write() as session:
         round_ = await _round_in(session, guild_id, round_id, lock="update")
         if round_.phase != RoundPhase.FUNDING.value or now >= round_.funding_closes_at:
-            return 0
-        if await _allocation_in(session, round_id, member_id) is not None:
-            return 0
-        share = min(round_.per_member, round_.pot - round_.allocated)
-        if share <= 0:
-            return 0
+            return granted
+        left = round_.pot - round_.allocated
+        for member_id in sorted(set(recipients)):
+            share = min(round_.per_member, left)
+            if share <= 0:
+                break
+            if await _allocation_in(session, round_id, member_id) is not None:
+                continue
+            session.add(
+                RoundAllocation(
+                    guild_id=guild_id, round_id=round_id, member_id=member_id, allocated=share, updated_at=now
+                )
+            )
+            granted[member_id] = share
+            left -= share
+        if not granted:
+            return granted
         given = await session.exec(
             update(Round)
-            .where(col(Round.id) == round_id, col(Round.allocated) <= col(Round.pot) - share)
-            .values(allocated=col(Round.allocated) + share)
+            .where(col(Round.id) == round_id, col(Round.allocated) <= col(Round.pot) - sum(granted.values()))
+            .values(allocated=col(Round.allocated) + sum(granted.values()))
         )
-        if not given.rowcount:
-            return 0
-        session.add(
-            RoundAllocation(
-                guild_id=guild_id, round_id=round_id, member_id=member_id, allocated=share, updated_at=now
+        assert given.rowcount, "the round's row is locked (PostgreSQL) or the write serialised (SQLite)"
+        for member_id, share in granted.items():
+            audit.record(
+                session,
+                guild_id=guild_id,
+                actor_id=None,
+                action="round.allocate",
+                subject=f"round:{round_id}",
+                details={"member_id": member_id, "before": 0, "after": share, "why": why},
+                at=now,
             )
-        )
-        audit.record(
-            session,
-            guild_id=guild_id,
-            actor_id=None,
-            action="round.allocate",
-            subject=f"round:{round_id}",
-            details={"member_id": member_id, "before": 0, "after": share, "why": "joined during funding"},
-            at=now,
-        )
-        return share
+    return granted
 
 
 async def set_allocations(

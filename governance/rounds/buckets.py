@@ -8,12 +8,13 @@ from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlmodel import col, select
+from sqlmodel import col
 
 from governance import audit
 from governance.coop import settings_in
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from governance.permissions import Actor, is_moderator, require_member
+from governance.permissions import Actor, require_member
+from governance.rounds import network
 from governance.rounds._common import (
     LIVE_BUCKETS,
     MAX_CO_CREATORS,
@@ -23,6 +24,7 @@ from governance.rounds._common import (
     CancelledBucket,
     _bucket_in,
     _is_creator,
+    _moderates,
     _money,
     _plain_id,
     _refund,
@@ -86,6 +88,8 @@ async def propose_bucket(
         )
         session.add(bucket)
         await session.flush()
+        if round_.network_id is not None:
+            await network.owe_bucket_posts(session, round_, bucket, now)
         audit.record(
             session,
             guild_id=guild_id,
@@ -113,8 +117,14 @@ async def open_bucket(db: Database, *, guild_id: int, bucket_id: int, actor: Act
         settings = await settings_in(session, guild_id, now)
         bucket = await _bucket_in(session, guild_id, bucket_id)
         round_ = await _round_in(session, guild_id, bucket.round_id, lock="share")
-        if not (is_moderator(settings, actor) or (round_.creators_open and _is_creator(bucket, actor))):
-            raise NotAllowed("Only a moderator approves a bucket for funding in this round.")
+        if not (
+            _moderates(settings, actor, bucket, guild_id)
+            or (round_.creators_open and _is_creator(bucket, actor))
+        ):
+            raise NotAllowed(
+                f"Only a moderator{_of_its_coop(bucket, guild_id)} approves a bucket for funding in this "
+                "round."
+            )
         _require_phase(round_, RoundPhase.IDEAS, RoundPhase.FUNDING, doing="approve a bucket")
         opened = await session.exec(
             update(Bucket)
@@ -145,8 +155,10 @@ async def cancel_bucket(
     async with db.write() as session:
         settings = await settings_in(session, guild_id, now)
         bucket = await _bucket_in(session, guild_id, bucket_id)
-        if not (_is_creator(bucket, actor) or is_moderator(settings, actor)):
-            raise NotAllowed("Only the bucket's creators or a moderator can cancel it.")
+        if not (_is_creator(bucket, actor) or _moderates(settings, actor, bucket, guild_id)):
+            raise NotAllowed(
+                f"Only the bucket's creators or a moderator{_of_its_coop(bucket, guild_id)} can cancel it."
+            )
         round_ = await _round_in(session, guild_id, bucket.round_id, lock="update")
         _require_phase(round_, RoundPhase.IDEAS, RoundPhase.FUNDING, doing="cancel a bucket")
         if bucket.status not in LIVE_BUCKETS:
@@ -210,18 +222,18 @@ async def resolve_concern(
     resolution = clean_text(resolution, field="The resolution", limit=MAX_CONCERN, required=True)
     async with db.write() as session:
         settings = await settings_in(session, guild_id, now)
-        concern = (
-            await session.exec(
-                select(BucketConcern).where(
-                    BucketConcern.id == _plain_id(concern_id, "concern"), BucketConcern.guild_id == guild_id
-                )
+        concern = await session.get(BucketConcern, _plain_id(concern_id, "concern"))
+        try:
+            # A concern is found where its bucket is: a network round's, from any member cooperative.
+            bucket = await _bucket_in(session, guild_id, concern.bucket_id if concern else 0)
+        except NotFound:
+            raise NotFound(f"There is no concern #{concern_id} in this server.") from None
+        assert concern is not None
+        if not (_is_creator(bucket, actor) or _moderates(settings, actor, bucket, guild_id)):
+            raise NotAllowed(
+                f"Only the bucket's creators or a moderator{_of_its_coop(bucket, guild_id)} resolve its "
+                "concerns."
             )
-        ).first()
-        if concern is None:
-            raise NotFound(f"There is no concern #{concern_id} in this server.")
-        bucket = await _bucket_in(session, guild_id, concern.bucket_id)
-        if not (_is_creator(bucket, actor) or is_moderator(settings, actor)):
-            raise NotAllowed("Only the bucket's creators or a moderator resolve its concerns.")
         if concern.status != ConcernStatus.OPEN.value:
             raise Conflict(f"Concern #{concern_id} is already resolved.")
         concern.status, concern.resolution = ConcernStatus.RESOLVED.value, resolution
@@ -237,3 +249,8 @@ async def resolve_concern(
             at=now,
         )
         return concern
+
+
+def _of_its_coop(bucket: Bucket, guild_id: int) -> str:
+    """In a network round, a bucket from another cooperative is its own moderators' to act on."""
+    return " of the bucket's own cooperative" if bucket.guild_id != guild_id else ""

@@ -17,14 +17,18 @@ from governance.errors import Conflict, InvalidInput, NotAllowed
 from governance.funds import find_fund_in, read_amount, totals_in
 from governance.ledger import ledger_entry, move_balance
 from governance.money import format_amount
+from governance.networks._common import network_for
+from governance.networks.funds import network_fund_in
 from governance.permissions import Actor, is_moderator, require_fund_steward
 from governance.proposing import ProposalDraft, open_decision_in
+from governance.rounds import network
 from governance.rounds._common import (
     LIVE_BUCKETS,
     MAX_DESCRIPTION,
     MAX_PHASE,
     MAX_TITLE,
     MIN_FUNDING,
+    NETWORK_ROUND_LINK,
     ROUND_LINK,
     ClosedRound,
     RoundDraft,
@@ -33,10 +37,14 @@ from governance.rounds._common import (
     _funder_counts,
     _holds_money,
     _money,
+    _move_network_pot,
+    _network_fund_of,
     _refund,
     _require_phase,
     _return_pot,
     _round_in,
+    label,
+    network_available,
     parse_guidelines,
 )
 from governance.tally import TallyResult
@@ -50,6 +58,9 @@ from storage.models import (
     Fund,
     FundingRequest,
     LedgerKind,
+    Network,
+    NetworkFund,
+    NetworkFundRequest,
     RequestStatus,
     Round,
     RoundPhase,
@@ -67,12 +78,23 @@ def _duration(text: str, what: str) -> timedelta:
 class _Checked:
     """A draft's money, fund and times, checked."""
 
-    fund: Fund
+    fund: Fund | None  # the cooperative's fund; None for a network round
+    network_fund: NetworkFund | None
+    network: Network | None
+    currency: str
     pot: int
     per_member: int
     cap: int | None
     ideas: timedelta
     funding: timedelta
+    network_decides: bool = False  # a network round the network decides first
+
+    @property
+    def source(self) -> str:
+        if self.fund is not None:
+            return self.fund.name
+        assert self.network is not None and self.network_fund is not None
+        return f"{self.network.name} · {self.network_fund.name}"
 
 
 async def _check(
@@ -85,6 +107,8 @@ async def _check(
     funding = _duration(draft.funding, "funding phase")
     if funding < MIN_FUNDING:
         raise InvalidInput("Funding must stay open for at least an hour.")
+    if draft.network is not None:
+        return await _check_network(session, guild_id, actor, draft, ideas, funding)
     fund = await find_fund_in(session, guild_id, draft.fund, lock=True)
     if fund.archived:
         raise Conflict(f"{fund.name} is archived: a round needs a fund in use.")
@@ -100,14 +124,53 @@ async def _check(
                 f"{fund.name} has {format_amount(max(available, 0), fund.currency)} available: a pot of "
                 f"{format_amount(pot, fund.currency)} can't be set aside."
             )
-    return _Checked(fund, pot, per_member, cap, ideas, funding)
+    return _Checked(fund, None, None, fund.currency, pot, per_member, cap, ideas, funding)
 
 
-async def check_round(db: Database, *, guild_id: int, actor: Actor, draft: RoundDraft, now: datetime) -> Fund:
+async def _check_network(
+    session: AsyncSession,
+    guild_id: int,
+    actor: Actor,
+    draft: RoundDraft,
+    ideas: timedelta,
+    funding: timedelta,
+) -> _Checked:
+    """A network round's draft: the network fund's stewards set it up; above the fund's treasurer limit (or
+    when asked), the network decides first, by cooperative under consent, as it decides such a request."""
+    assert draft.network is not None
+    if draft.role_id is not None:
+        raise InvalidInput(
+            "A network round is for the members of every member cooperative: a role belongs to one server."
+        )
+    network, _ = await network_for(session, guild_id, draft.network)
+    fund = await network_fund_in(session, network, str(draft.fund), lock=True)
+    if fund.treasurer_ids and actor.user_id not in fund.treasurer_ids:
+        raise NotAllowed(f"Only the treasurers named for {fund.name} set up a round on it.")
+    pot = read_amount(draft.pot, fund.currency)
+    if draft.allocation is None:
+        raise InvalidInput(
+            "A network round needs an allocation: each person's share, the same in every member "
+            "cooperative (the members of other servers are not counted here to split the pot)."
+        )
+    per_member = read_amount(draft.allocation, fund.currency)
+    if per_member > pot:
+        raise InvalidInput("Each person's allocation can't be more than the whole pot.")
+    cap = read_amount(draft.max_per_bucket, fund.currency) if draft.max_per_bucket is not None else None
+    decides = draft.decide_first or pot > fund.treasurer_limit
+    available = await network_available(session, fund)
+    if not decides and pot > available:
+        raise Conflict(
+            f"{fund.name} has {format_amount(max(available, 0), fund.currency)} available: a pot of "
+            f"{format_amount(pot, fund.currency)} can't be set aside."
+        )
+    return _Checked(None, fund, network, fund.currency, pot, per_member, cap, ideas, funding, decides)
+
+
+async def check_round(db: Database, *, guild_id: int, actor: Actor, draft: RoundDraft, now: datetime) -> str:
     """Everything about a draft that does not need its words (who asks, the fund, the money, the times), so
-    that a form is shown only for a round that can be set up; the fund it comes from."""
+    that a form is shown only for a round that can be set up; the fund it comes from, by name."""
     async with db.read() as session:
-        return (await _check(session, guild_id, actor, draft, now)).fund
+        return (await _check(session, guild_id, actor, draft, now)).source
 
 
 async def create_round(
@@ -125,18 +188,22 @@ async def create_round(
         ideas, funding = checked.ideas, checked.funding
         round_ = Round(
             guild_id=guild_id,
-            fund_id=fund.id or 0,
+            fund_id=fund.id if fund else None,
+            network_id=checked.network.id if checked.network else None,
+            network_fund_id=checked.network_fund.id if checked.network_fund else None,
             title=title,
             description=description,
             guidelines=list(guidelines),
-            currency=fund.currency,
+            currency=checked.currency,
             pot=pot,
             per_member=per_member,
             role_id=draft.role_id,
             max_per_bucket=cap,
             own_buckets=draft.own_buckets,
             creators_open=draft.creators_open,
-            phase=(RoundPhase.PROPOSED if draft.decide_first else RoundPhase.IDEAS).value,
+            phase=(
+                RoundPhase.PROPOSED if draft.decide_first or checked.network_decides else RoundPhase.IDEAS
+            ).value,
             funding_opens_at=now + ideas,
             funding_closes_at=now + ideas + funding,
             channel_id=settings.governance_channel_id,
@@ -147,20 +214,25 @@ async def create_round(
         await session.flush()
         assert round_.id is not None
         decision = None
-        if draft.decide_first:
+        network_proposal_id = None
+        if checked.network is not None:
+            network_proposal_id = await _open_network_round(session, round_, checked, actor, now)
+        elif draft.decide_first:
+            assert fund is not None
             decision = await open_decision_in(
                 session,
                 guild_id=guild_id,
                 author_id=actor.user_id,
                 draft=ProposalDraft(
                     title=f"Hold funding round #{round_.id}: {title}"[:200],
-                    details=_decision_details(round_, fund, ideas, funding),
+                    details=_decision_details(round_, fund.name, ideas, funding),
                 ),
                 now=now,
                 link=(ROUND_LINK, round_.id),
             )
             round_.decision_id = decision.id
         else:
+            assert fund is not None
             await _take_pot(session, round_, fund, actor.user_id, now)
         audit.record(
             session,
@@ -169,26 +241,62 @@ async def create_round(
             action="round.create",
             subject=f"round:{round_.id}",
             details={
-                "fund_id": fund.id,
+                "fund_id": fund.id if fund else None,
+                "network_fund_id": round_.network_fund_id,
                 "pot": pot,
-                "currency": fund.currency,
+                "currency": checked.currency,
                 "decide_first": draft.decide_first,
                 "funding_opens_at": round_.funding_opens_at.isoformat(),
                 "funding_closes_at": round_.funding_closes_at.isoformat(),
             },
             at=now,
         )
-        return RoundReceipt(round_, fund, decision)
+        return RoundReceipt(round_, checked.source, decision, network_proposal_id)
 
 
-def _decision_details(round_: Round, fund: Fund, ideas: timedelta, funding: timedelta) -> str:
+async def _open_network_round(
+    session: AsyncSession, round_: Round, checked: _Checked, actor: Actor, now: datetime
+) -> int | None:
+    """A network round: the pot leaves the network fund now and every member cooperative hears of it, or the
+    network decides first (a network proposal, by cooperative, under consent); that proposal's id."""
+    assert checked.network is not None and checked.network_fund is not None and round_.id is not None
+    if not checked.network_decides:
+        await _move_network_pot(session, round_, -round_.pot, actor.user_id, now)
+        round_.opened_at = now
+        await network.owe_round_news(session, round_, network.OPENED, now)
+        return None
+    from governance.networks.proposals import NetworkDraft, open_network_proposal_in
+
+    ideas, funding = checked.ideas, checked.funding
+    opened = await open_network_proposal_in(
+        session,
+        checked.network,
+        guild_id=round_.guild_id,
+        author_id=actor.user_id,
+        draft=NetworkDraft(
+            title=f"Hold network funding round #{round_.id}: {round_.title}"[:200],
+            details=_decision_details(round_, checked.source, ideas, funding),
+            kind="consent",
+            counting="cooperative",
+            rule="consent",
+        ),
+        now=now,
+        link=(NETWORK_ROUND_LINK, round_.id),
+    )
+    round_.network_proposal_id = opened.proposal.id
+    return opened.proposal.id
+
+
+def _decision_details(round_: Round, source: str, ideas: timedelta, funding: timedelta) -> str:
     lines = [
-        f"**Pot:** {_money(round_.pot, round_)} from {fund.name}",
+        f"**Pot:** {_money(round_.pot, round_)} from {source}",
         f"**Ideas phase:** {ideas.days} days" if ideas else "**Ideas phase:** none, funding opens at once",
         f"**Funding phase:** {funding.days} days" if funding.days else "**Funding phase:** under a day",
     ]
     if round_.description:
         lines.append(round_.description)
+    if round_.per_member:
+        lines.append(f"**Each person's share:** {_money(round_.per_member, round_)}")
     if round_.guidelines:
         lines.append("**Guidelines:**\n" + "\n".join(f"{n}. {g}" for n, g in enumerate(round_.guidelines, 1)))
     lines.append("If this passes, the pot is set aside and the round opens; the phases count from then.")
@@ -232,17 +340,26 @@ async def on_round_decision_closed(
             select(Round).where(Round.id == decision.link_id, Round.guild_id == decision.guild_id)
         )
     ).first()
-    if round_ is None or round_.phase != RoundPhase.PROPOSED.value or round_.decision_id != decision.id:
+    if round_ is None or round_.decision_id != decision.id:
         return
-    note = result.outcome
-    if result.passed:
+    await open_decided_round(session, round_, passed=bool(result.passed), outcome=result.outcome, now=now)
+
+
+async def open_decided_round(
+    session: AsyncSession, round_: Round, *, passed: bool, outcome: str, now: datetime
+) -> None:
+    """The members (or, for a network round, the network) decided whether to hold a round: it opens, its
+    phases keeping their lengths, counted from now, or it is cancelled. A fund that can no longer cover the
+    pot cancels it."""
+    if round_.phase != RoundPhase.PROPOSED.value:
+        return
+    note = outcome
+    if passed:
         shift = now - round_.created_at
         round_.funding_opens_at += shift
         round_.funding_closes_at += shift
-        fund = await _fund_of(session, round_, lock=True)
-        totals = await totals_in(session, fund)
-        if round_.pot <= totals.available:
-            await _take_pot(session, round_, fund, decision.author_id, now)
+        if await _pot_available(session, round_) >= round_.pot:
+            await _take_pot_for(session, round_, now)
             round_.phase = RoundPhase.IDEAS.value
         else:
             round_.phase = RoundPhase.CANCELLED.value
@@ -252,15 +369,36 @@ async def on_round_decision_closed(
         round_.phase = RoundPhase.CANCELLED.value
         round_.closed_at = now
     session.add(round_)
+    if round_.network_id is not None:
+        opened = round_.phase == RoundPhase.IDEAS.value
+        await network.owe_round_news(session, round_, network.OPENED if opened else network.CANCELLED, now)
     audit.record(
         session,
         guild_id=round_.guild_id,
         actor_id=None,
         action="round.open" if round_.phase == RoundPhase.IDEAS.value else "round.cancel",
         subject=f"round:{round_.id}",
-        details={"decision_id": decision.id, "outcome": note},
+        details={
+            "decision_id": round_.decision_id,
+            "network_proposal_id": round_.network_proposal_id,
+            "outcome": note,
+        },
         at=now,
     )
+
+
+async def _pot_available(session: AsyncSession, round_: Round) -> int:
+    if round_.network_fund_id is not None:
+        return await network_available(session, await _network_fund_of(session, round_, lock=True))
+    return (await totals_in(session, await _fund_of(session, round_, lock=True))).available
+
+
+async def _take_pot_for(session: AsyncSession, round_: Round, now: datetime) -> None:
+    if round_.network_fund_id is not None:
+        await _move_network_pot(session, round_, -round_.pot, round_.created_by, now)
+        round_.opened_at = now
+        return
+    await _take_pot(session, round_, await _fund_of(session, round_, lock=True), round_.created_by, now)
 
 
 async def close_round(
@@ -276,6 +414,7 @@ async def close_round(
             if not is_moderator(settings, actor):
                 raise NotAllowed("Only a moderator closes a round early.")
             round_ = await _round_in(session, guild_id, round_id, lock="update")
+            _require_home(round_, guild_id, doing="close it early")
             _require_phase(round_, RoundPhase.IDEAS, RoundPhase.FUNDING, doing="close it")
         claim = update(Round).where(
             col(Round.id) == round_id,
@@ -297,7 +436,9 @@ async def close_round(
             ).all()
         )
         funders = await _funder_counts(session, round_id)
-        funded, unfunded, requests = [], [], []
+        funded: list[Bucket] = []
+        unfunded: list[Bucket] = []
+        requests: list[FundingRequest | NetworkFundRequest] = []
         for bucket in buckets:
             if bucket.status not in LIVE_BUCKETS:
                 continue
@@ -318,6 +459,8 @@ async def close_round(
             session.add(bucket)
         round_.outcome = round_outcome(round_, funded, len(funded) + len(unfunded))
         session.add(round_)
+        if round_.network_id is not None:
+            await network.owe_round_news(session, round_, network.CLOSED, now)
         audit.record(
             session,
             guild_id=guild_id,
@@ -350,7 +493,23 @@ def round_outcome(round_: Round, funded: list[Bucket], considered: int) -> str:
     )
 
 
-def _request_for(round_: Round, bucket: Bucket, now: datetime) -> FundingRequest:
+def _request_for(round_: Round, bucket: Bucket, now: datetime) -> FundingRequest | NetworkFundRequest:
+    """What a funded bucket won: an approved request to its creator, on the fund the pot came from."""
+    if round_.network_fund_id is not None:
+        from governance.networks.requests import NetworkRequestStatus
+
+        return NetworkFundRequest(
+            network_fund_id=round_.network_fund_id,
+            guild_id=bucket.guild_id,
+            requester_id=bucket.creator_id,
+            amount=bucket.funded,
+            currency=round_.currency,
+            purpose=f"Bucket #{bucket.id}: {bucket.title} (funded in network round #{round_.id})"[:1000],
+            status=NetworkRequestStatus.APPROVED.value,
+            created_at=now,
+            decided_at=now,
+        )
+    assert round_.fund_id is not None
     return FundingRequest(
         guild_id=round_.guild_id,
         fund_id=round_.fund_id,
@@ -374,6 +533,7 @@ async def cancel_round(db: Database, *, guild_id: int, round_id: int, actor: Act
         if not is_moderator(await settings_in(session, guild_id, now), actor):
             raise NotAllowed("Only a moderator cancels a round.")
         round_ = await _round_in(session, guild_id, round_id, lock="update")
+        _require_home(round_, guild_id, doing="cancel it")
         _require_phase(round_, RoundPhase.PROPOSED, RoundPhase.IDEAS, RoundPhase.FUNDING, doing="cancel it")
         await _return_pot(session, round_, actor.user_id, now)
         buckets = (await session.exec(select(Bucket).where(Bucket.round_id == round_id))).all()
@@ -384,6 +544,8 @@ async def cancel_round(db: Database, *, guild_id: int, round_id: int, actor: Act
                 session.add(bucket)
         round_.phase, round_.closed_at = RoundPhase.CANCELLED.value, now
         session.add(round_)
+        if round_.network_id is not None:
+            await network.owe_round_news(session, round_, network.CANCELLED, now)
         audit.record(
             session,
             guild_id=guild_id,
@@ -394,3 +556,11 @@ async def cancel_round(db: Database, *, guild_id: int, round_id: int, actor: Act
             at=now,
         )
         return round_
+
+
+def _require_home(round_: Round, guild_id: int, *, doing: str) -> None:
+    """A network round is closed early or cancelled by the cooperative that set it up."""
+    if round_.guild_id != guild_id:
+        raise NotAllowed(
+            f"{label(round_).capitalize()} belongs to the cooperative that set it up: its moderators {doing}."
+        )

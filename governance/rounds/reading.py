@@ -12,21 +12,25 @@ from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from governance.coop import settings_in
+from governance.rounds import network
 from governance.rounds._common import (
     OPEN_PHASES,
     BucketView,
+    ClosedRound,
     RoundOverview,
     _allocation_in,
     _bucket_in,
-    _fund_of,
     _funder_counts,
     _round_in,
+    _source_name,
+    visible_from,
 )
 from storage.database import Database
 from storage.models import (
     Bucket,
     BucketConcern,
     BucketFunding,
+    BucketStatus,
     Round,
     RoundAllocation,
     RoundPhase,
@@ -41,7 +45,7 @@ async def get_round(db: Database, guild_id: int, round_id: int) -> Round:
 async def list_rounds(
     db: Database, guild_id: int, *, open_only: bool = False, limit: int = 25
 ) -> list[Round]:
-    query = select(Round).where(Round.guild_id == guild_id)
+    query = select(Round).where(visible_from(guild_id))
     if open_only:
         query = query.where(col(Round.phase).in_(OPEN_PHASES))
     async with db.read() as session:
@@ -53,7 +57,7 @@ async def round_overview(
 ) -> RoundOverview:
     async with db.read() as session:
         round_ = await _round_in(session, guild_id, round_id)
-        fund = await _fund_of(session, round_)
+        source = await _source_name(session, round_)
         buckets = list(
             (
                 await session.exec(select(Bucket).where(Bucket.round_id == round_id).order_by(col(Bucket.id)))
@@ -71,8 +75,30 @@ async def round_overview(
             )
             in_buckets = {row.bucket_id: row.amount for row in rows.all()}
         return RoundOverview(
-            round_, fund, buckets, await _funder_counts(session, round_id), yours, in_buckets
+            round_, source, buckets, await _funder_counts(session, round_id), yours, in_buckets
         )
+
+
+async def closed_round_of(db: Database, guild_id: int, round_id: int) -> ClosedRound:
+    """A closed round as its close left it (funded and refunded buckets, funders), for a cooperative that
+    announces the close of a network round after the close itself."""
+    async with db.read() as session:
+        round_ = await _round_in(session, guild_id, round_id)
+        buckets = list(
+            (
+                await session.exec(
+                    select(Bucket)
+                    .where(
+                        Bucket.round_id == round_id,
+                        col(Bucket.status).in_((BucketStatus.FUNDED.value, BucketStatus.UNFUNDED.value)),
+                    )
+                    .order_by(col(Bucket.id))
+                )
+            ).all()
+        )
+        funded = [bucket for bucket in buckets if bucket.status == BucketStatus.FUNDED.value]
+        unfunded = [bucket for bucket in buckets if bucket.status == BucketStatus.UNFUNDED.value]
+        return ClosedRound(round_, funded, unfunded, [], await _funder_counts(session, round_id))
 
 
 async def bucket_view(db: Database, guild_id: int, bucket_id: int) -> BucketView:
@@ -93,12 +119,13 @@ async def bucket_view(db: Database, guild_id: int, bucket_id: int) -> BucketView
 async def list_buckets(db: Database, guild_id: int, round_id: int | None = None) -> list[Bucket]:
     """The buckets of one round, or of every round still open."""
     async with db.read() as session:
-        query = select(Bucket).where(Bucket.guild_id == guild_id)
+        query = (
+            select(Bucket).join(Round, col(Round.id) == col(Bucket.round_id)).where(visible_from(guild_id))
+        )
         if round_id is not None:
             query = query.where(Bucket.round_id == round_id)
         else:
-            live = select(Round.id).where(Round.guild_id == guild_id, col(Round.phase).in_(OPEN_PHASES))
-            query = query.where(col(Bucket.round_id).in_(live))
+            query = query.where(col(Round.phase).in_(OPEN_PHASES))
         return list((await session.exec(query.order_by(col(Bucket.id)).limit(100))).all())
 
 
@@ -161,6 +188,11 @@ async def claim_round_nudges(
                 .values({mark: now})
             )
             if not claimed.rowcount:
+                continue
+            if round_.network_id is not None:  # each member cooperative nudges its own people
+                await network.owe_round_news(
+                    session, round_, network.IDEAS_ENDING if ideas else network.FUNDING_ENDING, now
+                )
                 continue
             unspent = {}
             if not ideas:

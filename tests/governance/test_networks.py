@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 from sqlmodel import col, select
 
-from governance import decisions, funds, networks
+from governance import decisions, funds, networks, rounds
 from governance.clock import ManualClock
 from governance.decisions import close_decision
 from governance.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
@@ -19,6 +19,8 @@ from governance.networks import NetworkDraft
 from governance.permissions import Actor
 from storage.database import Database
 from storage.models import (
+    Bucket,
+    BucketFundingEvent,
     Decision,
     Fund,
     NetworkEvent,
@@ -27,6 +29,7 @@ from storage.models import (
     NetworkMembership,
     NetworkProposal,
     OwedMessage,
+    RoundAllocation,
     Vote,
 )
 from tests.governance.helpers import (
@@ -1101,3 +1104,327 @@ async def test_named_treasurers_alone_decide_and_pay_a_funds_requests(network: D
     )
     paid = await pay_van(network, clock, request_id)  # nobody named: every cooperative's treasurers again
     assert paid.request.status == "paid"
+
+
+# --- funding rounds on a network fund ---------------------------------------------------------------
+
+
+async def network_round(
+    db: Database,
+    clock: ManualClock,
+    *,
+    pot: str = "200",
+    guild_id: int = OTHER_GUILD,
+    actor: Actor = OTTO,
+    **kw: Any,
+) -> rounds.RoundReceipt:
+    """Otto (a treasurer of Rātā) sets up a round on the network's Shared Van fund: 20.00 each."""
+    values: dict[str, Any] = {
+        "title": "Spring projects",
+        "fund": "Shared Van",
+        "pot": pot,
+        "ideas": "1d",
+        "funding": "3d",
+        "allocation": "20",
+        "network": "Aotearoa Commons",
+        **kw,
+    }
+    return await rounds.create_round(
+        db, guild_id=guild_id, actor=actor, draft=rounds.RoundDraft(**values), now=clock.now()
+    )
+
+
+async def network_books(db: Database) -> tuple[int, list[tuple[str, int]]]:
+    """The network fund's balance and its ledger's (kind, amount) entries, oldest first."""
+    async with db.read() as session:
+        van = (await session.exec(select(NetworkFund))).one()
+        rows = await session.exec(select(NetworkLedgerEntry).order_by(col(NetworkLedgerEntry.id)))
+        return van.balance, [(row.kind, row.amount) for row in rows.all()]
+
+
+async def round_news(db: Database, round_id: int) -> dict[str, set[int]]:
+    """Which cooperatives are owed which news of a round."""
+    news: dict[str, set[int]] = {}
+    async with db.read() as session:
+        rows = await session.exec(select(OwedMessage).where(OwedMessage.kind == rounds.NETWORK_ROUND_KIND))
+        for row in rows.all():
+            if row.payload["round_id"] == round_id:
+                news.setdefault(row.payload["event"], set()).add(row.guild_id)
+    return news
+
+
+async def bucket_in(
+    db: Database, clock: ManualClock, round_id: int, who: Actor, guild_id: int, budget: str, title: str
+) -> Bucket:
+    return await rounds.propose_bucket(
+        db,
+        guild_id=guild_id,
+        round_id=round_id,
+        actor=who,
+        title=title,
+        description="",
+        budget=budget,
+        now=clock.now(),
+    )
+
+
+async def put_in(
+    db: Database, clock: ManualClock, who: Actor, guild_id: int, bucket_id: int, amount: str
+) -> rounds.FundingReceipt:
+    return await rounds.fund_bucket(
+        db,
+        guild_id=guild_id,
+        bucket_id=bucket_id,
+        actor=who,
+        amount=amount,
+        idempotency_key=key(),
+        now=clock.now(),
+    )
+
+
+async def test_a_network_round_sets_its_pot_aside_from_the_network_fund_and_every_cooperative_hears_of_it(
+    network: Database, clock: ManualClock
+):
+    await funded_van(network, clock, limit="500", holds="300")
+    receipt = await network_round(network, clock)
+    round_ = receipt.round
+    assert receipt.network_proposal_id is None and receipt.source == "Aotearoa Commons · Shared Van"
+    assert (round_.guild_id, round_.fund_id, round_.phase, round_.per_member) == (
+        OTHER_GUILD,
+        None,
+        "ideas",
+        2000,
+    )
+    assert await network_books(network) == (10000, [("contribution", 30000), ("round_pot", -20000)])
+    assert await round_news(network, round_.id or 0) == {"opened": {GUILD, OTHER_GUILD, THIRD_GUILD}}
+    # Every member cooperative sees it; a cooperative outside the network does not.
+    for guild_id in (GUILD, THIRD_GUILD):
+        assert [found.id for found in await rounds.list_rounds(network, guild_id)] == [round_.id]
+    assert await rounds.list_rounds(network, OUTSIDE_GUILD) == []
+    with pytest.raises(NotFound, match="no round"):
+        await rounds.get_round(network, OUTSIDE_GUILD, round_.id or 0)
+    overview = await rounds.round_overview(network, THIRD_GUILD, round_.id or 0)
+    assert overview.source == "Aotearoa Commons · Shared Van"
+
+
+async def test_a_network_round_is_refused_what_it_can_not_be_and_nothing_changes(
+    network: Database, clock: ManualClock
+):
+    await funded_van(network, clock, limit="500", holds="300")
+    before = await network_books(network)
+    with pytest.raises(InvalidInput, match="allocation"):
+        await network_round(network, clock, allocation=None)
+    with pytest.raises(InvalidInput, match="role belongs to one server"):
+        await network_round(network, clock, role_id=MEMBER_ROLE)
+    with pytest.raises(Conflict, match="available"):
+        await network_round(network, clock, pot="400")
+    with pytest.raises(NotAllowed):  # a member, not a treasurer
+        await network_round(network, clock, guild_id=THIRD_GUILD, actor=TINA)
+    with pytest.raises(NotFound):
+        await network_round(network, clock, guild_id=OUTSIDE_GUILD, actor=ADMIN)
+    assert await network_books(network) == before
+    assert await rounds.list_rounds(network, OTHER_GUILD) == []
+
+
+async def test_members_of_every_cooperative_propose_and_fund_buckets_and_the_winner_is_a_network_request(
+    network: Database, clock: ManualClock
+):
+    await funded_van(network, clock, limit="500", holds="300")
+    round_ = (await network_round(network, clock)).round
+    round_id = round_.id or 0
+    van = await bucket_in(network, clock, round_id, TINA, THIRD_GUILD, "Brakes: 60", "Van repairs")
+    tools = await bucket_in(network, clock, round_id, ALICE, GUILD, "Tools: 30 to 50", "Shared tools")
+    async with network.read() as session:
+        posts = (
+            await session.exec(select(OwedMessage).where(OwedMessage.kind == rounds.NETWORK_BUCKET_KIND))
+        ).all()
+    assert sorted((row.payload["bucket_id"], row.guild_id) for row in posts) == sorted(
+        (bucket.id, guild_id) for bucket in (van, tools) for guild_id in (GUILD, OTHER_GUILD, THIRD_GUILD)
+    )
+    # A bucket is opened by its own cooperative's moderators, not by another's.
+    with pytest.raises(NotAllowed, match="bucket's own cooperative"):
+        await rounds.open_bucket(network, guild_id=GUILD, bucket_id=van.id or 0, actor=ADMIN, now=clock.now())
+    await rounds.open_bucket(
+        network, guild_id=THIRD_GUILD, bucket_id=van.id or 0, actor=ADMIN, now=clock.now()
+    )
+    await rounds.open_bucket(network, guild_id=GUILD, bucket_id=tools.id or 0, actor=ADMIN, now=clock.now())
+
+    clock.set(round_.funding_opens_at)
+    opened = await rounds.open_funding(
+        network, guild_id=OTHER_GUILD, round_id=round_id, recipients=[OTTO.user_id], now=clock.now()
+    )
+    assert opened is not None and opened.allocated == 0  # each cooperative grants its own members
+    assert (await round_news(network, round_id))["funding"] == {GUILD, OTHER_GUILD, THIRD_GUILD}
+    grants = {
+        GUILD: [ALICE.user_id, BOB.user_id, TESS.user_id],
+        OTHER_GUILD: [OTTO.user_id, OLGA.user_id],
+        THIRD_GUILD: [TINA.user_id, TOM.user_id, ALICE.user_id],  # Alice is in two member cooperatives
+    }
+    granted = {
+        guild_id: await rounds.grant_allocations(
+            network,
+            guild_id=guild_id,
+            round_id=round_id,
+            recipients=people,
+            now=clock.now(),
+            why="funding opened",
+        )
+        for guild_id, people in grants.items()
+    }
+    assert granted[THIRD_GUILD] == {TINA.user_id: 2000, TOM.user_id: 2000}  # one share each, Alice's once
+    again = await rounds.grant_allocations(
+        network, guild_id=GUILD, round_id=round_id, recipients=grants[GUILD], now=clock.now(), why="retry"
+    )
+    assert again == {}
+
+    await put_in(network, clock, TOM, THIRD_GUILD, tools.id or 0, "20")
+    for who, guild_id in ((OTTO, OTHER_GUILD), (ALICE, GUILD), (BOB, GUILD)):
+        await put_in(network, clock, who, guild_id, van.id or 0, "20")
+    filled = (await rounds.bucket_view(network, THIRD_GUILD, van.id or 0)).bucket
+    assert (filled.status, filled.funded) == ("funded", 6000)
+    with pytest.raises(NotFound):  # a cooperative outside the network can't fund its buckets
+        await put_in(network, clock, OUTSIDER, OUTSIDE_GUILD, tools.id or 0, "5")
+
+    clock.set(round_.funding_closes_at)
+    closed = await rounds.close_round(network, guild_id=OTHER_GUILD, round_id=round_id, now=clock.now())
+    assert closed is not None
+    assert ([b.id for b in closed.funded], [b.id for b in closed.unfunded]) == ([van.id], [tools.id])
+    assert (await round_news(network, round_id))["closed"] == {GUILD, OTHER_GUILD, THIRD_GUILD}
+    # The pot came back whole; the van's 60.00 is an approved request on the network fund, paid as any is.
+    assert await network_books(network) == (
+        30000,
+        [("contribution", 30000), ("round_pot", -20000), ("round_return", 20000)],
+    )
+    [request] = closed.requests
+    assert (request.status, request.requester_id, request.guild_id, request.amount) == (
+        "approved",
+        TINA.user_id,
+        THIRD_GUILD,
+        6000,
+    )
+    assert request.id is not None
+    paid = await pay_van(network, clock, request.id)
+    assert (paid.request.status, paid.fund.balance) == ("paid", 24000)
+    seen = await rounds.closed_round_of(network, GUILD, round_id)
+    assert [b.id for b in seen.funded] == [van.id] and seen.funders == {van.id: 3}
+    async with network.read() as session:
+        tom = (
+            await session.exec(
+                select(RoundAllocation).where(
+                    RoundAllocation.round_id == round_id, RoundAllocation.member_id == TOM.user_id
+                )
+            )
+        ).one()
+    assert (tom.guild_id, tom.spent) == (THIRD_GUILD, 0)  # refunded from the unfunded bucket
+
+
+async def test_a_network_round_above_the_funds_limit_is_the_networks_decision(
+    network: Database, clock: ManualClock
+):
+    await funded_van(network, clock, limit="100", holds="300")
+    receipt = await network_round(network, clock)
+    assert receipt.round.phase == "proposed" and receipt.network_proposal_id is not None
+    assert (await network_books(network))[0] == 30000  # nothing set aside before the network decides
+    copies = await copies_of(network, receipt.network_proposal_id)
+    assert set(copies) == {GUILD, OTHER_GUILD, THIRD_GUILD}
+    await vote(network, copies[GUILD], ALICE, clock.now(), "no_objection")
+    await vote(network, copies[OTHER_GUILD], OTTO, clock.now(), "no_objection")
+    for copy in copies.values():
+        await close_copy(network, clock, copy, eligible=3)
+    opened = await rounds.get_round(network, THIRD_GUILD, receipt.round.id or 0)
+    assert opened.phase == "ideas"
+    assert (await network_books(network))[0] == 10000
+    assert (await round_news(network, opened.id or 0)) == {"opened": {GUILD, OTHER_GUILD, THIRD_GUILD}}
+
+    refused = await network_round(network, clock, pot="150")
+    copies = await copies_of(network, refused.network_proposal_id or 0)
+    await vote(network, copies[THIRD_GUILD], TINA, clock.now(), "objection", reason="Not this spring")
+    for copy in copies.values():
+        await close_copy(network, clock, copy, eligible=3)
+    cancelled = await rounds.get_round(network, GUILD, refused.round.id or 0)
+    assert cancelled.phase == "cancelled"
+    assert (await network_books(network))[0] == 10000
+    assert (await round_news(network, cancelled.id or 0)) == {"cancelled": {GUILD, OTHER_GUILD, THIRD_GUILD}}
+
+
+async def test_only_the_home_cooperative_closes_or_cancels_a_network_round(
+    network: Database, clock: ManualClock
+):
+    await funded_van(network, clock, limit="500", holds="300")
+    round_ = (await network_round(network, clock)).round
+    round_id = round_.id or 0
+    for act in (rounds.close_round, rounds.cancel_round):
+        with pytest.raises(NotAllowed, match="cooperative that set it up"):
+            await act(network, guild_id=GUILD, round_id=round_id, actor=ADMIN, now=clock.now())
+    with pytest.raises(NotFound):
+        await rounds.cancel_round(
+            network, guild_id=OUTSIDE_GUILD, round_id=round_id, actor=ADMIN, now=clock.now()
+        )
+    assert (await rounds.get_round(network, GUILD, round_id)).phase == "ideas"
+    cancelled = await rounds.cancel_round(
+        network, guild_id=OTHER_GUILD, round_id=round_id, actor=ADMIN, now=clock.now()
+    )
+    assert cancelled.phase == "cancelled"
+    assert (await network_books(network))[0] == 30000
+    assert (await round_news(network, round_id))["cancelled"] == {GUILD, OTHER_GUILD, THIRD_GUILD}
+
+
+async def test_members_of_three_cooperatives_funding_as_a_network_round_closes_never_land_after_it(
+    network: Database, clock: ManualClock
+):
+    await funded_van(network, clock, limit="1000", holds="1000")
+    round_ = (await network_round(network, clock, pot="900", allocation="10")).round
+    round_id = round_.id or 0
+    target = await bucket_in(network, clock, round_id, TINA, THIRD_GUILD, "Brakes: 100 to 800", "Van repairs")
+    await rounds.open_bucket(
+        network, guild_id=THIRD_GUILD, bucket_id=target.id or 0, actor=ADMIN, now=clock.now()
+    )
+    clock.set(round_.funding_opens_at)
+    await rounds.open_funding(
+        network, guild_id=OTHER_GUILD, round_id=round_id, recipients=[], now=clock.now()
+    )
+    roles = {GUILD: MEMBER_ROLE, OTHER_GUILD: OTHER_MEMBER_ROLE, THIRD_GUILD: THIRD_MEMBER_ROLE}
+    crowd = [
+        (guild_id, Actor(user_id=guild_id * 10 + n, role_ids=frozenset({role})))
+        for guild_id, role in roles.items()
+        for n in range(20)
+    ]
+    for guild_id in roles:
+        people = [person.user_id for home, person in crowd if home == guild_id]
+        await rounds.grant_allocations(
+            network,
+            guild_id=guild_id,
+            round_id=round_id,
+            recipients=people,
+            now=clock.now(),
+            why="funding opened",
+        )
+    clock.set(round_.funding_closes_at - timedelta(seconds=1))
+
+    async def click(guild_id: int, person: Actor) -> int:
+        try:
+            return (await put_in(network, clock, person, guild_id, target.id or 0, "10")).moved
+        except Conflict:
+            return 0
+
+    async def close() -> rounds.ClosedRound | None:
+        clock.set(round_.funding_closes_at)
+        return await rounds.close_round(network, guild_id=OTHER_GUILD, round_id=round_id, now=clock.now())
+
+    results = await asyncio.gather(
+        *(click(g, p) for g, p in crowd[:30]), close(), *(click(g, p) for g, p in crowd[30:])
+    )
+    closed = results[30]
+    assert isinstance(closed, rounds.ClosedRound)
+    acknowledged = sum(moved for moved in results if isinstance(moved, int))
+    async with network.read() as session:
+        events = (
+            await session.exec(select(BucketFundingEvent).where(BucketFundingEvent.round_id == round_id))
+        ).all()
+        final = (await session.exec(select(Bucket).where(Bucket.id == target.id))).one()
+    assert all(event.created_at < round_.funding_closes_at for event in events)  # nothing after the close
+    assert sum(event.delta for event in events) == acknowledged == final.funded
+    if final.funded >= final.min_total:
+        assert final.status == "funded" and closed.requests[0].amount == final.funded
+    else:
+        assert final.status == "unfunded"
