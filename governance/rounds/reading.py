@@ -123,6 +123,7 @@ async def list_buckets(db: Database, guild_id: int, round_id: int | None = None)
             select(Bucket).join(Round, col(Round.id) == col(Bucket.round_id)).where(visible_from(guild_id))
         )
         if round_id is not None:
+            await _round_in(session, guild_id, round_id)  # a round this cooperative does not see is not found
             query = query.where(Bucket.round_id == round_id)
         else:
             query = query.where(col(Round.phase).in_(OPEN_PHASES))

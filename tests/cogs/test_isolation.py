@@ -26,7 +26,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import SQLModel
 
 from bot import CoopBot
-from governance import decisions, funds, networks, proposing, reminders, webhooks
+from governance import decisions, funds, networks, proposing, reminders, rounds, webhooks
 from governance.clock import ManualClock
 from governance.funds import FundDraft
 from governance.permissions import Actor
@@ -48,6 +48,10 @@ A_PERSONAL_REMINDER = "Private dentist appointment"
 A_WEBHOOK = "https://a.example/secret-hook"
 A_GUILD = "Kōwhai Collective"
 A_NETWORK = "Kōwhai Secret Alliance"
+A_ROUND = "Board bonus pool"
+A_NETWORK_ROUND = "Alliance war chest"
+A_BUCKET = "Gold-plated taps"
+A_CONCERN = "Nobody asked the staff"
 
 B_FUND = "Open Pot"
 B_PROPOSAL = "Public picnic"
@@ -55,7 +59,18 @@ B_PURPOSE = "Picnic blankets"
 
 NEVER = 987_654  # an id no object of any cooperative has
 NEVER_FUND = "Nowhere Fund"
-ID_OPTIONS = ("proposal", "fund", "contribution", "request", "entry", "reminder", "webhook")
+ID_OPTIONS = (
+    "proposal",
+    "fund",
+    "contribution",
+    "request",
+    "entry",
+    "reminder",
+    "webhook",
+    "round",
+    "bucket",
+    "concern",
+)
 
 
 @dataclass
@@ -69,6 +84,11 @@ class ObjectsOfA:
     channel_reminder: int
     personal_reminder: int
     webhook: int
+    round: int  # a round on A's own fund, and one on its network's fund
+    network_round: int
+    bucket: int
+    network_bucket: int
+    concern: int
 
     def references(self, option: str) -> list[object]:
         """What someone could type for `option` to name one of A's objects."""
@@ -80,6 +100,9 @@ class ObjectsOfA:
             "entry": [self.entry],
             "reminder": [self.channel_reminder, self.personal_reminder],
             "webhook": [self.webhook],
+            "round": [self.round, self.network_round],
+            "bucket": [self.bucket, self.network_bucket],
+            "concern": [self.concern],
         }
         return typed[option]
 
@@ -93,6 +116,9 @@ class ObjectsOfA:
             "entry": {self.entry},
             "reminder": {self.channel_reminder, self.personal_reminder},
             "webhook": {self.webhook},
+            "round": {self.round, self.network_round},
+            "bucket": {self.bucket, self.network_bucket},
+            "concern": {self.concern},
         }
         return values.get(option, set())
 
@@ -175,7 +201,46 @@ async def make_objects_of_a(coop: Coop, db: Database, clock: ManualClock) -> Obj
     # A network of A's, with a fund named as A's own fund: B, outside it, must reach neither by that name.
     await networks.create_network(db, guild_id=guild_id, coop_name=A_GUILD, actor=mo, name=A_NETWORK, now=now)
     await networks.create_fund(
-        db, guild_id=guild_id, actor=mo, network_name=None, name=A_FUND, currency="NZD", now=now
+        db, guild_id=guild_id, actor=mo, network_name=None, name=A_FUND, currency="NZD", limit="1000", now=now
+    )
+    await networks.contribute(
+        db,
+        guild_id=guild_id,
+        actor=tess,
+        network_name=None,
+        fund=A_FUND,
+        from_fund=A_FUND,
+        amount="500",
+        idempotency_key="a-to-network",
+        now=now,
+    )
+    # A's rounds: one on its own fund, one on its network's, each with a bucket; a concern on the first.
+    made = []
+    for title, network in ((A_ROUND, None), (A_NETWORK_ROUND, A_NETWORK)):
+        draft = rounds.RoundDraft(
+            title=title,
+            fund=A_FUND,
+            pot="100",
+            ideas="2d",
+            funding="3d",
+            allocation="10",
+            guidelines=("Only for the board",),
+            network=network,
+        )
+        round_ = (await rounds.create_round(db, guild_id=guild_id, actor=tess, draft=draft, now=now)).round
+        bucket = await rounds.propose_bucket(
+            db,
+            guild_id=guild_id,
+            round_id=round_.id or 0,
+            actor=alice,
+            title=A_BUCKET,
+            description="",
+            budget="Taps: 50",
+            now=now,
+        )
+        made.append((round_.id or 0, bucket.id or 0))
+    concern = await rounds.raise_concern(
+        db, guild_id=guild_id, bucket_id=made[0][1], actor=alice, guideline=1, text=A_CONCERN, now=now
     )
     assert arrived.entry is not None
     values = ObjectsOfA(
@@ -188,6 +253,11 @@ async def make_objects_of_a(coop: Coop, db: Database, clock: ManualClock) -> Obj
         channel_reminder=channel_reminder.id or 0,
         personal_reminder=personal_reminder.id or 0,
         webhook=hook.webhook.id or 0,
+        round=made[0][0],
+        network_round=made[1][0],
+        bucket=made[0][1],
+        network_bucket=made[1][1],
+        concern=concern.id or 0,
     )
     assert all(vars(values).values())
     return values
@@ -256,6 +326,10 @@ def a_secrets(coop: Coop) -> list[str]:
         A_WEBHOOK,
         A_GUILD,
         A_NETWORK,
+        A_ROUND,
+        A_NETWORK_ROUND,
+        A_BUCKET,
+        A_CONCERN,
         # The same amounts as they appear unformatted (CSV) and in minor units.
         "4321.09",
         "8765.43",

@@ -11,7 +11,8 @@ import simcord
 from sqlmodel import col, select
 
 from bot import CoopBot
-from governance import funds
+from cogs.rounds._render import STATUS_WORDS
+from governance import funds, rounds
 from governance.clock import ManualClock
 from governance.permissions import Actor
 from storage.database import Database
@@ -243,3 +244,95 @@ async def test_a_member_asks_the_network_fund_and_treasurers_of_another_server_a
         other.governance, "network fund request", fund="Shared Van", amount="150", purpose="New tyres"
     )
     assert "the network decides it, by cooperative, in network proposal N1" in reply(bigger)
+
+
+def bucket_post(coop: Coop, bucket_id: int):
+    """This server's post of a network round's bucket."""
+    return next(
+        message
+        for message in coop.governance.history()
+        if message.embeds and (message.embeds[0].title or "").startswith(f"Bucket #{bucket_id} ·")
+    )
+
+
+async def test_a_network_round_is_posted_and_funded_in_both_servers_and_closes_in_each(
+    configured: Coop, simcord_env: simcord.Env, simcord_bot: CoopBot, db: Database, clock: ManualClock
+) -> None:
+    home = configured
+    other = await network_of_two(home, simcord_env, simcord_bot, db, clock)
+    await create_fund(home, "Commons")
+    reply(await home.treasurer.slash(home.governance, "fund contribute", fund="Commons", amount="500"))
+    await home.moderator.slash(
+        home.governance, "network fund create", name="Shared Van", currency="NZD", limit="400"
+    )
+    await home.treasurer.slash(
+        home.governance, "network fund contribute", fund="Shared Van", from_fund="Commons", amount="300"
+    )
+
+    # Rātā's treasurer sets the round up on the network's fund; both servers are told.
+    options = {"fund": "Shared Van", "pot": "200", "funding": "3d", "ideas": "1d", "allocation": "20"}
+    assert "a role belongs to one server" in await refusal(
+        await other.treasurer.slash(
+            other.governance, "round new", network="Aotearoa Commons", role=other.member_role, **options
+        )
+    )
+    shown = await other.treasurer.slash(other.governance, "round new", network="Aotearoa Commons", **options)
+    assert shown.modal is not None, shown
+    done = await other.treasurer.submit_modal(
+        shown, {"title": "Spring projects", "description": "", "guidelines": "Shared by all"}
+    )
+    assert (
+        "Network Round #1 · Spring projects is set up; 200.00 NZD is set aside from Aotearoa Commons · "
+        "Shared Van and every member cooperative is told." in reply(done)
+    )
+    await simcord_env.settle()
+    for coop in (home, other):
+        assert any(
+            "A network funding round is open for ideas" in m.content for m in coop.governance.history()
+        )
+
+    # A member of Kōwhai proposes a bucket: it is posted in both servers; Kōwhai's moderator opens it.
+    form = await home.alice.slash(home.governance, "bucket new", round=1)
+    assert form.modal is not None, form
+    said = reply(
+        await home.alice.submit_modal(
+            form, {"title": "Van repairs", "description": "", "budget": "Brakes: 40"}
+        )
+    )
+    assert "It is posted in every member cooperative" in said
+    await simcord_env.settle()
+    assert "bucket's own cooperative" in await refusal(
+        await other.moderator.slash(other.governance, "bucket approve", bucket=1)
+    )
+    reply(await home.moderator.slash(home.governance, "bucket approve", bucket=1))
+    await simcord_env.settle()
+
+    # Funding opens by the clock: each server grants its own members their share and says so.
+    round_ = await rounds.get_round(db, home.guild.id, 1)
+    clock.set(round_.funding_opens_at)
+    await simcord_bot.due.run_now()
+    await simcord_env.settle()
+    for coop in (home, other):
+        assert any("Funding is open in network Round #1" in m.content for m in coop.governance.history())
+
+    # Rātā's member funds from Rātā's post; Kōwhai's post shows it.
+    said = reply(await other.alice.click(bucket_post(other, 1), label="Fund 10.00 NZD"))
+    assert said.startswith("You put 10.00 NZD into bucket #1")
+    await simcord_env.settle()
+    assert "10.00 NZD of 40.00 NZD" in fields(bucket_post(home, 1))["Funding"]
+    reply(await home.members[1].click(bucket_post(home, 1), label="Fund 10.00 NZD"))
+    reply(await home.alice.click(bucket_post(home, 1), label="Fund 10.00 NZD"))
+    reply(await other.members[1].click(bucket_post(other, 1), label="Fund 10.00 NZD"))
+    await simcord_env.settle()
+    assert fields(bucket_post(other, 1))["Status"] == STATUS_WORDS["funded"]  # it reached its maximum
+
+    # The close, by the home server's clock: each server posts the results.
+    clock.set(round_.funding_closes_at)
+    await simcord_bot.due.run_now()
+    await simcord_env.settle()
+    for coop in (home, other):
+        results = next(m for m in reversed(coop.governance.history()) if m.content.startswith("🏁"))
+        assert "✅ #1 Van repairs: 40.00 NZD from 4 people (network request R1)" in results.content
+    shown = fields((await home.alice.slash(home.governance, "network fund show", fund="Shared Van")).response)
+    assert shown["Holds"] == "300.00 NZD"
+    assert "R1 · 40.00 NZD · Kōwhai Collective · approved" in shown["Requests waiting"]
