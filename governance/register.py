@@ -12,6 +12,7 @@ from sqlalchemy import func, literal, null, or_, union_all
 from sqlalchemy import select as sa_select
 from sqlmodel import col
 
+from governance.rounds import visible_from
 from storage.database import Database
 from storage.models import Decision, DecisionStatus, Round, RoundPhase
 from storage.types import as_utc
@@ -79,7 +80,7 @@ async def register(
             null().label("statement"),
             col(Round.closed_at).label("closed_at"),
         ).where(
-            col(Round.guild_id) == guild_id,
+            visible_from(guild_id),  # its own rounds, and its networks' rounds
             col(Round.phase) == RoundPhase.CLOSED.value,
             *_matching(needle, Round.title, Round.outcome),
         ),

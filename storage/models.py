@@ -555,7 +555,9 @@ class Round(SQLModel, table=True):
     guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     # Where the pot comes from: one of the cooperative's funds, or, for a network round, a network fund
     # (the members of every member cooperative then take part).
-    fund_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("funds.id"), nullable=True))
+    fund_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("funds.id"), nullable=True)
+    )
     network_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("networks.id"), nullable=True)
     )

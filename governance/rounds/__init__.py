@@ -60,6 +60,7 @@ from governance.rounds._common import (
     parse_budget,
     parse_guidelines,
     phase_line,
+    visible_from,
 )
 from governance.rounds.allocations import allocate_newcomer, grant_allocations, open_funding, set_allocations
 from governance.rounds.buckets import (
@@ -175,5 +176,6 @@ __all__ = [
     "rounds_due",
     "set_allocations",
     "unspent_in",
+    "visible_from",
     "withdraw_from_bucket",
 ]

@@ -333,6 +333,6 @@ async def test_a_network_round_is_posted_and_funded_in_both_servers_and_closes_i
     for coop in (home, other):
         results = next(m for m in reversed(coop.governance.history()) if m.content.startswith("🏁"))
         assert "✅ #1 Van repairs: 40.00 NZD from 4 people (network request R1)" in results.content
-    shown = fields((await home.alice.slash(home.governance, "network fund show", fund="Shared Van")).response)
-    assert shown["Holds"] == "300.00 NZD"
-    assert "R1 · 40.00 NZD · Kōwhai Collective · approved" in shown["Requests waiting"]
+    van = fields((await home.alice.slash(home.governance, "network fund show", fund="Shared Van")).response)
+    assert van["Holds"] == "300.00 NZD"
+    assert "R1 · 40.00 NZD · Kōwhai Collective · approved" in van["Requests waiting"]

@@ -17,6 +17,7 @@ from governance.decisions import close_decision
 from governance.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 from governance.networks import NetworkDraft
 from governance.permissions import Actor
+from governance.register import register
 from storage.database import Database
 from storage.models import (
     Bucket,
@@ -1307,6 +1308,13 @@ async def test_members_of_every_cooperative_propose_and_fund_buckets_and_the_win
     assert (paid.request.status, paid.fund.balance) == ("paid", 24000)
     seen = await rounds.closed_round_of(network, GUILD, round_id)
     assert [b.id for b in seen.funded] == [van.id] and seen.funders == {van.id: 3}
+    # Every member cooperative's decision register holds the round; an outside one's does not.
+    for guild_id in (GUILD, OTHER_GUILD, THIRD_GUILD):
+        rounds_held = [entry for entry in (await register(network, guild_id))[0] if entry.kind == "round"]
+        assert [(entry.label, entry.outcome) for entry in rounds_held] == [
+            (f"Round #{round_id}", closed.round.outcome)
+        ]
+    assert await register(network, OUTSIDE_GUILD) == ([], 0)
     async with network.read() as session:
         tom = (
             await session.exec(
