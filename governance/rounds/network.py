@@ -12,6 +12,7 @@ round's `allocation`), while the pot lasts; someone in two member cooperatives g
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -43,30 +44,22 @@ CANCELLED = "cancelled"
 async def owe_round_news(session: AsyncSession, round_: Round, event: str, now: datetime) -> None:
     """In the caller's transaction: each member cooperative is owed this news of a network round, delivered
     once by the process that serves it."""
-    assert round_.network_id is not None and round_.id is not None
-    for membership in await member_coops(session, round_.network_id):
-        await outbox.owe(
-            session,
-            guild_id=membership.guild_id,
-            kind=NETWORK_ROUND_KIND,
-            key=f"{NETWORK_ROUND_KIND}:{round_.id}:{event}",
-            payload={"round_id": round_.id, "event": event},
-            now=now,
-        )
+    key = f"{NETWORK_ROUND_KIND}:{round_.id}:{event}"
+    await _owe_members(session, round_, NETWORK_ROUND_KIND, key, {"round_id": round_.id, "event": event}, now)
 
 
 async def owe_bucket_posts(session: AsyncSession, round_: Round, bucket: Bucket, now: datetime) -> None:
     """In the caller's transaction: each member cooperative is owed a post of a new bucket."""
-    assert round_.network_id is not None and bucket.id is not None
+    key = f"{NETWORK_BUCKET_KIND}:{bucket.id}:post"
+    await _owe_members(session, round_, NETWORK_BUCKET_KIND, key, {"bucket_id": bucket.id}, now)
+
+
+async def _owe_members(
+    session: AsyncSession, round_: Round, kind: str, key: str, payload: dict[str, Any], now: datetime
+) -> None:
+    assert round_.network_id is not None
     for membership in await member_coops(session, round_.network_id):
-        await outbox.owe(
-            session,
-            guild_id=membership.guild_id,
-            kind=NETWORK_BUCKET_KIND,
-            key=f"{NETWORK_BUCKET_KIND}:{bucket.id}:post",
-            payload={"bucket_id": bucket.id},
-            now=now,
-        )
+        await outbox.owe(session, guild_id=membership.guild_id, kind=kind, key=key, payload=payload, now=now)
 
 
 async def owe_bucket_refresh(db: Database, *, bucket: Bucket, except_guild: int, now: datetime) -> int:
