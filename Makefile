@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench sandbox docker clean
+.PHONY: run test lint bench sandbox docker clean catalogues
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "coopbot needs Python 3.11 or newer")'
@@ -45,6 +45,22 @@ lint: $(VENV)/.installed-dev
 # Every benchmark: plain tables on stdout, JSON in bench/results/ (~15 min; BENCH_ARGS=--quick takes ~4).
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# The message catalogues (governance/locales, Babel's toolchain): extract every marked message and every
+# command's strings into the templates, merge them into each language's catalogue (new messages arrive
+# untranslated; `make test` says which), and compile them. README: Languages.
+LOCALES_DIR := governance/locales
+catalogues: $(VENV)/.installed-dev
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k _n:1,2 -k N_ --no-default-keywords --sort-by-file \
+		--no-location -w 110 --project coopbot -o $(LOCALES_DIR)/coopbot.pot governance cogs
+	$(BIN)/python -m cogs._translator $(LOCALES_DIR)/commands.pot
+	for domain in coopbot commands; do \
+		$(BIN)/pybabel update -i $(LOCALES_DIR)/$$domain.pot -d $(LOCALES_DIR) -D $$domain -w 110 \
+			--no-fuzzy-matching --ignore-obsolete || exit 1; \
+	done
+	for domain in coopbot commands; do \
+		$(BIN)/pybabel compile -d $(LOCALES_DIR) -D $$domain --statistics || exit 1; \
+	done
 
 # No Docker engine runs on CI machines: CI checks the Dockerfile and compose file instead (tests/test_deployment.py).
 docker:

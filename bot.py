@@ -38,6 +38,7 @@ from cogs._common import CoopTree
 from cogs._ingress import CoopConnectionState
 from cogs._outbox import Outbox
 from cogs._scheduling import DueRunner
+from cogs._translator import CatalogueTranslator
 from config import Settings
 from governance import audit, decisions, export, links, webhooks
 from governance.clock import Clock, SystemClock
@@ -165,6 +166,8 @@ class CoopBot(commands.AutoShardedBot):
             except Exception as error:  # one broken cog must not take the others down
                 self.failed_extensions[name] = error
                 log.exception("Could not load extension %s", name)
+        # Command names and descriptions in each member's language, sent with the commands when they sync.
+        await self.tree.set_translator(CatalogueTranslator())
         # Last, so that what the other handlers make owed in a pass is delivered in the same pass.
         self.due.register(self.outbox.handler())
 
@@ -694,7 +697,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "backup":
             return _backup(settings, args.out)
         if args.command == "sandbox":
-            return sandbox.run(fresh=args.fresh, advance=args.advance, port=args.port, data_dir=args.data_dir)
+            return sandbox.run(
+                fresh=args.fresh,
+                advance=args.advance,
+                port=args.port,
+                data_dir=args.data_dir,
+                language=args.language,
+            )
     except CommandFailed as failure:
         log.debug("The command failed", exc_info=failure.__cause__)  # LOG_LEVEL=DEBUG: the whole story
         print(f"coopbot: {failure}", file=sys.stderr)

@@ -16,6 +16,7 @@ from cogs._common import NO_MENTIONS, pinging_only
 from cogs._delivery import DmOutcome, owed_elsewhere, send_dm
 from cogs._text import MESSAGE_LIMIT, shorten
 from governance import coop, proposing
+from governance.i18n import language_of
 from governance.records import CoopSettings, Decision
 
 if TYPE_CHECKING:
@@ -39,6 +40,14 @@ class CoopCog(commands.Cog):
 
     async def _settings(self, guild_id: int) -> CoopSettings:
         return await coop.get_settings(self.bot.database, guild_id, self._now())
+
+    async def _coop_language(self, guild_id: int) -> str:
+        """The language of the cooperative's public posts: its own setting, else its server's locale."""
+        settings = await self._settings(guild_id)
+        if settings.language:
+            return settings.language
+        guild = self.bot.get_guild(guild_id)
+        return language_of(guild.preferred_locale if guild is not None else None)
 
     def _served_guilds(self) -> list[int]:
         # Not `_guild_ids`: discord.py reads a cog's `_guild_ids` when it removes the cog (unload, reload).

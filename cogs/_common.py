@@ -14,6 +14,8 @@ from discord.ext import commands
 
 from governance import coop
 from governance.errors import DomainError, NotAllowed
+from governance.i18n import SOURCE, Text, _, language_of
+from governance.money import normalise_amount
 from governance.permissions import Actor
 from governance.records import CoopSettings
 
@@ -93,46 +95,59 @@ def requires(rule: Callable[[CoopSettings, Actor], None]) -> Callable[[T], T]:
 
 
 async def send_ephemeral(
-    interaction: discord.Interaction[Any], content: str | None = None, **kwargs: Any
+    interaction: discord.Interaction[Any], content: str | Text | None = None, **kwargs: Any
 ) -> None:
-    """Answer privately, whether or not the interaction was already acknowledged."""
+    """Answer privately, whether or not the interaction was already acknowledged (a Text in the member's
+    language)."""
     kwargs.setdefault("allowed_mentions", NO_MENTIONS)
+    if isinstance(content, Text):
+        content = content.render(language_for(interaction))
     if interaction.response.is_done():
         await interaction.followup.send(content or discord.utils.MISSING, ephemeral=True, **kwargs)
     else:
         await interaction.response.send_message(content, ephemeral=True, **kwargs)
 
 
-def user_message_for(error: BaseException) -> str | None:
-    """The short text a user sees for an expected error, or None for a bug (which gets the apology)."""
+def user_message_for(error: BaseException, language: str = SOURCE) -> str | None:
+    """The short text a user sees for an expected error, in their language, or None for a bug (which gets
+    the apology)."""
     if isinstance(error, app_commands.CommandInvokeError):
         error = error.original
-    if isinstance(error, app_commands.TransformerError) and isinstance(error.__cause__, DomainError):
+    if isinstance(error, app_commands.TransformerError | app_commands.CheckFailure) and isinstance(
+        error.__cause__, DomainError
+    ):
         error = error.__cause__
     if isinstance(error, DomainError):
-        return error.message
+        return error.localized(language)
+    text: Text | None = None
     if isinstance(error, app_commands.CommandOnCooldown):
-        return f"Slow down a little: try again in {error.retry_after:.0f} s."
-    if isinstance(error, app_commands.NoPrivateMessage):
-        return "This command only works in a server."
-    if isinstance(error, app_commands.MissingPermissions | app_commands.MissingRole):
-        return "You don't have permission to use this command."
-    if isinstance(error, app_commands.BotMissingPermissions):
+        text = _("Slow down a little: try again in {seconds} s.", seconds=f"{error.retry_after:.0f}")
+    elif isinstance(error, app_commands.NoPrivateMessage):
+        text = _("This command only works in a server.")
+    elif isinstance(error, app_commands.MissingPermissions | app_commands.MissingRole):
+        text = _("You don't have permission to use this command.")
+    elif isinstance(error, app_commands.BotMissingPermissions):
         missing = ", ".join(p.replace("_", " ") for p in error.missing_permissions)
-        return f"I need these permissions here first: {missing}."
-    if isinstance(error, app_commands.CheckFailure):
-        return str(error) or "You can't use this command."
-    if isinstance(error, app_commands.TransformerError):
+        text = _("I need these permissions here first: {permissions}.", permissions=missing)
+    elif isinstance(error, app_commands.CheckFailure):
+        return str(error) or _("You can't use this command.").render(language)
+    elif isinstance(error, app_commands.TransformerError):
         if error.type is discord.AppCommandOptionType.channel:
-            return "That kind of channel can't be used here: choose a text channel."
-        return f"I couldn't use “{str(error.value)[:100]}” for this option."
-    return None
+            text = _("That kind of channel can't be used here: choose a text channel.")
+        else:
+            text = _("I couldn't use “{value}” for this option.", value=str(error.value)[:100])
+    return text.render(language) if text is not None else None
+
+
+def language_for(interaction: discord.Interaction[Any]) -> str:
+    """The language of the member who clicked or typed (Discord tells the bot their client's locale)."""
+    return language_of(interaction.locale)
 
 
 async def answer_refusal(interaction: discord.Interaction[Any], error: BaseException) -> bool:
     """Give a refusal (a rule said no, a check failed, an option could not be read) its short private answer;
     False when `error` is not a refusal but a bug."""
-    message = user_message_for(error)
+    message = user_message_for(error, language_for(interaction))
     if message is None:
         return False
     # Heard by whoever wants to know what was refused (tests, a future metrics cog); refusals are not errors.
@@ -384,3 +399,27 @@ async def network_choices(
     return [app_commands.Choice(name=name, value=name) for name in names if typed in name.casefold()][
         :AUTOCOMPLETE_LIMIT
     ]
+
+
+class TypedAmount(app_commands.Transformer):
+    """An amount option, read the member's way: where their language writes a decimal comma, "12,50" is
+    twelve fifty (governance.money.normalise_amount); governance then reads it as any amount is."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.string
+
+    @property
+    def min_value(self) -> int:
+        return 1
+
+    @property
+    def max_value(self) -> int:
+        return 64
+
+    async def transform(self, interaction: discord.Interaction[Any], value: Any, /) -> str:
+        return normalise_amount(str(value), language_for(interaction))
+
+
+# An amount as typed ("1,200.50", or "1.200,50" where the member's language writes a decimal comma).
+AMOUNT = app_commands.Transform[str, TypedAmount]

@@ -27,6 +27,7 @@ from cogs._text import EMBED_DESCRIPTION_LIMIT, FIELD_LIMIT, one_line, shorten
 from governance import audit, coop, export, outbox, webhooks
 from governance.decision_types import DECISION_TYPES, get_type
 from governance.errors import InvalidInput
+from governance.i18n import LANGUAGES
 from governance.money import currency_label, format_amount, suggest_currencies
 from governance.outbound import Outbound
 from governance.permissions import require_moderator
@@ -48,6 +49,8 @@ DECISION_TYPE_CHOICES = [
     app_commands.Choice(name=decision_type.label, value=kind.value)
     for kind, decision_type in DECISION_TYPES.items()
 ]
+# Each language by its own name, as its speakers look for it.
+LANGUAGE_CHOICES = [app_commands.Choice(name=name, value=code) for code, name in LANGUAGES.items()]
 
 
 def _assignable(role: discord.Role | None, label: str) -> int | None:
@@ -84,6 +87,10 @@ def settings_embed(settings: CoopSettings, *, title: str) -> discord.Embed:
         value="Treasurers and moderators" if settings.moderators_are_treasurers else "Treasurers only",
     )
     embed.add_field(name="Currency", value=settings.currency)
+    embed.add_field(
+        name="Language",
+        value=LANGUAGES[settings.language] if settings.language else "The server's language",
+    )
     default_open = format_duration(coop.default_open_time(settings, decision_type.kind.value))
     embed.add_field(name="Default decision", value=f"{decision_type.label}, open {default_open}")
     chosen = [
@@ -343,8 +350,9 @@ class CoopAdmin(
         default_decision_type="The decision type used when none is chosen",
         default_duration="How long decisions stay open by default, e.g. 3d or 1w",
         moderators_are_treasurers="Let moderators move money as treasurers do (off by default)",
+        language="The language of the bot's public posts (default: the server's language)",
     )
-    @app_commands.choices(default_decision_type=DECISION_TYPE_CHOICES)
+    @app_commands.choices(default_decision_type=DECISION_TYPE_CHOICES, language=LANGUAGE_CHOICES)
     async def setup_command(
         self,
         interaction: discord.Interaction[CoopBot],
@@ -359,8 +367,9 @@ class CoopAdmin(
         default_decision_type: str | None = None,
         default_duration: app_commands.Range[str, 1, 32] | None = None,
         moderators_are_treasurers: bool | None = None,
+        language: str | None = None,
     ) -> None:
-        """Configure channels, roles, timezone, currency, decision defaults and who moves money."""
+        """Configure channels, roles, timezone, currency, language, decision defaults and who moves money."""
         guild_id = guild_id_of(interaction)
         changes = coop.SetupChanges(
             governance_channel_id=_usable_channel(governance_channel, "governance"),
@@ -374,6 +383,7 @@ class CoopAdmin(
             default_decision_type=default_decision_type,
             default_duration=default_duration,
             moderators_are_treasurers=moderators_are_treasurers,
+            language=language,
         )
         settings = await coop.configure_guild(
             self.bot.database,

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from governance import audit
 from governance.decision_types import get_type
 from governance.errors import Conflict, InvalidInput
+from governance.i18n import LANGUAGES, _
 from governance.money import parse_currency
 from governance.permissions import Actor, require_moderator
 from governance.timeparse import format_duration, parse_duration, parse_timezone
@@ -36,6 +37,7 @@ class SetupChanges:
     treasurer_role_id: int | None = None
     timezone: str | None = None
     currency: str | None = None
+    language: str | None = None  # a catalogue code (governance/i18n.py LANGUAGES)
     default_decision_type: str | None = None
     default_duration: str | None = None
     moderators_are_treasurers: bool | None = None
@@ -117,6 +119,10 @@ def _validated(changes: SetupChanges, guild_id: int) -> dict[str, object]:
         values["timezone"] = parse_timezone(changes.timezone).key
     if changes.currency is not None:
         values["currency"] = parse_currency(changes.currency)
+    if changes.language is not None:
+        if changes.language not in LANGUAGES:
+            raise InvalidInput(_("coopbot speaks {languages}.", languages=", ".join(LANGUAGES.values())))
+        values["language"] = changes.language
     if changes.default_decision_type is not None:
         values["default_decision_type"] = get_type(changes.default_decision_type).kind.value
     if changes.default_duration is not None:

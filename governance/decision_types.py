@@ -27,6 +27,7 @@ from fractions import Fraction
 from types import MappingProxyType
 
 from governance.errors import InvalidInput
+from governance.i18n import N_
 from governance.text import percent, plural
 
 SIGNIFICANT_SHARE = Fraction(1, 2)  # strictly more than this share of positions must agree
@@ -111,10 +112,10 @@ class DecisionType:
 
 
 # Enspiral's four positions, shared by every consensus-family kind.
-_AGREE = Position("agree", "Agree", "👍", stance="for")
-_ABSTAIN = Position("abstain", "Abstain", "🤐", stance="abstain")
-_DISAGREE = Position("disagree", "Disagree", "👎", stance="against")
-_BLOCK = Position("block", "Block", "🛑", needs_reason=True, stance="against")
+_AGREE = Position("agree", N_("Agree"), "👍", stance="for")
+_ABSTAIN = Position("abstain", N_("Abstain"), "🤐", stance="abstain")
+_DISAGREE = Position("disagree", N_("Disagree"), "👎", stance="against")
+_BLOCK = Position("block", N_("Block"), "🛑", needs_reason=True, stance="against")
 _CONSENSUS_POSITIONS = (_AGREE, _ABSTAIN, _DISAGREE, _BLOCK)
 
 
@@ -131,11 +132,11 @@ def _consent(count: Count) -> Verdict:
 
 _CONSENT = DecisionType(
     kind=DecisionKind.CONSENT,
-    label="Consent",
-    rule="Passes at the closing time unless an objection stands",
+    label=N_("Consent"),
+    rule=N_("Passes at the closing time unless an objection stands"),
     positions=(
-        Position("no_objection", "No objection", "👌", stance="for"),
-        Position("objection", "Objection", "✋", needs_reason=True, stance="against"),
+        Position("no_objection", N_("No objection"), "👌", stance="for"),
+        Position("objection", N_("Objection"), "✋", needs_reason=True, stance="against"),
     ),
     has_pass_fail=True,
     default_duration=_days(3),
@@ -154,8 +155,8 @@ def _consensus(count: Count) -> Verdict:
 
 _CONSENSUS = DecisionType(
     kind=DecisionKind.CONSENSUS,
-    label="Consensus",
-    rule="Passes unless someone blocks",
+    label=N_("Consensus"),
+    rule=N_("Passes unless someone blocks"),
     positions=_CONSENSUS_POSITIONS,
     has_pass_fail=True,
     default_duration=_days(7),
@@ -182,8 +183,8 @@ def _significant(count: Count) -> Verdict:
 
 _SIGNIFICANT = DecisionType(
     kind=DecisionKind.SIGNIFICANT,
-    label="Significant",
-    rule="Passes with no block and more than 50% of those who took a position agreeing",
+    label=N_("Significant"),
+    rule=N_("Passes with no block and more than half (50%) of those who took a position agreeing"),
     positions=_CONSENSUS_POSITIONS,
     has_pass_fail=True,
     default_duration=_days(7),
@@ -204,8 +205,10 @@ def _quorum(count: Count) -> Verdict:
 
 _QUORUM = DecisionType(
     kind=DecisionKind.QUORUM,
-    label="Quorum",
-    rule="Passes with no block and at least 75% of eligible voters agreeing or abstaining",
+    label=N_("Quorum"),
+    rule=N_(
+        "Passes with no block and at least three quarters (75%) of eligible voters agreeing or abstaining"
+    ),
     positions=_CONSENSUS_POSITIONS,
     has_pass_fail=True,
     default_duration=_days(7),
@@ -227,8 +230,8 @@ def _emergency(count: Count) -> Verdict:
 
 _EMERGENCY = DecisionType(
     kind=DecisionKind.EMERGENCY,
-    label="Emergency",
-    rule="Passes when at least 75% of those who took a position agree, even with blocks",
+    label=N_("Emergency"),
+    rule=N_("Passes when at least three quarters (75%) of those who took a position agree, even with blocks"),
     positions=_CONSENSUS_POSITIONS,
     has_pass_fail=True,
     default_duration=_days(14),
@@ -246,9 +249,9 @@ def _advice(count: Count) -> Verdict:
 
 _ADVICE = DecisionType(
     kind=DecisionKind.ADVICE,
-    label="Advice",
-    rule="Members give advice; the proposer decides and records the outcome",
-    positions=(Position("advice", "Give advice", "💬", needs_reason=True),),
+    label=N_("Advice"),
+    rule=N_("Members give advice; the proposer decides and records the outcome"),
+    positions=(Position("advice", N_("Give advice"), "💬", needs_reason=True),),
     has_pass_fail=False,
     default_duration=_days(5),
     decide=_advice,
@@ -260,16 +263,16 @@ def _sense_check(count: Count) -> Verdict:
 
 
 _SENSE_POSITIONS = (
-    Position("looks_good", "Looks good", "👍", stance="for"),
-    Position("not_sure", "Not sure", "🤔", stance="abstain"),
-    Position("concerned", "Concerned", "😟", stance="against"),
+    Position("looks_good", N_("Looks good"), "👍", stance="for"),
+    Position("not_sure", N_("Not sure"), "🤔", stance="abstain"),
+    Position("concerned", N_("Concerned"), "😟", stance="against"),
 )
 
 
 _SENSE_CHECK = DecisionType(
     kind=DecisionKind.SENSE_CHECK,
-    label="Sense check",
-    rule="Informational: shows how people feel, no pass or fail",
+    label=N_("Sense check"),
+    rule=N_("Informational: shows how people feel, no pass or fail"),
     positions=_SENSE_POSITIONS,
     has_pass_fail=False,
     default_duration=_days(2),
@@ -279,8 +282,8 @@ _SENSE_CHECK = DecisionType(
 
 _POLL = DecisionType(
     kind=DecisionKind.POLL,
-    label="Poll",
-    rule="The option with the most votes wins; ties are reported",
+    label=N_("Poll"),
+    rule=N_("The option with the most votes wins; ties are reported"),
     positions=(),
     has_pass_fail=False,
     default_duration=_days(3),
@@ -289,8 +292,8 @@ _POLL = DecisionType(
 
 _RANKED = DecisionType(
     kind=DecisionKind.RANKED,
-    label="Ranked choice",
-    rule="Instant-runoff winner of the rankings; Borda count shown too",
+    label=N_("Ranked choice"),
+    rule=N_("Instant-runoff winner of the rankings; Borda count shown too"),
     positions=(),
     has_pass_fail=False,
     default_duration=_days(5),
@@ -299,8 +302,8 @@ _RANKED = DecisionType(
 
 _SCORE = DecisionType(
     kind=DecisionKind.SCORE,
-    label="Score",
-    rule="The option with the highest total score wins",
+    label=N_("Score"),
+    rule=N_("The option with the highest total score wins"),
     positions=(),
     has_pass_fail=False,
     default_duration=_days(5),
@@ -309,8 +312,8 @@ _SCORE = DecisionType(
 
 _DOT = DecisionType(
     kind=DecisionKind.DOT,
-    label="Dot vote",
-    rule="Each voter spreads their dots; the option with the most dots wins",
+    label=N_("Dot vote"),
+    rule=N_("Each voter spreads their dots; the option with the most dots wins"),
     positions=(),
     has_pass_fail=False,
     default_duration=_days(5),
@@ -327,11 +330,11 @@ def _count(count: Count) -> Verdict:
 
 _COUNT = DecisionType(
     kind=DecisionKind.COUNT,
-    label="Count",
-    rule="Passes when enough people are in to reach the target",
+    label=N_("Count"),
+    rule=N_("Passes when enough people are in to reach the target"),
     positions=(
-        Position("in", "I'm in", "🙋", stance="for"),
-        Position("out", "Not in", "🙅", stance="against"),
+        Position("in", N_("I'm in"), "🙋", stance="for"),
+        Position("out", N_("Not in"), "🙅", stance="against"),
     ),
     has_pass_fail=True,
     default_duration=_days(7),

@@ -23,6 +23,7 @@ from governance import audit, outbox
 from governance.coop import settings_in
 from governance.decision_types import DecisionType, get_type
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from governance.i18n import _
 from governance.limits import UNLIMITED, Limits, enforce
 from governance.links import link_for
 from governance.permissions import Actor, is_moderator
@@ -97,7 +98,7 @@ async def load_decision_in(
     decision = (await session.exec(query)).first()
     if decision is None:
         # Same answer for "never existed" and "belongs to another cooperative": nothing is revealed.
-        raise NotFound(f"There is no proposal #{decision_id} in this server.")
+        raise NotFound(_("There is no proposal #{number} in this server.", number=decision_id))
     return decision
 
 
@@ -210,9 +211,9 @@ async def next_closing(db: Database, guild_ids: Collection[int] | None = None) -
 
 def require_open(decision: Decision, now: datetime) -> None:
     if decision.status == DecisionStatus.CANCELLED:
-        raise Conflict(f"Proposal {label(decision)} was cancelled; it takes no votes.")
+        raise Conflict(_("Proposal {proposal} was cancelled; it takes no votes.", proposal=label(decision)))
     if decision.status == DecisionStatus.CLOSED or now >= decision.closes_at:
-        raise Conflict(f"Voting on proposal {label(decision)} has closed.")
+        raise Conflict(_("Voting on proposal {proposal} has closed.", proposal=label(decision)))
 
 
 # --- closing and the lifecycle ----------------------------------------------------------------------

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from governance.i18n import Text
+
 
 class DomainError(Exception):
-    """A rule was broken or input was refused; ``message`` is user-safe and says what to do."""
+    """A rule was broken or input was refused; ``message`` is user-safe and says what to do (in English;
+    ``localized`` says it in the reader's language where the message is in the catalogue)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str | Text) -> None:
+        super().__init__(str(message))
+        self.text = message
+        self.message = str(message)
+
+    def localized(self, language: str) -> str:
+        from governance.i18n import render
+
+        return str(render(self.text, language))
 
 
 class InvalidInput(DomainError):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Final
@@ -621,3 +622,60 @@ def to_decimal(minor: int, currency: str) -> Decimal:
 def format_signed_amount(minor: int, currency: str) -> str:
     """Like :func:`format_amount`, with "+" before a positive amount: a movement in or out of a fund."""
     return ("+" if minor > 0 else "") + format_amount(minor, currency)
+
+
+# --- the reader's way of writing numbers (languages) ------------------------------------------------
+
+# Languages whose readers write a decimal comma and group thousands with points or spaces (1.200,50).
+DECIMAL_COMMA_LANGUAGES: Final = frozenset({"es", "pt_BR", "fr", "de", "el"})
+_POINT_GROUPS = re.compile(r"^\d{1,3}(?:\.\d{3})+(?:,\d*)?$")
+
+
+@dataclass(frozen=True)
+class Money:
+    """An amount to show, in each reader's way (``render(language)``): "1,200.50 NZD" in English,
+    "1.200,50 €" in German, "R$ 1.200,50" in Brazil. ``str()`` is the English."""
+
+    minor: int
+    currency: str
+
+    def render(self, language: str) -> str:
+        from governance.i18n import babel_locale, language_of
+
+        language = language_of(language)
+        if language == "en":
+            return format_amount(self.minor, self.currency)
+        from babel.numbers import format_currency
+
+        return format_currency(
+            to_decimal(self.minor, self.currency),
+            self.currency,
+            locale=babel_locale(language),
+            currency_digits=True,
+        )
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+
+def normalise_amount(text: str, language: str) -> str:
+    """An amount as a reader of ``language`` typed it, rewritten the way :func:`parse_amount` reads it.
+
+    Where the language writes a decimal comma, "12,50" is twelve fifty and "1.200,50" twelve hundred; a point
+    that does not group three digits ("12.50") reads two ways there, and is refused."""
+    from governance.i18n import _, language_of
+
+    if language_of(language) not in DECIMAL_COMMA_LANGUAGES:
+        return text
+    number = _WHITESPACE.sub("", text)
+    digits = "".join(ch for ch in number if ch.isdigit() or ch in ".,")
+    if "." in digits and not _POINT_GROUPS.match(digits):
+        raise InvalidInput(
+            _(
+                "Write decimals with a comma, as in {example}; a point only groups thousands, as in "
+                "{grouped}.",
+                example="12,50",
+                grouped="1.200",
+            )
+        )
+    return text.translate(str.maketrans(",.", ".,"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from governance.errors import NotAllowed
+from governance.i18n import _
 from storage.models import CoopSettings
 
 
@@ -49,7 +50,9 @@ def is_contributor(settings: CoopSettings, actor: Actor) -> bool:
 
 def require_moderator(settings: CoopSettings, actor: Actor) -> None:
     if not is_moderator(settings, actor):
-        raise NotAllowed("Only moderators can do this (the moderator role or the Manage Server permission).")
+        raise NotAllowed(
+            _("Only moderators can do this (the moderator role or the Manage Server permission).")
+        )
 
 
 def require_treasurer(settings: CoopSettings, actor: Actor) -> None:
@@ -57,20 +60,22 @@ def require_treasurer(settings: CoopSettings, actor: Actor) -> None:
         return
     if is_moderator(settings, actor):
         raise NotAllowed(
-            "Only treasurers move money. Moderators can too only if the cooperative allows it "
-            "(/coop setup moderators_are_treasurers:True)."
+            _(
+                "Only treasurers move money. Moderators can too only if the cooperative allows it "
+                "(/coop setup moderators_are_treasurers:True)."
+            )
         )
-    raise NotAllowed("Only treasurers can do this (the treasurer role).")
+    raise NotAllowed(_("Only treasurers can do this (the treasurer role)."))
 
 
 def require_fund_steward(settings: CoopSettings, actor: Actor) -> None:
     if not is_fund_steward(settings, actor):
-        raise NotAllowed("Only treasurers or moderators can do this.")
+        raise NotAllowed(_("Only treasurers or moderators can do this."))
 
 
 def require_member(settings: CoopSettings, actor: Actor) -> None:
     if not is_member(settings, actor):
-        raise NotAllowed("Only members of the cooperative can do this.")
+        raise NotAllowed(_("Only members of the cooperative can do this."))
 
 
 def is_insider(settings: CoopSettings, actor: Actor) -> bool:
@@ -81,4 +86,4 @@ def is_insider(settings: CoopSettings, actor: Actor) -> bool:
 def require_insider(settings: CoopSettings, actor: Actor) -> None:
     """What the cooperative records (decisions, the directory, funds) is read by the people in it only."""
     if not is_insider(settings, actor):
-        raise NotAllowed("Only people in the cooperative (contributors and members) can see this.")
+        raise NotAllowed(_("Only people in the cooperative (contributors and members) can see this."))

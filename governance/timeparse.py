@@ -19,6 +19,7 @@ from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from governance.errors import InvalidInput
+from governance.i18n import _
 
 MAX_DURATION = timedelta(days=366)
 """The longest duration (and the furthest time ahead) a member may give: a year, leap day included."""
@@ -39,8 +40,8 @@ WEEKDAY_NUMBERS: Mapping[str, int] = {
 # as an hour.
 CLOCK_PATTERN = r"(?:\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?|\d{1,2}\s*[ap]\.?m\.?|noon|midday)"
 
-_TIME_EXAMPLES = "Try 30m, 48h, 3d, 1w, tomorrow 9:00, friday 17:00 or a date like 2026-12-01 10:00."
-_DURATION_EXAMPLES = "Try 30m, 48h, 3d, 1w, or combinations like 1d12h or 2 weeks 3 days."
+_TIME_EXAMPLES = _("Try 30m, 48h, 3d, 1w, tomorrow 9:00, friday 17:00 or a date like 2026-12-01 10:00.")
+_DURATION_EXAMPLES = _("Try 30m, 48h, 3d, 1w, or combinations like 1d12h or 2 weeks 3 days.")
 
 _UNIT_SECONDS: Mapping[str, int] = {
     **dict.fromkeys(("w", "wk", "wks", "week", "weeks"), 7 * 86400),
@@ -171,17 +172,25 @@ def parse_duration(text: str, *, maximum: timedelta = MAX_DURATION) -> timedelta
     """A positive duration: "30m", "48h", "3d", "1w", "1d12h", "2w 3d", "90 minutes", "1.5 hours"."""
     cleaned = _normalize(text)
     if not cleaned:
-        raise InvalidInput(f"Please give a duration. {_DURATION_EXAMPLES}")
+        raise InvalidInput(_("Please give a duration. {examples}", examples=_DURATION_EXAMPLES))
     if cleaned.startswith("-"):
-        raise InvalidInput(f"A duration must be positive. {_DURATION_EXAMPLES}")
+        raise InvalidInput(_("A duration must be positive. {examples}", examples=_DURATION_EXAMPLES))
     if not _DURATION_RE.fullmatch(cleaned):
-        raise InvalidInput(f"I couldn't read {_quote(text)} as a duration. {_DURATION_EXAMPLES}")
+        raise InvalidInput(
+            _(
+                "I couldn't read {text} as a duration. {examples}",
+                text=_quote(text),
+                examples=_DURATION_EXAMPLES,
+            )
+        )
     # Sum in seconds before building a timedelta: "99999999999w" must be refused, not overflow.
     seconds = sum(float(amount) * _UNIT_SECONDS[unit] for amount, unit in re.findall(_DURATION_PART, cleaned))
     if round(seconds) <= 0:
-        raise InvalidInput(f"A duration must be longer than zero. {_DURATION_EXAMPLES}")
+        raise InvalidInput(_("A duration must be longer than zero. {examples}", examples=_DURATION_EXAMPLES))
     if seconds > maximum.total_seconds():
-        raise InvalidInput(f"That is longer than {format_duration(maximum)}: please choose a shorter one.")
+        raise InvalidInput(
+            _("That is longer than {longest}: please choose a shorter one.", longest=format_duration(maximum))
+        )
     return timedelta(seconds=round(seconds))
 
 
@@ -195,11 +204,15 @@ def parse_time_of_day(text: str) -> time:
         return time(12, 0)
     match = re.fullmatch(r"(\d{1,2})(?::(\d{2}))?\s*(?:([ap])\.?m\.?)?", cleaned)
     if match is None:
-        raise InvalidInput(f"I couldn't read {_quote(text)} as a time of day. Try 09:00, 17:30 or 5pm.")
+        raise InvalidInput(
+            _("I couldn't read {text} as a time of day. Try 09:00, 17:30 or 5pm.", text=_quote(text))
+        )
     hour, minute = int(match[1]), int(match[2] or 0)
     if match[3] is not None:
         if not 1 <= hour <= 12:
-            raise InvalidInput(f"{_quote(text)} isn't a time of day: with am/pm, hours go 1–12 (e.g. 5pm).")
+            raise InvalidInput(
+                _("{text} isn't a time of day: with am/pm, hours go 1–12 (e.g. 5pm).", text=_quote(text))
+            )
         hour = hour % 12 + (12 if match[3] == "p" else 0)
     if hour > 23 or minute > 59:
         raise InvalidInput(
@@ -266,7 +279,9 @@ def parse_when(
     try:
         moment = _read_when(text, now=now, tz=tz, default_time=default_time, horizon=horizon)
     except OverflowError:  # a date near year 1 or 9999 that UTC cannot hold
-        raise InvalidInput(f"{_quote(text)} is too far away. {_TIME_EXAMPLES}") from None
+        raise InvalidInput(
+            _("{text} is too far away. {examples}", text=_quote(text), examples=_TIME_EXAMPLES)
+        ) from None
     if moment <= now:
         raise InvalidInput(
             f"That time is in the past ({discord_timestamp(moment)}). Choose a time in the future."
@@ -283,7 +298,7 @@ def _read_when(text: str, *, now: datetime, tz: ZoneInfo, default_time: time, ho
     """The moment ``text`` names, not yet checked against ``now`` and the horizon."""
     cleaned = _normalize(text)
     if not cleaned:
-        raise InvalidInput(f"Please say when. {_TIME_EXAMPLES}")
+        raise InvalidInput(_("Please say when. {examples}", examples=_TIME_EXAMPLES))
     if cleaned.startswith("in "):
         return now + parse_duration(cleaned[3:], maximum=horizon)
     if _DURATION_RE.fullmatch(cleaned.lstrip("-")):
@@ -320,9 +335,17 @@ def _read_when(text: str, *, now: datetime, tz: ZoneInfo, default_time: time, ho
         years = [int(year)] if year else [today.year, today.year + 1]
         candidates = [day for y in years if (day := _valid_date(y, month, int(day_number))) is not None]
         if not candidates:
-            raise InvalidInput(f"{_quote(text)} isn't a date in the calendar. {_TIME_EXAMPLES}")
+            raise InvalidInput(
+                _(
+                    "{text} isn't a date in the calendar. {examples}",
+                    text=_quote(text),
+                    examples=_TIME_EXAMPLES,
+                )
+            )
         return upcoming(candidates)
-    raise InvalidInput(f"I couldn't read {_quote(text)} as a time. {_TIME_EXAMPLES}")
+    raise InvalidInput(
+        _("I couldn't read {text} as a time. {examples}", text=_quote(text), examples=_TIME_EXAMPLES)
+    )
 
 
 def _split_clock(cleaned: str) -> tuple[str, str | None]:
@@ -340,10 +363,18 @@ def _from_iso(match: re.Match[str], text: str, tz: ZoneInfo, default_time: time)
     year, month, day, hour, minute, second, offset = match.groups()
     day_value = _valid_date(int(year), int(month), int(day))
     if day_value is None:
-        raise InvalidInput(f"{_quote(text)} isn't a date in the calendar. {_TIME_EXAMPLES}")
+        raise InvalidInput(
+            _("{text} isn't a date in the calendar. {examples}", text=_quote(text), examples=_TIME_EXAMPLES)
+        )
     at = default_time if hour is None else parse_time_of_day(f"{hour}:{minute}")
     if second is not None and not 0 <= int(second) <= 59:
-        raise InvalidInput(f"{_quote(text)} isn't a time: seconds go from 00 to 59. {_TIME_EXAMPLES}")
+        raise InvalidInput(
+            _(
+                "{text} isn't a time: seconds go from 00 to 59. {examples}",
+                text=_quote(text),
+                examples=_TIME_EXAMPLES,
+            )
+        )
     wall = datetime.combine(day_value, at).replace(second=int(second or 0))
     if offset is None:
         return wall_time_to_utc(wall, tz)
@@ -352,7 +383,9 @@ def _from_iso(match: re.Match[str], text: str, tz: ZoneInfo, default_time: time)
     digits = offset[1:].replace(":", "")
     span = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
     if span >= timedelta(hours=24):
-        raise InvalidInput(f"{_quote(text)} has an impossible UTC offset. Try 2026-12-01T10:00+02:00.")
+        raise InvalidInput(
+            _("{text} has an impossible UTC offset. Try 2026-12-01T10:00+02:00.", text=_quote(text))
+        )
     return wall.replace(tzinfo=timezone(span if offset[0] == "+" else -span)).astimezone(UTC)
 
 
@@ -379,7 +412,7 @@ def add_working_days(start: datetime, days: int, tz: ZoneInfo) -> datetime:
     day = _weekday_on_or_after(local.date())
     weeks, rest = divmod(days, 5)
     day += timedelta(weeks=weeks)
-    for _ in range(rest):
+    for _step in range(rest):
         day = _weekday_on_or_after(day + timedelta(days=1))
     return wall_time_to_utc(datetime.combine(day, local.time()), tz)
 

@@ -31,6 +31,7 @@ from governance.decisions import (
     type_of,
 )
 from governance.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
+from governance.i18n import Translated, _
 from governance.permissions import Actor
 from governance.tally import RawBallot, encode_ballot, parse_ballot_text
 from storage.database import Database, is_postgresql
@@ -53,7 +54,11 @@ def require_eligible(decision: Decision, actor: Actor) -> None:
     """Refuse whoever does not hold the decision's voting role (checked again with every vote)."""
     if decision.eligible_role_id is not None and decision.eligible_role_id not in actor.role_ids:
         raise NotAllowed(
-            f"Only people with the <@&{decision.eligible_role_id}> role can vote on {label(decision)}."
+            _(
+                "Only people with the {role} role can vote on {proposal}.",
+                role=f"<@&{decision.eligible_role_id}>",
+                proposal=label(decision),
+            )
         )
 
 
@@ -110,7 +115,9 @@ async def cast_votes(db: Database, requests: Sequence[VoteRequest]) -> list[Vote
             try:
                 decision = decisions_by_id.get(request.decision_id)
                 if decision is None or decision.guild_id != request.guild_id:
-                    raise NotFound(f"There is no proposal #{request.decision_id} in this server.")
+                    raise NotFound(
+                        _("There is no proposal #{number} in this server.", number=request.decision_id)
+                    )
                 ballot, reason = _checked_ballot(decision, request)
             except DomainError as refusal:
                 outcomes.append(refusal)
@@ -178,7 +185,13 @@ def _checked_ballot(decision: Decision, request: VoteRequest) -> tuple[str, str 
     """The canonical ballot and reason of a vote, or the DomainError saying why it is refused."""
     reason = (request.reason or "").strip() or None
     if reason is not None and len(reason) > MAX_REASON:
-        raise InvalidInput(f"A reason is at most {MAX_REASON} characters (yours has {len(reason)}).")
+        raise InvalidInput(
+            _(
+                "A reason is at most {limit} characters (yours has {length}).",
+                limit=MAX_REASON,
+                length=len(reason),
+            )
+        )
     require_open(decision, request.now)
     require_eligible(decision, request.actor)
     rules = rules_of(decision)
@@ -188,10 +201,18 @@ def _checked_ballot(decision: Decision, request: VoteRequest) -> tuple[str, str 
         decision_type = type_of(decision)
         if decision_type.positions and decision_type.position(ballot).needs_reason:
             position = decision_type.position(ballot)
-            raise InvalidInput(f"“{position.label}” needs a reason: say what would have to change.")
+            raise InvalidInput(
+                _(
+                    "“{position}” needs a reason: say what would have to change.",
+                    position=Translated(position.label),
+                )
+            )
         if decision.reasons_required:
             raise InvalidInput(
-                f"Proposal {label(decision)} asks every voter for a reason: add one to your vote."
+                _(
+                    "Proposal {proposal} asks every voter for a reason: add one to your vote.",
+                    proposal=label(decision),
+                )
             )
     return ballot, reason
 
@@ -247,7 +268,7 @@ async def withdraw_vote(
             delete(Vote).where(col(Vote.decision_id) == decision_id, col(Vote.voter_id) == actor.user_id)
         )
         if not removed.rowcount:
-            raise Conflict(f"You have no vote on {label(decision)} to withdraw.")
+            raise Conflict(_("You have no vote on {proposal} to withdraw.", proposal=label(decision)))
         session.add(
             VoteEvent(
                 guild_id=guild_id,

@@ -19,6 +19,7 @@ from governance.timeparse import parse_duration
 
 if TYPE_CHECKING:
     pass
+from governance.i18n import LANGUAGES, language_of
 from sandbox.runner import MAX_ADVANCE, Options, Sandbox
 from sandbox.state import DEFAULT_DATA_DIR, SandboxError
 
@@ -74,6 +75,7 @@ def run(
     advance: str | None = None,
     port: int = 0,
     data_dir: Path | str | None = None,
+    language: str | None = None,
 ) -> int:
     """Run the sandbox until Ctrl-C (or the page's "End preview session"). Returns the exit status."""
     for name in ("discord.client", "discord.state"):
@@ -87,6 +89,7 @@ def run(
             advance=parse_advance(advance),
             port=port,
             data_dir=Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR,
+            language=_language(language),
         )
         return asyncio.run(_main(options))
     except SandboxError as error:
@@ -127,7 +130,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=os.environ.get("LOG_LEVEL", "WARNING").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    return run(fresh=args.fresh, advance=args.advance, port=args.port, data_dir=args.data_dir)
+    return run(
+        fresh=args.fresh, advance=args.advance, port=args.port, data_dir=args.data_dir, language=args.language
+    )
+
+
+def _language(code: str | None) -> str | None:
+    """A language the sandbox can show ("es", "pt", "pt_BR", "el"…), or None for English."""
+    if code is None or not code.strip():
+        return None
+    language = language_of(code.strip())
+    if language == "en" and not code.strip().lower().startswith("en"):
+        spoken = ", ".join(sorted(LANGUAGES))
+        raise SandboxError(f"--language: coopbot speaks {spoken}; {code.strip()!r} is not one of them.")
+    return None if language == "en" else language
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -136,6 +152,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--advance", metavar="DURATION", help="move the sandbox's time forward first, e.g. 1d"
     )
     parser.add_argument("--port", type=int, default=0, help="serve the page on this port (default: any free)")
+    parser.add_argument(
+        "--language",
+        metavar="CODE",
+        help="show the demo cooperative in another language: es, pt (Brazil), fr, de or el",
+    )
     parser.add_argument(
         "--data-dir",
         type=Path,

@@ -20,7 +20,10 @@ from discord import app_commands
 
 from bot import CoopBot, create_bot
 from config import Settings
+from governance import coop
 from governance.clock import ManualClock
+from governance.i18n import DISCORD_LOCALES
+from governance.permissions import Actor
 from governance.timeparse import discord_timestamp, format_duration, parse_duration
 
 if TYPE_CHECKING:
@@ -62,12 +65,14 @@ class Options:
     port: int = 0
     data_dir: Path = DEFAULT_DATA_DIR
     out: Any = None  # where the banner goes (stdout by default); never a log
+    language: str | None = None  # the demo in another language (a catalogue code, governance/i18n.py)
 
 
 class Sandbox(Seeding):
     def __init__(self, options: Options) -> None:
         self.options = options
         self.paths = Paths(options.data_dir)
+        self._unspeak: Callable[[], None] | None = None
         self.out = options.out or sys.stdout
         self.notes: list[str] = []  # told in the banner
         self.seeded: list[str] = []
@@ -154,6 +159,8 @@ class Sandbox(Seeding):
                 self.clock.set(self.env.now())
             await self.env.advance_time((self.clock.now() - self.env.now()).total_seconds())
             await self._install_commands()
+            if self.options.language:
+                await self._speak(self.options.language)
             if self.bot.user is not None and self.bot.user.name != BOT_NAME:
                 # Should _name_the_bot find nothing to rename (SimCord changed), the public way, late.
                 await self.bot.user.edit(username=BOT_NAME)
@@ -180,6 +187,35 @@ class Sandbox(Seeding):
             if started:
                 await self.env.shutdown()
             await self.bot.close()
+            if self._unspeak is not None:  # SimCord's own interactions again
+                self._unspeak()
+
+    async def _speak(self, language: str) -> None:
+        """The demo in another language: the cooperative posts in it, and every person's client speaks it
+        (SimCord's interactions say en-US; the sandbox says what a client in that language would)."""
+        import simcord.interactions
+
+        await coop.configure_guild(
+            self.bot.database,
+            guild_id=self.world.guild.id,
+            actor=Actor(user_id=self.world.guild.owner.id, manages_guild=True),
+            changes=coop.SetupChanges(language=language),
+            now=self.clock.now(),
+        )
+        locale = DISCORD_LOCALES[language][0]
+        original = simcord.interactions.base_payload
+
+        def in_language(*args: Any, **kwargs: Any) -> Any:
+            record, payload = original(*args, **kwargs)
+            payload["locale"] = locale
+            return record, payload
+
+        simcord.interactions.base_payload = in_language
+
+        def unspeak() -> None:
+            simcord.interactions.base_payload = original
+
+        self._unspeak = unspeak
 
     async def _install_commands(self) -> None:
         """Add the sandbox's own command group, publish the commands, and let the moderator role use the
@@ -332,6 +368,7 @@ class Sandbox(Seeding):
                 viewers=viewers,
                 layout="channel",
                 port=self.options.port,
+                locale=DISCORD_LOCALES[self.options.language or "en"][0],
                 timezone=_local_timezone(),
             )
             async with preview_context as preview:

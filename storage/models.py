@@ -69,6 +69,8 @@ class CoopSettings(SQLModel, table=True):
     treasurer_role_id: int | None = snowflake(nullable=True)
     timezone: str = Field(default="UTC", sa_column=Column(String(64), nullable=False))
     currency: str = Field(default="EUR", sa_column=Column(String(3), nullable=False))
+    # The language of public posts (a catalogue code, governance/i18n.py); None: the server's own locale.
+    language: str | None = Field(default=None, sa_column=Column(String(8), nullable=True))
     default_decision_type: str = Field(default="consent", sa_column=Column(String(32), nullable=False))
     default_decision_seconds: int = Field(default=7 * 24 * 3600)
     # How long decisions of a type stay open when no closing time is given, by type ("poll": 172800); a

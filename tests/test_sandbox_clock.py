@@ -304,3 +304,24 @@ async def test_the_demo_network_counts_the_other_servers_votes_and_sums_up_its_p
     summed_up = "\n".join(m.content for m in world.channel.history() if "network's other server" in m.content)
     assert "Riverside Makers #coop" in summed_up
     assert "Across the network Coast Network: Passes" in summed_up
+
+
+async def test_the_sandbox_shows_the_demo_cooperative_in_another_language(tmp_path: Path) -> None:
+    """`coopbot sandbox --language es`: the cooperative posts in Spanish and its people's clients speak it."""
+    from governance.i18n import _, translate
+
+    sandbox = Sandbox(Options(data_dir=tmp_path / "data", out=io.StringIO(), language="es"))
+    async with sandbox.started():
+        channel = sandbox.world.channel
+        posts = [m for m in channel.history() if m.embeds and m.components]
+        labels = {c.label for m in posts for row in m.components for c in row.children}
+        assert translate("No objection", "es") in labels
+        fields = {field["name"] for m in posts for field in m.embeds[0].to_dict().get("fields", [])}
+        assert _("Decision type").render("es") in fields
+        ana = sandbox.world.person("moderator")
+        shown = await ana.slash(channel, "proposal new", closes="3d")
+        assert shown.modal is not None and shown.modal["title"] == _("New proposal").render("es")
+    # The sandbox's own patch of SimCord ends with it.
+    import simcord.interactions
+
+    assert simcord.interactions.base_payload.__name__ == "base_payload"

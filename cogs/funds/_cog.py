@@ -25,7 +25,7 @@ from discord.ext import commands
 from bot import CoopBot
 from cogs._base import CoopCog
 from cogs._charts import Chart, render_line_chart
-from cogs._common import NO_MENTIONS, actor_of, guild_id_of, requires, send_ephemeral
+from cogs._common import AMOUNT, NO_MENTIONS, actor_of, guild_id_of, requires, send_ephemeral
 from cogs._delivery import Undeliverable
 from cogs._moderation import attach_to_mod, detach_from_mod
 from cogs._scheduling import DueHandler
@@ -46,7 +46,8 @@ from cogs.funds._render import (
 from governance import decisions, funds
 from governance.decision_types import get_type
 from governance.errors import Conflict, InvalidInput, NotAllowed
-from governance.money import currency_label, format_amount, format_signed_amount, suggest_currencies
+from governance.i18n import Text, _
+from governance.money import Money, currency_label, format_amount, format_signed_amount, suggest_currencies
 from governance.permissions import Actor, require_fund_steward, require_moderator, require_treasurer
 from governance.records import (
     MAX_ID,
@@ -64,7 +65,6 @@ log = logging.getLogger("coopbot.funds")
 
 ID = app_commands.Range[int, 1, MAX_ID]
 FUND_REF = app_commands.Range[str, 1, 100]  # a fund's name or number, as typed
-AMOUNT = app_commands.Range[str, 1, 64]  # an amount as typed ("1,200.50"); governance parses it
 POLICY_CHOICES = [
     app_commands.Choice(name="Decided by the members (a linked proposal)", value=FundPolicy.DECISION.value),
     app_commands.Choice(name="A treasurer approves up to a limit", value=FundPolicy.TREASURER.value),
@@ -449,7 +449,10 @@ class Funds(CoopCog):
         )
         request, fund = receipt.request, receipt.fund
         assert request.id is not None
-        asked = funds.describe_amounts(request)
+        # The amount in the asker's way of writing numbers (1.200,50 € in German).
+        asked: Money | Text = Money(request.amount_min, request.currency)
+        if request.amount_max is not None:
+            asked = _("{low} to {high}", low=asked, high=Money(request.amount_max, request.currency))
         if receipt.decision is not None:
             message = await self._post_decision(receipt.decision, self._now())
             if message is None:
@@ -462,23 +465,41 @@ class Funds(CoopCog):
                     reason="its proposal could not be posted",
                 )
                 raise Conflict(
-                    "I couldn't post the proposal in the governance channel, so the request was withdrawn. "
-                    "Check my permissions there (Send Messages, Embed Links, Create Public Threads)."
+                    _(
+                        "I couldn't post the proposal in the governance channel, so the request was "
+                        "withdrawn. Check my permissions there (Send Messages, Embed Links, Create Public "
+                        "Threads)."
+                    )
                 )
-            text = (
-                f"Request #{request.id} for {asked} from **{fund.name}** is in the members' hands: proposal "
-                f"#{receipt.decision.id}, open until {discord_timestamp(receipt.decision.closes_at)}. "
-                f"{self._where(message)}"
+            text = _(
+                "Request #{number} for {amount} from **{fund}** is in the members' hands: proposal "
+                "#{proposal}, open until {closes}. {where}",
+                number=request.id,
+                amount=asked,
+                fund=fund.name,
+                proposal=receipt.decision.id,
+                closes=discord_timestamp(receipt.decision.closes_at),
+                where=self._where(message),
             )
         else:
             await self.bot.outbox.send_due()  # the treasurers' notice, owed by the request
-            expires = (
-                f" If nobody decides, it expires {discord_timestamp(request.expires_at, 'R')}."
-                if request.expires_at
-                else ""
-            )
-            text = f"Request #{request.id} for {asked} from **{fund.name}** waits for a treasurer.{expires}"
-        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            if request.expires_at:
+                text = _(
+                    "Request #{number} for {amount} from **{fund}** waits for a treasurer. If nobody "
+                    "decides, it expires {expires}.",
+                    number=request.id,
+                    amount=asked,
+                    fund=fund.name,
+                    expires=discord_timestamp(request.expires_at, "R"),
+                )
+            else:
+                text = _(
+                    "Request #{number} for {amount} from **{fund}** waits for a treasurer.",
+                    number=request.id,
+                    amount=asked,
+                    fund=fund.name,
+                )
+        await send_ephemeral(interaction, text)
 
     @request_group.command(name="list")
     @requires(funds.require_fund_reader)

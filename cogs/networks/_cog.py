@@ -14,7 +14,15 @@ from discord.ext import commands
 
 from bot import CoopBot
 from cogs._base import CoopCog
-from cogs._common import QueryPagedView, actor_of, guild_id_of, network_choices, requires, send_ephemeral
+from cogs._common import (
+    AMOUNT,
+    QueryPagedView,
+    actor_of,
+    guild_id_of,
+    network_choices,
+    requires,
+    send_ephemeral,
+)
 from cogs._scheduling import DueHandler
 from cogs._text import AUTOCOMPLETE_LIMIT, shorten
 from cogs.networks._forms import NetworkProposalModal
@@ -380,7 +388,7 @@ class Networks(CoopCog):
         name: app_commands.Range[str, 1, 80],
         currency: app_commands.Range[str, 1, 40],
         description: app_commands.Range[str, 1, 1000] | None = None,
-        limit: app_commands.Range[str, 1, 64] | None = None,
+        limit: AMOUNT | None = None,
         network: NetworkName | None = None,
     ) -> None:
         """Open a fund the network holds together."""
@@ -416,7 +424,7 @@ class Networks(CoopCog):
         interaction: discord.Interaction[CoopBot],
         fund: app_commands.Range[str, 1, 80],
         from_fund: app_commands.Range[str, 1, 80],
-        amount: app_commands.Range[str, 1, 64],
+        amount: AMOUNT,
         note: app_commands.Range[str, 1, 500] | None = None,
         network: NetworkName | None = None,
     ) -> None:
@@ -475,7 +483,7 @@ class Networks(CoopCog):
         self,
         interaction: discord.Interaction[CoopBot],
         fund: app_commands.Range[str, 1, 80],
-        amount: app_commands.Range[str, 1, 64],
+        amount: AMOUNT,
         purpose: app_commands.Range[str, 1, 1000],
         network: NetworkName | None = None,
     ) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from cogs.proposals._forms import ProposalForm
+from governance.i18n import _
 from governance.networks import NetworkDraft
 
 if TYPE_CHECKING:
@@ -19,8 +20,8 @@ class NetworkProposalModal(ProposalForm):
 
     def __init__(self, cog: Networks, network: str | None, draft: NetworkDraft, *, ask_options: bool) -> None:
         super().__init__(
-            title="New network proposal",
-            about="Context, the proposal itself, what each cooperative should weigh",
+            title=_("New network proposal"),
+            about=_("Context, the proposal itself, what each cooperative should weigh"),
             options=draft.options,
             ask_options=ask_options,
         )

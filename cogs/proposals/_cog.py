@@ -21,7 +21,15 @@ from discord import app_commands
 from bot import CoopBot
 from cogs._base import CoopCog
 from cogs._charts import Chart, Tone, render_bar_chart, render_stacked_rounds_chart
-from cogs._common import NO_MENTIONS, QueryPagedView, actor_of, guild_id_of, requires, send_ephemeral
+from cogs._common import (
+    NO_MENTIONS,
+    QueryPagedView,
+    actor_of,
+    guild_id_of,
+    language_for,
+    requires,
+    send_ephemeral,
+)
 from cogs._delivery import dm_each, owed_elsewhere, post_mentioning
 from cogs._moderation import attach_to_mod, detach_from_mod
 from cogs._scheduling import DueHandler
@@ -56,6 +64,7 @@ from governance import coop, decisions, networks, nudges, outbox, proposing, rem
 from governance import register as decision_register
 from governance.decision_types import DECISION_TYPES
 from governance.errors import Conflict, InvalidInput
+from governance.i18n import _, translate
 from governance.permissions import require_insider
 from governance.records import Decision, DecisionStatus, OwedMessage
 from governance.tally import TallyResult
@@ -130,18 +139,37 @@ def eligible_count(guild: discord.Guild | None, decision: Decision) -> int:
     return 0 if role is None else sum(1 for member in role.members if not member.bot)
 
 
-def _confirmation(receipt: voting.VoteReceipt) -> str:
+def _confirmation(receipt: voting.VoteReceipt, language: str) -> str:
     decision = receipt.decision
     label = decisions.label(decision)
+    vote = _described(receipt, language)
     if receipt.unchanged:
-        return f"You already voted **{receipt.description}** on {label}."
-    verb = "changed to" if receipt.previous else "recorded:"
+        return _("You already voted **{vote}** on {proposal}.", vote=vote, proposal=label).render(language)
     until = discord_timestamp(decision.closes_at, "R")
-    return shorten(
-        f"Your vote on {label} is {verb} **{receipt.description}**. You can change it until it closes, "
-        f"{until}.",
-        MESSAGE_LIMIT,
-    )
+    if receipt.previous:
+        text = _(
+            "Your vote on {proposal} is changed to **{vote}**. You can change it until it closes, {until}.",
+            proposal=label,
+            vote=vote,
+            until=until,
+        )
+    else:
+        text = _(
+            "Your vote on {proposal} is recorded: **{vote}**. You can change it until it closes, {until}.",
+            proposal=label,
+            vote=vote,
+            until=until,
+        )
+    return shorten(text.render(language), MESSAGE_LIMIT)
+
+
+def _described(receipt: voting.VoteReceipt, language: str) -> str:
+    """The vote as the member reads it: a position in their language, options as they were written."""
+    decision_type = decisions.type_of(receipt.decision)
+    for position in decision_type.positions:
+        if receipt.description == position.label:
+            return translate(position.label, language)
+    return receipt.description
 
 
 class Proposals(CoopCog):
@@ -184,7 +212,8 @@ class Proposals(CoopCog):
     async def _embed(self, decision: Decision, result: TallyResult) -> discord.Embed:
         """The proposal message's embed; a network proposal's copy says which network and how it counts."""
         note = await networks.copy_note(self.bot.database, decision)
-        return proposal_embed(decision, result, network=copy_line(note) if note else None)
+        language = await self._coop_language(decision.guild_id)
+        return proposal_embed(decision, result, network=copy_line(note) if note else None, language=language)
 
     async def refresh_message(self, decision: Decision) -> None:
         """Show the decision's current state on its proposal message. Edits of one message take turns and
@@ -201,7 +230,7 @@ class Proposals(CoopCog):
             try:
                 await message.edit(
                     embed=await self._embed(current, result),
-                    view=voting_view(current),
+                    view=voting_view(current, await self._coop_language(current.guild_id)),
                     allowed_mentions=NO_MENTIONS,
                 )
             except discord.HTTPException as error:
@@ -296,10 +325,15 @@ class Proposals(CoopCog):
             settings.governance_channel_id is None
             or await self._channel(settings.governance_channel_id) is None
         ):
-            raise InvalidInput("Set a governance channel first: /coop setup governance_channel:#channel")
+            raise InvalidInput(_("Set a governance channel first: /coop setup governance_channel:#channel"))
         kind = decisions.get_type(type or settings.default_decision_type)
         await interaction.response.send_modal(
-            NewProposalModal(self, draft, ask_options=kind.uses_options and not draft.options)
+            NewProposalModal(
+                self,
+                draft,
+                ask_options=kind.uses_options and not draft.options,
+                language=language_for(interaction),
+            )
         )
 
     async def publish_proposal(
@@ -320,14 +354,19 @@ class Proposals(CoopCog):
         message = await self.post_decision(decision)
         if message is None:
             raise Conflict(
-                "I couldn't post in the governance channel, so the proposal was not opened. "
-                "Check my permissions there (Send Messages, Embed Links, Create Public Threads)."
+                _(
+                    "I couldn't post in the governance channel, so the proposal was not opened. "
+                    "Check my permissions there (Send Messages, Embed Links, Create Public Threads)."
+                )
             )
-        await interaction.followup.send(
-            f"Proposal {decisions.label(decision)} is open until {discord_timestamp(decision.closes_at)}: "
-            f"{self._where(message)}",
-            ephemeral=True,
-            allowed_mentions=NO_MENTIONS,
+        await send_ephemeral(
+            interaction,
+            _(
+                "Proposal {proposal} is open until {closes}: {where}",
+                proposal=decisions.label(decision),
+                closes=discord_timestamp(decision.closes_at),
+                where=self._where(message),
+            ),
         )
 
     async def post_decision(self, decision: Decision) -> discord.Message | None:
@@ -344,7 +383,7 @@ class Proposals(CoopCog):
             try:
                 message = await channel.send(
                     embed=await self._embed(decision, await self._tally(decision)),
-                    view=voting_view(decision),
+                    view=voting_view(decision, await self._coop_language(decision.guild_id)),
                     allowed_mentions=NO_MENTIONS,
                 )
             except discord.HTTPException:
@@ -402,7 +441,7 @@ class Proposals(CoopCog):
                 reason=reason,
             )
         )
-        text = _confirmation(receipt)
+        text = _confirmation(receipt, language_for(interaction))
         if edit:
             await interaction.response.edit_message(content=text, view=None)
         else:
@@ -446,7 +485,9 @@ class Proposals(CoopCog):
             actor=actor_of(interaction),
             now=self._now(),
         )
-        await send_ephemeral(interaction, f"Your vote on {decisions.label(decision)} is withdrawn.")
+        await send_ephemeral(
+            interaction, _("Your vote on {proposal} is withdrawn.", proposal=decisions.label(decision))
+        )
         self.refresher.request(guild_id, decision_id)
 
     @proposal.command(name="vote")

@@ -13,6 +13,7 @@ from cogs.proposals._render import reasons_embed
 from governance.decision_types import DECISION_TYPES
 from governance.decisions import MAX_REASON
 from governance.errors import InvalidInput
+from governance.i18n import SOURCE, Text, _
 from governance.proposing import MAX_DETAILS, MAX_TITLE, ProposalDraft
 from governance.records import Decision
 from governance.tally import RawBallot
@@ -42,33 +43,35 @@ class ProposalForm(CoopModal):
     """The form a proposal is written in: its title and details, and its options for option kinds. A
     subclass says what a submission does with them (`written` reads them)."""
 
-    def __init__(self, *, title: str, about: str, options: tuple[str, ...], ask_options: bool) -> None:
-        super().__init__(title=title, timeout=900)
+    def __init__(
+        self, *, title: Text, about: Text, options: tuple[str, ...], ask_options: bool, language: str = SOURCE
+    ) -> None:
+        super().__init__(title=shorten(title.render(language), MODAL_TITLE_LIMIT), timeout=900)
         self.given_options = options
         self.title_input: discord.ui.TextInput[ProposalForm] = discord.ui.TextInput(
-            label="Title",
+            label=_("Title").render(language),
             custom_id="title",
             max_length=MAX_TITLE,
-            placeholder="What is being decided, in one line",
+            placeholder=_("What is being decided, in one line").render(language),
         )
         self.details_input: discord.ui.TextInput[ProposalForm] = discord.ui.TextInput(
-            label="Details",
+            label=_("Details").render(language),
             custom_id="details",
             style=discord.TextStyle.paragraph,
             max_length=MAX_DETAILS,
             required=False,
-            placeholder=about,
+            placeholder=about.render(language),
         )
         self.add_item(self.title_input)
         self.add_item(self.details_input)
         self.options_input: discord.ui.TextInput[ProposalForm] | None = None
         if ask_options:
             self.options_input = discord.ui.TextInput(
-                label="Options, one per line",
+                label=_("Options, one per line").render(language),
                 custom_id="options",
                 style=discord.TextStyle.paragraph,
                 max_length=2000,
-                placeholder="Option A\nOption B\nOption C",
+                placeholder=_("Option A\nOption B\nOption C").render(language),
             )
             self.add_item(self.options_input)
 
@@ -84,12 +87,15 @@ class ProposalForm(CoopModal):
 class NewProposalModal(ProposalForm):
     """Title and details (and options, for option kinds) of a new proposal."""
 
-    def __init__(self, cog: Proposals, draft: ProposalDraft, *, ask_options: bool) -> None:
+    def __init__(
+        self, cog: Proposals, draft: ProposalDraft, *, ask_options: bool, language: str = SOURCE
+    ) -> None:
         super().__init__(
-            title="New proposal",
-            about="Context, the proposal itself, links to discussion",
+            title=_("New proposal"),
+            about=_("Context, the proposal itself, links to discussion"),
             options=draft.options,
             ask_options=ask_options,
+            language=language,
         )
         self.cog = cog
         self.draft = draft

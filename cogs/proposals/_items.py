@@ -92,11 +92,11 @@ class BallotButton(
 ):
     """For option kinds: opens a select (poll) or a form (ranked, score, dot)."""
 
-    def __init__(self, decision_id: int) -> None:
+    def __init__(self, decision_id: int, label: str = "Vote") -> None:
         super().__init__(
             discord.ui.Button(
                 style=discord.ButtonStyle.primary,
-                label="Vote",
+                label=label,
                 emoji="🗳️",
                 custom_id=f"coop:ballot:{decision_id}",
             )
@@ -118,11 +118,11 @@ class WithdrawButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=r"coop:withdraw:(?P<decision>[0-9]{1,20})",
 ):
-    def __init__(self, decision_id: int) -> None:
+    def __init__(self, decision_id: int, label: str = "Withdraw my vote") -> None:
         super().__init__(
             discord.ui.Button(
                 style=discord.ButtonStyle.secondary,
-                label="Withdraw my vote",
+                label=label,
                 custom_id=f"coop:withdraw:{decision_id}",
             )
         )

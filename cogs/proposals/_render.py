@@ -18,6 +18,7 @@ from cogs._text import (
 from cogs.proposals._items import BallotButton, PositionButton, WithdrawButton
 from governance import decisions, networks
 from governance.decision_types import DecisionType
+from governance.i18n import SOURCE, Text, _, translate
 from governance.networks import CopyNote
 from governance.records import Decision, DecisionStatus
 from governance.tally import TallyResult
@@ -37,18 +38,19 @@ def percent(share: Fraction | None) -> str:
     return "—" if share is None else f"{round(float(share) * 100)}%"
 
 
-def _who_can_vote(decision: Decision) -> str:
+def _who_can_vote(decision: Decision, language: str) -> str:
     if decision.eligible_role_id is None or decision.eligible_role_id == decision.guild_id:
-        return "Everyone in the server"
+        return _("Everyone in the server").render(language)
     return f"<@&{decision.eligible_role_id}>"
 
 
-def tally_lines(decision: Decision, result: TallyResult) -> str:
+def tally_lines(decision: Decision, result: TallyResult, language: str = SOURCE) -> str:
     """The counts, in the decision's own terms."""
     decision_type = decisions.type_of(decision)
     if decision_type.positions:
         return "\n".join(
-            f"{position.emoji} {position.label}: **{result.position_counts.get(position.key, 0)}**"
+            f"{position.emoji} {translate(position.label, language)}: "
+            f"**{result.position_counts.get(position.key, 0)}**"
             for position in decision_type.positions
         )
     lines = []
@@ -105,67 +107,94 @@ def _colour(decision: Decision) -> discord.Colour:
     return COLOUR_PASSED if decision.passed else COLOUR_FAILED
 
 
-def proposal_embed(decision: Decision, result: TallyResult, *, network: str | None = None) -> discord.Embed:
-    """The proposal message: type and rule, who votes, when it closes, the tally, participation, and whether
-    it would pass now — or, once closed, the result. `network`: the line of a network proposal's copy."""
+def proposal_embed(
+    decision: Decision, result: TallyResult, *, network: str | None = None, language: str = SOURCE
+) -> discord.Embed:
+    """The proposal message, in the cooperative's language: type and rule, who votes, when it closes, the
+    tally, participation, and whether it would pass now — or, once closed, the result. `network`: the line
+    of a network proposal's copy."""
+
+    def say(text: Text) -> str:
+        return text.render(language)
+
     decision_type = decisions.type_of(decision)
-    status = {DecisionStatus.CLOSED: " (closed)", DecisionStatus.CANCELLED: " (cancelled)"}.get(
-        DecisionStatus(decision.status), ""
-    )
+    status = {
+        DecisionStatus.CLOSED: " " + say(_("(closed)")),
+        DecisionStatus.CANCELLED: " " + say(_("(cancelled)")),
+    }.get(DecisionStatus(decision.status), "")
     embed = discord.Embed(
         title=shorten(f"{decisions.label(decision)} · {plain(decision.title)}{status}", EMBED_TITLE_LIMIT),
         description=shorten(plain(shorten(decision.details, 3800)), EMBED_DESCRIPTION_LIMIT) or None,
         colour=_colour(decision),
     )
     embed.add_field(
-        name="Decision type", value=f"**{decision_type.label}**: {decision_type.rule}", inline=False
+        name=say(_("Decision type")),
+        value=f"**{translate(decision_type.label, language)}**: {translate(decision_type.rule, language)}",
+        inline=False,
     )
     if network:
-        embed.add_field(name="🌐 Network proposal", value=shorten(network, FIELD_LIMIT), inline=False)
-    embed.add_field(name="Who can vote", value=_who_can_vote(decision))
-    closing_word = "Closes" if decision.status == DecisionStatus.OPEN else "Closed"
+        embed.add_field(
+            name="🌐 " + say(_("Network proposal")), value=shorten(network, FIELD_LIMIT), inline=False
+        )
+    embed.add_field(name=say(_("Who can vote")), value=_who_can_vote(decision, language))
+    closing_word = say(_("Closes")) if decision.status == DecisionStatus.OPEN else say(_("Closed"))
     closed_at = decision.closed_at or decision.closes_at
     moment = decision.closes_at if decision.status == DecisionStatus.OPEN else closed_at
     embed.add_field(
         name=closing_word, value=f"{discord_timestamp(moment)} ({discord_timestamp(moment, 'R')})"
     )
     if decision.reasons_required:
-        embed.add_field(name="Reasons", value="Asked of every voter: each vote comes with one.")
+        embed.add_field(
+            name=say(_("Reasons")), value=say(_("Asked of every voter: each vote comes with one."))
+        )
     if decision.options and decision.hide_results and decision.status == DecisionStatus.OPEN:
         options = "\n".join(
             numbered(i + 1, plain(shorten(option, 80))) for i, option in enumerate(decision.options)
         )
-        embed.add_field(name="Options", value=shorten(options, FIELD_LIMIT), inline=False)
-    participation = f"{result.voters} of {result.eligible} eligible ({percent(result.participation)})"
-    if result.quorum_required is not None:
-        participation += f" · quorum {percent(result.quorum_required)}"
-    if decision.status == DecisionStatus.OPEN and decision.hide_results:
-        embed.add_field(name="Votes", value="Hidden until the close.", inline=False)
-    elif decision.status != DecisionStatus.CANCELLED:
-        heading = "Votes so far" if decision.status == DecisionStatus.OPEN else "Final count"
-        embed.add_field(
-            name=heading, value=shorten(tally_lines(decision, result), FIELD_LIMIT) or "—", inline=False
+        embed.add_field(name=say(_("Options")), value=shorten(options, FIELD_LIMIT), inline=False)
+    participation = say(
+        _(
+            "{voters} of {eligible} eligible ({share})",
+            voters=result.voters,
+            eligible=result.eligible,
+            share=percent(result.participation),
         )
-    embed.add_field(name="Participation", value=participation, inline=False)
+    )
+    if result.quorum_required is not None:
+        participation += " · " + say(_("quorum {share}", share=percent(result.quorum_required)))
+    if decision.status == DecisionStatus.OPEN and decision.hide_results:
+        embed.add_field(name=say(_("Votes")), value=say(_("Hidden until the close.")), inline=False)
+    elif decision.status != DecisionStatus.CANCELLED:
+        heading = say(_("Votes so far")) if decision.status == DecisionStatus.OPEN else say(_("Final count"))
+        embed.add_field(
+            name=heading,
+            value=shorten(tally_lines(decision, result, language), FIELD_LIMIT) or "—",
+            inline=False,
+        )
+    embed.add_field(name=say(_("Participation")), value=participation, inline=False)
     if decision.status == DecisionStatus.OPEN and not decision.hide_results:
-        embed.add_field(name="If it closed now", value=shorten(result.outcome, FIELD_LIMIT), inline=False)
+        embed.add_field(
+            name=say(_("If it closed now")), value=shorten(result.outcome, FIELD_LIMIT), inline=False
+        )
     elif decision.status == DecisionStatus.CLOSED:
         embed.add_field(
-            name="Result", value=shorten(decision.outcome or result.outcome, FIELD_LIMIT), inline=False
+            name=say(_("Result")),
+            value=shorten(decision.outcome or result.outcome, FIELD_LIMIT),
+            inline=False,
         )
         if decision.outcome_statement:
             embed.add_field(
-                name="Outcome statement",
+                name=say(_("Outcome statement")),
                 value=shorten(plain(shorten(decision.outcome_statement, FIELD_LIMIT - 100)), FIELD_LIMIT),
                 inline=False,
             )
-    embed.add_field(name="Proposed by", value=f"<@{decision.author_id}>")
+    embed.add_field(name=say(_("Proposed by")), value=f"<@{decision.author_id}>")
     if decision.anonymous:
-        embed.set_footer(text="Anonymous: choices are never shown with names")
+        embed.set_footer(text=say(_("Anonymous: choices are never shown with names")))
     return embed
 
 
-def voting_view(decision: Decision) -> discord.ui.View:
+def voting_view(decision: Decision, language: str = SOURCE) -> discord.ui.View:
     """The buttons under a proposal; disabled once it is no longer open."""
     assert decision.id is not None
     closed = decision.status != DecisionStatus.OPEN
@@ -178,13 +207,13 @@ def voting_view(decision: Decision) -> discord.ui.View:
                     decision.id,
                     position.key,
                     asks_reason=decision.reasons_required or position.needs_reason,
-                    label=position.label,
+                    label=translate(position.label, language),
                     emoji=position.emoji,
                 )
             )
     else:
-        view.add_item(BallotButton(decision.id))
-    view.add_item(WithdrawButton(decision.id))
+        view.add_item(BallotButton(decision.id, label=_("Vote").render(language)))
+    view.add_item(WithdrawButton(decision.id, label=_("Withdraw my vote").render(language)))
     if closed:
         for item in view.children:
             if isinstance(item, discord.ui.DynamicItem):

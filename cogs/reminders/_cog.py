@@ -22,6 +22,7 @@ from cogs.proposals._cog import eligible_count
 from cogs.proposals._render import percent
 from governance import coop, nudges, reminders, rounds
 from governance.errors import InvalidInput
+from governance.i18n import _
 from governance.money import format_amount
 from governance.permissions import require_moderator
 from governance.records import MAX_ID, OwedMessage, Reminder, ReminderKind, RequestStatus
@@ -414,8 +415,12 @@ class PersonalReminders(
         self.bot.due.wake_at(reminder.next_run_at)
         await send_ephemeral(
             interaction,
-            f"I'll remind you {discord_timestamp(reminder.next_run_at, 'R')} "
-            f"({discord_timestamp(reminder.next_run_at, 'f')}). Reminder #{reminder.id}.",
+            _(
+                "I'll remind you {when} ({moment}). Reminder #{number}.",
+                when=discord_timestamp(reminder.next_run_at, "R"),
+                moment=discord_timestamp(reminder.next_run_at, "f"),
+                number=reminder.id,
+            ),
         )
 
     @app_commands.command(name="list")
@@ -443,7 +448,7 @@ class PersonalReminders(
             actor=actor_of(interaction),
             now=self._now(),
         )
-        await send_ephemeral(interaction, f"Reminder #{cancelled.id} cancelled.")
+        await send_ephemeral(interaction, _("Reminder #{number} cancelled.", number=cancelled.id))
 
     @app_commands.command(name="dms")
     @app_commands.describe(enabled="Also DM me when a decision I have not voted on closes soon")

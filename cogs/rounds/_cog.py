@@ -17,7 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import CoopBot
-from cogs._common import actor_of, guild_id_of, network_choices, requires, send_ephemeral
+from cogs._common import AMOUNT, actor_of, guild_id_of, network_choices, requires, send_ephemeral
 from cogs._scheduling import DueHandler
 from cogs._text import AUTOCOMPLETE_LIMIT, one_line, plain, shorten
 from cogs.rounds._forms import AmountModal, BucketModal, RoundModal
@@ -45,7 +45,6 @@ from governance.rounds import RoundDraft
 log = logging.getLogger(__name__)
 
 ID = app_commands.Range[int, 1, MAX_ID]
-AMOUNT = app_commands.Range[str, 1, 64]
 DURATION = app_commands.Range[str, 1, 32]
 
 

@@ -22,6 +22,7 @@ from cogs.rounds._forms import AmountModal, BucketModal, RoundModal
 from governance import rounds
 from governance.decision_types import DECISION_TYPES
 from governance.funds import RequestPlan
+from governance.i18n import LANGUAGES, _
 from governance.membership import ProfileDraft
 from governance.networks import NetworkDraft
 from governance.proposing import ProposalDraft
@@ -65,13 +66,18 @@ def _profile(text: str) -> ProfileDraft:
 
 # Every form, each built as it can be: ordinary and longest values. A new form must be added here.
 BUILDERS: dict[type[CoopModal], list[Callable[[], CoopModal]]] = {
-    ProposalForm: [lambda: ProposalForm(title="A form", about="Context", options=(), ask_options=True)],
+    ProposalForm: [lambda: ProposalForm(title=_("A form"), about=_("Context"), options=(), ask_options=True)],
     NetworkProposalModal: [
         lambda: NetworkProposalModal(NO_COG, None, NetworkDraft(title=""), ask_options=True),
         lambda: NetworkProposalModal(NO_COG, LONG, NetworkDraft(title=LONG, details=LONG), ask_options=False),
     ],
     NewProposalModal: [
-        lambda: NewProposalModal(NO_COG, ProposalDraft(title=""), ask_options=True),
+        *(
+            lambda language=language: NewProposalModal(
+                NO_COG, ProposalDraft(title=""), ask_options=True, language=language
+            )
+            for language in LANGUAGES
+        ),
         lambda: NewProposalModal(NO_COG, ProposalDraft(title=LONG, details=LONG * 20), ask_options=False),
     ],
     ReasonModal: [

@@ -1,0 +1,162 @@
+"""Languages: message catalogues (gettext, kept with Babel's extract/update/compile) and the reader's locale.
+
+A message is written in English in the code, marked with ``_`` (or ``_n`` where a count decides its form),
+with named placeholders (``_("Round #{number} is closed.", number=7)``). Marking returns a :class:`Text`:
+what to say, not yet in which language, so governance (which knows no reader) can raise it, and the layer
+that knows the reader (an interaction's locale, a cooperative's language) renders it. ``str()`` of a Text is
+its English.
+
+Catalogues live in ``governance/locales/<language>/LC_MESSAGES/<domain>.po``: ``coopbot`` for what people
+read, ``commands`` for the names and descriptions of slash commands. A compiled ``.mo`` beside a ``.po`` is
+used when it is newer; otherwise the ``.po`` is compiled in memory, so a checkout runs without a build step.
+Adding a language is adding its catalogues (README: Languages).
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+import re
+import string
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+LOCALES = Path(__file__).resolve().parent / "locales"
+DOMAIN = "coopbot"
+COMMANDS_DOMAIN = "commands"
+SOURCE = "en"
+
+# The languages coopbot speaks, by catalogue code, with their own names.
+LANGUAGES: dict[str, str] = {
+    "en": "English",
+    "es": "Español",
+    "pt_BR": "Português (Brasil)",
+    "fr": "Français",
+    "de": "Deutsch",
+    "el": "Ελληνικά",
+}
+# Discord's locales (Interaction.locale, Guild.preferred_locale) for each language; the first is its own.
+DISCORD_LOCALES: dict[str, tuple[str, ...]] = {
+    "en": ("en-US", "en-GB"),
+    "es": ("es-ES", "es-419"),
+    "pt_BR": ("pt-BR",),
+    "fr": ("fr",),
+    "de": ("de",),
+    "el": ("el",),
+}
+_BY_DISCORD = {locale: language for language, locales in DISCORD_LOCALES.items() for locale in locales}
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+def language_of(locale: object) -> str:
+    """The language for a Discord locale ("es-419", or a discord.Locale), a catalogue code ("pt_BR") or
+    a plain language ("pt"); English for anything coopbot does not speak."""
+    text = str(getattr(locale, "value", locale or ""))
+    if text in LANGUAGES:
+        return text
+    if text in _BY_DISCORD:
+        return _BY_DISCORD[text]
+    base = text.replace("_", "-").split("-")[0].lower()
+    if base == "pt":
+        return "pt_BR"
+    return base if base in LANGUAGES else SOURCE
+
+
+def babel_locale(language: str) -> str:
+    """The CLDR locale Babel formats numbers and dates with for a language."""
+    return {"en": "en_NZ", "es": "es_ES", "fr": "fr_FR", "de": "de_DE", "el": "el_GR"}.get(language, language)
+
+
+@cache
+def translations(language: str, domain: str = DOMAIN) -> gettext.NullTranslations:
+    """A language's catalogue (English: the messages as written)."""
+    if language == SOURCE or language not in LANGUAGES:
+        return gettext.NullTranslations()
+    po = LOCALES / language / "LC_MESSAGES" / f"{domain}.po"
+    mo = po.with_suffix(".mo")
+    if mo.exists() and po.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+        with mo.open("rb") as compiled:
+            return gettext.GNUTranslations(compiled)
+    if not po.exists():
+        return gettext.NullTranslations()
+    with po.open("rb") as source:
+        catalog = read_po(source, locale=language, domain=domain)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def placeholders(text: str) -> set[str]:
+    """The named placeholders of a message ("{number}")."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+@dataclass(frozen=True)
+class Text:
+    """A message to say, in whichever language its reader reads."""
+
+    message: str
+    plural: str | None = None
+    count: int | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def render(self, language: str) -> str:
+        catalogue = translations(language_of(language))
+        if self.plural is not None:
+            assert self.count is not None
+            template = catalogue.ngettext(self.message, self.plural, self.count)
+        else:
+            template = catalogue.gettext(self.message)
+        values = {name: render(value, language) for name, value in self.values.items()}
+        try:
+            return template.format(**values)
+        except (KeyError, IndexError, ValueError):  # a broken translation must never hide the message
+            return (self.plural if self.plural and self.count != 1 else self.message).format(**values)
+
+    def __str__(self) -> str:
+        return self.render(SOURCE)
+
+
+def _(message: str, /, **values: Any) -> Text:
+    """Mark a message for the catalogue; ``values`` fill its named placeholders."""
+    return Text(message, values=values)
+
+
+def _n(singular: str, plural: str, count: int, /, **values: Any) -> Text:
+    """A message whose form follows ``count`` (available to it as ``{count}``), by the language's own rules:
+    "1 vote" / "2 votes", and each language's plural forms."""
+    return Text(singular, plural, count, {"count": count, **values})
+
+
+def render(text: object, language: str) -> Any:
+    """A Text (or an amount, a date: anything that renders itself) in ``language``; anything else as it is
+    (a number, or a string already in its language)."""
+    rendering = getattr(text, "render", None)
+    return rendering(language) if callable(rendering) else text
+
+
+@dataclass(frozen=True)
+class Translated:
+    """A constant marked with ``N_`` (a position's label, a decision type's name), as a placeholder's value:
+    it is said in the reader's language."""
+
+    message: str
+
+    def render(self, language: str) -> str:
+        return translate(self.message, language)
+
+
+def N_(message: str, /) -> str:  # noqa: N802 (gettext's name for it)
+    """Mark a message for the catalogue where it is translated later, by its English (a constant)."""
+    return message
+
+
+def translate(message: str, language: str) -> str:
+    """A constant marked with ``N_``, in ``language``."""
+    return translations(language_of(language)).gettext(message)

@@ -1,0 +1,145 @@
+"""coopbot in its members' languages, through SimCord: a member whose Discord client is in Spanish and one
+in Greek propose, vote, ask a fund for money (typing the amount their way) and set a reminder, each seeing
+their own language; the proposal's public post follows the cooperative's language; the commands are synced
+with their names in every language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import simcord
+import simcord.interactions
+from babel.messages.pofile import read_po
+
+from bot import CoopBot
+from governance.clock import ManualClock
+from governance.i18n import COMMANDS_DOMAIN, DISCORD_LOCALES, LOCALES, _, translate
+from storage.database import Database
+from tests.cogs.helpers import create_fund, fields, refusal, reply
+from tests.conftest import Coop, configure
+
+
+@pytest.fixture
+def client_locales(monkeypatch: pytest.MonkeyPatch) -> dict[int, str]:
+    """Each person's Discord client language (by user id). SimCord sends every interaction as en-US; this
+    sets the `locale` Discord sends for a member whose client speaks another language, as Discord does."""
+    locales: dict[int, str] = {}
+    original = simcord.interactions.base_payload
+
+    def with_locale(*args: Any, **kwargs: Any) -> Any:
+        record, payload = original(*args, **kwargs)
+        payload["locale"] = locales.get(kwargs["user_id"], "en-US")
+        return record, payload
+
+    monkeypatch.setattr(simcord.interactions, "base_payload", with_locale)
+    return locales
+
+
+def said_in(language: str, message: str, **values: Any) -> str:
+    """What the catalogue says for `message` in `language` (and that it is not the English: translated)."""
+    text = _(message, **values).render(language)
+    assert text != _(message, **values).render("en"), f"{message!r} is not translated into {language}"
+    return text
+
+
+CUT = "\x00"
+
+
+def opening(language: str, message: str, **values: Any) -> str:
+    """The words of a message up to its first placeholder given CUT (a timestamp or a link the test does
+    not predict)."""
+    return said_in(language, message, **values).split(CUT)[0]
+
+
+async def test_a_spanish_and_a_greek_member_each_read_their_language_and_posts_follow_the_cooperative(
+    configured: Coop,
+    simcord_env: simcord.Env,
+    simcord_bot: CoopBot,
+    db: Database,
+    clock: ManualClock,
+    client_locales: dict[int, str],
+) -> None:
+    coop = configured
+    alice, bob = coop.alice, coop.members[1]
+    client_locales[alice.id] = "es-ES"
+    client_locales[bob.id] = "el"
+    await configure(coop, db, clock, language="es")  # the cooperative posts in Spanish
+
+    # Alicia proposes: the form and the answer are in Spanish.
+    shown = await alice.slash(coop.governance, "proposal new", type="consent", closes="3d")
+    assert shown.modal is not None, shown
+    assert shown.modal["title"] == said_in("es", "New proposal")
+    done = await alice.submit_modal(shown, {"title": "Comprar una furgoneta", "details": ""})
+    assert reply(done).startswith(
+        opening(
+            "es", "Proposal {proposal} is open until {closes}: {where}", proposal="#1", closes=CUT, where=CUT
+        )
+    )
+
+    # The public post is in the cooperative's language, its buttons too.
+    post = next(
+        m
+        for m in coop.governance.history()
+        if m.embeds and "Comprar una furgoneta" in (m.embeds[0].title or "")
+    )
+    shown_fields = fields(post)
+    assert said_in("es", "Decision type") in shown_fields
+    assert said_in("es", "Participation") in shown_fields
+    labels = [c.label for row in post.components for c in row.children]
+    no_objection_es = translate("No objection", "es")
+    assert no_objection_es != "No objection" and no_objection_es in labels
+
+    # Βασίλης votes from his Greek client: the answer names his vote in Greek.
+    voted = reply(await bob.click(post, label=no_objection_es))
+    assert translate("No objection", "el") in voted and "Your vote" not in voted
+    # A refusal is in his language too.
+    assert await refusal(
+        await bob.slash(coop.governance, "proposal vote", proposal=99, choice="no_objection")
+    ) == (said_in("el", "There is no proposal #{number} in this server.", number=99))
+
+    # Alicia asks a fund for money, typing the amount with a decimal comma.
+    await create_fund(coop, "Commons")
+    shown = await alice.slash(coop.governance, "fund request new", fund="Commons", amount="1.200,50")
+    assert shown.modal is not None, await refusal(shown)
+    asked = reply(await alice.submit_modal(shown, {"purpose": "Furgoneta"}))
+    assert "1.200,50" in asked and "Request #" not in asked
+    # "12.50" reads two ways where a comma marks decimals: refused, in her language, and nothing is asked.
+    assert "12,50" in await refusal(
+        await alice.slash(coop.governance, "fund request new", fund="Commons", amount="12.50")
+    )
+
+    # Βασίλης sets himself a reminder (typed in English, as every schedule is), answered in Greek.
+    reminded = reply(await bob.slash(coop.governance, "remind me", when="in 2h", what="Ψηφοφορία"))
+    expected = said_in(
+        "el", "I'll remind you {when} ({moment}). Reminder #{number}.", when=CUT, moment=CUT, number=1
+    )
+    assert all(part in reminded for part in expected.split(CUT) if part.strip())
+
+
+async def test_the_commands_are_synced_with_their_names_in_every_language(
+    configured: Coop, simcord_bot: CoopBot
+) -> None:
+    synced = {command.name: command for command in await simcord_bot.tree.fetch_commands()}
+    proposal = synced["proposal"]
+    localized = {str(locale.value): name for locale, name in proposal.name_localizations.items()}
+    for language, locales in DISCORD_LOCALES.items():
+        if language == "en":
+            continue
+        for locale in locales:
+            assert localized.get(locale), f"/proposal has no name in {locale}"
+    assert localized["es-ES"] == localized["es-419"] != "proposal"
+    assert localized["el"] != localized["de"]
+
+
+async def test_the_commands_template_holds_every_commands_strings(
+    simcord_env: simcord.Env, simcord_bot: CoopBot
+) -> None:
+    """A command, option or choice added without `make catalogues` would show in English only."""
+    from cogs._translator import template
+
+    with (LOCALES / f"{COMMANDS_DOMAIN}.pot").open("rb") as source:
+        kept = {(message.context, message.id) for message in read_po(source) if message.id}
+    now = {(message.context, message.id) for message in template(simcord_bot.tree) if message.id}
+    assert now - kept == set(), "run `make catalogues`: these command strings are not in the template"
+    assert kept - now == set(), "run `make catalogues`: the template holds strings no command uses"
