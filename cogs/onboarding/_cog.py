@@ -56,6 +56,7 @@ from cogs.onboarding._roles import change_roles
 from governance import decisions, membership
 from governance.decision_types import get_type
 from governance.errors import Conflict, InvalidInput, NotFound
+from governance.i18n import _
 from governance.membership import Change, ProfileDraft
 from governance.permissions import Actor, require_insider
 from governance.records import Application, ApplicationStatus, CoopSettings, Decision, Member, MemberStatus
@@ -163,16 +164,18 @@ class Onboarding(CoopCog):
         if settings is None or standing != MemberStatus.VISITOR:
             return  # coopbot is not set up here, or they arrived with the cooperative's roles already
         version = settings.charter_version if has_charter(settings) else None
+        language = await self._coop_language(member.guild.id)
         await self._post(
             settings.welcome_channel_id,
-            f"Welcome, {member.mention}!",
-            embed=welcome_embed(settings, member.guild.name),
-            view=welcome_view(member.guild.id, version),
+            _("Welcome, {person}!", person=member.mention).render(language),
+            embed=welcome_embed(settings, member.guild.name, language),
+            view=welcome_view(member.guild.id, version, language),
             allowed_mentions=pinging_only(member.id),
         )
         try:
             await member.send(
-                embed=welcome_embed(settings, member.guild.name), view=welcome_view(member.guild.id, version)
+                embed=welcome_embed(settings, member.guild.name, language),
+                view=welcome_view(member.guild.id, version, language),
             )
         except discord.HTTPException:
             # People may close their DMs to server members; the welcome channel has it all.

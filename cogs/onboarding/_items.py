@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from cogs._common import RoutesToCog
+from governance.i18n import N_, SOURCE, translate
 
 if TYPE_CHECKING:
     from cogs.onboarding._cog import Onboarding
 
-AGREE_LABEL = "I agree to the charter"
-INTRODUCE_LABEL = "Introduce yourself"
+AGREE_LABEL = N_("I agree to the charter")
+INTRODUCE_LABEL = N_("Introduce yourself")
 
 
 class _RoutesToCog(RoutesToCog["Onboarding"]):
@@ -32,11 +33,11 @@ class AgreeButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=r"coop:charter:(?P<guild>[0-9]{1,20}):(?P<version>[0-9]{1,9})",
 ):
-    def __init__(self, guild_id: int, version: int) -> None:
+    def __init__(self, guild_id: int, version: int, label: str = AGREE_LABEL) -> None:
         super().__init__(
             discord.ui.Button(
                 style=discord.ButtonStyle.success,
-                label=AGREE_LABEL,
+                label=label,
                 emoji="✅",
                 custom_id=f"coop:charter:{guild_id}:{version}",
             )
@@ -59,11 +60,11 @@ class IntroduceButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=r"coop:intro:(?P<guild>[0-9]{1,20})",
 ):
-    def __init__(self, guild_id: int) -> None:
+    def __init__(self, guild_id: int, label: str = INTRODUCE_LABEL) -> None:
         super().__init__(
             discord.ui.Button(
                 style=discord.ButtonStyle.primary,
-                label=INTRODUCE_LABEL,
+                label=label,
                 emoji="👋",
                 custom_id=f"coop:intro:{guild_id}",
             )
@@ -83,12 +84,12 @@ class IntroduceButton(
 PERSISTENT_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (AgreeButton, IntroduceButton)
 
 
-def welcome_view(guild_id: int, charter_version: int | None) -> discord.ui.View:
+def welcome_view(guild_id: int, charter_version: int | None, language: str = SOURCE) -> discord.ui.View:
     """The buttons under a welcome: agree (when there is a charter to agree to) and introduce."""
     view = discord.ui.View(timeout=None)
     if charter_version:
-        view.add_item(AgreeButton(guild_id, charter_version))
-    view.add_item(IntroduceButton(guild_id))
+        view.add_item(AgreeButton(guild_id, charter_version, translate(AGREE_LABEL, language)))
+    view.add_item(IntroduceButton(guild_id, translate(INTRODUCE_LABEL, language)))
     return view
 
 

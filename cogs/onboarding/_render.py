@@ -8,7 +8,9 @@ from datetime import datetime
 import discord
 
 from cogs._text import EMBED_DESCRIPTION_LIMIT, EMBED_TITLE_LIMIT, FIELD_LIMIT, plain, shorten
+from cogs.onboarding._items import AGREE_LABEL, INTRODUCE_LABEL
 from governance.errors import InvalidInput
+from governance.i18n import SOURCE, _, translate
 from governance.records import CoopSettings, Member, MemberStatus
 from governance.timeparse import discord_timestamp, parse_timezone
 
@@ -36,25 +38,28 @@ def charter_embed(settings: CoopSettings, guild_name: str) -> discord.Embed:
     return embed
 
 
-def welcome_embed(settings: CoopSettings, guild_name: str) -> discord.Embed:
-    """The welcome: how to take part, then the charter itself."""
+def welcome_embed(settings: CoopSettings, guild_name: str, language: str = SOURCE) -> discord.Embed:
+    """The welcome, in the cooperative's language: how to take part, then the charter itself."""
+    agree, introduce = translate(AGREE_LABEL, language), translate(INTRODUCE_LABEL, language)
     if has_charter(settings):
-        steps = (
-            "We decide and work together by our charter, below. When you agree with it, press "
-            "**I agree to the charter** to become a contributor. Then **Introduce yourself**, so that we "
-            "get to know you. Contributors can later ask to become members with `/member apply`."
-        )
-        heading = f"**Our charter (version {settings.charter_version})**"
+        steps = _(
+            "We decide and work together by our charter, below. When you agree with it, press **{agree}** "
+            "to become a contributor. Then **{introduce}**, so that we get to know you. Contributors can "
+            "later ask to become members with `/member apply`.",
+            agree=agree,
+            introduce=introduce,
+        ).render(language)
+        heading = _("**Our charter (version {version})**", version=settings.charter_version).render(language)
         room = EMBED_DESCRIPTION_LIMIT - len(steps) - len(heading) - 4
         description = f"{steps}\n\n{heading}\n{shorten(settings.charter_text, room)}"
     else:
-        description = (
+        description = _(
             "Our charter is still being written: you'll be asked to agree to it when it's ready. "
-            "Meanwhile, **Introduce yourself**, so that we get to know you."
-        )
-    return discord.Embed(
-        title=shorten(f"Welcome to {guild_name}!", EMBED_TITLE_LIMIT), description=description, colour=COLOUR
-    )
+            "Meanwhile, **{introduce}**, so that we get to know you.",
+            introduce=introduce,
+        ).render(language)
+    title = _("Welcome to {server}!", server=guild_name).render(language)
+    return discord.Embed(title=shorten(title, EMBED_TITLE_LIMIT), description=description, colour=COLOUR)
 
 
 def charter_announcement(settings: CoopSettings, guild_name: str, *, first: bool) -> str:

@@ -64,7 +64,7 @@ from governance import coop, decisions, networks, nudges, outbox, proposing, rem
 from governance import register as decision_register
 from governance.decision_types import DECISION_TYPES
 from governance.errors import Conflict, InvalidInput
-from governance.i18n import _, translate
+from governance.i18n import SOURCE, Text, _, _n, translate
 from governance.permissions import require_insider
 from governance.records import Decision, DecisionStatus, OwedMessage
 from governance.tally import TallyResult
@@ -163,6 +163,11 @@ def _confirmation(receipt: voting.VoteReceipt, language: str) -> str:
     return shorten(text.render(language), MESSAGE_LIMIT)
 
 
+def _spaced(text: Text | str) -> Text | str:
+    """A sentence to follow another: a space before it, in whichever language it is said."""
+    return _(" {sentence}", sentence=text) if text else ""
+
+
 def _described(receipt: voting.VoteReceipt, language: str) -> str:
     """The vote as the member reads it: a position in their language, options as they were written."""
     decision_type = decisions.type_of(receipt.decision)
@@ -241,13 +246,17 @@ class Proposals(CoopCog):
         if current.status != DecisionStatus.OPEN:
             self._edit_locks.pop(decision.id, None)
 
-    async def _tell_thread(self, decision: Decision, text: str, *, nonce: str | None = None) -> None:
+    async def _tell_thread(self, decision: Decision, text: str | Text, *, nonce: str | None = None) -> None:
+        """Say something in the decision's thread (a Text: in the cooperative's language)."""
+        if isinstance(text, Text):
+            text = text.render(await self._coop_language(decision.guild_id))
         await self._post(decision.thread_id, text, nonce=nonce)
 
     async def _announce_change(
-        self, interaction: discord.Interaction[Any], decision: Decision, reply: str, thread_note: str
+        self, interaction: discord.Interaction[Any], decision: Decision, reply: Text, thread_note: Text
     ) -> None:
-        """After someone changed a decision: tell them, show it on the proposal, and say it in its thread."""
+        """After someone changed a decision: tell them (in their language), show it on the proposal, and say
+        it in its thread (in the cooperative's)."""
         await send_ephemeral(interaction, reply)
         await self.refresh_message(decision)
         await self._tell_thread(decision, thread_note)
@@ -398,7 +407,11 @@ class Proposals(CoopCog):
             thread = await message.create_thread(name=thread_name(decision))
             thread_id = thread.id
             await thread.send(
-                f"Discussion of {decisions.label(decision)}, proposed by <@{decision.author_id}>.",
+                _(
+                    "Discussion of {proposal}, proposed by {author}.",
+                    proposal=decisions.label(decision),
+                    author=f"<@{decision.author_id}>",
+                ).render(await self._coop_language(decision.guild_id)),
                 allowed_mentions=NO_MENTIONS,
             )
         except discord.HTTPException:
@@ -464,13 +477,13 @@ class Proposals(CoopCog):
         guild_id = guild_id_of(interaction)
         decision = await decisions.get_decision(self.bot.database, guild_id, decision_id)
         if decision.status != DecisionStatus.OPEN or self._now() >= decision.closes_at:
-            raise Conflict(f"Voting on proposal {decisions.label(decision)} has closed.")
+            raise Conflict(_("Voting on proposal {proposal} has closed.", proposal=decisions.label(decision)))
         # Refused at the click, not after choosing: the select or form would lead nowhere.
         voting.require_eligible(decision, actor_of(interaction))
         if decision.kind == "poll":
             await send_ephemeral(
                 interaction,
-                f"Your choice on {decisions.label(decision)}:",
+                _("Your choice on {proposal}:", proposal=decisions.label(decision)),
                 view=PollSelectView(self, decision),
             )
         else:
@@ -555,7 +568,9 @@ class Proposals(CoopCog):
         if not outbox.is_done(owed, "result"):
             await self._tell_thread(
                 decision,
-                result_message(decision, closed.result, closed.reasons),
+                result_message(
+                    decision, closed.result, closed.reasons, await self._coop_language(decision.guild_id)
+                ),
                 nonce=f"coop-close-{decision.id}",
             )
             await outbox.step_done(self.bot.database, owed, "result")
@@ -596,11 +611,20 @@ class Proposals(CoopCog):
         waiting = sorted(eligible - await decisions.voter_ids(self.bot.database, decision.id))
         if not waiting:
             return 0
+        language = await self._coop_language(decision.guild_id)  # a public post, and DMs alike
+        title = plain(shorten(decision.title, 100))
+        closes = discord_timestamp(decision.closes_at, "R")
         header = (
-            f"⏰ **{decisions.label(decision)} {plain(shorten(decision.title, 100))}** closes "
-            f"{discord_timestamp(decision.closes_at, 'R')}."
+            "⏰ "
+            + _(
+                "**{proposal} {title}** closes {closes}.",
+                proposal=decisions.label(decision),
+                title=title,
+                closes=closes,
+            ).render(language)
             + (f" {shorten(note, 500)}" if note else "")
-            + " Not voted yet:"
+            + " "
+            + _("Not voted yet:").render(language)
         )
         channel = await self._channel(decision.thread_id or decision.channel_id)
         if channel is not None:
@@ -609,8 +633,15 @@ class Proposals(CoopCog):
         link = self._link(decision.guild_id, decision.channel_id, decision.message_id) or ""
         await dm_each(
             [member for user_id in sorted(opted_in) if (member := guild.get_member(user_id)) is not None],
-            f"⏰ {decisions.label(decision)} {plain(shorten(decision.title, 100))} in {guild.name} closes "
-            f"{discord_timestamp(decision.closes_at, 'R')} and you have not voted yet. {link}",
+            "⏰ "
+            + _(
+                "{proposal} {title} in {server} closes {closes} and you have not voted yet. {link}",
+                proposal=decisions.label(decision),
+                title=title,
+                server=guild.name,
+                closes=closes,
+                link=link,
+            ).render(language),
         )
         return len(waiting)
 
@@ -619,16 +650,23 @@ class Proposals(CoopCog):
 
     async def _review_due(self, now: datetime) -> None:
         for decision in await nudges.claim_due_reviews(self.bot.database, now, self._served_guilds()):
+            language = await self._coop_language(decision.guild_id)
+            review = _(
+                "Time to review {proposal} {title}, decided {decided}.",
+                proposal=decisions.label(decision),
+                title=plain(shorten(decision.title, 100)),
+                decided=discord_timestamp(decision.closed_at or decision.closes_at, "D"),
+            ).render(language)
             statement = (
-                f" Outcome: {shorten(decision.outcome_statement, 800)}" if decision.outcome_statement else ""
+                " "
+                + _("Outcome: {statement}", statement=shorten(decision.outcome_statement, 800)).render(
+                    language
+                )
+                if decision.outcome_statement
+                else ""
             )
-            await self._tell_thread(
-                decision,
-                f"🔁 Time to review {decisions.label(decision)} {plain(shorten(decision.title, 100))}, "
-                "decided "
-                f"{discord_timestamp(decision.closed_at or decision.closes_at, 'D')}.{statement} "
-                "Open a new proposal if it should change.",
-            )
+            advice = _("Open a new proposal if it should change.").render(language)
+            await self._tell_thread(decision, f"🔁 {review}{statement} {advice}")
 
     @proposal.command(name="remind")
     @requires(require_insider)
@@ -651,13 +689,18 @@ class Proposals(CoopCog):
         )
         await interaction.response.defer(ephemeral=True, thinking=True)
         count = await self.remind_voters(decision, message)
+        label = decisions.label(decision)
         text = (
-            f"Reminded {count} {'person' if count == 1 else 'people'} who have not voted on "
-            f"{decisions.label(decision)}."
+            _n(
+                "Reminded {count} person who has not voted on {proposal}.",
+                "Reminded {count} people who have not voted on {proposal}.",
+                count,
+                proposal=label,
+            )
             if count
-            else f"Everyone eligible has voted on {decisions.label(decision)}."
+            else _("Everyone eligible has voted on {proposal}.", proposal=label)
         )
-        await interaction.followup.send(text, ephemeral=True)
+        await send_ephemeral(interaction, text)
 
     # --- lifecycle commands -----------------------------------------------------------------------
 
@@ -673,10 +716,13 @@ class Proposals(CoopCog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         closed = await self._close(guild_id, proposal, now=self._now(), actor=actor_of(interaction))
         assert closed is not None
-        await interaction.followup.send(
-            f"Closed {decisions.label(closed.decision)}. {closed.result.outcome}",
-            ephemeral=True,
-            allowed_mentions=NO_MENTIONS,
+        await send_ephemeral(
+            interaction,
+            _(
+                "Closed {proposal}. {outcome}",
+                proposal=decisions.label(closed.decision),
+                outcome=closed.result.outcome,
+            ),
         )
 
     @proposal.command(name="extend")
@@ -704,8 +750,8 @@ class Proposals(CoopCog):
         await self._announce_change(
             interaction,
             decision,
-            f"{decisions.label(decision)} now closes {closes_at}.",
-            f"Voting was extended: it now closes {closes_at}.",
+            _("{proposal} now closes {closes}.", proposal=decisions.label(decision), closes=closes_at),
+            _("Voting was extended: it now closes {closes}.", closes=closes_at),
         )
 
     @proposal.command(name="cancel")
@@ -735,8 +781,12 @@ class Proposals(CoopCog):
         await self._announce_change(
             interaction,
             decision,
-            f"{decisions.label(decision)} is cancelled.",
-            f"This proposal was cancelled by <@{interaction.user.id}>." + (f" {reason}" if reason else ""),
+            _("{proposal} is cancelled.", proposal=decisions.label(decision)),
+            _(
+                "This proposal was cancelled by {person}.{reason}",
+                person=f"<@{interaction.user.id}>",
+                reason=f" {reason}" if reason else "",
+            ),
         )
 
     @proposal.command(name="reopen")
@@ -761,8 +811,12 @@ class Proposals(CoopCog):
         await self._announce_change(
             interaction,
             decision,
-            f"{decisions.label(decision)} is open again until {closes_at}.",
-            f"Reopened until {closes_at}.",
+            _(
+                "{proposal} is open again until {closes}.",
+                proposal=decisions.label(decision),
+                closes=closes_at,
+            ),
+            _("Reopened until {closes}.", closes=closes_at),
         )
         self.bot.due.wake_at(decision.closes_at)
 
@@ -790,14 +844,20 @@ class Proposals(CoopCog):
             review=review,
             now=self._now(),
         )
-        review_note = (
-            f" Review on {discord_timestamp(decision.review_at, 'D')}." if decision.review_at else ""
+        review_on: Text | str = (
+            _("Review on {date}.", date=discord_timestamp(decision.review_at, "D"))
+            if decision.review_at
+            else ""
         )
         await self._announce_change(
             interaction,
             decision,
-            f"Outcome of {decisions.label(decision)} recorded.{review_note}",
-            f"**Outcome:** {statement}{review_note}",
+            _(
+                "Outcome of {proposal} recorded.{review}",
+                proposal=decisions.label(decision),
+                review=_spaced(review_on),
+            ),
+            _("**Outcome:** {statement}{review}", statement=statement, review=_spaced(review_on)),
         )
 
     # --- reading ----------------------------------------------------------------------------------
@@ -868,10 +928,12 @@ class Proposals(CoopCog):
         guild_id = guild_id_of(interaction)
         decision = await decisions.get_decision(self.bot.database, guild_id, proposal)
         if decision.hide_results and decision.status == DecisionStatus.OPEN:
-            raise Conflict(f"The results of {decisions.label(decision)} are hidden until it closes.")
+            raise Conflict(
+                _("The results of {proposal} are hidden until it closes.", proposal=decisions.label(decision))
+            )
         await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self._tally(decision)
-        chart = await asyncio.to_thread(_chart, decision, result)
+        chart = await asyncio.to_thread(_chart, decision, result, language_for(interaction))
         await interaction.followup.send(
             f"{decisions.label(decision)}: {result.outcome}",
             file=discord.File(
@@ -957,10 +1019,11 @@ def thread_name(decision: Decision) -> str:
     return shorten(name, THREAD_NAME_LIMIT)
 
 
-def _chart(decision: Decision, result: TallyResult) -> Chart:
-    """Render the result as a PNG (runs in a worker thread)."""
+def _chart(decision: Decision, result: TallyResult, language: str = SOURCE) -> Chart:
+    """Render the result as a PNG, labelled in the reader's language (runs in a worker thread)."""
     decision_type = decisions.type_of(decision)
-    subtitle = f"{result.outcome} · {result.voters} of {result.eligible} voted"
+    voted = _("{voters} of {eligible} voted", voters=result.voters, eligible=result.eligible).render(language)
+    subtitle = f"{result.outcome} · {voted}"
     title = shorten(f"{decisions.label(decision)} {decision.title}", 80)
     if decision_type.kind.value == "ranked" and result.rounds:
         return render_stacked_rounds_chart(
@@ -973,7 +1036,7 @@ def _chart(decision: Decision, result: TallyResult) -> Chart:
             subtitle=subtitle,
         )
     if decision_type.positions:
-        labels = [position.label for position in decision_type.positions]
+        labels = [translate(position.label, language) for position in decision_type.positions]
         values = [result.position_counts.get(position.key, 0) for position in decision_type.positions]
         tones = [Tone(position.stance) for position in decision_type.positions]
         return render_bar_chart(title, labels, values, subtitle=subtitle, tones=tones)
@@ -985,7 +1048,7 @@ def _chart(decision: Decision, result: TallyResult) -> Chart:
             title,
             decision.options,
             [total - floor for total in result.option_totals],
-            subtitle=f"{subtitle} · bars start at {floor} points",
+            subtitle=f"{subtitle} · " + _("bars start at {floor} points", floor=floor).render(language),
             value_format=lambda value: f"{value + floor:,.0f}",
             highlight=result.winners,
         )

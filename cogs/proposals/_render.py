@@ -18,7 +18,7 @@ from cogs._text import (
 from cogs.proposals._items import BallotButton, PositionButton, WithdrawButton
 from governance import decisions, networks
 from governance.decision_types import DecisionType
-from governance.i18n import SOURCE, Text, _, translate
+from governance.i18n import SOURCE, Text, _, _n, translate
 from governance.networks import CopyNote
 from governance.records import Decision, DecisionStatus
 from governance.tally import TallyResult
@@ -59,27 +59,26 @@ def tally_lines(decision: Decision, result: TallyResult, language: str = SOURCE)
         marker = "🏆 " if index in result.winners and result.voters else ""
         if decision_type.kind.value == "score":
             average = result.option_averages[index] if index < len(result.option_averages) else None
-            detail = counted(total, "point") + (
-                f" (average {float(average):.1f})" if average is not None else ""
+            detail = _n("**{count}** point", "**{count}** points", total).render(language) + (
+                _(" (average {average})", average=f"{float(average):.1f}").render(language)
+                if average is not None
+                else ""
             )
         elif decision_type.kind.value == "dot":
-            detail = counted(total, "dot")
+            detail = _n("**{count}** dot", "**{count}** dots", total).render(language)
         elif decision_type.kind.value == "ranked":
             borda = result.borda[index] if index < len(result.borda) else 0
-            detail = f"{counted(total, 'first choice')} · Borda {borda}"
+            firsts = _n("**{count}** first choice", "**{count}** first choices", total).render(language)
+            detail = f"{firsts} · Borda {borda}"
         else:
-            detail = counted(total, "vote")
+            detail = _n("**{count}** vote", "**{count}** votes", total).render(language)
         lines.append(f"{marker}{numbered(index + 1, plain(shorten(option, 80)))} — {detail}")
     if decision_type.kind.value == "ranked" and len(result.rounds) > 1:
-        lines.append(rounds_line(decision, result))
+        lines.append(rounds_line(decision, result, language))
     return "\n".join(lines)
 
 
-def counted(count: int, noun: str) -> str:
-    return f"**{count}** {noun}{'' if count == 1 else 's'}"
-
-
-def rounds_line(decision: Decision, result: TallyResult) -> str:
+def rounds_line(decision: Decision, result: TallyResult, language: str = SOURCE) -> str:
     """The instant-runoff rounds in words: each round's counts of the options still in, and who went out."""
     rounds = []
     for number, irv_round in enumerate(result.rounds, start=1):
@@ -89,11 +88,16 @@ def rounds_line(decision: Decision, result: TallyResult) -> str:
             if count or index in result.winners
         )
         out = (
-            f" → {plain(shorten(decision.options[irv_round.eliminated], 30))} out"
+            " → "
+            + _("{option} out", option=plain(shorten(decision.options[irv_round.eliminated], 30))).render(
+                language
+            )
             if irv_round.eliminated is not None
             else ""
         )
-        rounds.append(f"Round {number}: {standing}{out}")
+        rounds.append(
+            _("Round {number}: {standing}", number=number, standing=standing).render(language) + out
+        )
     return "\n".join(rounds)
 
 
@@ -222,38 +226,71 @@ def voting_view(decision: Decision, language: str = SOURCE) -> discord.ui.View:
 
 
 def result_message(
-    decision: Decision, result: TallyResult, reasons: list[tuple[int | None, str, str]]
+    decision: Decision,
+    result: TallyResult,
+    reasons: list[tuple[int | None, str, str]],
+    language: str = SOURCE,
 ) -> str:
-    """What the thread is told at the close: the result, the counts, and the reasons people gave."""
-    lines = [f"**{decisions.label(decision)} has closed.** {decision.outcome or result.outcome}"]
+    """What the thread is told at the close, in the cooperative's language: the result, the counts, and
+    the reasons people gave."""
+
+    def say(text: Text) -> str:
+        return text.render(language)
+
+    label = decisions.label(decision)
+    lines = [say(_("**{proposal} has closed.**", proposal=label)) + f" {decision.outcome or result.outcome}"]
     late = decisions.closed_late_by(decision)
     if late is not None:
         lines.append(
-            f"⏰ Closed {format_duration(late)} after its closing time: I was offline when it came due."
+            "⏰ "
+            + say(
+                _(
+                    "Closed {late} after its closing time: I was offline when it came due.",
+                    late=format_duration(late),
+                )
+            )
         )
-    counts = tally_lines(decision, result)
+    counts = tally_lines(decision, result, language)
     if counts:
         lines.append(counts)
     lines.append(
-        f"Participation: {result.voters} of {result.eligible} eligible ({percent(result.participation)})."
+        say(
+            _(
+                "Participation: {voters} of {eligible} eligible ({share}).",
+                voters=result.voters,
+                eligible=result.eligible,
+                share=percent(result.participation),
+            )
+        )
     )
     if reasons:
-        lines.append("**Reasons given**")
+        lines.append(say(_("**Reasons given**")))
         lines.extend(
-            reason_line(decision, voter, ballot, reason, limit=CLOSE_POST_REASON_LIMIT)
+            reason_line(decision, voter, ballot, reason, limit=CLOSE_POST_REASON_LIMIT, language=language)
             for voter, ballot, reason in reasons
         )
         if any(len(reason) > CLOSE_POST_REASON_LIMIT for _voter, _ballot, reason in reasons):
-            label = decisions.label(decision)
-            lines.append(f"-# Reasons are shortened here: /proposal show {label} gives them in full.")
+            lines.append(
+                "-# "
+                + say(
+                    _(
+                        "Reasons are shortened here: /proposal show {proposal} gives them in full.",
+                        proposal=label,
+                    )
+                )
+            )
     return shorten(
-        "\n".join(lines), MESSAGE_LIMIT, more="\n… (shortened: see /proposal show for the full record)"
+        "\n".join(lines),
+        MESSAGE_LIMIT,
+        more="\n… " + say(_("(shortened: see /proposal show for the full record)")),
     )
 
 
-def reason_line(decision: Decision, voter: int | None, ballot: str, reason: str, *, limit: int) -> str:
+def reason_line(
+    decision: Decision, voter: int | None, ballot: str, reason: str, *, limit: int, language: str = SOURCE
+) -> str:
     """One reason given, quoted: who (or "Someone" when anonymous), their choice, and the reason."""
-    who = f"<@{voter}>" if voter is not None else "Someone"
+    who = f"<@{voter}>" if voter is not None else _("Someone").render(language)
     quoted = plain(shorten(reason, limit)).replace("\n", "\n> ")
     return f"> {who} ({decisions.describe(decision, ballot)}): {quoted}"
 

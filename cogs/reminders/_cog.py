@@ -22,8 +22,8 @@ from cogs.proposals._cog import eligible_count
 from cogs.proposals._render import percent
 from governance import coop, nudges, reminders, rounds
 from governance.errors import InvalidInput
-from governance.i18n import _
-from governance.money import format_amount
+from governance.i18n import Text, _
+from governance.money import Money, format_amount
 from governance.permissions import require_moderator
 from governance.records import MAX_ID, OwedMessage, Reminder, ReminderKind, RequestStatus
 from governance.schedules import parse_schedule
@@ -117,52 +117,79 @@ class GovernanceReminders(
     async def digest_embed(self, guild_id: int, now: datetime) -> discord.Embed:
         digest = await reminders.build_digest(self.bot.database, guild_id, now)
         guild = self.bot.get_guild(guild_id)
-        embed = discord.Embed(title="Weekly governance digest", colour=discord.Colour.teal(), timestamp=now)
+        language = await self._coop_language(guild_id)  # a public post: the cooperative's language
+
+        def say(text: Text) -> str:
+            return text.render(language)
+
+        embed = discord.Embed(
+            title=say(_("Weekly governance digest")), colour=discord.Colour.teal(), timestamp=now
+        )
         lines = []
         for decision, voters in digest.open_decisions:
             eligible = max(eligible_count(guild, decision), voters)
             share = percent(Fraction(voters, eligible) if eligible else None)
             lines.append(
-                f"**#{decision.id}** {shorten(decision.title, 80)}: {voters} of {eligible} voted ({share}), "
-                f"closes {discord_timestamp(decision.closes_at, 'R')}"
+                say(
+                    _(
+                        "**#{number}** {title}: {voters} of {eligible} voted ({share}), closes {closes}",
+                        number=decision.id,
+                        title=shorten(decision.title, 80),
+                        voters=voters,
+                        eligible=eligible,
+                        share=share,
+                        closes=discord_timestamp(decision.closes_at, "R"),
+                    )
+                )
             )
         embed.add_field(
-            name="Open decisions", value=shorten("\n".join(lines) or "None open.", FIELD_LIMIT), inline=False
+            name=say(_("Open decisions")),
+            value=shorten("\n".join(lines) or say(_("None open.")), FIELD_LIMIT),
+            inline=False,
         )
         waiting = [
             f"**#{r.id}** {shorten(r.purpose, 80)}: "
             + (
-                f"{format_amount(r.approved_amount, r.currency)}, approved, to pay"
+                say(
+                    _(
+                        "{amount}, approved, to pay",
+                        amount=Money(r.approved_amount, r.currency),
+                    )
+                )
                 if r.approved_amount is not None and r.status == RequestStatus.APPROVED.value
-                else format_amount(r.amount_min, r.currency)
+                else Money(r.amount_min, r.currency).render(language)
             )
             for r in digest.waiting_requests
         ]
         embed.add_field(
-            name="Requests waiting",
-            value=shorten("\n".join(waiting) or "None waiting.", FIELD_LIMIT),
+            name=say(_("Requests waiting")),
+            value=shorten("\n".join(waiting) or say(_("None waiting.")), FIELD_LIMIT),
             inline=False,
         )
         open_rounds = await rounds.list_rounds(self.bot.database, guild_id, open_only=True)
         if open_rounds:
             lines = [
-                f"**#{r.id}** {shorten(r.title, 80)}: {format_amount(r.pot, r.currency)} · "
+                f"**#{r.id}** {shorten(r.title, 80)}: {Money(r.pot, r.currency).render(language)} · "
                 f"{rounds.phase_line(r)}"
                 for r in open_rounds
             ]
-            embed.add_field(name="Funding rounds", value=shorten("\n".join(lines), FIELD_LIMIT), inline=False)
-        balances = [f"{fund.name}: {format_amount(fund.balance, fund.currency)}" for fund in digest.funds]
-        embed.add_field(
-            name="Fund balances",
-            value=shorten("\n".join(balances) or "No funds yet.", FIELD_LIMIT),
-            inline=False,
-        )
-        people = [f"<@{member.user_id}> joined" for member in digest.joined] + [
-            f"<@{member.user_id}> became a member" for member in digest.admitted
+            embed.add_field(
+                name=say(_("Funding rounds")), value=shorten("\n".join(lines), FIELD_LIMIT), inline=False
+            )
+        balances = [
+            f"{fund.name}: {Money(fund.balance, fund.currency).render(language)}" for fund in digest.funds
         ]
         embed.add_field(
-            name="New people",
-            value=shorten("\n".join(people) or "No one new this week.", FIELD_LIMIT),
+            name=say(_("Fund balances")),
+            value=shorten("\n".join(balances) or say(_("No funds yet.")), FIELD_LIMIT),
+            inline=False,
+        )
+        people = [say(_("{person} joined", person=f"<@{member.user_id}>")) for member in digest.joined] + [
+            say(_("{person} became a member", person=f"<@{member.user_id}>")) for member in digest.admitted
+        ]
+        embed.add_field(
+            name=say(_("New people")),
+            value=shorten("\n".join(people) or say(_("No one new this week.")), FIELD_LIMIT),
             inline=False,
         )
         return embed

@@ -5,18 +5,21 @@ with their names in every language."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import simcord
 import simcord.interactions
 from babel.messages.pofile import read_po
+from sqlmodel import select
 
 from bot import CoopBot
 from governance.clock import ManualClock
-from governance.i18n import COMMANDS_DOMAIN, DISCORD_LOCALES, LOCALES, _, translate
+from governance.i18n import COMMANDS_DOMAIN, DISCORD_LOCALES, LOCALES, _, _n, translate
 from storage.database import Database
-from tests.cogs.helpers import create_fund, fields, refusal, reply
+from storage.models import Decision, FundingRequest
+from tests.cogs.helpers import close_due, create_fund, fields, refusal, reply
 from tests.conftest import Coop, configure
 
 
@@ -115,6 +118,56 @@ async def test_a_spanish_and_a_greek_member_each_read_their_language_and_posts_f
         "el", "I'll remind you {when} ({moment}). Reminder #{number}.", when=CUT, moment=CUT, number=1
     )
     assert all(part in reminded for part in expected.split(CUT) if part.strip())
+
+    # Only the request typed one way was made (the ambiguous one changed nothing).
+    async with db.read() as session:
+        assert len((await session.exec(select(FundingRequest))).all()) == 1
+        decision = (await session.exec(select(Decision).where(Decision.id == 1))).one()
+
+    # The close is said in the proposal's thread in the cooperative's language, its counts with the
+    # language's plural forms ("1 voto", not "1 votos").
+    await close_due(simcord_env, simcord_bot, clock, timedelta(days=4))
+    thread = next(t for t in coop.governance.threads if t.id == decision.thread_id)
+    closing = "\n".join(m.content for m in thread.history())
+    assert said_in("es", "**{proposal} has closed.**", proposal="#1") in closing
+    assert (
+        said_in(
+            "es",
+            "Participation: {voters} of {eligible} eligible ({share}).",
+            voters=1,
+            eligible=5,
+            share="20%",
+        )
+        in closing
+    )
+
+    # The weekly digest and a newcomer's welcome are public posts: in the cooperative's language.
+    from cogs.reminders._cog import GovernanceReminders
+
+    reminders_cog = simcord_bot.get_cog(GovernanceReminders.__cog_name__)
+    assert isinstance(reminders_cog, GovernanceReminders)
+    digest = await reminders_cog.digest_embed(coop.guild.id, clock.now())
+    assert digest.title == said_in("es", "Weekly governance digest")
+    coop.guild.add_member(simcord_env.create_user("nuevo"))
+    await simcord_env.settle()
+    welcome = coop.welcome.last_message
+    assert welcome is not None and welcome.embeds
+    assert welcome.embeds[0].title == said_in("es", "Welcome to {server}!", server=coop.guild.name)
+
+
+def test_counts_take_each_languages_plural_forms() -> None:
+    """One form for one, another for several, and the languages' own rules (French and Brazilian
+    Portuguese say 0 as 1; Spanish, French and Portuguese have a form for millions)."""
+    forms = {
+        language: [_n("**{count}** vote", "**{count}** votes", n).render(language) for n in (0, 1, 2, 10**6)]
+        for language in ("es", "fr", "pt_BR", "de", "el")
+    }
+    for language, (_none, one, two, _million) in forms.items():
+        assert one != two, f"{language}: 1 and 2 votes read alike: {forms[language]}"
+    assert forms["fr"][0] == forms["fr"][1].replace("1", "0") and forms["es"][0] == forms["es"][2].replace(
+        "2", "0"
+    )
+    assert forms["fr"][3] != forms["fr"][2].replace("2", "1000000")
 
 
 async def test_the_commands_are_synced_with_their_names_in_every_language(
