@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from cogs._common import CoopModal
+from cogs._common import CoopModal, language_for
 from governance import rounds
+from governance.money import normalise_amount
 
 if TYPE_CHECKING:
     from cogs.rounds._cog import Rounds
@@ -103,4 +104,6 @@ class AmountModal(CoopModal):
         self.add_item(self.amount)
 
     async def submitted(self, interaction: discord.Interaction[Any]) -> None:
-        await self.cog.fund_typed(interaction, self.bucket_id, self.amount.value)
+        # Typed the member's way, as the amount options are (a decimal comma where their language has one).
+        typed = normalise_amount(self.amount.value, language_for(interaction))
+        await self.cog.fund_typed(interaction, self.bucket_id, typed)
