@@ -20,14 +20,14 @@ from discord.ext import commands
 
 from bot import CoopBot
 from cogs._base import CoopCog
-from cogs._common import QueryPagedView, actor_of, guild_id_of, requires, send_ephemeral
+from cogs._common import QueryPagedView, actor_of, guild_id_of, language_for, requires, send_ephemeral
 from cogs._moderation import contributed_coop_commands
 from cogs._scheduling import DueHandler
 from cogs._text import EMBED_DESCRIPTION_LIMIT, FIELD_LIMIT, one_line, shorten
 from governance import audit, coop, export, outbox, webhooks
 from governance.decision_types import DECISION_TYPES, get_type
 from governance.errors import InvalidInput
-from governance.i18n import LANGUAGES
+from governance.i18n import LANGUAGES, SOURCE, Text, Translated, _, _n, translate
 from governance.money import currency_label, format_amount, suggest_currencies
 from governance.outbound import Outbound
 from governance.permissions import require_moderator
@@ -53,82 +53,137 @@ DECISION_TYPE_CHOICES = [
 LANGUAGE_CHOICES = [app_commands.Choice(name=name, value=code) for code, name in LANGUAGES.items()]
 
 
+# The refusals of a role that can't be one of the cooperative's, by the role it was given for.
+_EVERYONE_REFUSALS: dict[str, Text] = {
+    "member": _("The member role must be a specific role, not @everyone."),
+    "contributor": _("The contributor role must be a specific role, not @everyone."),
+    "moderator": _("The moderator role must be a specific role, not @everyone."),
+    "treasurer": _("The treasurer role must be a specific role, not @everyone."),
+}
+_MANAGED_REFUSALS: dict[str, Callable[[str], Text]] = {
+    "member": lambda role: _("{role} is managed by an integration and can't be the member role.", role=role),
+    "contributor": lambda role: _(
+        "{role} is managed by an integration and can't be the contributor role.", role=role
+    ),
+    "moderator": lambda role: _(
+        "{role} is managed by an integration and can't be the moderator role.", role=role
+    ),
+    "treasurer": lambda role: _(
+        "{role} is managed by an integration and can't be the treasurer role.", role=role
+    ),
+}
+
+
 def _assignable(role: discord.Role | None, label: str) -> int | None:
-    """Refuse roles that Discord will not let anyone be given or that mean everyone."""
+    """Refuse roles that Discord will not let anyone be given or that mean everyone (`label`: member,
+    contributor, moderator or treasurer)."""
     if role is None:
         return None
     if role.is_default():
-        raise InvalidInput(f"The {label} role must be a specific role, not @everyone.")
+        raise InvalidInput(_EVERYONE_REFUSALS[label])
     if role.managed:
-        raise InvalidInput(f"{role.name} is managed by an integration and can't be the {label} role.")
+        raise InvalidInput(_MANAGED_REFUSALS[label](role.name))
     return role.id
 
 
-def _mention_channel(channel_id: int | None) -> str:
-    return f"<#{channel_id}>" if channel_id else "not set"
+def _mention_channel(channel_id: int | None, language: str = SOURCE) -> str:
+    return f"<#{channel_id}>" if channel_id else _("not set").render(language)
 
 
-def _mention_role(role_id: int | None) -> str:
-    return f"<@&{role_id}>" if role_id else "not set"
+def _mention_role(role_id: int | None, language: str = SOURCE) -> str:
+    return f"<@&{role_id}>" if role_id else _("not set").render(language)
 
 
-def settings_embed(settings: CoopSettings, *, title: str) -> discord.Embed:
+def settings_embed(settings: CoopSettings, *, title: Text, language: str = SOURCE) -> discord.Embed:
+    """The cooperative's settings, for a moderator (in their `language`)."""
+
+    def say(text: Text) -> str:
+        return text.render(language)
+
+    def channel(channel_id: int | None) -> str:
+        return _mention_channel(channel_id, language)
+
+    def role(role_id: int | None) -> str:
+        return _mention_role(role_id, language)
+
     decision_type = get_type(settings.default_decision_type)
-    embed = discord.Embed(title=title, colour=discord.Colour.green())
-    embed.add_field(name="Governance channel", value=_mention_channel(settings.governance_channel_id))
-    embed.add_field(name="Welcome channel", value=_mention_channel(settings.welcome_channel_id))
-    embed.add_field(name="Timezone", value=settings.timezone)
-    embed.add_field(name="Member role", value=_mention_role(settings.member_role_id))
-    embed.add_field(name="Contributor role", value=_mention_role(settings.contributor_role_id))
-    embed.add_field(name="Moderator role", value=_mention_role(settings.moderator_role_id))
-    embed.add_field(name="Treasurer role", value=_mention_role(settings.treasurer_role_id))
+    embed = discord.Embed(title=say(title), colour=discord.Colour.green())
+    embed.add_field(name=say(_("Governance channel")), value=channel(settings.governance_channel_id))
+    embed.add_field(name=say(_("Welcome channel")), value=channel(settings.welcome_channel_id))
+    embed.add_field(name=say(_("Timezone")), value=settings.timezone)
+    embed.add_field(name=say(_("Member role")), value=role(settings.member_role_id))
+    embed.add_field(name=say(_("Contributor role")), value=role(settings.contributor_role_id))
+    embed.add_field(name=say(_("Moderator role")), value=role(settings.moderator_role_id))
+    embed.add_field(name=say(_("Treasurer role")), value=role(settings.treasurer_role_id))
     embed.add_field(
-        name="Who moves money",
-        value="Treasurers and moderators" if settings.moderators_are_treasurers else "Treasurers only",
+        name=say(_("Who moves money")),
+        value=say(_("Treasurers and moderators"))
+        if settings.moderators_are_treasurers
+        else say(_("Treasurers only")),
     )
-    embed.add_field(name="Currency", value=settings.currency)
+    embed.add_field(name=say(_("Currency")), value=settings.currency)
     embed.add_field(
-        name="Language",
-        value=LANGUAGES[settings.language] if settings.language else "The server's language",
+        name=say(_("Language")),
+        # Each language by its own name, as its speakers know it.
+        value=LANGUAGES[settings.language] if settings.language else say(_("The server's language")),
     )
     default_open = format_duration(coop.default_open_time(settings, decision_type.kind.value))
-    embed.add_field(name="Default decision", value=f"{decision_type.label}, open {default_open}")
+    embed.add_field(
+        name=say(_("Default decision")),
+        value=say(
+            _(
+                "{decision_type}, open {duration}",
+                decision_type=Translated(decision_type.label),
+                duration=default_open,
+            )
+        ),
+    )
     chosen = [
-        f"{get_type(kind).label}: {format_duration(timedelta(seconds=seconds))}"
+        f"{translate(get_type(kind).label, language)}: {format_duration(timedelta(seconds=seconds))}"
         for kind, seconds in sorted(settings.decision_seconds.items())
         if kind != decision_type.kind.value
     ]
     if chosen:
-        embed.add_field(name="Open by default", value="\n".join(chosen))
+        embed.add_field(name=say(_("Open by default")), value="\n".join(chosen))
     if not coop.is_configured(settings):
         embed.set_footer(
-            text="Set at least a governance channel and a member role to start deciding together."
+            text=say(_("Set at least a governance channel and a member role to start deciding together."))
         )
     return embed
 
 
 # How far back /coop settings shows the messages the bot gave up delivering.
 UNDELIVERED_SHOWN_FOR = timedelta(days=7)
-_OWED_WORDS = {
-    "decision-closed": "the result of proposal #{}",
-    "closing-soon": "the closing-soon reminder of proposal #{}",
-    "reminder-run": "a run of reminder #{}",
-    "stale-request": "the treasurers' notice about request #{}",
+_OWED_WORDS: dict[str, Callable[[str], Text]] = {
+    "decision-closed": lambda number: _("the result of proposal #{number}", number=number),
+    "closing-soon": lambda number: _("the closing-soon reminder of proposal #{number}", number=number),
+    "reminder-run": lambda number: _("a run of reminder #{number}", number=number),
+    "stale-request": lambda number: _("the treasurers' notice about request #{number}", number=number),
 }
 
 
-def undelivered_text(count: int, latest: list[outbox.Undelivered]) -> str:
-    """What moderators read about the messages given up: how many, and the latest with why."""
-    lines = [f"{count} message{'s' if count != 1 else ''} in the last {UNDELIVERED_SHOWN_FOR.days} days:"]
+def undelivered_text(count: int, latest: list[outbox.Undelivered], language: str = SOURCE) -> str:
+    """What moderators read about the messages given up: how many, and the latest with why (the error as
+    Discord gave it)."""
+    heading = _n(
+        "{count} message in the last {days} days:",
+        "{count} messages in the last {days} days:",
+        count,
+        days=UNDELIVERED_SHOWN_FOR.days,
+    )
+    lines = [heading.render(language)]
     for item in latest:
-        number = re.search(r":(\d+)", item.key)
-        words = _OWED_WORDS.get(item.kind, item.kind + " {}").format(number.group(1) if number else "?")
+        found = re.search(r":(\d+)", item.key)
+        number = found.group(1) if found else "?"
+        owed = _OWED_WORDS.get(item.kind)
+        words = owed(number).render(language) if owed is not None else f"{item.kind} {number}"
         lines.append(f"• {words}, {discord_timestamp(item.at, 'R')}: {one_line(item.error, 200)}")
     return "\n".join(lines)
 
 
 def _usable_channel(channel: discord.TextChannel | None, purpose: str) -> int | None:
-    """Refuse a channel the bot could not work in, now rather than at the first proposal."""
+    """Refuse a channel the bot could not work in, now rather than at the first proposal (`purpose`:
+    governance or welcome). The permissions are named as Discord names them."""
     if channel is None:
         return None
     permissions = channel.permissions_for(channel.guild.me)
@@ -141,8 +196,13 @@ def _usable_channel(channel: discord.TextChannel | None, purpose: str) -> int | 
     }
     missing = [name for name, granted in needed.items() if not granted]
     if missing:
+        values = {"channel": channel.mention, "permissions": ", ".join(missing)}
+        if purpose == "welcome":
+            raise InvalidInput(
+                _("I can't work in {channel} as the welcome channel: I need {permissions} there.", **values)
+            )
         raise InvalidInput(
-            f"I can't work in {channel.mention} as the {purpose} channel: I need {', '.join(missing)} there."
+            _("I can't work in {channel} as the governance channel: I need {permissions} there.", **values)
         )
     return channel.id
 
@@ -154,6 +214,8 @@ AUDIT_LINE_LIMIT = (EMBED_DESCRIPTION_LIMIT - audit.PAGE_SIZE) // audit.PAGE_SIZ
 TYPED_LIMIT = 80  # of a reason, a title… within a line
 _PEOPLE = {"member_id", "sponsor_id", "user_id"}
 _LABELS = {"decision_id": "proposal", "request_reopened": "reopened request"}
+# The details of audit events are shown as recorded, in English, like the actions' names: they are the
+# record itself, not the bot's words (see `audit_line`).
 Summary = Callable[[Mapping[str, Any]], str]
 
 
@@ -259,7 +321,7 @@ _SUMMARIES: tuple[tuple[tuple[str, ...], Summary], ...] = (
     (("note",), _typed("note")),
     (("reference",), _typed("reference")),
 )
-_SUMMARISED = {key for keys, _ in _SUMMARIES for key in keys}
+_SUMMARISED = {key for keys, _summary in _SUMMARIES for key in keys}
 
 
 def _parts(details: Mapping[str, Any]) -> list[str]:
@@ -283,7 +345,7 @@ def _parts(details: Mapping[str, Any]) -> list[str]:
 def audit_line(event: AuditEvent) -> str:
     """One event of /coop audit: when, what, about what, by whom, and what its details say, on one line
     of at most AUDIT_LINE_LIMIT characters."""
-    kind, _, subject_id = event.subject.partition(":")
+    kind, _colon, subject_id = event.subject.partition(":")
     subject = (
         f"<@{subject_id}>"
         if kind == "member" and subject_id.isdigit()
@@ -393,7 +455,10 @@ class CoopAdmin(
             now=self._now(),
         )
         await interaction.response.send_message(
-            embed=settings_embed(settings, title="Cooperative settings saved"), ephemeral=True
+            embed=settings_embed(
+                settings, title=_("Cooperative settings saved"), language=language_for(interaction)
+            ),
+            ephemeral=True,
         )
 
     @app_commands.command(name="duration")
@@ -423,7 +488,11 @@ class CoopAdmin(
         open_time = format_duration(coop.default_open_time(settings, type))
         await send_ephemeral(
             interaction,
-            f"{get_type(type).label} decisions now stay open {open_time} unless given a closing time.",
+            _(
+                "{decision_type} decisions now stay open {duration} unless given a closing time.",
+                decision_type=Translated(get_type(type).label),
+                duration=open_time,
+            ),
         )
 
     @app_commands.command(name="settings")
@@ -432,13 +501,14 @@ class CoopAdmin(
         """Show the cooperative's current settings."""
         guild_id = guild_id_of(interaction)
         settings = await self._settings(guild_id)
-        embed = settings_embed(settings, title="Cooperative settings")
+        language = language_for(interaction)
+        embed = settings_embed(settings, title=_("Cooperative settings"), language=language)
         since = self._now() - UNDELIVERED_SHOWN_FOR
         count, latest = await outbox.undelivered(self.bot.database, guild_id, since)
         if count:
             embed.add_field(
-                name="Could not be delivered",
-                value=shorten(undelivered_text(count, latest), FIELD_LIMIT),
+                name=_("Could not be delivered").render(language),
+                value=shorten(undelivered_text(count, latest, language), FIELD_LIMIT),
                 inline=False,
             )
         await interaction.response.send_message(embed=embed, ephemeral=True)
@@ -489,19 +559,31 @@ class CoopAdmin(
             "subject": f"member:{about.id}" if about else None,
             "since": since_moment,
         }
-        await QueryPagedView(partial(self.audit_page, query), page=page - 1).send(interaction)
+        language = language_for(interaction)
+        await QueryPagedView(partial(self.audit_page, query, language), page=page - 1).send(interaction)
 
-    async def audit_page(self, query: dict[str, Any], page: int) -> tuple[discord.Embed, int]:
-        """One page of the audit log for `query`, and how many pages there are."""
+    async def audit_page(self, query: dict[str, Any], language: str, page: int) -> tuple[discord.Embed, int]:
+        """One page of the audit log for `query`, and how many pages there are (its frame in the reader's
+        `language`; the events as recorded)."""
         found = await audit.search(self.bot.database, page=page, **query)
         lines = [audit_line(event) for event in found.events]
         embed = discord.Embed(
-            title="Audit log",
-            description="\n".join(lines) or "Nothing matches.",
+            title=_("Audit log").render(language),
+            description="\n".join(lines) or _("Nothing matches.").render(language),
             colour=discord.Colour.dark_grey(),
         )
-        hint = " · ◀️ ▶️ below, or the page option" if found.pages > 1 else ""
-        embed.set_footer(text=f"Page {found.page + 1} of {found.pages} · {found.total} events{hint}")
+        # The English says "events" whatever the count (as it always has); other languages follow their
+        # own plural rules.
+        footer = _n(
+            "Page {page} of {pages} · {count} events",
+            "Page {page} of {pages} · {count} events",
+            found.total,
+            page=found.page + 1,
+            pages=found.pages,
+        ).render(language)
+        if found.pages > 1:
+            footer += " · " + _("◀️ ▶️ below, or the page option").render(language)
+        embed.set_footer(text=footer)
         return embed, found.pages
 
     async def _since(self, guild_id: int, text: str, now: datetime) -> datetime:
@@ -512,7 +594,7 @@ class CoopAdmin(
         try:
             ahead = parse_when(cleaned, now=now - timedelta(days=3660), tz=tz)
         except InvalidInput:
-            raise InvalidInput("“since” takes a date like 2026-11-01 or a span like 7d.") from None
+            raise InvalidInput(_("“since” takes a date like 2026-11-01 or a span like 7d.")) from None
         if cleaned[:1].isdigit() and not any(sep in cleaned for sep in "-/:"):
             # A span: parse_when measured it from ten years ago; measure it back from now instead.
             return now - (ahead - (now - timedelta(days=3660)))
@@ -534,14 +616,14 @@ class CoopAdmin(
             limits=self.bot.limits,
         )
         await interaction.response.defer(ephemeral=True, thinking=True)
+        language = language_for(interaction)
         folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="coopbot-export-"))
         try:
             result = await export.export_guild(self.bot.database, interaction.guild.id, folder, now)
             if result.size <= interaction.guild.filesize_limit:
                 files = [discord.File(path, filename=path.name) for path in result.files]
-                await interaction.followup.send(
-                    f"The cooperative's record: {export.summary(result.rows)}.", files=files, ephemeral=True
-                )
+                record = _("The cooperative's record: {contents}.", contents=export.summary(result.rows))
+                await interaction.followup.send(record.render(language), files=files, ephemeral=True)
                 return
             settings = self.bot.settings
             kept = await asyncio.to_thread(
@@ -553,12 +635,19 @@ class CoopAdmin(
                 keep_days=settings.export_keep_days,
                 keep_mb=settings.export_keep_mb,
             )
-            await interaction.followup.send(
-                f"The export is {result.size / 1_000_000:.1f} MB, more than Discord accepts here. "
-                f"The bot's operator keeps it as `{kept.name}` for {settings.export_keep_days} days, and can "
-                f"make a full copy any time with `coopbot export --guild {interaction.guild.id} --out DIR`.",
-                ephemeral=True,
+            size = f"{result.size / 1_000_000:.1f}"
+            command = f"coopbot export --guild {interaction.guild.id} --out DIR"
+            too_big = _n(
+                "The export is {size} MB, more than Discord accepts here. The bot's operator keeps it as "
+                "`{file}` for {count} day, and can make a full copy any time with `{command}`.",
+                "The export is {size} MB, more than Discord accepts here. The bot's operator keeps it as "
+                "`{file}` for {count} days, and can make a full copy any time with `{command}`.",
+                settings.export_keep_days,
+                size=size,
+                file=kept.name,
+                command=command,
             )
+            await interaction.followup.send(too_big.render(language), ephemeral=True)
         finally:
             await asyncio.to_thread(shutil.rmtree, folder, True)
 
@@ -587,18 +676,22 @@ class CoopAdmin(
             now=self._now(),
             outbound=self.outbound,
         )
-        unchecked = (
-            ""
-            if added.looked_up
-            else "\nI could not look its host name up now: it is checked before each delivery."
-        )
-        await send_ephemeral(
-            interaction,
-            f"Webhook #{added.webhook.id} added for {', '.join(added.webhook.events)}.\n"
-            f"Its signing secret, shown only now: `{added.secret}`\n"
-            f"Each POST carries `{webhooks.SIGNATURE_HEADER}: sha256=<HMAC-SHA256 of the body>`, "
-            f"made with this secret.{unchecked}",
-        )
+        lines = [
+            _(
+                "Webhook #{number} added for {events}.",
+                number=added.webhook.id,
+                events=", ".join(added.webhook.events),
+            ),
+            _("Its signing secret, shown only now: `{secret}`", secret=added.secret),
+            _(
+                "Each POST carries `{header}: sha256=<HMAC-SHA256 of the body>`, made with this secret.",
+                header=webhooks.SIGNATURE_HEADER,
+            ),
+        ]
+        if not added.looked_up:
+            lines.append(_("I could not look its host name up now: it is checked before each delivery."))
+        language = language_for(interaction)
+        await send_ephemeral(interaction, "\n".join(line.render(language) for line in lines))
 
     @webhooks_group.command(name="list")
     @requires(require_moderator)
@@ -606,13 +699,25 @@ class CoopAdmin(
         """The webhooks and how their deliveries went."""
         guild_id = guild_id_of(interaction)
         statuses = await webhooks.list_webhooks(self.bot.database, guild_id)
-        lines = [
-            f"**#{status.webhook.id}** {status.webhook.url} · {', '.join(status.webhook.events)}\n"
-            f"delivered {status.delivered} · pending {status.pending} · failed {status.failed}"
-            + (f" · last error: {status.last_error[:200]}" if status.last_error else "")
-            for status in statuses
-        ]
-        await send_ephemeral(interaction, "\n".join(lines)[:2000] or "No webhooks yet: /coop webhooks add.")
+        language = language_for(interaction)
+        lines = []
+        for status in statuses:
+            counts = {"delivered": status.delivered, "pending": status.pending, "failed": status.failed}
+            if status.last_error:
+                deliveries = _(
+                    "delivered {delivered} · pending {pending} · failed {failed} · last error: {error}",
+                    error=status.last_error[:200],
+                    **counts,
+                )
+            else:
+                deliveries = _("delivered {delivered} · pending {pending} · failed {failed}", **counts)
+            lines.append(
+                f"**#{status.webhook.id}** {status.webhook.url} · {', '.join(status.webhook.events)}\n"
+                + deliveries.render(language)
+            )
+        await send_ephemeral(
+            interaction, "\n".join(lines)[:2000] or _("No webhooks yet: /coop webhooks add.").render(language)
+        )
 
     @webhooks_group.command(name="remove")
     @requires(require_moderator)
@@ -629,7 +734,7 @@ class CoopAdmin(
             actor=actor_of(interaction),
             now=self._now(),
         )
-        await send_ephemeral(interaction, f"Webhook #{removed.id} removed.")
+        await send_ephemeral(interaction, _("Webhook #{number} removed.", number=removed.id))
 
     @webhooks_group.command(name="test")
     @requires(require_moderator)
@@ -650,7 +755,11 @@ class CoopAdmin(
         )
         self.bot.webhooks.wake_soon()
         await send_ephemeral(
-            interaction, f"A test event is on its way (delivery `{delivery_id}`); see /coop webhooks list."
+            interaction,
+            _(
+                "A test event is on its way (delivery `{delivery}`); see /coop webhooks list.",
+                delivery=delivery_id,
+            ),
         )
 
     async def _next_delivery(self) -> datetime | None:

@@ -17,7 +17,7 @@ from governance.errors import Conflict, InvalidInput
 from governance.i18n import LANGUAGES, _
 from governance.money import parse_currency
 from governance.permissions import Actor, require_moderator
-from governance.timeparse import format_duration, parse_duration, parse_timezone
+from governance.timeparse import Duration, parse_duration, parse_timezone
 from storage.database import Database, is_postgresql
 from storage.models import CoopSettings
 
@@ -110,7 +110,7 @@ def _validated(changes: SetupChanges, guild_id: int) -> dict[str, object]:
         if role_id is not None:
             # The @everyone role shares the guild's id: granting or checking it would mean "anyone".
             if role_id == guild_id:
-                raise InvalidInput("Choose a specific role, not @everyone.")
+                raise InvalidInput(_("Choose a specific role, not @everyone."))
             values[role_field] = role_id
     for channel_field in ("governance_channel_id", "welcome_channel_id"):
         if getattr(changes, channel_field) is not None:
@@ -137,8 +137,11 @@ def _default_seconds(text: str) -> int:
     duration = parse_duration(text)
     if not MIN_DEFAULT_DURATION <= duration <= MAX_DEFAULT_DURATION:
         raise InvalidInput(
-            f"The default decision time must be between {format_duration(MIN_DEFAULT_DURATION)} "
-            f"and {format_duration(MAX_DEFAULT_DURATION)}."
+            _(
+                "The default decision time must be between {shortest} and {longest}.",
+                shortest=Duration(MIN_DEFAULT_DURATION),
+                longest=Duration(MAX_DEFAULT_DURATION),
+            )
         )
     return int(duration.total_seconds())
 
@@ -164,7 +167,7 @@ async def set_decision_duration(
         require_moderator(row, actor)
         before = row.decision_seconds.get(kind)
         if before == seconds:
-            raise Conflict("That is already the setting: nothing changed.")
+            raise Conflict(_("That is already the setting: nothing changed."))
         chosen = {name: value for name, value in row.decision_seconds.items() if name != kind}
         if seconds is not None:
             chosen[kind] = seconds
@@ -186,7 +189,7 @@ async def configure_guild(
 ) -> CoopSettings:
     """Apply `changes` to the guild's settings, with one audit event naming what changed (old → new)."""
     if changes.is_empty():
-        raise InvalidInput("Nothing to change: give at least one setting.")
+        raise InvalidInput(_("Nothing to change: give at least one setting."))
     values = _validated(changes, guild_id)
     async with db.write() as session:
         # The check runs against the locked settings inside this transaction, so a concurrent change of

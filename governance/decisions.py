@@ -13,7 +13,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import delete, func, update
 from sqlmodel import col, select
@@ -23,7 +23,7 @@ from governance import audit, outbox
 from governance.coop import settings_in
 from governance.decision_types import DecisionType, get_type
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from governance.i18n import _
+from governance.i18n import Text, _
 from governance.limits import UNLIMITED, Limits, enforce
 from governance.links import link_for
 from governance.permissions import Actor, is_moderator
@@ -223,16 +223,39 @@ def _require_local(decision: Decision) -> None:
     """Refuse to change, here, a decision whose time belongs to something wider (a network proposal)."""
     if decision.link_kind is not None and not link_for(decision.link_kind).local_changes:
         raise NotAllowed(
-            f"{label(decision)} is this cooperative's part of a network proposal: it runs until the "
-            "network's closing time, and nobody extends, cancels or closes it here."
+            _(
+                "{proposal} is this cooperative's part of a network proposal: it runs until the "
+                "network's closing time, and nobody extends, cancels or closes it here.",
+                proposal=label(decision),
+            )
         )
 
 
 def _require_author_or_moderator(
-    settings: CoopSettings, decision: Decision, actor: Actor, doing: str
+    settings: CoopSettings,
+    decision: Decision,
+    actor: Actor,
+    doing: Literal["close", "extend", "cancel", "record the outcome of", "send reminders for"],
 ) -> None:
     if actor.user_id != decision.author_id and not is_moderator(settings, actor):
-        raise NotAllowed(f"Only the author of {label(decision)} or a moderator can {doing} it.")
+        raise NotAllowed(_refused_to_others(label(decision), doing))
+
+
+def _refused_to_others(
+    proposal: str, doing: Literal["close", "extend", "cancel", "record the outcome of", "send reminders for"]
+) -> Text:
+    """Who may do ``doing`` to a proposal, a sentence for each."""
+    if doing == "close":
+        return _("Only the author of {proposal} or a moderator can close it.", proposal=proposal)
+    if doing == "extend":
+        return _("Only the author of {proposal} or a moderator can extend it.", proposal=proposal)
+    if doing == "cancel":
+        return _("Only the author of {proposal} or a moderator can cancel it.", proposal=proposal)
+    if doing == "record the outcome of":
+        return _(
+            "Only the author of {proposal} or a moderator can record the outcome of it.", proposal=proposal
+        )
+    return _("Only the author of {proposal} or a moderator can send reminders for it.", proposal=proposal)
 
 
 async def close_decision(
@@ -256,15 +279,22 @@ async def close_decision(
                 _require_local(decision)
                 # Said alike to its author and to a moderator: neither may close it early.
                 raise NotAllowed(
-                    f"Proposal {label(decision)} runs its full time, until "
-                    f"{discord_timestamp(decision.closes_at)}: nobody closes it early. It can be cancelled "
-                    "instead."
+                    _(
+                        "Proposal {proposal} runs its full time, until {closes}: nobody closes it early. It "
+                        "can be "
+                        "cancelled instead.",
+                        proposal=label(decision),
+                        closes=discord_timestamp(decision.closes_at),
+                    )
                 )
             linked = link_for(decision.link_kind) if decision.link_kind is not None else None
             if linked is not None and linked.author_is_subject and actor.user_id == decision.author_id:
                 # The author of a linked decision is its subject (their admission, their request).
                 raise NotAllowed(
-                    f"{label(decision)} decides on your own request: only a moderator can close it early."
+                    _(
+                        "{proposal} decides on your own request: only a moderator can close it early.",
+                        proposal=label(decision),
+                    )
                 )
         claim = (
             update(Decision)
@@ -281,7 +311,7 @@ async def close_decision(
         if not claimed.rowcount:
             if actor is None:
                 return None
-            raise Conflict(f"Proposal {label(decision)} is not open.")
+            raise Conflict(_("Proposal {proposal} is not open.", proposal=label(decision)))
         decision = await load_decision_in(session, guild_id, decision_id)
         await session.refresh(decision)
         counts = await ballot_counts(session, decision_id)
@@ -386,8 +416,11 @@ async def extend_decision(
             new_close = parse_when(closes, now=now, tz=parse_timezone(settings.timezone))
         if new_close <= decision.closes_at:
             raise InvalidInput(
-                f"{label(decision)} already closes at {discord_timestamp(decision.closes_at)}: "
-                "an extension must be later."
+                _(
+                    "{proposal} already closes at {closes}: an extension must be later.",
+                    proposal=label(decision),
+                    closes=discord_timestamp(decision.closes_at),
+                )
             )
         previous = decision.closes_at
         decision.closes_at = new_close
@@ -416,7 +449,9 @@ async def cancel_decision(
         _require_author_or_moderator(settings, decision, actor, "cancel")
         _require_local(decision)
         if decision.status != DecisionStatus.OPEN:
-            raise Conflict(f"Proposal {label(decision)} is not open, so it can't be cancelled.")
+            raise Conflict(
+                _("Proposal {proposal} is not open, so it can't be cancelled.", proposal=label(decision))
+            )
         decision.status = DecisionStatus.CANCELLED.value
         decision.closed_at = now
         decision.updated_at = now
@@ -440,15 +475,24 @@ async def reopen_decision(
     async with db.write() as session:
         settings = await settings_in(session, guild_id, now)
         if not is_moderator(settings, actor):
-            raise NotAllowed("Only moderators can reopen a decision.")
+            raise NotAllowed(_("Only moderators can reopen a decision."))
         decision = await load_decision_in(session, guild_id, decision_id, lock=True)
         if decision.status != DecisionStatus.CLOSED:
-            raise Conflict(f"Proposal {label(decision)} is not closed.")
+            raise Conflict(_("Proposal {proposal} is not closed.", proposal=label(decision)))
         if decision.anonymous:
-            raise Conflict(f"{label(decision)} was anonymous: its votes were not kept, so it can't reopen.")
+            raise Conflict(
+                _(
+                    "{proposal} was anonymous: its votes were not kept, so it can't reopen.",
+                    proposal=label(decision),
+                )
+            )
         if decision.link_kind is not None:
             raise Conflict(
-                f"{label(decision)} has already been acted on ({decision.link_kind}); open a new one."
+                _(
+                    "{proposal} has already been acted on ({link}); open a new one.",
+                    proposal=label(decision),
+                    link=decision.link_kind,
+                )
             )
         decision.closes_at = parse_when(closes, now=now, tz=parse_timezone(settings.timezone))
         decision.status = DecisionStatus.OPEN.value
@@ -491,10 +535,18 @@ async def record_outcome(
         decision = await load_decision_in(session, guild_id, decision_id, lock=True)
         _require_author_or_moderator(settings, decision, actor, "record the outcome of")
         if decision.status == DecisionStatus.CANCELLED:
-            raise Conflict(f"Proposal {label(decision)} was cancelled: there is no outcome to record.")
+            raise Conflict(
+                _(
+                    "Proposal {proposal} was cancelled: there is no outcome to record.",
+                    proposal=label(decision),
+                )
+            )
         if decision.status != DecisionStatus.CLOSED:
             raise Conflict(
-                f"Proposal {label(decision)} is still open: record the outcome once it has closed."
+                _(
+                    "Proposal {proposal} is still open: record the outcome once it has closed.",
+                    proposal=label(decision),
+                )
             )
         decision.outcome_statement = statement
         if review is not None and review.strip():

@@ -152,6 +152,37 @@ class Translated:
         return translate(self.message, language)
 
 
+@dataclass(frozen=True)
+class Lowered:
+    """A label marked with ``N_`` said within a sentence ("a consent decision", "not a poll vote"), as a
+    placeholder's value: in the reader's language, in lower case where the language writes it so (German
+    keeps the capital of its nouns)."""
+
+    message: str
+
+    def render(self, language: str) -> str:
+        text = translate(self.message, language)
+        return text if language_of(language) == "de" else text.lower()
+
+    def __str__(self) -> str:
+        return self.render(SOURCE)
+
+
+@dataclass(frozen=True)
+class LowerCased:
+    """A Text said within a sentence: in lower case where the language writes it so (German keeps the
+    capital of its nouns)."""
+
+    text: Text
+
+    def render(self, language: str) -> str:
+        said = self.text.render(language)
+        return said if language_of(language) == "de" else said.lower()
+
+    def __str__(self) -> str:
+        return self.render(SOURCE)
+
+
 def N_(message: str, /) -> str:  # noqa: N802 (gettext's name for it)
     """Mark a message for the catalogue where it is translated later, by its English (a constant)."""
     return message

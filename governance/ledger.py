@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from governance.errors import Conflict
+from governance.i18n import Text
 from governance.money import MAX_BALANCE, format_amount
 from storage.models import Fund, LedgerEntry, LedgerKind
 
@@ -54,7 +55,7 @@ def refuse_over_capacity(fund: Fund, amount: int) -> None:
         raise over_capacity(fund, amount)
 
 
-async def move_balance(session: AsyncSession, fund: Fund, amount: int, *, overdraw: str = "") -> None:
+async def move_balance(session: AsyncSession, fund: Fund, amount: int, *, overdraw: str | Text = "") -> None:
     """Add `amount` (negative takes money out) to the fund's balance, decided by the database: taking out
     more than the balance (refused with `overdraw`), or adding past MAX_BALANCE, matches no row, and the
     whole transaction is refused. The bound is compared before the sum is made, which never overflows."""

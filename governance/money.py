@@ -27,6 +27,7 @@ from types import MappingProxyType
 from typing import Final
 
 from governance.errors import InvalidInput
+from governance.i18n import N_, Translated, _, _n
 
 # Active ISO 4217 codes with their minor-unit exponent, as in the maintenance agency's (SIX) list published
 # 2026-01-01 (checked against the table.xml shipped in the PyPI package iso4217 1.16.20260101), with short
@@ -208,7 +209,7 @@ CURRENCIES: Final[Mapping[str, tuple[int, str]]] = MappingProxyType(_CURRENCY_TA
 # Codes ISO has withdrawn since coopbot had funds: refused for new funds and as a cooperative's default, but
 # still read, so that funds already in them keep working. Code -> (exponent, name, why it was withdrawn).
 _WITHDRAWN_CURRENCIES: Final[dict[str, tuple[int, str, str]]] = {
-    "BGN": (2, "Bulgarian Lev", "Bulgaria adopted the euro on 1 January 2026: use EUR"),
+    "BGN": (2, "Bulgarian Lev", N_("Bulgaria adopted the euro on 1 January 2026: use EUR")),
 }
 # Every code a stored fund may name.
 _READABLE_CURRENCIES: Final[dict[str, tuple[int, str]]] = {
@@ -335,9 +336,11 @@ def _readable_currency(code: str) -> str:
     """The canonical code for ``code`` (any case, spaces ignored) if a fund may be in it, withdrawn or not."""
     cleaned = "".join(code.split()).upper()
     if not cleaned:
-        raise InvalidInput("Type a currency code (for example NZD, EUR, USD).")
+        raise InvalidInput(_("Type a currency code (for example NZD, EUR, USD)."))
     if cleaned not in _READABLE_CURRENCIES:
-        raise InvalidInput(f"“{_echo(code)}” is not an ISO 4217 currency code (for example NZD, EUR, USD).")
+        raise InvalidInput(
+            _("“{text}” is not an ISO 4217 currency code (for example NZD, EUR, USD).", text=_echo(code))
+        )
     return cleaned
 
 
@@ -347,7 +350,11 @@ def parse_currency(code: str) -> str:
     cleaned = _readable_currency(code)
     if cleaned in _WITHDRAWN_CURRENCIES:
         raise InvalidInput(
-            f"{cleaned} is no longer an ISO 4217 currency ({_WITHDRAWN_CURRENCIES[cleaned][2]})."
+            _(
+                "{currency} is no longer an ISO 4217 currency ({reason}).",
+                currency=cleaned,
+                reason=Translated(_WITHDRAWN_CURRENCIES[cleaned][2]),
+            )
         )
     return cleaned
 
@@ -402,13 +409,39 @@ def max_minor_units(currency: str) -> int:
 # --- amounts ----------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _WholeNumber:
+    """A whole number to show in each reader's way: "1,000,000" in English, "1.000.000" in German."""
+
+    value: int
+
+    def render(self, language: str) -> str:
+        from governance.i18n import babel_locale, language_of
+
+        language = language_of(language)
+        if language == "en":
+            return f"{self.value:,}"
+        from babel.numbers import format_decimal
+
+        return str(format_decimal(self.value, locale=babel_locale(language)))
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+
 def _example(exponent: int) -> str:
     """A sample amount written with the currency's decimals, for hints: 12, 12.50, 12.500, 12.5000."""
     return "12" if exponent == 0 else "12." + "5".ljust(exponent, "0")
 
 
 def _not_an_amount(text: str, exponent: int) -> InvalidInput:
-    return InvalidInput(f"“{_echo(text)}” is not an amount; type a number such as {_example(exponent)}.")
+    return InvalidInput(
+        _(
+            "“{text}” is not an amount; type a number such as {example}.",
+            text=_echo(text),
+            example=_example(exponent),
+        )
+    )
 
 
 def _split_markers(text: str, exponent: int) -> tuple[str | None, list[str], str]:
@@ -455,10 +488,10 @@ def _check_markers(markers: list[str], code: str, text: str, exponent: int) -> N
         # Also catches words such as "NaN", "inf", "Infinity" and "twelve".
         raise _not_an_amount(text, exponent)
     if len(markers) > 1:
-        raise InvalidInput("Type at most one currency code or symbol with the amount.")
+        raise InvalidInput(_("Type at most one currency code or symbol with the amount."))
     if markers and code not in _marker_currencies(markers[0]):
         shown = markers[0].upper() if markers[0].upper() in _READABLE_CURRENCIES else markers[0]
-        raise InvalidInput(f"The amount must be in {code}, not {shown}.")
+        raise InvalidInput(_("The amount must be in {currency}, not {typed}.", currency=code, typed=shown))
 
 
 def _groups(integer_part: str) -> list[str]:
@@ -471,7 +504,9 @@ def _groups(integer_part: str) -> list[str]:
     if separators or not (1 <= len(groups[0]) <= 3 and all(len(group) == 3 for group in groups[1:])):
         # Also refuses a mix of commas and spaces and the Indian lakh grouping (1,00,000): both are rare
         # in typed amounts and easy to mistype.
-        raise InvalidInput("Thousands separators must group three digits, as in 1,200,000.50.")
+        raise InvalidInput(
+            _("Thousands separators must group three digits, as in {example}.", example="1,200,000.50")
+        )
     return groups
 
 
@@ -496,8 +531,26 @@ def _as_decimal(head: str, tail: str, exponent: int) -> str | None:
 
 def _ambiguous(number: str, code: str, readings: list[str | None]) -> InvalidInput:
     """The refusal of a number that can be read two ways, with each reading written unambiguously."""
-    shown = " or ".join(dict.fromkeys(reading for reading in readings if reading is not None))
-    return InvalidInput(f"“{_echo(number)}” is ambiguous in {code}: write {shown}.")
+    shown = list(dict.fromkeys(reading for reading in readings if reading is not None))
+    if len(shown) == 1:
+        return InvalidInput(
+            _(
+                "“{text}” is ambiguous in {currency}: write {reading}.",
+                text=_echo(number),
+                currency=code,
+                reading=shown[0],
+            )
+        )
+    first, second = shown
+    return InvalidInput(
+        _(
+            "“{text}” is ambiguous in {currency}: write {first} or {second}.",
+            text=_echo(number),
+            currency=code,
+            first=first,
+            second=second,
+        )
+    )
 
 
 def _split_number(number: str, text: str, code: str, exponent: int) -> tuple[str, str]:
@@ -511,14 +564,20 @@ def _split_number(number: str, text: str, code: str, exponent: int) -> tuple[str
         raise _not_an_amount(text, exponent)
     if number.count(".") > 1:
         raise InvalidInput(
-            "An amount has at most one decimal point; group thousands with commas, as in 1,200.50."
+            _(
+                "An amount has at most one decimal point; group thousands with commas, as in {example}.",
+                example="1,200.50",
+            )
         )
     integer_part, point, fraction = number.partition(".")
     decimal_comma_hint = (
-        f"{code} has no minor units; use a whole number."
+        _("{currency} has no minor units; use a whole number.", currency=code)
         if exponent == 0
-        else f"Use a point for decimals, as in {_example(exponent)}; "
-        "commas only group thousands, as in 1,200."
+        else _(
+            "Use a point for decimals, as in {example}; commas only group thousands, as in {grouped}.",
+            example=_example(exponent),
+            grouped="1,200",
+        )
     )
     if "," in fraction:  # "1.200,50": a comma after the point can only be a decimal comma.
         raise InvalidInput(decimal_comma_hint)
@@ -557,29 +616,50 @@ def parse_amount(text: str, currency: str) -> int:
     exponent = _READABLE_CURRENCIES[code][0]
     text = text.strip()
     if not text:
-        raise InvalidInput(f"Type an amount, for example {_example(exponent)} {code}.")
+        raise InvalidInput(
+            _("Type an amount, for example {example} {currency}.", example=_example(exponent), currency=code)
+        )
     if len(text) > _MAX_AMOUNT_TEXT_LENGTH:
-        raise InvalidInput(f"That is too long to be an amount; type a number such as {_example(exponent)}.")
+        raise InvalidInput(
+            _(
+                "That is too long to be an amount; type a number such as {example}.",
+                example=_example(exponent),
+            )
+        )
     if any(ch.isdigit() and ch not in _ASCII_DIGITS for ch in text):
         # Other scripts' digits (Arabic-Indic, full-width...) are refused rather than converted, so that what
         # the treasurer reads on the ledger is what the member typed.
-        raise InvalidInput(f"Type the amount with the digits 0-9, for example {_example(exponent)}.")
+        raise InvalidInput(
+            _("Type the amount with the digits 0-9, for example {example}.", example=_example(exponent))
+        )
     if _EXPONENT_NOTATION.search(text):
-        raise InvalidInput("Write the amount in full, without exponent notation such as 1e5.")
+        raise InvalidInput(
+            _("Write the amount in full, without exponent notation such as {example}.", example="1e5")
+        )
 
     sign, markers, number = _split_markers(text, exponent)
     _check_markers(markers, code, text, exponent)
     if sign in _MINUS_SIGNS:
-        raise InvalidInput("The amount must be positive; type it without a minus sign.")
+        raise InvalidInput(_("The amount must be positive; type it without a minus sign."))
     integer_digits, fraction_digits = _split_number(_WHITESPACE.sub(" ", number), text, code, exponent)
     if len(fraction_digits) > exponent:
         if exponent == 0:
-            raise InvalidInput(f"{code} has no minor units; use a whole number.")
-        places = "decimal place" if exponent == 1 else "decimal places"
-        raise InvalidInput(f"{code} amounts have at most {exponent} {places}.")
+            raise InvalidInput(_("{currency} has no minor units; use a whole number.", currency=code))
+        raise InvalidInput(
+            _n(
+                "{currency} amounts have at most {count} decimal place.",
+                "{currency} amounts have at most {count} decimal places.",
+                exponent,
+                currency=code,
+            )
+        )
 
     too_large = InvalidInput(
-        f"That is more than the largest amount coopbot handles ({MAX_MAJOR_UNITS:,} {code})."
+        _(
+            "That is more than the largest amount coopbot handles ({largest} {currency}).",
+            largest=_WholeNumber(MAX_MAJOR_UNITS),
+            currency=code,
+        )
     )
     # Checked on the digits first so that Decimal never sees more digits than its 28-digit precision.
     if len(integer_digits.lstrip("0")) > len(str(MAX_MAJOR_UNITS)):
@@ -587,7 +667,7 @@ def parse_amount(text: str, currency: str) -> int:
     major = Decimal(f"{integer_digits or '0'}.{fraction_digits or '0'}")
     minor = int(major.scaleb(exponent))
     if minor == 0:
-        raise InvalidInput("The amount must be more than zero.")
+        raise InvalidInput(_("The amount must be more than zero."))
     if minor > MAX_MAJOR_UNITS * _minor_per_major(exponent):
         raise too_large
     return minor

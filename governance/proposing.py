@@ -21,6 +21,7 @@ from governance import audit
 from governance.coop import default_open_time, settings_in
 from governance.decision_types import DecisionType, get_type
 from governance.errors import InvalidInput
+from governance.i18n import Lowered, _
 from governance.limits import HOUR, UNLIMITED, Limits, enforce
 from governance.permissions import Actor, is_moderator, require_member
 from governance.tally import (
@@ -101,7 +102,7 @@ def build_decision(
     details = clean_text(draft.details, field="The details", limit=MAX_DETAILS)
     options = tuple(option.strip() for option in draft.options if option.strip())
     if draft.quorum_percent is not None and not 1 <= draft.quorum_percent <= 100:
-        raise InvalidInput("The quorum is a percentage of eligible voters, from 1 to 100.")
+        raise InvalidInput(_("The quorum is a percentage of eligible voters, from 1 to 100."))
     rules = DecisionRules(
         kind=decision_type.kind,
         options=options if decision_type.uses_options else (),
@@ -113,16 +114,21 @@ def build_decision(
         quorum=Fraction(draft.quorum_percent, 100) if draft.quorum_percent else None,
     )
     if decision_type.uses_options and not options:
-        raise InvalidInput(f"A {decision_type.label.lower()} vote needs options: give at least two.")
+        raise InvalidInput(
+            _("A {type} vote needs options: give at least two.", type=Lowered(decision_type.label))
+        )
     if draft.reasons_required and not decision_type.positions:
         raise InvalidInput(
-            f"Reasons can be required where voters take a position, not in a {decision_type.label.lower()} "
-            "vote (anyone can add one with /proposal vote)."
+            _(
+                "Reasons can be required where voters take a position, not in a {type} vote (anyone can add "
+                "one with /proposal vote).",
+                type=Lowered(decision_type.label),
+            )
         )
     validate_rules(rules)
     eligible_role_id = draft.eligible_role_id or settings.member_role_id
     if eligible_role_id is None:
-        raise InvalidInput("Choose who can vote (a role), or set a member role first with /coop setup.")
+        raise InvalidInput(_("Choose who can vote (a role), or set a member role first with /coop setup."))
     closes_at = _closing_time(settings, decision_type, draft.closes, now)
     return Decision(
         guild_id=guild_id,

@@ -20,6 +20,7 @@ from sqlmodel import col, select
 from governance import audit, outbox
 from governance.coop import get_settings, locked_settings, record_settings_change, settings_in
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from governance.i18n import _
 from governance.membership import locked_member
 from governance.nudges import MAX_LEAD
 from governance.permissions import Actor, is_moderator, require_moderator
@@ -103,7 +104,9 @@ async def add_channel_reminder(
             )
         ).one()
         if count >= MAX_CHANNEL_REMINDERS:
-            raise Conflict(f"This server has {MAX_CHANNEL_REMINDERS} reminders already: remove one first.")
+            raise Conflict(
+                _("This server has {limit} reminders already: remove one first.", limit=MAX_CHANNEL_REMINDERS)
+            )
         reminder = Reminder(
             guild_id=guild_id,
             kind=ReminderKind.CHANNEL.value,
@@ -171,15 +174,15 @@ async def _change_reminder(
             )
         ).first()
         if reminder is None or reminder.kind == ReminderKind.DIGEST.value:
-            raise NotFound(f"There is no reminder #{reminder_id} in this server.")
+            raise NotFound(_("There is no reminder #{number} in this server.", number=reminder_id))
         mine = reminder.user_id == actor.user_id
         if reminder.kind == ReminderKind.PERSONAL.value and not mine:
             # Personal reminders are private: someone else's looks like no reminder at all.
-            raise NotFound(f"There is no reminder #{reminder_id} in this server.")
+            raise NotFound(_("There is no reminder #{number} in this server.", number=reminder_id))
         if reminder.kind == ReminderKind.CHANNEL.value and not is_moderator(settings, actor):
-            raise NotAllowed("Only moderators can change channel reminders.")
+            raise NotAllowed(_("Only moderators can change channel reminders."))
         if reminder.status not in {status.value for status in change.from_statuses}:
-            raise Conflict(f"Reminder #{reminder_id} is {reminder.status}.")
+            raise Conflict(_("Reminder #{number} is {status}.", number=reminder_id, status=reminder.status))
         reminder.status = change.to_status.value
         if change.to_status == ReminderStatus.ACTIVE and reminder.schedule:
             # Resuming skips what was missed while paused: the next run is the next one from now.
@@ -255,7 +258,12 @@ async def add_personal_reminder(
             )
         ).one()
         if count >= MAX_PERSONAL_REMINDERS:
-            raise Conflict(f"You have {MAX_PERSONAL_REMINDERS} reminders waiting already: cancel one first.")
+            raise Conflict(
+                _(
+                    "You have {limit} reminders waiting already: cancel one first.",
+                    limit=MAX_PERSONAL_REMINDERS,
+                )
+            )
         reminder = Reminder(
             guild_id=guild_id,
             kind=ReminderKind.PERSONAL.value,
@@ -286,7 +294,7 @@ async def configure_digest(
 ) -> Reminder | None:
     """Set (or with no channel, switch off) the weekly digest: one digest reminder row per guild."""
     if not 0 <= weekday <= 6:
-        raise InvalidInput("Choose a day of the week.")
+        raise InvalidInput(_("Choose a day of the week."))
     # Read as a time of day, so that a refusal speaks of what the moderator typed.
     parsed = Weekly(weekdays=frozenset({weekday}), at=parse_time_of_day(at))
     async with db.write() as session:
@@ -538,11 +546,11 @@ async def configure_rhythm(
 ) -> CoopSettings:
     """The closing-soon lead time and how long a request may wait for a treasurer before a reminder."""
     if lead is not None and not timedelta(hours=1) <= lead <= MAX_LEAD:
-        raise InvalidInput("The closing-soon reminder can come 1 hour to 7 days before the close.")
+        raise InvalidInput(_("The closing-soon reminder can come 1 hour to 7 days before the close."))
     if stale_days is not None and not 1 <= stale_days <= 90:
-        raise InvalidInput("Requests can wait 1 to 90 days before treasurers are reminded.")
+        raise InvalidInput(_("Requests can wait 1 to 90 days before treasurers are reminded."))
     if lead is None and stale_days is None:
-        raise InvalidInput("Nothing to change: give the closing-soon lead time or the request wait.")
+        raise InvalidInput(_("Nothing to change: give the closing-soon lead time or the request wait."))
     async with db.write() as session:
         settings = await locked_settings(session, guild_id, now)
         require_moderator(settings, actor)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
@@ -105,6 +106,34 @@ def format_duration(span: timedelta) -> str:
     hours, minutes = divmod(rest, 60)
     amounts = ((days, "day"), (hours, "hour"), (minutes, "minute"))
     return " ".join(_plural(amount, unit) for amount, unit in amounts if amount)
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A duration to show in each reader's language ("2 days 3 hours", "2 días 3 horas", "2 ημέρες 3
+    ώρες"), with CLDR's unit names and plural rules; ``str()`` is the English of :func:`format_duration`."""
+
+    span: timedelta
+
+    def render(self, language: str) -> str:
+        from babel.units import format_unit
+
+        from governance.i18n import SOURCE, babel_locale, language_of
+
+        language = language_of(language)
+        if language == SOURCE or self.span < timedelta(0):
+            return format_duration(self.span)
+        locale = babel_locale(language)
+        total_minutes = round(self.span.total_seconds() / 60)
+        if total_minutes == 0:
+            return str(format_unit(round(self.span.total_seconds()), "duration-second", locale=locale))
+        days, rest = divmod(total_minutes, 24 * 60)
+        hours, minutes = divmod(rest, 60)
+        amounts = ((days, "duration-day"), (hours, "duration-hour"), (minutes, "duration-minute"))
+        return " ".join(str(format_unit(amount, unit, locale=locale)) for amount, unit in amounts if amount)
+
+    def __str__(self) -> str:
+        return format_duration(self.span)
 
 
 # --- timezones -----------------------------------------------------------------------------------------

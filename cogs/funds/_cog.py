@@ -25,7 +25,15 @@ from discord.ext import commands
 from bot import CoopBot
 from cogs._base import CoopCog
 from cogs._charts import Chart, render_line_chart
-from cogs._common import AMOUNT, NO_MENTIONS, actor_of, guild_id_of, requires, send_ephemeral
+from cogs._common import (
+    AMOUNT,
+    NO_MENTIONS,
+    actor_of,
+    guild_id_of,
+    language_for,
+    requires,
+    send_ephemeral,
+)
 from cogs._delivery import Undeliverable
 from cogs._moderation import attach_to_mod, detach_from_mod
 from cogs._scheduling import DueHandler
@@ -34,20 +42,25 @@ from cogs.funds._forms import RejectModal, RequestModal
 from cogs.funds._items import PERSISTENT_ITEMS, contribution_view, ledger_view, request_view
 from cogs.funds._render import (
     KIND_LABELS,
-    STATUS_MARKS,
+    Signed,
+    asked,
     contribution_notice,
     fund_embed,
+    kind_label,
     ledger_embed,
     list_embed,
     remark,
     request_embed,
     request_notice,
+    spaced,
+    status_mark,
+    status_word,
 )
 from governance import decisions, funds
 from governance.decision_types import get_type
 from governance.errors import Conflict, InvalidInput, NotAllowed
-from governance.i18n import Text, _
-from governance.money import Money, currency_label, format_amount, format_signed_amount, suggest_currencies
+from governance.i18n import SOURCE, Text, _, _n
+from governance.money import Money, currency_label, format_amount, suggest_currencies
 from governance.permissions import Actor, require_fund_steward, require_moderator, require_treasurer
 from governance.records import (
     MAX_ID,
@@ -118,10 +131,18 @@ class Funds(CoopCog):
         guild_id = guild_id_of(interaction)
         rule(await self._settings(guild_id), actor_of(interaction))
 
-    async def _tell_requester(self, request: FundingRequest, text: str) -> None:
-        """Tell the requester what became of their request: by DM, else in the governance channel."""
+    async def _tell_requester(self, request: FundingRequest, text: Text) -> None:
+        """Tell the requester what became of their request, in the cooperative's language: by DM, else in
+        the governance channel."""
         settings = await self._settings(request.guild_id)
-        await self._tell(request.requester_id, text, fallback_channel_id=settings.governance_channel_id)
+        language = await self._coop_language(request.guild_id)
+        await self._tell(
+            request.requester_id, text.render(language), fallback_channel_id=settings.governance_channel_id
+        )
+
+    async def _dm_member(self, guild_id: int, user_id: int, text: Text) -> None:
+        """A DM about a fund, in the cooperative's language."""
+        await self._dm(user_id, text.render(await self._coop_language(guild_id)))
 
     async def _governance_channel(self, guild_id: int) -> discord.abc.Messageable | None:
         return await self._channel((await self._settings(guild_id)).governance_channel_id)
@@ -137,8 +158,11 @@ class Funds(CoopCog):
         if found is not None:
             contribution, fund = found
             assert contribution.id is not None
+            language = await self._coop_language(owed.guild_id)  # a public post: the cooperative's language
             await self._post_notice(
-                owed.guild_id, contribution_notice(contribution, fund), contribution_view(contribution.id)
+                owed.guild_id,
+                contribution_notice(contribution, fund, language),
+                contribution_view(contribution.id, language),
             )
 
     async def _deliver_request_notice(self, owed: OwedMessage) -> None:
@@ -147,7 +171,10 @@ class Funds(CoopCog):
         if found is not None:
             request, fund = found
             assert request.id is not None
-            await self._post_notice(owed.guild_id, request_notice(request, fund), request_view(request.id))
+            language = await self._coop_language(owed.guild_id)  # a public post: the cooperative's language
+            await self._post_notice(
+                owed.guild_id, request_notice(request, fund, language), request_view(request.id, language)
+            )
 
     # --- funds ------------------------------------------------------------------------------------
 
@@ -189,7 +216,11 @@ class Funds(CoopCog):
             now=self._now(),
         )
         overview = await funds.fund_overview(self._db, guild_id, fund.id or 0)
-        await send_ephemeral(interaction, f"The fund **{fund.name}** is open.", embed=fund_embed(overview))
+        await send_ephemeral(
+            interaction,
+            _("The fund **{fund}** is open.", fund=fund.name),
+            embed=fund_embed(overview, language_for(interaction)),
+        )
 
     @fund_group.command(name="list")
     @requires(funds.require_fund_reader)
@@ -199,18 +230,23 @@ class Funds(CoopCog):
         rows = await funds.list_funds(self._db, guild_id)
         if not rows:
             await send_ephemeral(
-                interaction, "There is no fund yet. A treasurer opens one with /fund create."
+                interaction, _("There is no fund yet. A treasurer opens one with /fund create.")
             )
             return
+        language = language_for(interaction)
         lines = []
         for fund in rows[:AUTOCOMPLETE_LIMIT]:
-            _, totals = await funds.fund_totals(self._db, guild_id, fund.id or 0)
+            _fund, totals = await funds.fund_totals(self._db, guild_id, fund.id or 0)
             lines.append(
-                f"**{one_line(fund.name, 80)}** (#{fund.id}) · "
-                f"balance {format_amount(totals.balance, fund.currency)} · "
-                f"available {format_amount(totals.available, fund.currency)}"
+                _(
+                    "**{fund}** (#{number}) · balance {balance} · available {available}",
+                    fund=one_line(fund.name, 80),
+                    number=fund.id,
+                    balance=Money(totals.balance, fund.currency),
+                    available=Money(totals.available, fund.currency),
+                ).render(language)
             )
-        await send_ephemeral(interaction, embed=list_embed("Funds", lines))
+        await send_ephemeral(interaction, embed=list_embed(_("Funds"), lines, language))
 
     @fund_group.command(name="show")
     @requires(funds.require_fund_reader)
@@ -226,7 +262,7 @@ class Funds(CoopCog):
                 overview.totals.cached_balance,
                 overview.totals.balance,
             )
-        await send_ephemeral(interaction, embed=fund_embed(overview))
+        await send_ephemeral(interaction, embed=fund_embed(overview, language_for(interaction)))
 
     # --- contributions ----------------------------------------------------------------------------
 
@@ -260,29 +296,51 @@ class Funds(CoopCog):
             note=note or "",
         )
         contribution, found = receipt.contribution, receipt.fund
-        shown = format_amount(contribution.amount, found.currency)
+        shown = Money(contribution.amount, found.currency)
         if receipt.duplicate:
             await send_ephemeral(
-                interaction, f"Already recorded as contribution #{contribution.id} ({shown})."
+                interaction,
+                _(
+                    "Already recorded as contribution #{number} ({amount}).",
+                    number=contribution.id,
+                    amount=shown,
+                ),
             )
             return
         if receipt.entry is not None:
-            _, totals = await funds.fund_totals(self._db, guild_id, found.id or 0)
+            _fund, totals = await funds.fund_totals(self._db, guild_id, found.id or 0)
             await send_ephemeral(
                 interaction,
-                f"Recorded {shown} from <@{contribution.member_id}> into **{found.name}** "
-                f"(entry #{receipt.entry.id}). Balance now {format_amount(totals.balance, found.currency)}.",
+                _(
+                    "Recorded {amount} from {person} into **{fund}** (entry #{entry}). Balance now "
+                    "{balance}.",
+                    amount=shown,
+                    person=f"<@{contribution.member_id}>",
+                    fund=found.name,
+                    entry=receipt.entry.id,
+                    balance=Money(totals.balance, found.currency),
+                ),
             )
             if contribution.member_id != interaction.user.id:
-                await self._dm(
+                await self._dm_member(
+                    guild_id,
                     contribution.member_id,
-                    f"A treasurer recorded your contribution of {shown} to {found.name}. Thank you!",
+                    _(
+                        "A treasurer recorded your contribution of {amount} to {fund}. Thank you!",
+                        amount=shown,
+                        fund=found.name,
+                    ),
                 )
             return
         await send_ephemeral(
             interaction,
-            f"Thank you! Contribution #{contribution.id} of {shown} to **{found.name}** is pending until a "
-            "treasurer confirms the money has arrived.",
+            _(
+                "Thank you! Contribution #{number} of {amount} to **{fund}** is pending until a treasurer "
+                "confirms the money has arrived.",
+                number=contribution.id,
+                amount=shown,
+                fund=found.name,
+            ),
         )
         await self.bot.outbox.send_due()  # the treasurers' notice, owed by the contribution
 
@@ -296,15 +354,22 @@ class Funds(CoopCog):
         guild_id = guild_id_of(interaction)
         rows = await funds.list_contributions(self._db, guild_id, fund=fund)
         if not rows:
-            await send_ephemeral(interaction, "No contribution is waiting for a treasurer.")
+            await send_ephemeral(interaction, _("No contribution is waiting for a treasurer."))
             return
+        language = language_for(interaction)
         lines = [
-            f"**#{c.id}** {format_amount(c.amount, f.currency)} to {one_line(f.name, 60)} "
-            f"from <@{c.member_id}> · "
-            f"{discord_timestamp(c.created_at, 'R')}" + (f" · “{one_line(c.note, 60)}”" if c.note else "")
+            _(
+                "**#{number}** {amount} to {fund} from {person} · {when}",
+                number=c.id,
+                amount=Money(c.amount, f.currency),
+                fund=one_line(f.name, 60),
+                person=f"<@{c.member_id}>",
+                when=discord_timestamp(c.created_at, "R"),
+            ).render(language)
+            + (f" · “{one_line(c.note, 60)}”" if c.note else "")
             for c, f in rows
         ]
-        await send_ephemeral(interaction, embed=list_embed("Contributions to confirm", lines))
+        await send_ephemeral(interaction, embed=list_embed(_("Contributions to confirm"), lines, language))
 
     @contribution_group.command(name="confirm")
     @requires(require_treasurer)
@@ -327,7 +392,7 @@ class Funds(CoopCog):
         text = await self._reject_contribution(interaction, contribution, reason or "")
         await send_ephemeral(interaction, text)
 
-    async def _confirm(self, interaction: discord.Interaction[Any], contribution_id: int) -> str:
+    async def _confirm(self, interaction: discord.Interaction[Any], contribution_id: int) -> Text:
         guild_id = guild_id_of(interaction)
         receipt = await funds.confirm_contribution(
             self._db,
@@ -337,21 +402,33 @@ class Funds(CoopCog):
             now=self._now(),
         )
         contribution, fund = receipt.contribution, receipt.fund
-        shown = format_amount(contribution.amount, fund.currency)
+        shown = Money(contribution.amount, fund.currency)
         assert receipt.entry is not None
-        await self._dm(
+        await self._dm_member(
+            guild_id,
             contribution.member_id,
-            f"Your contribution #{contribution.id} of {shown} to {fund.name} was confirmed. Thank you!",
+            _(
+                "Your contribution #{number} of {amount} to {fund} was confirmed. Thank you!",
+                number=contribution.id,
+                amount=shown,
+                fund=fund.name,
+            ),
         )
-        return (
-            f"✅ Confirmed by <@{interaction.user.id}>: contribution #{contribution.id} of {shown} from "
-            f"<@{contribution.member_id}> is on the ledger (entry #{receipt.entry.id}). "
-            f"Balance of {one_line(fund.name, 80)}: {format_amount(fund.balance, fund.currency)}."
+        return _(
+            "✅ Confirmed by {treasurer}: contribution #{number} of {amount} from {person} is on the ledger "
+            "(entry #{entry}). Balance of {fund}: {balance}.",
+            treasurer=f"<@{interaction.user.id}>",
+            number=contribution.id,
+            amount=shown,
+            person=f"<@{contribution.member_id}>",
+            entry=receipt.entry.id,
+            fund=one_line(fund.name, 80),
+            balance=Money(fund.balance, fund.currency),
         )
 
     async def _reject_contribution(
         self, interaction: discord.Interaction[Any], contribution_id: int, reason: str
-    ) -> str:
+    ) -> Text:
         guild_id = guild_id_of(interaction)
         receipt = await funds.reject_contribution(
             self._db,
@@ -362,21 +439,36 @@ class Funds(CoopCog):
             reason=reason,
         )
         contribution, fund = receipt.contribution, receipt.fund
-        shown = format_amount(contribution.amount, fund.currency)
-        why = remark("Reason", reason)
-        await self._dm(
+        shown = Money(contribution.amount, fund.currency)
+        why = remark(reason)
+        await self._dm_member(
+            guild_id,
             contribution.member_id,
-            f"Your contribution #{contribution.id} of {shown} to {fund.name} was not confirmed: the "
-            f"treasurer did not find the money.{why}",
+            _(
+                "Your contribution #{number} of {amount} to {fund} was not confirmed: the treasurer did not "
+                "find the money.{reason}",
+                number=contribution.id,
+                amount=shown,
+                fund=fund.name,
+                reason=why,
+            ),
         )
-        return f"❌ Rejected by <@{interaction.user.id}>: contribution #{contribution.id} of {shown}.{why}"
+        return _(
+            "❌ Rejected by {treasurer}: contribution #{number} of {amount}.{reason}",
+            treasurer=f"<@{interaction.user.id}>",
+            number=contribution.id,
+            amount=shown,
+            reason=why,
+        )
 
     async def on_contribution_click(
         self, interaction: discord.Interaction[Any], contribution_id: int, action: str
     ) -> None:
         await self._check(interaction, require_treasurer)
         if action == "reject":
-            await interaction.response.send_modal(RejectModal(self, "contribution", contribution_id))
+            await interaction.response.send_modal(
+                RejectModal(self, "contribution", contribution_id, language_for(interaction))
+            )
             return
         outcome = await self._confirm(interaction, contribution_id)
         await self._close_notice(interaction, outcome)
@@ -387,11 +479,13 @@ class Funds(CoopCog):
         outcome = await self._reject_contribution(interaction, contribution_id, reason)
         await self._close_notice(interaction, outcome)
 
-    async def _close_notice(self, interaction: discord.Interaction[Any], outcome: str) -> None:
-        """The notice now says what was decided, by whom, and has no more buttons."""
+    async def _close_notice(self, interaction: discord.Interaction[Any], outcome: Text) -> None:
+        """The notice now says what was decided, by whom, and has no more buttons. It is a public post, in
+        the cooperative's language like the notice itself."""
         original = interaction.message.content if interaction.message else ""
+        said = outcome.render(await self._coop_language(guild_id_of(interaction)))
         await interaction.response.edit_message(
-            content=shorten(f"{original}\n{outcome}", MESSAGE_LIMIT), view=None, allowed_mentions=NO_MENTIONS
+            content=shorten(f"{original}\n{said}", MESSAGE_LIMIT), view=None, allowed_mentions=NO_MENTIONS
         )
 
     # --- requests ---------------------------------------------------------------------------------
@@ -423,10 +517,12 @@ class Funds(CoopCog):
         )
         if not plan.by_treasurer and await self._governance_channel(guild_id) is None:
             raise InvalidInput(
-                "The members decide this request, but there is no governance channel to post it in: "
-                "a moderator sets one with /coop setup."
+                _(
+                    "The members decide this request, but there is no governance channel to post it in: "
+                    "a moderator sets one with /coop setup."
+                )
             )
-        await interaction.response.send_modal(RequestModal(self, plan))
+        await interaction.response.send_modal(RequestModal(self, plan, language_for(interaction)))
 
     async def submit_request(
         self, interaction: discord.Interaction[Any], plan: funds.RequestPlan, purpose: str, details: str
@@ -450,9 +546,7 @@ class Funds(CoopCog):
         request, fund = receipt.request, receipt.fund
         assert request.id is not None
         # The amount in the asker's way of writing numbers (1.200,50 € in German).
-        asked: Money | Text = Money(request.amount_min, request.currency)
-        if request.amount_max is not None:
-            asked = _("{low} to {high}", low=asked, high=Money(request.amount_max, request.currency))
+        amount = asked(request)
         if receipt.decision is not None:
             message = await self._post_decision(receipt.decision, self._now())
             if message is None:
@@ -475,7 +569,7 @@ class Funds(CoopCog):
                 "Request #{number} for {amount} from **{fund}** is in the members' hands: proposal "
                 "#{proposal}, open until {closes}. {where}",
                 number=request.id,
-                amount=asked,
+                amount=amount,
                 fund=fund.name,
                 proposal=receipt.decision.id,
                 closes=discord_timestamp(receipt.decision.closes_at),
@@ -488,7 +582,7 @@ class Funds(CoopCog):
                     "Request #{number} for {amount} from **{fund}** waits for a treasurer. If nobody "
                     "decides, it expires {expires}.",
                     number=request.id,
-                    amount=asked,
+                    amount=amount,
                     fund=fund.name,
                     expires=discord_timestamp(request.expires_at, "R"),
                 )
@@ -496,7 +590,7 @@ class Funds(CoopCog):
                 text = _(
                     "Request #{number} for {amount} from **{fund}** waits for a treasurer.",
                     number=request.id,
-                    amount=asked,
+                    amount=amount,
                     fund=fund.name,
                 )
         await send_ephemeral(interaction, text)
@@ -531,15 +625,27 @@ class Funds(CoopCog):
             requester_id=interaction.user.id if mine else None,
         )
         if not rows:
-            await send_ephemeral(interaction, "No request matches.")
+            await send_ephemeral(interaction, _("No request matches."))
             return
+        language = language_for(interaction)
         lines = [
-            f"**#{r.id}** {one_line(r.purpose, 70)} · {funds.describe_amounts(r)} from {one_line(f.name, 40)}"
-            f" · <@{r.requester_id}> · {STATUS_MARKS.get(r.status, r.status)}"
-            + (f" (proposal #{r.decision_id})" if r.decision_id and r.status == RequestStatus.PENDING else "")
+            _(
+                "**#{number}** {purpose} · {amount} from {fund} · {person} · {status}{proposal}",
+                number=r.id,
+                purpose=one_line(r.purpose, 70),
+                amount=asked(r),
+                fund=one_line(f.name, 40),
+                person=f"<@{r.requester_id}>",
+                status=status_mark(r.status, language),
+                proposal=(
+                    spaced(_("(proposal #{proposal})", proposal=r.decision_id))
+                    if r.decision_id and r.status == RequestStatus.PENDING
+                    else ""
+                ),
+            ).render(language)
             for r, f in rows
         ]
-        await send_ephemeral(interaction, embed=list_embed("Funding requests", lines))
+        await send_ephemeral(interaction, embed=list_embed(_("Funding requests"), lines, language))
 
     @request_group.command(name="show")
     @requires(funds.require_fund_reader)
@@ -548,7 +654,7 @@ class Funds(CoopCog):
         """A funding request: what, how much, its state and who decided."""
         guild_id = guild_id_of(interaction)
         view = await funds.get_request(self._db, guild_id, request)
-        await send_ephemeral(interaction, embed=request_embed(view))
+        await send_ephemeral(interaction, embed=request_embed(view, language_for(interaction)))
 
     @request_group.command(name="approve")
     @requires(require_treasurer)
@@ -583,7 +689,7 @@ class Funds(CoopCog):
 
     async def _approve(
         self, interaction: discord.Interaction[Any], request_id: int, *, amount: str | None, note: str
-    ) -> str:
+    ) -> Text:
         guild_id = guild_id_of(interaction)
         change = await funds.approve_request(
             self._db,
@@ -596,18 +702,30 @@ class Funds(CoopCog):
         )
         request, fund = change.request, change.fund
         assert request.approved_amount is not None
-        shown = format_amount(request.approved_amount, fund.currency)
-        extra = remark("Note", note)
+        shown = Money(request.approved_amount, fund.currency)
         await self._tell_requester(
             request,
-            f"Your funding request #{request.id} ({one_line(request.purpose, 100)}) was approved by a "
-            f"treasurer for {shown} from {fund.name}. The payout will be recorded when it is made.{extra}",
+            _(
+                "Your funding request #{number} ({purpose}) was approved by a treasurer for {amount} from "
+                "{fund}. The payout will be recorded when it is made.{note}",
+                number=request.id,
+                purpose=one_line(request.purpose, 100),
+                amount=shown,
+                fund=fund.name,
+                note=remark(note, note=True),
+            ),
         )
-        return f"✅ Approved by <@{interaction.user.id}>: request #{request.id} for {shown} from {fund.name}."
+        return _(
+            "✅ Approved by {treasurer}: request #{number} for {amount} from {fund}.",
+            treasurer=f"<@{interaction.user.id}>",
+            number=request.id,
+            amount=shown,
+            fund=fund.name,
+        )
 
     async def _reject_request(
         self, interaction: discord.Interaction[Any], request_id: int, reason: str
-    ) -> str:
+    ) -> Text:
         guild_id = guild_id_of(interaction)
         change = await funds.reject_request(
             self._db,
@@ -618,13 +736,23 @@ class Funds(CoopCog):
             reason=reason,
         )
         request, fund = change.request, change.fund
-        why = remark("Reason", reason)
+        why = remark(reason)
         await self._tell_requester(
             request,
-            f"Your funding request #{request.id} ({one_line(request.purpose, 100)}) from {fund.name} was not "
-            f"approved.{why}",
+            _(
+                "Your funding request #{number} ({purpose}) from {fund} was not approved.{reason}",
+                number=request.id,
+                purpose=one_line(request.purpose, 100),
+                fund=fund.name,
+                reason=why,
+            ),
         )
-        return f"❌ Rejected by <@{interaction.user.id}>: request #{request.id}.{why}"
+        return _(
+            "❌ Rejected by {treasurer}: request #{number}.{reason}",
+            treasurer=f"<@{interaction.user.id}>",
+            number=request.id,
+            reason=why,
+        )
 
     async def on_request_click(
         self, interaction: discord.Interaction[Any], request_id: int, action: str
@@ -634,9 +762,14 @@ class Funds(CoopCog):
             view = await funds.get_request(self._db, guild_id_of(interaction), request_id)
             if view.request.requester_id == interaction.user.id:
                 raise NotAllowed(
-                    f"You can't decide your own request; to withdraw #{request_id}, use /fund request cancel."
+                    _(
+                        "You can't decide your own request; to withdraw #{number}, use /fund request cancel.",
+                        number=request_id,
+                    )
                 )
-            await interaction.response.send_modal(RejectModal(self, "request", request_id))
+            await interaction.response.send_modal(
+                RejectModal(self, "request", request_id, language_for(interaction))
+            )
             return
         outcome = await self._approve(interaction, request_id, amount=None, note="")
         await self._close_notice(interaction, outcome)
@@ -666,17 +799,26 @@ class Funds(CoopCog):
             now=self._now(),
             reason=reason or "",
         )
-        extra = ""
+        extra: Text | str = ""
         if change.cancelled_decision_id is not None:
-            extra = f" Its proposal #{change.cancelled_decision_id} is cancelled too."
+            extra = spaced(
+                _("Its proposal #{proposal} is cancelled too.", proposal=change.cancelled_decision_id)
+            )
             await self._refresh_proposal(guild_id, change.cancelled_decision_id)
-        await send_ephemeral(interaction, f"Request #{change.request.id} is cancelled.{extra}")
+        await send_ephemeral(
+            interaction, _("Request #{number} is cancelled.{more}", number=change.request.id, more=extra)
+        )
         if change.request.requester_id != interaction.user.id:
-            why = f" Reason: {one_line(reason, 300)}" if reason else ""
-            await self._dm(
+            why = spaced(_("Reason: {reason}", reason=one_line(reason, 300))) if reason else ""
+            await self._dm_member(
+                guild_id,
                 change.request.requester_id,
-                f"Your funding request #{change.request.id} ({one_line(change.request.purpose, 100)}) was "
-                f"cancelled by a treasurer.{why}",
+                _(
+                    "Your funding request #{number} ({purpose}) was cancelled by a treasurer.{reason}",
+                    number=change.request.id,
+                    purpose=one_line(change.request.purpose, 100),
+                    reason=why,
+                ),
             )
 
     async def _refresh_proposal(self, guild_id: int, decision_id: int) -> None:
@@ -711,22 +853,44 @@ class Funds(CoopCog):
             now=self._now(),
         )
         paid, fund, entry = receipt.request, receipt.fund, receipt.entry
-        shown = format_amount(-entry.amount, fund.currency)
+        shown = Money(-entry.amount, fund.currency)
         if receipt.duplicate:
             await send_ephemeral(
-                interaction, f"Already recorded: entry #{entry.id}, {shown} for request #{paid.id}."
+                interaction,
+                _(
+                    "Already recorded: entry #{entry}, {amount} for request #{number}.",
+                    entry=entry.id,
+                    amount=shown,
+                    number=paid.id,
+                ),
             )
             return
         await send_ephemeral(
             interaction,
-            f"💸 Paid {shown} to <@{paid.requester_id}> for request #{paid.id} from **{fund.name}** "
-            f"(entry #{entry.id}, reference “{one_line(reference, 100)}”). "
-            f"Balance now {format_amount(fund.balance, fund.currency)}.",
+            _(
+                "💸 Paid {amount} to {person} for request #{number} from **{fund}** (entry #{entry}, "
+                "reference “{reference}”). Balance now {balance}.",
+                amount=shown,
+                person=f"<@{paid.requester_id}>",
+                number=paid.id,
+                fund=fund.name,
+                entry=entry.id,
+                reference=one_line(reference, 100),
+                balance=Money(fund.balance, fund.currency),
+            ),
+        )
+        told = _(
+            "The payout of your funding request #{number} ({purpose}) is recorded: {amount} from {fund}, "
+            "reference “{reference}”.",
+            number=paid.id,
+            purpose=one_line(paid.purpose, 100),
+            amount=shown,
+            fund=fund.name,
+            reference=one_line(reference, 100),
         )
         await self._tell(
             paid.requester_id,
-            f"The payout of your funding request #{paid.id} ({one_line(paid.purpose, 100)}) is recorded: "
-            f"{shown} from {fund.name}, reference “{one_line(reference, 100)}”.",
+            told.render(await self._coop_language(guild_id)),
             fallback_channel_id=None,
         )
 
@@ -763,8 +927,11 @@ class Funds(CoopCog):
             await self._check(interaction, funds.require_fund_reader)
         shown = await funds.ledger_page(self._db, guild_id, fund, page=page, kind=kind, member_id=member_id)
         assert shown.fund.id is not None
-        embed = ledger_embed(shown, kind=kind, member_id=member_id)
-        view = ledger_view(shown.fund.id, shown.page, shown.pages, kind=kind, member_id=member_id)
+        language = language_for(interaction)  # an ephemeral answer (or its page turned): the member's
+        embed = ledger_embed(shown, kind=kind, member_id=member_id, language=language)
+        view = ledger_view(
+            shown.fund.id, shown.page, shown.pages, kind=kind, member_id=member_id, language=language
+        )
         if edit:
             await interaction.response.edit_message(embed=embed, view=view)
         else:
@@ -778,11 +945,16 @@ class Funds(CoopCog):
         guild_id = guild_id_of(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         found, entries = await funds.all_entries(self._db, guild_id, fund)
-        text = funds.ledger_csv(found, entries)
-        file = discord.File(io.BytesIO(text.encode("utf-8")), filename=f"fund-{found.id}-ledger.csv")
+        csv_text = funds.ledger_csv(found, entries)
+        file = discord.File(io.BytesIO(csv_text.encode("utf-8")), filename=f"fund-{found.id}-ledger.csv")
+        text = _n(
+            "The ledger of **{fund}**: {count} entry, oldest first, amounts in major and minor units.",
+            "The ledger of **{fund}**: {count} entries, oldest first, amounts in major and minor units.",
+            len(entries),
+            fund=found.name,
+        )
         await interaction.followup.send(
-            f"The ledger of **{found.name}**: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, "
-            "oldest first, amounts in major and minor units.",
+            text.render(language_for(interaction)),
             file=file,
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
@@ -797,9 +969,10 @@ class Funds(CoopCog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         found, entries = await funds.all_entries(self._db, guild_id, fund)
         settings = await self._settings(guild_id)
-        chart = await asyncio.to_thread(_balance_chart, found, entries, settings.timezone)
+        language = language_for(interaction)
+        chart = await asyncio.to_thread(_balance_chart, found, entries, settings.timezone, language)
         await interaction.followup.send(
-            f"The balance of **{found.name}** over time.",
+            _("The balance of **{fund}** over time.", fund=found.name).render(language),
             file=discord.File(
                 io.BytesIO(chart.png), filename=f"fund-{found.id}-balance.png", description=chart.description
             ),
@@ -832,18 +1005,33 @@ class Funds(CoopCog):
         )
         fund, reversal = receipt.fund, receipt.reversal
         if receipt.duplicate:
-            await send_ephemeral(interaction, f"Already recorded: entry #{reversal.id} reverses #{entry}.")
+            await send_ephemeral(
+                interaction,
+                _("Already recorded: entry #{entry} reverses #{number}.", entry=reversal.id, number=entry),
+            )
             return
         reopened = (
-            f" Request #{receipt.reopened_request.id} is approved and unpaid again."
+            spaced(
+                _(
+                    "Request #{number} is approved and unpaid again.",
+                    number=receipt.reopened_request.id,
+                )
+            )
             if receipt.reopened_request is not None
             else ""
         )
         await send_ephemeral(
             interaction,
-            f"Entry #{entry} is corrected by entry #{reversal.id} "
-            f"({format_signed_amount(reversal.amount, fund.currency)}). "
-            f"Balance of **{fund.name}** now {format_amount(fund.balance, fund.currency)}.{reopened}",
+            _(
+                "Entry #{number} is corrected by entry #{entry} ({amount}). Balance of **{fund}** now "
+                "{balance}.{reopened}",
+                number=entry,
+                entry=reversal.id,
+                amount=Signed(reversal.amount, fund.currency),
+                fund=fund.name,
+                balance=Money(fund.balance, fund.currency),
+                reopened=reopened,
+            ),
         )
 
     # --- what happens on its own --------------------------------------------------------------------
@@ -863,23 +1051,39 @@ class Funds(CoopCog):
         request, fund = view.request, view.fund
         if request.decision_id != decision.id:
             return
+        language = await self._coop_language(decision.guild_id)  # the thread, and the DM alike
+        purpose = one_line(request.purpose, 100)
         if request.status == RequestStatus.APPROVED.value and request.approved_amount is not None:
-            shown = format_amount(request.approved_amount, fund.currency)
-            note = f"Funding request #{request.id} is **approved** for {shown} from {fund.name}."
-            told = (
-                f"Your funding request #{request.id} ({one_line(request.purpose, 100)}) was approved by the "
-                f"members (proposal #{decision.id}) for {shown} from {fund.name}. A treasurer will record "
-                "the payout."
-            )
+            shown = Money(request.approved_amount, fund.currency)
+            note = _(
+                "Funding request #{number} is **approved** for {amount} from {fund}.",
+                number=request.id,
+                amount=shown,
+                fund=fund.name,
+            ).render(language)
+            told = _(
+                "Your funding request #{number} ({purpose}) was approved by the members (proposal "
+                "#{proposal}) for {amount} from {fund}. A treasurer will record the payout.",
+                number=request.id,
+                purpose=purpose,
+                proposal=decision.id,
+                amount=shown,
+                fund=fund.name,
+            ).render(language)
         elif request.status == RequestStatus.REJECTED.value:
-            note = f"Funding request #{request.id} is **not approved**."
+            note = _("Funding request #{number} is **not approved**.", number=request.id).render(language)
             reasons = [reason for _voter, _ballot, reason in closed.reasons if reason][:3]
             given = "".join(f"\n> {one_line(reason, 300)}" for reason in reasons)
-            told = (
-                f"Your funding request #{request.id} ({one_line(request.purpose, 100)}) was not approved by "
-                f"the members (proposal #{decision.id}): {closed.result.outcome}"
-                + (f"\nWhat was said:{given}" if given else "")
-            )
+            told = _(
+                "Your funding request #{number} ({purpose}) was not approved by the members (proposal "
+                "#{proposal}): {outcome}",
+                number=request.id,
+                purpose=purpose,
+                proposal=decision.id,
+                outcome=closed.result.outcome,
+            ).render(language)
+            if given:
+                told += "\n" + _("What was said:").render(language) + given
         else:
             return
         await self._post(decision.thread_id, note)
@@ -893,14 +1097,19 @@ class Funds(CoopCog):
         for item in settled:
             request = item.request
             if request.status == RequestStatus.EXPIRED.value:
-                text = (
-                    f"Your funding request #{request.id} ({one_line(request.purpose, 100)}) from "
-                    f"{item.fund.name} expired: no treasurer decided it in time. You can ask again."
+                text = _(
+                    "Your funding request #{number} ({purpose}) from {fund} expired: no treasurer decided it "
+                    "in time. You can ask again.",
+                    number=request.id,
+                    purpose=one_line(request.purpose, 100),
+                    fund=item.fund.name,
                 )
             else:
-                text = (
-                    f"Your funding request #{request.id} ({one_line(request.purpose, 100)}) is cancelled "
-                    "because its proposal was cancelled. You can ask again."
+                text = _(
+                    "Your funding request #{number} ({purpose}) is cancelled because its proposal was "
+                    "cancelled. You can ask again.",
+                    number=request.id,
+                    purpose=one_line(request.purpose, 100),
                 )
             await self._tell_requester(request, text)
 
@@ -946,8 +1155,9 @@ class Funds(CoopCog):
         if command in ("approve", "reject"):
             rows = [(r, f) for r, f in rows if r.decision_id is None]
         needle = current.strip().lstrip("#").casefold()
+        language = language_for(interaction)
         return [
-            app_commands.Choice(name=_request_choice(r), value=r.id)
+            app_commands.Choice(name=_request_choice(r, language), value=r.id)
             for r, _f in rows
             if r.id is not None and needle in f"{r.id} {r.purpose}".casefold()
         ][:AUTOCOMPLETE_LIMIT]
@@ -962,12 +1172,18 @@ class Funds(CoopCog):
         rows = await funds.list_contributions(self._db, interaction.guild_id, limit=100)
         guild = interaction.guild
         needle = current.strip().lstrip("#").casefold()
+        language = language_for(interaction)
         choices = []
         for contribution, fund in rows:
             member = guild.get_member(contribution.member_id) if guild else None
             who = member.display_name if member else str(contribution.member_id)
-            amount = format_amount(contribution.amount, fund.currency)
-            name = f"#{contribution.id} {amount} from {who} to {fund.name}"
+            name = _(
+                "#{number} {amount} from {person} to {fund}",
+                number=contribution.id,
+                amount=Money(contribution.amount, fund.currency),
+                person=who,
+                fund=fund.name,
+            ).render(language)
             if contribution.id is not None and needle in name.casefold():
                 choices.append(app_commands.Choice(name=shorten(name, 100), value=contribution.id))
         return choices[:AUTOCOMPLETE_LIMIT]
@@ -979,11 +1195,12 @@ class Funds(CoopCog):
         if interaction.guild_id is None:
             return []
         rows = await funds.suggest_entries(self._db, interaction.guild_id, current, AUTOCOMPLETE_LIMIT)
+        language = language_for(interaction)
         return [
             app_commands.Choice(
                 name=shorten(
-                    f"#{entry.id} {format_signed_amount(entry.amount, entry.currency)} "
-                    f"{KIND_LABELS.get(entry.kind, entry.kind)} · {fund.name}",
+                    f"#{entry.id} {Signed(entry.amount, entry.currency).render(language)} "
+                    f"{kind_label(entry.kind, language)} · {fund.name}",
                     100,
                 ),
                 value=entry.id,
@@ -1002,23 +1219,31 @@ class Funds(CoopCog):
         ]
 
 
-def _request_choice(request: FundingRequest) -> str:
+def _request_choice(request: FundingRequest, language: str = SOURCE) -> str:
     return shorten(
-        f"#{request.id} {one_line(request.purpose, 60)} · {funds.describe_amounts(request)} "
-        f"· {request.status}",
+        f"#{request.id} {one_line(request.purpose, 60)} · {asked(request).render(language)} "
+        f"· {status_word(request.status, language)}",
         100,
     )
 
 
-def _balance_chart(fund: Fund, entries: list[Any], timezone: str) -> Chart:
-    """The balance over time as a PNG, dated in the cooperative's timezone (runs in a worker thread)."""
+def _balance_chart(fund: Fund, entries: list[Any], timezone: str, language: str = SOURCE) -> Chart:
+    """The balance over time as a PNG, dated in the cooperative's timezone and labelled in the reader's
+    language (runs in a worker thread)."""
     tz = parse_timezone(timezone)
     points = [(moment.astimezone(tz), value) for moment, value in funds.balance_points(fund, entries)]
+    title = _("{fund}: balance", fund=fund.name).render(language)
+    subtitle = _n(
+        "{currency} · {count} movements",
+        "{currency} · {count} movements",
+        len(entries),
+        currency=fund.currency,
+    ).render(language)
     return render_line_chart(
-        shorten(f"{fund.name}: balance", 80),
+        shorten(title, 80),
         points,
         value_format=lambda value: format_amount(round(value), fund.currency, with_code=False),
-        subtitle=f"{fund.currency} · {len(entries)} movements",
+        subtitle=subtitle,
         value_label=fund.currency,
     )
 

@@ -9,6 +9,7 @@ import discord
 from cogs._common import CoopModal
 from cogs._text import MODAL_TITLE_LIMIT, shorten
 from governance import funds
+from governance.i18n import SOURCE, Text, _
 
 if TYPE_CHECKING:
     from cogs.funds._cog import Funds
@@ -17,23 +18,27 @@ if TYPE_CHECKING:
 class RequestModal(CoopModal):
     """What the money is for; the amounts were checked before this form opened."""
 
-    def __init__(self, cog: Funds, plan: funds.RequestPlan) -> None:
-        super().__init__(title=shorten(f"Request from {plan.fund.name}", MODAL_TITLE_LIMIT), timeout=900)
+    def __init__(self, cog: Funds, plan: funds.RequestPlan, language: str = SOURCE) -> None:
+        def say(text: Text) -> str:
+            return text.render(language)
+
+        title = say(_("Request from {fund}", fund=plan.fund.name))
+        super().__init__(title=shorten(title, MODAL_TITLE_LIMIT), timeout=900)
         self.cog = cog
         self.plan = plan
         self.purpose: discord.ui.TextInput[RequestModal] = discord.ui.TextInput(
-            label="Purpose",
+            label=say(_("Purpose")),
             custom_id="purpose",
             max_length=funds.MAX_PURPOSE,
-            placeholder="What the money is for, in one line",
+            placeholder=say(_("What the money is for, in one line")),
         )
         self.details: discord.ui.TextInput[RequestModal] = discord.ui.TextInput(
-            label="Details",
+            label=say(_("Details")),
             custom_id="details",
             style=discord.TextStyle.paragraph,
             max_length=funds.MAX_DETAILS,
             required=False,
-            placeholder="Costs, quotes, timing, links",
+            placeholder=say(_("Costs, quotes, timing, links")),
         )
         self.add_item(self.purpose)
         self.add_item(self.details)
@@ -45,13 +50,18 @@ class RequestModal(CoopModal):
 class RejectModal(CoopModal):
     """Why a treasurer rejects a contribution or a request (optional, shown to the person)."""
 
-    def __init__(self, cog: Funds, subject: str, subject_id: int) -> None:
-        super().__init__(title=shorten(f"Reject {subject} #{subject_id}", MODAL_TITLE_LIMIT), timeout=900)
+    def __init__(self, cog: Funds, subject: str, subject_id: int, language: str = SOURCE) -> None:
+        title = (
+            _("Reject contribution #{number}", number=subject_id)
+            if subject == "contribution"
+            else _("Reject request #{number}", number=subject_id)
+        )
+        super().__init__(title=shorten(title.render(language), MODAL_TITLE_LIMIT), timeout=900)
         self.cog = cog
         self.subject = subject
         self.subject_id = subject_id
         self.reason: discord.ui.TextInput[RejectModal] = discord.ui.TextInput(
-            label="Why (shown to them)",
+            label=_("Why (shown to them)").render(language),
             custom_id="reason",
             style=discord.TextStyle.paragraph,
             max_length=funds.MAX_REASON,

@@ -10,9 +10,16 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 import discord
 
 from cogs._common import RoutesToCog
+from governance.i18n import N_, SOURCE, translate
 
 if TYPE_CHECKING:
     from cogs.funds._cog import Funds
+
+NEWER_LABEL = N_("Newer")
+OLDER_LABEL = N_("Older")
+REJECT_LABEL = N_("Reject")
+CONFIRM_LABEL = N_("Confirm (money arrived)")
+APPROVE_LABEL = N_("Approve")
 
 
 class _RoutesToCog(RoutesToCog["Funds"]):
@@ -41,11 +48,12 @@ class LedgerPageButton(
         member_id: int | None,
         forward: bool,
         disabled: bool = False,
+        language: str = SOURCE,
     ) -> None:
         super().__init__(
             discord.ui.Button(
                 style=discord.ButtonStyle.secondary,
-                label="Newer" if not forward else "Older",
+                label=translate(OLDER_LABEL if forward else NEWER_LABEL, language),
                 emoji="◀️" if not forward else "▶️",
                 disabled=disabled,
                 custom_id=(
@@ -90,12 +98,12 @@ class _TreasurerAnswer(
     yes_action: ClassVar[str]
     yes_label: ClassVar[str]
 
-    def __init__(self, subject_id: int, action: str) -> None:
+    def __init__(self, subject_id: int, action: str, language: str = SOURCE) -> None:
         yes = action == self.yes_action
         super().__init__(
             discord.ui.Button(
                 style=discord.ButtonStyle.success if yes else discord.ButtonStyle.danger,
-                label=self.yes_label if yes else "Reject",
+                label=translate(self.yes_label if yes else REJECT_LABEL, language),
                 custom_id=f"{self.id_prefix}:{subject_id}:{action}",
             )
         )
@@ -117,7 +125,7 @@ class ContributionButton(
 
     id_prefix = "coop:fcontrib"
     yes_action = "confirm"
-    yes_label = "Confirm (money arrived)"
+    yes_label = CONFIRM_LABEL
 
     async def handle(self, cog: Funds, interaction: discord.Interaction[Any]) -> None:
         await cog.on_contribution_click(interaction, self.subject_id, self.action)
@@ -131,7 +139,7 @@ class RequestButton(
 
     id_prefix = "coop:freq"
     yes_action = "approve"
-    yes_label = "Approve"
+    yes_label = APPROVE_LABEL
 
     async def handle(self, cog: Funds, interaction: discord.Interaction[Any]) -> None:
         await cog.on_request_click(interaction, self.subject_id, self.action)
@@ -145,31 +153,52 @@ PERSISTENT_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
 
 
 def ledger_view(
-    fund_id: int, page: int, pages: int, *, kind: str | None, member_id: int | None
+    fund_id: int,
+    page: int,
+    pages: int,
+    *,
+    kind: str | None,
+    member_id: int | None,
+    language: str = SOURCE,
 ) -> discord.ui.View:
+    """◀ Newer / Older ▶ under a ledger page, labelled in the reader's language."""
     view = discord.ui.View(timeout=None)
     view.add_item(
         LedgerPageButton(
-            fund_id, max(page - 1, 0), kind=kind, member_id=member_id, forward=False, disabled=page <= 0
+            fund_id,
+            max(page - 1, 0),
+            kind=kind,
+            member_id=member_id,
+            forward=False,
+            disabled=page <= 0,
+            language=language,
         )
     )
     view.add_item(
         LedgerPageButton(
-            fund_id, page + 1, kind=kind, member_id=member_id, forward=True, disabled=page + 1 >= pages
+            fund_id,
+            page + 1,
+            kind=kind,
+            member_id=member_id,
+            forward=True,
+            disabled=page + 1 >= pages,
+            language=language,
         )
     )
     return view
 
 
-def contribution_view(contribution_id: int) -> discord.ui.View:
+def contribution_view(contribution_id: int, language: str = SOURCE) -> discord.ui.View:
+    """Confirm / Reject under a pending contribution's notice, in the cooperative's language."""
     view = discord.ui.View(timeout=None)
-    view.add_item(ContributionButton(contribution_id, "confirm"))
-    view.add_item(ContributionButton(contribution_id, "reject"))
+    view.add_item(ContributionButton(contribution_id, "confirm", language))
+    view.add_item(ContributionButton(contribution_id, "reject", language))
     return view
 
 
-def request_view(request_id: int) -> discord.ui.View:
+def request_view(request_id: int, language: str = SOURCE) -> discord.ui.View:
+    """Approve / Reject under a request's notice, in the cooperative's language."""
     view = discord.ui.View(timeout=None)
-    view.add_item(RequestButton(request_id, "approve"))
-    view.add_item(RequestButton(request_id, "reject"))
+    view.add_item(RequestButton(request_id, "approve", language))
+    view.add_item(RequestButton(request_id, "reject", language))
     return view

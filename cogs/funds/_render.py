@@ -1,10 +1,13 @@
 """How funds look in Discord: the fund card, ledger pages, requests, and the notices for treasurers.
 
-Everything here is pure: plain values in, text or embeds out. User text (names, purposes, notes) is
-shortened visibly to Discord's limits; mentions inside embeds never ping anyone.
+Everything here is pure: plain values in, text or embeds out, in the language given (the member's for an
+answer, the cooperative's for a public post). User text (names, purposes, notes) is shortened visibly to
+Discord's limits; mentions inside embeds never ping anyone.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import discord
 
@@ -19,7 +22,8 @@ from cogs._text import (
 )
 from governance import funds
 from governance.decision_types import get_type
-from governance.money import format_amount, format_signed_amount
+from governance.i18n import N_, SOURCE, Text, _, _n, language_of, translate
+from governance.money import Money
 from governance.records import (
     Contribution,
     Fund,
@@ -37,24 +41,90 @@ SHOWN_OPEN_REQUESTS = 8
 COLOUR_FUND = discord.Colour.dark_teal()
 COLOUR_WARNING = discord.Colour.orange()
 
-STATUS_MARKS = {
-    RequestStatus.PENDING.value: "⏳ pending",
-    RequestStatus.APPROVED.value: "✅ approved",
-    RequestStatus.PAID.value: "💸 paid",
-    RequestStatus.REJECTED.value: "❌ rejected",
-    RequestStatus.CANCELLED.value: "🚫 cancelled",
-    RequestStatus.EXPIRED.value: "⌛ expired",
+STATUS_EMOJI = {
+    RequestStatus.PENDING.value: "⏳",
+    RequestStatus.APPROVED.value: "✅",
+    RequestStatus.PAID.value: "💸",
+    RequestStatus.REJECTED.value: "❌",
+    RequestStatus.CANCELLED.value: "🚫",
+    RequestStatus.EXPIRED.value: "⌛",
 }
+# A request's state, one word (after its emoji in lists and on the request card).
+STATUS_WORDS = {
+    RequestStatus.PENDING.value: N_("pending"),
+    RequestStatus.APPROVED.value: N_("approved"),
+    RequestStatus.PAID.value: N_("paid"),
+    RequestStatus.REJECTED.value: N_("rejected"),
+    RequestStatus.CANCELLED.value: N_("cancelled"),
+    RequestStatus.EXPIRED.value: N_("expired"),
+}
+# A ledger entry's kind, as a line of the ledger names it (and the /fund ledger filter's choices).
 KIND_LABELS = {
-    LedgerKind.CONTRIBUTION.value: "contribution",
-    LedgerKind.PAYOUT.value: "payout",
-    LedgerKind.REVERSAL.value: "correction",
+    LedgerKind.CONTRIBUTION.value: N_("contribution"),
+    LedgerKind.PAYOUT.value: N_("payout"),
+    LedgerKind.REVERSAL.value: N_("correction"),
+}
+# The same kinds in the plural, for a ledger page showing only one kind ("Only contributions").
+KIND_PLURALS = {
+    LedgerKind.CONTRIBUTION.value: N_("contributions"),
+    LedgerKind.PAYOUT.value: N_("payouts"),
+    LedgerKind.REVERSAL.value: N_("corrections"),
 }
 
 
-def remark(label: str, text: str) -> str:
-    """What a treasurer wrote, to end a message with (" Reason: …"), or nothing if they wrote nothing."""
-    return f" {label}: {one_line(text, 300)}" if text.strip() else ""
+@dataclass(frozen=True)
+class Signed:
+    """A movement in or out of a fund, in the reader's way of writing numbers: "+" before a positive amount
+    (English: as format_signed_amount writes it)."""
+
+    minor: int
+    currency: str
+
+    def render(self, language: str) -> str:
+        return ("+" if self.minor > 0 else "") + Money(self.minor, self.currency).render(language)
+
+    def __str__(self) -> str:
+        return self.render(SOURCE)
+
+
+def asked(request: FundingRequest) -> Money | Text:
+    """What a request asks for: an amount, or a range ("120.00 NZD to 200.00 NZD")."""
+    low = Money(request.amount_min, request.currency)
+    if request.amount_max is None:
+        return low
+    return _("{low} to {high}", low=low, high=Money(request.amount_max, request.currency))
+
+
+def status_mark(status: str, language: str = SOURCE) -> str:
+    """A request's state with its emoji ("⏳ pending")."""
+    word = STATUS_WORDS.get(status)
+    if word is None:
+        return status
+    return f"{STATUS_EMOJI[status]} {translate(word, language)}"
+
+
+def status_word(status: str, language: str = SOURCE) -> str:
+    word = STATUS_WORDS.get(status)
+    return status if word is None else translate(word, language)
+
+
+def kind_label(kind: str, language: str = SOURCE) -> str:
+    label = KIND_LABELS.get(kind)
+    return kind if label is None else translate(label, language)
+
+
+def spaced(text: Text | str) -> Text | str:
+    """A sentence to follow another: a space before it, in whichever language it is said."""
+    return _(" {sentence}", sentence=text) if text else ""
+
+
+def remark(text: str, *, note: bool = False) -> Text | str:
+    """What a treasurer wrote, to end a message with (" Reason: …" or " Note: …"), or nothing if they wrote
+    nothing."""
+    if not text.strip():
+        return ""
+    shown = one_line(text, 300)
+    return spaced(_("Note: {note}", note=shown) if note else _("Reason: {reason}", reason=shown))
 
 
 def progress_bar(share: float, cells: int = BAR_CELLS) -> str:
@@ -64,38 +134,48 @@ def progress_bar(share: float, cells: int = BAR_CELLS) -> str:
     return "▰" * filled + "▱" * (cells - filled)
 
 
-def policy_text(fund: Fund) -> str:
-    decided = f"the members ({get_type(fund.decision_type).label.lower()})"
+def policy_text(fund: Fund, language: str = SOURCE) -> str:
+    kind = translate(get_type(fund.decision_type).label, language)
+    if language_of(language) == SOURCE:
+        kind = kind.lower()  # "the members (consent)"; other languages keep the name as translated
     if fund.policy == FundPolicy.TREASURER.value:
-        return (
-            f"A treasurer approves requests up to {format_amount(fund.treasurer_limit, fund.currency)}; "
-            f"larger ones are decided by {decided}."
+        text = _(
+            "A treasurer approves requests up to {amount}; larger ones are decided by the members ({type}).",
+            amount=Money(fund.treasurer_limit, fund.currency),
+            type=kind,
         )
-    return f"Every request is decided by {decided}."
+    else:
+        text = _("Every request is decided by the members ({type}).", type=kind)
+    return text.render(language)
 
 
-def request_line(request: FundingRequest, available: int) -> str:
+def request_line(request: FundingRequest, available: int, language: str = SOURCE) -> str:
     """One open request in a treasurer's words: what is asked, where it stands (pending a decision, or
     approved and waiting to be paid), and whether the fund holds enough to pay it now. No progress bar: a
     bar read as money already given for a request that nobody has approved."""
     top = funds.requested_top(request)
     head = f"**#{request.id}** {plain(one_line(request.purpose, 80))} · <@{request.requester_id}>"
     if request.status == RequestStatus.APPROVED.value and request.approved_amount is not None:
-        amount = format_amount(request.approved_amount, request.currency)
-        return f"{head}\n✅ Approved: {amount}, not paid yet · reserved in the fund"
-    asked = funds.describe_amounts(request)
+        approved = _(
+            "Approved: {amount}, not paid yet · reserved in the fund",
+            amount=Money(request.approved_amount, request.currency),
+        )
+        return f"{head}\n✅ {approved.render(language)}"
     where = (
-        f"the members decide in proposal #{request.decision_id}"
+        _("the members decide in proposal #{proposal}", proposal=request.decision_id)
         if request.decision_id
-        else "awaiting a treasurer"
+        else _("awaiting a treasurer")
     )
     if available >= top:
-        cover = "the fund could pay it now"
+        cover = _("the fund could pay it now")
     elif available > 0:
-        cover = f"the fund has {format_amount(available, request.currency)} of it available now"
+        cover = _("the fund has {amount} of it available now", amount=Money(available, request.currency))
     else:
-        cover = "the fund has nothing available for it now"
-    return f"{head}\n⏳ Pending: {asked} asked · {where} · {cover}"
+        cover = _("the fund has nothing available for it now")
+    pending = _(
+        "Pending: {amount} asked · {decider} · {cover}", amount=asked(request), decider=where, cover=cover
+    )
+    return f"{head}\n⏳ {pending.render(language)}"
 
 
 def entry_line(
@@ -103,39 +183,49 @@ def entry_line(
     *,
     balance_after: int | None = None,
     reversed_by: int | None = None,
+    language: str = SOURCE,
 ) -> str:
+    def say(text: Text) -> str:
+        return text.render(language)
+
     parts = [
         f"`#{entry.id}` {discord_timestamp(entry.created_at, 'd')}",
-        f"**{format_signed_amount(entry.amount, entry.currency)}**",
-        KIND_LABELS.get(entry.kind, entry.kind),
+        f"**{Signed(entry.amount, entry.currency).render(language)}**",
+        kind_label(entry.kind, language),
     ]
     if entry.member_id:
         parts.append(f"<@{entry.member_id}>")
     if entry.request_id and entry.kind == LedgerKind.PAYOUT.value:
-        parts.append(f"request #{entry.request_id}")
+        parts.append(say(_("request #{number}", number=entry.request_id)))
     if entry.reverses_entry_id:
-        parts.append(f"reverses #{entry.reverses_entry_id}")
+        parts.append(say(_("reverses #{number}", number=entry.reverses_entry_id)))
     if entry.reference:
         parts.append(f"“{one_line(entry.reference, 60)}”")
     if entry.reason:
-        parts.append(f"why: {one_line(entry.reason, 80)}")
+        parts.append(say(_("why: {reason}", reason=one_line(entry.reason, 80))))
     line = " · ".join(parts)
     if reversed_by is not None:
-        line = f"~~{line}~~ (corrected by #{reversed_by})"
+        line = say(_("~~{entry}~~ (corrected by #{number})", entry=line, number=reversed_by))
     if balance_after is not None:
-        line += f" → {format_amount(balance_after, entry.currency)}"
+        line += f" → {Money(balance_after, entry.currency).render(language)}"
     return line
 
 
-def list_embed(title: str, lines: list[str]) -> discord.Embed:
+def list_embed(title: Text, lines: list[str], language: str = SOURCE) -> discord.Embed:
     """A list command's answer: one line per fund, request or contribution."""
     return discord.Embed(
-        title=title, description=shorten("\n".join(lines), EMBED_DESCRIPTION_LIMIT), colour=COLOUR_FUND
+        title=title.render(language),
+        description=shorten("\n".join(lines), EMBED_DESCRIPTION_LIMIT),
+        colour=COLOUR_FUND,
     )
 
 
-def fund_embed(overview: funds.FundOverview) -> discord.Embed:
+def fund_embed(overview: funds.FundOverview, language: str = SOURCE) -> discord.Embed:
     """/fund show: the balance, what is promised, what is available, open requests, recent movements."""
+
+    def say(text: Text) -> str:
+        return text.render(language)
+
     fund, totals = overview.fund, overview.totals
     currency = fund.currency
     embed = discord.Embed(
@@ -143,122 +233,187 @@ def fund_embed(overview: funds.FundOverview) -> discord.Embed:
         description=shorten(plain(shorten(fund.description, 3800)), EMBED_DESCRIPTION_LIMIT) or None,
         colour=COLOUR_FUND if totals.consistent else COLOUR_WARNING,
     )
-    embed.add_field(name="Balance", value=format_amount(totals.balance, currency))
-    embed.add_field(name="Committed", value=format_amount(totals.committed, currency))
-    embed.add_field(name="Available", value=format_amount(totals.available, currency))
-    embed.add_field(name="Approval", value=policy_text(fund), inline=False)
+    embed.add_field(name=say(_("Balance")), value=Money(totals.balance, currency).render(language))
+    embed.add_field(name=say(_("Committed")), value=Money(totals.committed, currency).render(language))
+    embed.add_field(name=say(_("Available")), value=Money(totals.available, currency).render(language))
+    embed.add_field(name=say(_("Approval")), value=policy_text(fund, language), inline=False)
     if overview.open_requests:
-        lines = [request_line(r, totals.available) for r in overview.open_requests[:SHOWN_OPEN_REQUESTS]]
+        lines = [
+            request_line(r, totals.available, language) for r in overview.open_requests[:SHOWN_OPEN_REQUESTS]
+        ]
         hidden = len(overview.open_requests) - SHOWN_OPEN_REQUESTS
         if hidden > 0:
-            lines.append(f"… and {hidden} more (/fund request list)")
+            lines.append(
+                say(
+                    _n(
+                        "… and {count} more (/fund request list)",
+                        "… and {count} more (/fund request list)",
+                        hidden,
+                    )
+                )
+            )
         embed.add_field(
-            name=f"Open requests ({len(overview.open_requests)})",
+            name=say(_("Open requests ({count})", count=len(overview.open_requests))),
             value=shorten("\n".join(lines), FIELD_LIMIT),
             inline=False,
         )
     else:
-        embed.add_field(name="Open requests", value="None.", inline=False)
-    movements = "\n".join(entry_line(entry) for entry in overview.recent) or "No movements yet."
-    embed.add_field(name="Recent movements", value=shorten(movements, FIELD_LIMIT), inline=False)
+        embed.add_field(name=say(_("Open requests")), value=say(_("None.")), inline=False)
+    movements = "\n".join(entry_line(entry, language=language) for entry in overview.recent) or say(
+        _("No movements yet.")
+    )
+    embed.add_field(name=say(_("Recent movements")), value=shorten(movements, FIELD_LIMIT), inline=False)
     if overview.pending_contributions:
         count = overview.pending_contributions
         embed.add_field(
-            name="Waiting for a treasurer",
-            value=f"{count} contribution{'s' if count != 1 else ''} to confirm (/fund contribution list)",
+            name=say(_("Waiting for a treasurer")),
+            value=say(
+                _n(
+                    "{count} contribution to confirm (/fund contribution list)",
+                    "{count} contributions to confirm (/fund contribution list)",
+                    count,
+                )
+            ),
             inline=False,
         )
     if not totals.consistent:
         embed.add_field(
-            name="⚠️ Check",
-            value=(
-                f"The stored balance ({format_amount(totals.cached_balance, currency)}) differs from the "
-                f"sum of the ledger ({format_amount(totals.balance, currency)}). The ledger is shown; tell a "
-                "moderator."
+            name="⚠️ " + say(_("Check")),
+            value=say(
+                _(
+                    "The stored balance ({stored}) differs from the sum of the ledger ({ledger}). The ledger "
+                    "is shown; tell a moderator.",
+                    stored=Money(totals.cached_balance, currency),
+                    ledger=Money(totals.balance, currency),
+                )
             ),
             inline=False,
         )
-    embed.set_footer(text=f"Fund #{fund.id} · {overview.entry_count} ledger entries · /fund ledger")
+    embed.set_footer(
+        text=say(
+            _n(
+                "Fund #{number} · {count} ledger entries · /fund ledger",
+                "Fund #{number} · {count} ledger entries · /fund ledger",
+                overview.entry_count,
+                number=fund.id,
+            )
+        )
+    )
     return embed
 
 
-def ledger_embed(page: funds.LedgerPage, *, kind: str | None, member_id: int | None) -> discord.Embed:
+def ledger_embed(
+    page: funds.LedgerPage, *, kind: str | None, member_id: int | None, language: str = SOURCE
+) -> discord.Embed:
+    def say(text: Text) -> str:
+        return text.render(language)
+
     fund = page.fund
     lines = [
         entry_line(
             entry,
             balance_after=page.balance_after.get(entry.id) if entry.id is not None else None,
             reversed_by=page.reversed_by.get(entry.id) if entry.id is not None else None,
+            language=language,
         )
         for entry in page.entries
     ]
     filters = []
     if kind:
-        filters.append(KIND_LABELS.get(kind, kind) + "s")
+        plural = KIND_PLURALS.get(kind)
+        filters.append(translate(plural, language) if plural is not None else kind)
     if member_id:
         filters.append(f"<@{member_id}>")
-    description = "\n".join(lines) or "No entries."
+    description = "\n".join(lines) or say(_("No entries."))
     if filters:
-        description = f"Only {', '.join(filters)}\n\n{description}"
+        description = say(_("Only {filters}", filters=", ".join(filters))) + f"\n\n{description}"
     embed = discord.Embed(
-        title=shorten(f"Ledger · {plain(fund.name)}", EMBED_TITLE_LIMIT),
+        title=shorten(say(_("Ledger · {fund}", fund=plain(fund.name))), EMBED_TITLE_LIMIT),
         description=shorten(description, EMBED_DESCRIPTION_LIMIT),
         colour=COLOUR_FUND,
     )
-    total = page.total
     embed.set_footer(
-        text=f"Page {page.page + 1} of {page.pages} · {total} entr{'y' if total == 1 else 'ies'} · "
-        f"newest first · → balance after each entry"
+        text=say(
+            _n(
+                "Page {page} of {pages} · {count} entry · newest first · → balance after each entry",
+                "Page {page} of {pages} · {count} entries · newest first · → balance after each entry",
+                page.total,
+                page=page.page + 1,
+                pages=page.pages,
+            )
+        )
     )
     return embed
 
 
-def request_embed(view: funds.RequestView) -> discord.Embed:
+def request_embed(view: funds.RequestView, language: str = SOURCE) -> discord.Embed:
+    def say(text: Text) -> str:
+        return text.render(language)
+
     request, fund = view.request, view.fund
     embed = discord.Embed(
-        title=shorten(f"Request #{request.id} · {plain(request.purpose)}", EMBED_TITLE_LIMIT),
+        title=shorten(
+            say(_("Request #{number} · {purpose}", number=request.id, purpose=plain(request.purpose))),
+            EMBED_TITLE_LIMIT,
+        ),
         description=shorten(plain(shorten(request.details, 3800)), EMBED_DESCRIPTION_LIMIT) or None,
         colour=COLOUR_FUND,
     )
-    embed.add_field(name="Status", value=STATUS_MARKS.get(request.status, request.status))
-    embed.add_field(name="Asked", value=funds.describe_amounts(request))
+    embed.add_field(name=say(_("Status")), value=status_mark(request.status, language))
+    embed.add_field(name=say(_("Asked")), value=asked(request).render(language))
     if request.approved_amount is not None:
-        embed.add_field(name="Approved", value=format_amount(request.approved_amount, request.currency))
-    embed.add_field(name="Fund", value=shorten(plain(fund.name), FIELD_LIMIT))
-    embed.add_field(name="Requested by", value=f"<@{request.requester_id}>")
+        embed.add_field(
+            name=say(_("Approved")), value=Money(request.approved_amount, request.currency).render(language)
+        )
+    embed.add_field(name=say(_("Fund")), value=shorten(plain(fund.name), FIELD_LIMIT))
+    embed.add_field(name=say(_("Requested by")), value=f"<@{request.requester_id}>")
     if view.decision is not None:
-        embed.add_field(name="Decided by", value=f"the members, proposal #{view.decision.id}")
+        embed.add_field(
+            name=say(_("Decided by")),
+            value=say(_("the members, proposal #{proposal}", proposal=view.decision.id)),
+        )
     elif request.decided_by is not None:
-        embed.add_field(name="Decided by", value=f"<@{request.decided_by}>")
+        embed.add_field(name=say(_("Decided by")), value=f"<@{request.decided_by}>")
     elif request.status == RequestStatus.PENDING.value:
-        embed.add_field(name="Decided by", value="a treasurer (within the fund's limit)")
+        embed.add_field(name=say(_("Decided by")), value=say(_("a treasurer (within the fund's limit)")))
     if request.decision_note:
-        embed.add_field(name="Note", value=shorten(request.decision_note, FIELD_LIMIT), inline=False)
+        embed.add_field(name=say(_("Note")), value=shorten(request.decision_note, FIELD_LIMIT), inline=False)
     if request.reference:
-        embed.add_field(name="Payout reference", value=shorten(request.reference, FIELD_LIMIT), inline=False)
+        embed.add_field(
+            name=say(_("Payout reference")), value=shorten(request.reference, FIELD_LIMIT), inline=False
+        )
     if request.expires_at is not None and request.status == RequestStatus.PENDING.value:
-        embed.add_field(name="Expires", value=discord_timestamp(request.expires_at, "R"))
-    embed.set_footer(text=f"Asked on {request.created_at:%Y-%m-%d}")
+        embed.add_field(name=say(_("Expires")), value=discord_timestamp(request.expires_at, "R"))
+    embed.set_footer(text=say(_("Asked on {date}", date=f"{request.created_at:%Y-%m-%d}")))
     embed.timestamp = request.updated_at
     return embed
 
 
-def contribution_notice(contribution: Contribution, fund: Fund) -> str:
-    note = f" Note: “{plain(one_line(contribution.note, 300))}”." if contribution.note else ""
-    return shorten(
-        f"💰 <@{contribution.member_id}> says they contributed "
-        f"**{format_amount(contribution.amount, fund.currency)}** to **{plain(one_line(fund.name, 80))}** "
-        f"(contribution #{contribution.id}).{note} "
-        "A treasurer confirms it once the money has arrived.",
-        MESSAGE_LIMIT,
+def contribution_notice(contribution: Contribution, fund: Fund, language: str = SOURCE) -> str:
+    """The treasurers' notice of a pending contribution, in the governance channel."""
+    written = plain(one_line(contribution.note, 300))
+    note = spaced(_("Note: “{note}”.", note=written)) if contribution.note else ""
+    text = _(
+        "{person} says they contributed **{amount}** to **{fund}** (contribution #{number}).{note} A "
+        "treasurer confirms it once the money has arrived.",
+        person=f"<@{contribution.member_id}>",
+        amount=Money(contribution.amount, fund.currency),
+        fund=plain(one_line(fund.name, 80)),
+        number=contribution.id,
+        note=note,
     )
+    return shorten(f"💰 {text.render(language)}", MESSAGE_LIMIT)
 
 
-def request_notice(request: FundingRequest, fund: Fund) -> str:
-    return shorten(
-        f"🧾 <@{request.requester_id}> asks for **{funds.describe_amounts(request)}** from "
-        f"**{plain(one_line(fund.name, 80))}** (request #{request.id}): "
-        f"{plain(one_line(request.purpose, 200))}. "
-        "Within the fund's limit, a treasurer decides (not the requester).",
-        MESSAGE_LIMIT,
+def request_notice(request: FundingRequest, fund: Fund, language: str = SOURCE) -> str:
+    """The treasurers' notice of a request they decide, in the governance channel."""
+    text = _(
+        "{person} asks for **{amount}** from **{fund}** (request #{number}): {purpose}. Within the fund's "
+        "limit, a treasurer decides (not the requester).",
+        person=f"<@{request.requester_id}>",
+        amount=asked(request),
+        fund=plain(one_line(fund.name, 80)),
+        number=request.id,
+        purpose=plain(one_line(request.purpose, 200)),
     )
+    return shorten(f"🧾 {text.render(language)}", MESSAGE_LIMIT)

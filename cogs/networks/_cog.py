@@ -4,6 +4,7 @@ that serves it (the outbox), and what a closed network decision says in each coo
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -19,6 +20,7 @@ from cogs._common import (
     QueryPagedView,
     actor_of,
     guild_id_of,
+    language_for,
     network_choices,
     requires,
     send_ephemeral,
@@ -37,11 +39,11 @@ from governance import decisions, funds, networks
 from governance.decision_types import DECISION_TYPES
 from governance.decisions import ClosedDecision
 from governance.errors import Conflict, InvalidInput
-from governance.money import format_amount
+from governance.i18n import Text, _, _n, render
+from governance.money import Money
 from governance.networks import NetworkDraft
 from governance.permissions import require_insider, require_member, require_moderator, require_treasurer
 from governance.records import MAX_ID, DecisionStatus, OwedMessage
-from governance.text import plural
 from governance.timeparse import discord_timestamp
 
 log = logging.getLogger("coopbot.networks")
@@ -126,8 +128,11 @@ class Networks(CoopCog):
         )
         await send_ephemeral(
             interaction,
-            f"The network **{discord.utils.escape_markdown(network.name)}** is created, with this "
-            "cooperative as its first member. Invite another cooperative with `/network invite`.",
+            _(
+                "The network **{network}** is created, with this cooperative as its first member. Invite "
+                "another cooperative with `/network invite`.",
+                network=discord.utils.escape_markdown(network.name),
+            ),
         )
 
     @network_group.command(name="invite")
@@ -153,10 +158,13 @@ class Networks(CoopCog):
         )
         await send_ephemeral(
             interaction,
-            f"Invitation code: `{invitation.code}` (single use, valid until "
-            f"{discord_timestamp(invitation.expires_at)}). A moderator of the other cooperative runs "
-            f"`/network join code:{invitation.code}` in their server; their members then decide whether "
-            "to join.",
+            _(
+                "Invitation code: `{code}` (single use, valid until {expires}). A moderator of the other "
+                "cooperative runs `/network join code:{code}` in their server; their members then decide "
+                "whether to join.",
+                code=invitation.code,
+                expires=discord_timestamp(invitation.expires_at),
+            ),
         )
 
     @network_group.command(name="join")
@@ -184,10 +192,28 @@ class Networks(CoopCog):
             decision_type=type,
             now=self._now(),
         )
-        then = " once the network accepts it too." if opened.network.requires_acceptance else "."
-        await self._put_to_members(
-            interaction, opened, "join", f"When it passes, this cooperative is a member{then}"
-        )
+        if opened.network.requires_acceptance:
+            await self._put_to_members(
+                interaction,
+                opened,
+                lambda network, where: _(
+                    "The members now decide whether to join **{network}**: {where}. When it passes, this "
+                    "cooperative is a member once the network accepts it too.",
+                    network=network,
+                    where=where,
+                ),
+            )
+        else:
+            await self._put_to_members(
+                interaction,
+                opened,
+                lambda network, where: _(
+                    "The members now decide whether to join **{network}**: {where}. When it passes, this "
+                    "cooperative is a member.",
+                    network=network,
+                    where=where,
+                ),
+            )
 
     @network_group.command(name="leave")
     @requires(require_moderator)
@@ -213,24 +239,36 @@ class Networks(CoopCog):
             decision_type=type,
             now=self._now(),
         )
-        await self._put_to_members(interaction, opened, "leave", "If it passes, this cooperative leaves it.")
+        await self._put_to_members(
+            interaction,
+            opened,
+            lambda network, where: _(
+                "The members now decide whether to leave **{network}**: {where}. If it passes, this "
+                "cooperative leaves it.",
+                network=network,
+                where=where,
+            ),
+        )
 
     async def _put_to_members(
-        self, interaction: discord.Interaction[CoopBot], opened: networks.JoinOpened, verb: str, then: str
+        self,
+        interaction: discord.Interaction[CoopBot],
+        opened: networks.JoinOpened,
+        said: Callable[[str, str], Text],
     ) -> None:
-        """Post the cooperative's decision to join or leave, and tell the moderator where it is."""
+        """Post the cooperative's decision to join or leave, and tell the moderator where it is (`said`: the
+        answer, from the network's name and where the decision is)."""
         message = await self._post_decision(opened.decision, self._now())
         if message is None:  # cancelled: a new /network join or leave can follow once the bot can post
             raise Conflict(
-                "I couldn't post the decision in the governance channel, so it was cancelled. Check my "
-                "permissions there (Send Messages, Embed Links, Create Public Threads) and try again (to "
-                "join, with a new code: this one is used)."
+                _(
+                    "I couldn't post the decision in the governance channel, so it was cancelled. Check my "
+                    "permissions there (Send Messages, Embed Links, Create Public Threads) and try again (to "
+                    "join, with a new code: this one is used)."
+                )
             )
         name = discord.utils.escape_markdown(opened.network.name)
-        await send_ephemeral(
-            interaction,
-            f"The members now decide whether to {verb} **{name}**: {self._where(message)}. {then}",
-        )
+        await send_ephemeral(interaction, said(name, self._where(message)))
 
     # --- reading ------------------------------------------------------------------------------------
 
@@ -242,7 +280,7 @@ class Networks(CoopCog):
     ) -> None:
         """The network: its cooperatives and its proposals."""
         view = await networks.show(self.bot.database, guild_id=guild_id_of(interaction), network_name=network)
-        await send_ephemeral(interaction, embed=network_embed(view))
+        await send_ephemeral(interaction, embed=network_embed(view, language_for(interaction)))
 
     @network_group.command(name="decisions")
     @requires(require_insider)
@@ -256,17 +294,18 @@ class Networks(CoopCog):
         """The network's proposals: open ones first, then what it decided."""
         guild_id = guild_id_of(interaction)
         await networks.proposals_page(self.bot.database, guild_id=guild_id, network_name=network, page=1)
-        await QueryPagedView(partial(self._proposals_page, guild_id, network), page=page - 1).send(
+        language = language_for(interaction)
+        await QueryPagedView(partial(self._proposals_page, guild_id, network, language), page=page - 1).send(
             interaction
         )
 
     async def _proposals_page(
-        self, guild_id: int, network: str | None, page: int
+        self, guild_id: int, network: str | None, language: str, page: int
     ) -> tuple[discord.Embed, int]:
         found = await networks.proposals_page(
             self.bot.database, guild_id=guild_id, network_name=network, page=page + 1
         )
-        return proposals_embed(found), found.pages
+        return proposals_embed(found, language), found.pages
 
     @network_group.command(name="audit")
     @requires(require_moderator)
@@ -279,13 +318,14 @@ class Networks(CoopCog):
     ) -> None:
         """The network's log: every network action, by which cooperative and person."""
         guild_id, actor = guild_id_of(interaction), actor_of(interaction)
-        await self._log_page(guild_id, actor, network, 0)  # refusals before any view is built
-        await QueryPagedView(partial(self._log_page, guild_id, actor, network), page=page - 1).send(
+        language = language_for(interaction)
+        await self._log_page(guild_id, actor, network, language, 0)  # refusals before any view is built
+        await QueryPagedView(partial(self._log_page, guild_id, actor, network, language), page=page - 1).send(
             interaction
         )
 
     async def _log_page(
-        self, guild_id: int, actor: Any, network: str | None, page: int
+        self, guild_id: int, actor: Any, network: str | None, language: str, page: int
     ) -> tuple[discord.Embed, int]:
         found = await networks.network_log(
             self.bot.database,
@@ -295,7 +335,7 @@ class Networks(CoopCog):
             page=page + 1,
             now=self._now(),
         )
-        return log_embed(found), found.pages
+        return log_embed(found, language), found.pages
 
     # --- proposing ----------------------------------------------------------------------------------
 
@@ -361,14 +401,19 @@ class Networks(CoopCog):
         )
         await self.bot.outbox.send_due()
         self.bot.due.wake_at(opened.proposal.closes_at)
-        coops = plural(len(opened.copies), "cooperative", "cooperatives")
-        text = (
-            f"Network proposal {networks.label(opened.proposal)} is open in {coops} of "
-            f"**{discord.utils.escape_markdown(opened.network.name)}** until "
-            f"{discord_timestamp(opened.proposal.closes_at)}."
-        )
+        language = language_for(interaction)
+        text = _n(
+            "Network proposal {proposal} is open in {count} cooperative of **{network}** until {closes}.",
+            "Network proposal {proposal} is open in {count} cooperatives of **{network}** until {closes}.",
+            len(opened.copies),
+            proposal=networks.label(opened.proposal),
+            network=discord.utils.escape_markdown(opened.network.name),
+            closes=discord_timestamp(opened.proposal.closes_at),
+        ).render(language)
         if opened.skipped:
-            text += f" Not posted in: {', '.join(opened.skipped)}."
+            text += " " + _("Not posted in: {cooperatives}.", cooperatives=", ".join(opened.skipped)).render(
+                language
+            )
         await send_ephemeral(interaction, shorten(text, 2000))
 
     # --- network funds ------------------------------------------------------------------------------
@@ -405,9 +450,13 @@ class Networks(CoopCog):
         )
         await send_ephemeral(
             interaction,
-            f"The network fund **{discord.utils.escape_markdown(fund.name)}** ({fund.currency}) is open in "
-            f"**{discord.utils.escape_markdown(found.name)}**. Treasurers of its cooperatives put money in "
-            "with `/network fund contribute`.",
+            _(
+                "The network fund **{fund}** ({currency}) is open in **{network}**. Treasurers of its "
+                "cooperatives put money in with `/network fund contribute`.",
+                fund=discord.utils.escape_markdown(fund.name),
+                currency=fund.currency,
+                network=discord.utils.escape_markdown(found.name),
+            ),
         )
 
     @fund_group.command(name="contribute")
@@ -441,15 +490,23 @@ class Networks(CoopCog):
             now=self._now(),
             reason=note or "",
         )
-        moved = format_amount(receipt.amount, receipt.fund.currency)
+        moved = Money(receipt.amount, receipt.fund.currency)
         to = discord.utils.escape_markdown(receipt.fund.name)
         if receipt.duplicate:
-            await send_ephemeral(interaction, f"Already moved: {moved} to **{to}**.")
+            await send_ephemeral(
+                interaction, _("Already moved: {amount} to **{fund}**.", amount=moved, fund=to)
+            )
             return
         await send_ephemeral(
             interaction,
-            f"Moved {moved} from **{discord.utils.escape_markdown(receipt.from_fund_name)}** to the network "
-            f"fund **{to}**, which now holds {format_amount(receipt.fund.balance, receipt.fund.currency)}.",
+            _(
+                "Moved {amount} from **{from_fund}** to the network fund **{fund}**, which now holds "
+                "{balance}.",
+                amount=moved,
+                from_fund=discord.utils.escape_markdown(receipt.from_fund_name),
+                fund=to,
+                balance=Money(receipt.fund.balance, receipt.fund.currency),
+            ),
         )
 
     @fund_group.command(name="show")
@@ -469,7 +526,7 @@ class Networks(CoopCog):
         waiting = await networks.open_requests(
             self.bot.database, guild_id=guild_id, network_name=network, fund=fund
         )
-        await send_ephemeral(interaction, embed=network_fund_embed(view, waiting))
+        await send_ephemeral(interaction, embed=network_fund_embed(view, waiting, language_for(interaction)))
 
     @fund_group.command(name="request")
     @requires(require_member)
@@ -500,19 +557,24 @@ class Networks(CoopCog):
             now=self._now(),
         )
         label = networks.request_label(receipt.request)
-        asked = format_amount(receipt.request.amount, receipt.request.currency)
+        asked = Money(receipt.request.amount, receipt.request.currency)
         if receipt.proposal is None:
-            text = (
-                f"Request {label} for {asked} is waiting for a treasurer of one of the network's "
-                "cooperatives (`/network fund approve`)."
+            text = _(
+                "Request {request} for {amount} is waiting for a treasurer of one of the network's "
+                "cooperatives (`/network fund approve`).",
+                request=label,
+                amount=asked,
             )
         else:
             await self.bot.outbox.send_due()  # this server's copy of the network's decision
             self.bot.due.wake_at(receipt.proposal.closes_at)
-            text = (
-                f"Request {label} for {asked} is above the fund's treasurer limit: the network decides it, "
-                f"by cooperative, in network proposal {networks.label(receipt.proposal)} (until "
-                f"{discord_timestamp(receipt.proposal.closes_at)})."
+            text = _(
+                "Request {request} for {amount} is above the fund's treasurer limit: the network decides it, "
+                "by cooperative, in network proposal {proposal} (until {closes}).",
+                request=label,
+                amount=asked,
+                proposal=networks.label(receipt.proposal),
+                closes=discord_timestamp(receipt.proposal.closes_at),
             )
         await send_ephemeral(interaction, text)
 
@@ -546,13 +608,20 @@ class Networks(CoopCog):
             now=self._now(),
         )
         label = networks.request_label(receipt.request)
-        shown = format_amount(receipt.request.amount, receipt.request.currency)
+        shown = Money(receipt.request.amount, receipt.request.currency)
         if approve:
             await send_ephemeral(
-                interaction, f"Approved {label} ({shown}); record its payment with `/network fund pay`."
+                interaction,
+                _(
+                    "Approved {request} ({amount}); record its payment with `/network fund pay`.",
+                    request=label,
+                    amount=shown,
+                ),
             )
         else:
-            await send_ephemeral(interaction, f"Rejected {label} ({shown}).")
+            await send_ephemeral(
+                interaction, _("Rejected {request} ({amount}).", request=label, amount=shown)
+            )
 
     @fund_group.command(name="pay")
     @requires(
@@ -576,12 +645,20 @@ class Networks(CoopCog):
             now=self._now(),
         )
         label = networks.request_label(receipt.request)
-        shown = format_amount(receipt.request.amount, receipt.request.currency)
-        left = format_amount(receipt.fund.balance, receipt.fund.currency)
+        values = {
+            "request": label,
+            "amount": Money(receipt.request.amount, receipt.request.currency),
+            "fund": discord.utils.escape_markdown(receipt.fund.name),
+            "balance": Money(receipt.fund.balance, receipt.fund.currency),
+        }
         await send_ephemeral(
             interaction,
-            f"{'Already recorded: ' if receipt.duplicate else ''}{label} paid, {shown} from "
-            f"**{discord.utils.escape_markdown(receipt.fund.name)}**, which now holds {left}.",
+            _(
+                "Already recorded: {request} paid, {amount} from **{fund}**, which now holds {balance}.",
+                **values,
+            )
+            if receipt.duplicate
+            else _("{request} paid, {amount} from **{fund}**, which now holds {balance}.", **values),
         )
 
     @fund_group.command(name="treasurers")
@@ -613,8 +690,11 @@ class Networks(CoopCog):
         )
         await send_ephemeral(
             interaction,
-            f"**{discord.utils.escape_markdown(found.name)}**'s requests are now decided and paid by "
-            f"{treasurers_line(found)}.",
+            _(
+                "**{fund}**'s requests are now decided and paid by {treasurers}.",
+                fund=discord.utils.escape_markdown(found.name),
+                treasurers=treasurers_line(found, language_for(interaction)),
+            ),
         )
 
     # --- what the outbox delivers -------------------------------------------------------------------
@@ -654,7 +734,9 @@ class Networks(CoopCog):
         else:
             return
         if text and decision.thread_id is not None:
-            await self._post(decision.thread_id, shorten(text, 2000), nonce=f"coop-network-{decision.id}")
+            language = await self._coop_language(decision.guild_id)  # a public post: the cooperative's
+            said = str(render(text, language))
+            await self._post(decision.thread_id, shorten(said, 2000), nonce=f"coop-network-{decision.id}")
 
     # --- helpers ------------------------------------------------------------------------------------
 
@@ -667,7 +749,7 @@ class Networks(CoopCog):
             settings.governance_channel_id is None
             or await self._channel(settings.governance_channel_id) is None
         ):
-            raise InvalidInput("Set a governance channel first: /coop setup governance_channel:#channel")
+            raise InvalidInput(_("Set a governance channel first: /coop setup governance_channel:#channel"))
 
     @fund_create.autocomplete("network")
     @fund_contribute.autocomplete("network")

@@ -27,6 +27,7 @@ from cogs._common import (
     actor_from,
     actor_of,
     guild_id_of,
+    language_for,
     pinging_only,
     requires,
     send_ephemeral,
@@ -34,13 +35,14 @@ from cogs._common import (
 from cogs._moderation import attach_to_coop, attach_to_mod, detach_from_coop, detach_from_mod
 from cogs._text import one_line, shorten
 from cogs.onboarding._forms import (
+    EDIT_AGAIN_LABEL,
     CharterModal,
     DirectoryView,
     LeaveConfirmView,
     ProfileModal,
     RetryProfileView,
 )
-from cogs.onboarding._items import PERSISTENT_ITEMS, agree_view, welcome_view
+from cogs.onboarding._items import INTRODUCE_LABEL, PERSISTENT_ITEMS, agree_view, welcome_view
 from cogs.onboarding._moderation import MemberModeration, charter_command
 from cogs.onboarding._render import (
     STANDING_LABELS,
@@ -56,7 +58,7 @@ from cogs.onboarding._roles import change_roles
 from governance import decisions, membership
 from governance.decision_types import get_type
 from governance.errors import Conflict, InvalidInput, NotFound
-from governance.i18n import _
+from governance.i18n import Lowered, Text, Translated, _
 from governance.membership import Change, ProfileDraft
 from governance.permissions import Actor, require_insider
 from governance.records import Application, ApplicationStatus, CoopSettings, Decision, Member, MemberStatus
@@ -72,11 +74,41 @@ LEAVE_CHOICES = [
     app_commands.Choice(name="Step down to contributor", value=MemberStatus.CONTRIBUTOR.value),
     app_commands.Choice(name="Leave the cooperative", value=MemberStatus.DEPARTED.value),
 ]
-DONE = {
-    Change.PROMOTE: "{who} is now a member.",
-    Change.DEMOTE: "{who} is now a contributor.",
-    Change.REMOVE: "{who} is no longer in the cooperative; their history stays.",
-}
+
+
+def _done(change: Change, person: str) -> Text:
+    """What a moderator is told when a change of standing is done."""
+    if change == Change.PROMOTE:
+        return _("{person} is now a member.", person=person)
+    if change == Change.DEMOTE:
+        return _("{person} is now a contributor.", person=person)
+    return _("{person} is no longer in the cooperative; their history stays.", person=person)
+
+
+def _in_channel(message: discord.Message) -> str:
+    """The channel a message was posted in, as a mention."""
+    return f"<#{message.channel.id}>"
+
+
+def _directory_heading(role: str | None, skill: str | None) -> Text:
+    """The directory's title: whom it lists (everyone, members or contributors), and with which skill."""
+    if skill:
+        skill = shorten(skill, 60)
+        if role == MemberStatus.MEMBER:
+            return _("Members with “{skill}” among their skills", skill=skill)
+        if role == MemberStatus.CONTRIBUTOR:
+            return _("Contributors with “{skill}” among their skills", skill=skill)
+        return _("The cooperative with “{skill}” among their skills", skill=skill)
+    if role == MemberStatus.MEMBER:
+        return _("Members")
+    if role == MemberStatus.CONTRIBUTOR:
+        return _("Contributors")
+    return _("The cooperative")
+
+
+def _sentences(language: str, *texts: Text | None) -> str:
+    """Whole sentences said one after another, each in `language` (None: left out)."""
+    return " ".join(text.render(language) for text in texts if text is not None)
 
 
 def _draft_of(row: Member | None, fallback_name: str) -> ProfileDraft:
@@ -115,10 +147,13 @@ class Onboarding(CoopCog):
 
     # --- helpers ----------------------------------------------------------------------------------
 
-    async def _tell_moderators(self, guild_id: int, text: str) -> None:
-        """Something a moderator must fix goes to the governance channel."""
+    async def _tell_moderators(self, guild_id: int, text: Text) -> None:
+        """Something a moderator must fix goes to the governance channel, in the cooperative's language."""
         settings = await self._settings(guild_id)
-        posted = await self._post(settings.governance_channel_id or settings.welcome_channel_id, text)
+        language = await self._coop_language(guild_id)
+        posted = await self._post(
+            settings.governance_channel_id or settings.welcome_channel_id, text.render(language)
+        )
         if posted is None:
             log.warning("Could not tell the moderators of guild %s: %s", guild_id, text)
 
@@ -128,7 +163,7 @@ class Onboarding(CoopCog):
         """The guild a button belongs to and the clicker as its member (a click in a DM has no guild)."""
         guild = self.bot.get_guild(guild_id)
         if guild is None:
-            raise NotFound("I'm not in that server any more.")
+            raise NotFound(_("I'm not in that server any more."))
         user = interaction.user
         if isinstance(user, discord.Member) and user.guild.id == guild_id:
             return guild, user
@@ -137,7 +172,7 @@ class Onboarding(CoopCog):
             try:
                 person = await guild.fetch_member(user.id)
             except discord.NotFound:
-                raise NotFound(f"You are not in {guild.name} any more.") from None
+                raise NotFound(_("You are not in {server} any more.", server=guild.name)) from None
         return guild, person
 
     async def _member_of(self, guild: discord.Guild, user_id: int) -> discord.Member | None:
@@ -204,14 +239,14 @@ class Onboarding(CoopCog):
             self.bot.database, guild_id=guild_id, version=version, now=now
         )
         standing = membership.standing_of(settings, actor_from(person))
-        problem: str | None = None
+        problem: Text | None = None
         role_given = False
         if standing == MemberStatus.VISITOR:
             role = guild.get_role(settings.contributor_role_id) if settings.contributor_role_id else None
             if settings.contributor_role_id is None:
                 standing = MemberStatus.CONTRIBUTOR  # no role to give: agreeing is what makes a contributor
             elif role is None:
-                problem = "the contributor role set with /coop setup no longer exists: choose it again."
+                problem = _("the contributor role set with /coop setup no longer exists: choose it again.")
             else:
                 result = await change_roles(
                     person, add=[role], reason=f"Agreed to the charter (version {version})"
@@ -227,24 +262,39 @@ class Onboarding(CoopCog):
             standing=standing,
             now=now,
         )
+        language = language_for(interaction)
         if acceptance.recorded:
-            text = f"Thank you for agreeing to the charter of **{guild.name}** (version {version})."
+            thanks = _(
+                "Thank you for agreeing to the charter of **{server}** (version {version}).",
+                server=guild.name,
+                version=version,
+            )
         else:
-            text = (
-                f"You already agreed to version {version} of the charter "
-                f"{discord_timestamp(acceptance.accepted_at, 'R')}."
+            thanks = _(
+                "You already agreed to version {version} of the charter {when}.",
+                version=version,
+                when=discord_timestamp(acceptance.accepted_at, "R"),
             )
+        next_step = None
         if role_given:
-            text += (
-                " You are now a contributor. Next, **Introduce yourself** so that we get to know you; "
-                "when you are ready to become a member, use `/member apply`."
+            next_step = _(
+                "You are now a contributor. Next, **{introduce}** so that we get to know you; when you are "
+                "ready to become a member, use `/member apply`.",
+                introduce=Translated(INTRODUCE_LABEL),
             )
+        text = _sentences(language, thanks, next_step)
         if problem:
-            text += "\nI couldn't give you the contributor role yet: the moderators have been told."
+            text += "\n" + _(
+                "I couldn't give you the contributor role yet: the moderators have been told."
+            ).render(language)
             await self._tell_moderators(
                 guild_id,
-                f"⚠️ {person.mention} agreed to the charter, but I couldn't give them the contributor role. "
-                f"{problem}",
+                _(
+                    "⚠️ {person} agreed to the charter, but I couldn't give them the contributor role. "
+                    "{problem}",
+                    person=person.mention,
+                    problem=problem,
+                ),
             )
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
@@ -258,7 +308,13 @@ class Onboarding(CoopCog):
         row = await membership.get_member(self.bot.database, guild_id, person.id)
         first = row is None or row.introduced_at is None
         await interaction.response.send_modal(
-            ProfileModal(self, guild_id, _draft_of(row, person.display_name), first=first)
+            ProfileModal(
+                self,
+                guild_id,
+                _draft_of(row, person.display_name),
+                first=first,
+                language=language_for(interaction),
+            )
         )
 
     async def save_profile(
@@ -268,10 +324,15 @@ class Onboarding(CoopCog):
         try:
             membership.clean_profile(draft)
         except InvalidInput as refusal:
+            language = language_for(interaction)
             await send_ephemeral(
                 interaction,
-                f"{refusal.message} Press **Edit again** to fix it: what you wrote is kept.",
-                view=RetryProfileView(self, guild_id, draft, first=first),
+                _(
+                    "{problem} Press **{edit_again}** to fix it: what you wrote is kept.",
+                    problem=refusal.text,
+                    edit_again=Translated(EDIT_AGAIN_LABEL),
+                ),
+                view=RetryProfileView(self, guild_id, draft, first=first, language=language),
             )
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -286,18 +347,27 @@ class Onboarding(CoopCog):
             now=self._now(),
         )
         if saved.first:
+            coop_language = await self._coop_language(guild_id)  # a public post
             posted = await self._post(
                 settings.welcome_channel_id,
-                f"{person.mention} introduced themselves.",
-                embed=introduction_embed(saved.member, person),
+                _("{person} introduced themselves.", person=person.mention).render(coop_language),
+                embed=introduction_embed(saved.member, person, coop_language),
             )
-            where = f" and posted in <#{posted.channel.id}>" if posted is not None else ""
-            text = f"Thank you, {saved.member.display_name}! Your introduction is saved{where}."
+            if posted is not None:
+                text = _(
+                    "Thank you, {name}! Your introduction is saved and posted in {channel}.",
+                    name=saved.member.display_name,
+                    channel=_in_channel(posted),
+                )
+            else:
+                text = _("Thank you, {name}! Your introduction is saved.", name=saved.member.display_name)
         elif saved.changed:
-            text = "Your profile is updated."
+            text = _("Your profile is updated.")
         else:
-            text = "Nothing changed in your profile."
-        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            text = _("Nothing changed in your profile.")
+        await interaction.followup.send(
+            text.render(language_for(interaction)), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
 
     # --- /member ----------------------------------------------------------------------------------
 
@@ -315,7 +385,9 @@ class Onboarding(CoopCog):
         """Ask to become a member of the cooperative; the members decide."""
         assert interaction.guild is not None and self.bot.user is not None
         if sponsor is not None and sponsor.bot:
-            raise InvalidInput(f"{sponsor.mention} is a bot and can't sponsor you: name a member.")
+            raise InvalidInput(
+                _("{person} is a bot and can't sponsor you: name a member.", person=sponsor.mention)
+            )
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild = interaction.guild
         now = self._now()
@@ -332,17 +404,31 @@ class Onboarding(CoopCog):
         )
         application = opened.application
         assert application.id is not None
+        language = language_for(interaction)
         if opened.decision is None:
             settings = await self._settings(guild.id)
+            if sponsor is not None:
+                asks = _(
+                    "{person} asks to become a member, sponsored by {sponsor}. Moderators decide: "
+                    "`/mod member promote` to admit, `/mod member decline` to decline.",
+                    person=interaction.user.mention,
+                    sponsor=sponsor.mention,
+                )
+            else:
+                asks = _(
+                    "{person} asks to become a member. Moderators decide: `/mod member promote` to admit, "
+                    "`/mod member decline` to decline.",
+                    person=interaction.user.mention,
+                )
+            post = f"📨 {asks.render(await self._coop_language(guild.id))}"  # a public post
             await self._post(
                 settings.governance_channel_id,
-                f"📨 {interaction.user.mention} asks to become a member"
-                + (f", sponsored by {sponsor.mention}" if sponsor else "")
-                + ". Moderators decide: `/mod member promote` to admit, `/mod member decline` to decline."
-                + (f"\n> {shorten(statement, 1500)}" if statement else ""),
+                post + (f"\n> {shorten(statement, 1500)}" if statement else ""),
             )
             await interaction.followup.send(
-                "Your application is in: a moderator will decide it, and I'll tell you the outcome.",
+                _(
+                    "Your application is in: a moderator will decide it, and I'll tell you the outcome."
+                ).render(language),
                 ephemeral=True,
             )
             return
@@ -358,14 +444,22 @@ class Onboarding(CoopCog):
                 reason="the admission decision could not be posted",
             )
             raise Conflict(
-                "I couldn't post your application in the governance channel, so nothing was opened. "
-                "A moderator should check my permissions there (Send Messages, Embed Links, "
-                "Create Public Threads)."
+                _(
+                    "I couldn't post your application in the governance channel, so nothing was opened. "
+                    "A moderator should check my permissions there (Send Messages, Embed Links, "
+                    "Create Public Threads)."
+                )
             )
+        opened_line = _(
+            "Your application is open: the members decide in proposal #{number}, which closes {closes}: "
+            "{where}",
+            number=decision.id,
+            closes=discord_timestamp(decision.closes_at, "R"),
+            where=self._where(message),
+        )
+        outcome_promise = _("I'll tell you the outcome.")
         await interaction.followup.send(
-            f"Your application is open: the members decide in proposal #{decision.id}, which closes "
-            f"{discord_timestamp(decision.closes_at, 'R')}: {self._where(message)}\n"
-            "I'll tell you the outcome.",
+            f"{opened_line.render(language)}\n{outcome_promise.render(language)}",
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )
@@ -388,12 +482,20 @@ class Onboarding(CoopCog):
             standing = MemberStatus.DEPARTED
         if row is None and person is None:
             raise NotFound(
-                f"{target.mention} is not in this server and the cooperative has no record of them."
+                _(
+                    "{person} is not in this server and the cooperative has no record of them.",
+                    person=target.mention,
+                )
             )
         await send_ephemeral(
             interaction,
             embed=profile_embed(
-                row, user=person or target, standing=standing, settings=settings, now=self._now()
+                row,
+                user=person or target,
+                standing=standing,
+                settings=settings,
+                now=self._now(),
+                language=language_for(interaction),
             ),
         )
 
@@ -430,14 +532,17 @@ class Onboarding(CoopCog):
             entries = [entry for entry in entries if entry.user_id in with_skill]
         if not entries:
             await send_ephemeral(
-                interaction, "No one matches." if role or skill else "The directory is empty."
+                interaction, _("No one matches.") if role or skill else _("The directory is empty.")
             )
             return
         entries.sort(key=lambda entry: (entry.name.casefold(), entry.user_id))
-        heading = {None: "The cooperative", "member": "Members", "contributor": "Contributors"}[role]
-        if skill:
-            heading += f" with “{shorten(skill, 60)}” among their skills"
-        view = DirectoryView(self, guild.id, entries, heading=heading)
+        view = DirectoryView(
+            self,
+            guild.id,
+            entries,
+            heading=_directory_heading(role, skill),
+            language=language_for(interaction),
+        )
         embed = await view.render()
         if view.pages > 1:
             await send_ephemeral(interaction, embed=embed, view=view)
@@ -457,13 +562,15 @@ class Onboarding(CoopCog):
         )
         standing = membership.standing_of(settings, actor)
         if to == MemberStatus.CONTRIBUTOR and standing != MemberStatus.MEMBER:
-            raise Conflict("You are not a member, so there is nothing to step down from.")
+            raise Conflict(_("You are not a member, so there is nothing to step down from."))
         question = (
-            "Step down from membership to contributor? You can apply again later."
+            _("Step down from membership to contributor? You can apply again later.")
             if to == MemberStatus.CONTRIBUTOR
-            else "Leave the cooperative? You'll no longer be a member or a contributor; your history stays."
+            else _(
+                "Leave the cooperative? You'll no longer be a member or a contributor; your history stays."
+            )
         )
-        view = LeaveConfirmView(self, to=to)
+        view = LeaveConfirmView(self, to=to, language=language_for(interaction))
         await send_ephemeral(interaction, question, view=view)
         view.origin = interaction
 
@@ -498,16 +605,17 @@ class Onboarding(CoopCog):
             )
         if result.ok:
             text = (
-                "Done: you are a contributor now. Thank you for your time as a member."
+                _("Done: you are a contributor now. Thank you for your time as a member.")
                 if to == MemberStatus.CONTRIBUTOR
-                else "Done: you have left the cooperative. Thank you for all you did; you're welcome back."
+                else _("Done: you have left the cooperative. Thank you for all you did; you're welcome back.")
             )
         else:
-            text = "I couldn't change your roles, so nothing changed yet: the moderators have been told."
+            text = _("I couldn't change your roles, so nothing changed yet: the moderators have been told.")
             await self._tell_moderators(
-                person.guild.id, f"⚠️ {person.mention} asked to leave, but {result.problem}"
+                person.guild.id,
+                _("⚠️ {person} asked to leave, but {problem}", person=person.mention, problem=result.problem),
             )
-        await interaction.edit_original_response(content=text, view=None)
+        await interaction.edit_original_response(content=text.render(language_for(interaction)), view=None)
 
     # --- the charter: /charter, and /coop charter (cogs/onboarding/_moderation.py) ------------------
 
@@ -519,21 +627,24 @@ class Onboarding(CoopCog):
         settings = await self._settings(interaction.guild.id)
         if not has_charter(settings):
             await send_ephemeral(
-                interaction, "The cooperative has not written its charter yet (moderators: /coop charter)."
+                interaction, _("The cooperative has not written its charter yet (moderators: /coop charter).")
             )
             return
         row = await membership.get_member(self.bot.database, interaction.guild.id, interaction.user.id)
         if row and row.charter_version == settings.charter_version and row.charter_accepted_at:
-            note = f"You agreed to this version {discord_timestamp(row.charter_accepted_at, 'R')}."
+            note = _(
+                "You agreed to this version {when}.", when=discord_timestamp(row.charter_accepted_at, "R")
+            )
         elif row and row.charter_version:
-            note = f"You agreed to version {row.charter_version}; this one is new to you."
+            note = _("You agreed to version {version}; this one is new to you.", version=row.charter_version)
         else:
-            note = "You haven't agreed to it yet."
+            note = _("You haven't agreed to it yet.")
+        language = language_for(interaction)
         await send_ephemeral(
             interaction,
             note,
-            embed=charter_embed(settings, interaction.guild.name),
-            view=agree_view(interaction.guild.id, settings.charter_version),
+            embed=charter_embed(settings, interaction.guild.name, language),
+            view=agree_view(interaction.guild.id, settings.charter_version, language),
         )
 
     async def edit_charter(
@@ -546,7 +657,13 @@ class Onboarding(CoopCog):
         if version is not None:  # refused before the form, not after the moderator has written it
             membership.check_charter_version(settings, version, decide=decide)
         await interaction.response.send_modal(
-            CharterModal(self, current=settings.charter_text, version=version, decide=decide)
+            CharterModal(
+                self,
+                current=settings.charter_text,
+                version=version,
+                decide=decide,
+                language=language_for(interaction),
+            )
         )
 
     async def publish_charter(
@@ -567,26 +684,30 @@ class Onboarding(CoopCog):
             now=self._now(),
         )
         settings = change.settings
-        reply = f"The charter is saved as version {settings.charter_version}."
+        saved = _("The charter is saved as version {version}.", version=settings.charter_version)
         if change.reaccept:
             posted = await self._ask_everyone_to_agree(guild, settings, first=change.previous_version == 0)
             if posted is not None:
-                reply += f" Everyone is asked to agree to it in <#{posted.channel.id}>."
+                then = _("Everyone is asked to agree to it in {channel}.", channel=_in_channel(posted))
             else:
-                reply += " I couldn't post it for everyone to agree: set a welcome channel with /coop setup."
+                then = _("I couldn't post it for everyone to agree: set a welcome channel with /coop setup.")
         else:
-            reply += " It's a wording fix: everyone's agreement stands."
-        await interaction.followup.send(reply, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            then = _("It's a wording fix: everyone's agreement stands.")
+        await interaction.followup.send(
+            _sentences(language_for(interaction), saved, then), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
 
     async def _ask_everyone_to_agree(
         self, guild: discord.Guild, settings: CoopSettings, *, first: bool
     ) -> discord.Message | None:
-        """Post a new charter version with its agree button (in the welcome channel, else governance)."""
+        """Post a new charter version with its agree button (in the welcome channel, else governance), in
+        the cooperative's language."""
+        language = await self._coop_language(guild.id)
         return await self._post(
             settings.welcome_channel_id or settings.governance_channel_id,
-            charter_announcement(settings, guild.name, first=first),
-            embed=charter_embed(settings, guild.name),
-            view=agree_view(guild.id, settings.charter_version),
+            charter_announcement(settings, guild.name, first=first, language=language),
+            embed=charter_embed(settings, guild.name, language),
+            view=agree_view(guild.id, settings.charter_version, language),
         )
 
     async def _propose_charter(
@@ -605,13 +726,23 @@ class Onboarding(CoopCog):
         message = await self._post_decision(decision, now)
         if message is None:
             raise Conflict(
-                "I couldn't post the proposal in the governance channel, so nothing was opened. Check my "
-                "permissions there (Send Messages, Embed Links, Create Public Threads)."
+                _(
+                    "I couldn't post the proposal in the governance channel, so nothing was opened. Check my "
+                    "permissions there (Send Messages, Embed Links, Create Public Threads)."
+                )
             )
+        language = language_for(interaction)
+        in_hands = _(
+            "Version {version} of the charter is in the members' hands: proposal #{number} closes {closes}: "
+            "{where}",
+            version=decision.link_id,
+            number=decision.id,
+            closes=discord_timestamp(decision.closes_at, "R"),
+            where=self._where(message),
+        )
+        if_passes = _("If it passes, it becomes the charter and everyone is asked to agree to it.")
         await interaction.followup.send(
-            f"Version {decision.link_id} of the charter is in the members' hands: proposal #{decision.id} "
-            f"closes {discord_timestamp(decision.closes_at, 'R')}: {self._where(message)}\nIf it passes, it "
-            "becomes the charter and everyone is asked to agree to it.",
+            f"{in_hands.render(language)}\n{if_passes.render(language)}",
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )
@@ -623,8 +754,13 @@ class Onboarding(CoopCog):
         if settings is None or guild is None:
             return
         posted = await self._ask_everyone_to_agree(guild, settings, first=False)
-        where = f" Everyone is asked to agree to it in <#{posted.channel.id}>." if posted is not None else ""
-        await self._post(decision.thread_id, f"Version {settings.charter_version} is now the charter.{where}")
+        where = (
+            _("Everyone is asked to agree to it in {channel}.", channel=_in_channel(posted))
+            if posted is not None
+            else None
+        )
+        adopted = _("Version {version} is now the charter.", version=settings.charter_version)
+        await self._post(decision.thread_id, _sentences(await self._coop_language(guild.id), adopted, where))
 
     # --- admissions -------------------------------------------------------------------------------
 
@@ -652,16 +788,24 @@ class Onboarding(CoopCog):
         if guild is None:
             return
         settings = await self._settings(guild.id)
+        language = await self._coop_language(guild.id)  # DMs and posts: the cooperative's language
         who = f"<@{application.user_id}>"
         person = await self._member_of(guild, application.user_id)
         if person is None:
             await self._tell_moderators(
-                guild.id, f"{who} was admitted by proposal #{decision.id}, but is no longer in the server."
+                guild.id,
+                _(
+                    "{person} was admitted by proposal #{number}, but is no longer in the server.",
+                    person=who,
+                    number=decision.id,
+                ),
             )
             return
         role = guild.get_role(settings.member_role_id or 0)
         if role is None:
-            problem: str | None = "the member role set with /coop setup no longer exists: choose it again."
+            problem: Text | None = _(
+                "the member role set with /coop setup no longer exists: choose it again."
+            )
         else:
             problem = (
                 await change_roles(person, add=[role], reason=f"Admitted by proposal #{decision.id}")
@@ -674,24 +818,41 @@ class Onboarding(CoopCog):
                 now=self._now(),
                 joined_at=person.joined_at,
             )
+            welcome = _(
+                "Welcome as a member of **{server}**! The cooperative agreed to admit you "
+                "(proposal #{number}), and you now have the member role.",
+                server=guild.name,
+                number=decision.id,
+            )
             await self._tell(
                 person.id,
-                f"🎉 Welcome as a member of **{guild.name}**! The cooperative agreed to admit you "
-                f"(proposal #{decision.id}), and you now have the member role.",
+                f"🎉 {welcome.render(language)}",
                 fallback_channel_id=decision.thread_id or settings.governance_channel_id,
             )
-            await self._post(decision.thread_id, f"{person.mention} now has the member role. Welcome!")
+            await self._post(
+                decision.thread_id,
+                _("{person} now has the member role. Welcome!", person=person.mention).render(language),
+            )
             return
         await self._tell_moderators(
             guild.id,
-            f"⚠️ {person.mention} was admitted by proposal #{decision.id}, but I couldn't give them the "
-            f"member role. {problem} Once that is fixed, a moderator can give it with "
-            f"`/mod member promote`.",
+            _(
+                "⚠️ {person} was admitted by proposal #{number}, but I couldn't give them the member role. "
+                "{problem} Once that is fixed, a moderator can give it with `/mod member promote`.",
+                person=person.mention,
+                number=decision.id,
+                problem=problem,
+            ),
+        )
+        admitted = _(
+            "The cooperative **{server}** agreed to admit you as a member (proposal #{number})! I couldn't "
+            "give you the member role yet; the moderators have been told and will sort it out.",
+            server=guild.name,
+            number=decision.id,
         )
         await self._tell(
             person.id,
-            f"🎉 The cooperative **{guild.name}** agreed to admit you as a member (proposal #{decision.id})! "
-            "I couldn't give you the member role yet; the moderators have been told and will sort it out.",
+            f"🎉 {admitted.render(language)}",
             fallback_channel_id=decision.thread_id or settings.governance_channel_id,
         )
 
@@ -699,18 +860,25 @@ class Onboarding(CoopCog):
         self, application: Application, decision: Decision, reasons: list[tuple[int | None, str, str]]
     ) -> None:
         guild = self.bot.get_guild(application.guild_id)
-        name = guild.name if guild else "the cooperative"
+        language = await self._coop_language(application.guild_id)  # a DM: the cooperative's language
         lines = [
-            f"Thank you for applying to become a member of **{name}**. This time the cooperative did not "
-            f"agree to admit you (proposal #{decision.id}: {decision.outcome or 'not passed'})."
+            _(
+                "Thank you for applying to become a member of **{server}**. This time the cooperative "
+                "did not agree to admit you (proposal #{number}: {outcome}).",
+                server=guild.name if guild else _("the cooperative"),
+                number=decision.id,
+                outcome=decision.outcome or _("not passed"),
+            ).render(language)
         ]
         given = [reason for _voter, _ballot, reason in reasons if reason.strip()]
         if given:
-            lines.append("What members said:")
+            lines.append(_("What members said:").render(language))
             lines.extend(f"> {one_line(reason, 400)}" for reason in given)
         lines.append(
-            "You remain a contributor. Talk with the members about what they raised; you are welcome to "
-            "apply again when the time is right."
+            _(
+                "You remain a contributor. Talk with the members about what they raised; you are welcome to "
+                "apply again when the time is right."
+            ).render(language)
         )
         await self._tell(application.user_id, "\n".join(lines), fallback_channel_id=decision.thread_id)
 
@@ -722,7 +890,7 @@ class Onboarding(CoopCog):
         assert interaction.guild is not None
         guild = interaction.guild
         if user.bot:
-            raise InvalidInput("Bots are not part of the cooperative.")
+            raise InvalidInput(_("Bots are not part of the cooperative."))
         reason = membership.clean_reason(reason)
         actor = actor_of(interaction)
         target = actor_from(user)
@@ -733,7 +901,7 @@ class Onboarding(CoopCog):
         member_role = guild.get_role(settings.member_role_id or 0)
         contributor_role = guild.get_role(settings.contributor_role_id or 0)
         if member_role is None:
-            raise InvalidInput("The member role set with /coop setup no longer exists: choose it again.")
+            raise InvalidInput(_("The member role set with /coop setup no longer exists: choose it again."))
         audit_reason = f"{change.value} by {interaction.user} ({interaction.user.id}): {reason}"
         if change == Change.PROMOTE:
             result = await change_roles(user, add=[member_role], reason=audit_reason)
@@ -757,15 +925,20 @@ class Onboarding(CoopCog):
                 joined_at=user.joined_at,
                 complete=result.ok,
             )
+        language = language_for(interaction)
         if result.ok:
-            text = DONE[change].format(who=user.mention) + " Recorded in the audit log."
-        elif not result.changed:
-            text = f"{result.problem}\nNothing was changed, and nothing was recorded."
+            text = _sentences(language, _done(change, user.mention), _("Recorded in the audit log."))
         else:
-            text = (
-                f"{result.problem}\nOnly part of it was done: {user.mention} is now "
-                f"{STANDING_LABELS[standing].lower()}, and that is what I recorded."
-            )
+            assert result.problem is not None
+            if not result.changed:
+                outcome = _("Nothing was changed, and nothing was recorded.")
+            else:
+                outcome = _(
+                    "Only part of it was done: {person} is now {standing}, and that is what I recorded.",
+                    person=user.mention,
+                    standing=Lowered(STANDING_LABELS[standing]),
+                )
+            text = f"{result.problem.render(language)}\n{outcome.render(language)}"
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     async def decline(self, interaction: discord.Interaction[Any], user: discord.Member, reason: str) -> None:
@@ -780,17 +953,32 @@ class Onboarding(CoopCog):
             now=self._now(),
         )
         await interaction.response.defer(ephemeral=True, thinking=True)
+        coop_language = await self._coop_language(guild.id)  # a DM: the cooperative's language
+        declined = _(
+            "Thank you for applying to become a member of **{server}**. This time the moderators did not "
+            "admit you. Their reason:",
+            server=guild.name,
+        )
+        remain = _("You remain a contributor; you are welcome to apply again when the time is right.")
         told = await self._tell(
             application.user_id,
-            f"Thank you for applying to become a member of **{guild.name}**. This time the moderators did "
-            f"not admit you. Their reason:\n> {one_line(reason, 800)}\nYou remain a "
-            "contributor; you are welcome to apply again when the time is right.",
+            f"{declined.render(coop_language)}\n> {one_line(reason, 800)}\n{remain.render(coop_language)}",
             # The reason is theirs to read, not the server's: no public fallback.
             fallback_channel_id=None,
         )
-        note = "I've told them by DM." if told else "Their DMs are closed: please tell them yourself, kindly."
+        note = (
+            _("I've told them by DM.")
+            if told
+            else _("Their DMs are closed: please tell them yourself, kindly.")
+        )
         await interaction.followup.send(
-            f"{user.mention}'s application is declined. {note}", ephemeral=True, allowed_mentions=NO_MENTIONS
+            _sentences(
+                language_for(interaction),
+                _("{person}'s application is declined.", person=user.mention),
+                note,
+            ),
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
         )
 
     async def configure_admission(
@@ -806,8 +994,11 @@ class Onboarding(CoopCog):
             now=self._now(),
         )
         if settings.admission_by_decision:
-            label = get_type(settings.admission_decision_type).label.lower()
-            text = f"Admissions are decided by the members, with a {label} decision for each application."
+            text = _(
+                "Admissions are decided by the members, with a {decision_type} decision for each "
+                "application.",
+                decision_type=Lowered(get_type(settings.admission_decision_type).label),
+            )
         else:
-            text = "Admissions are decided by a moderator: `/mod member promote` or `/mod member decline`."
+            text = _("Admissions are decided by a moderator: `/mod member promote` or `/mod member decline`.")
         await send_ephemeral(interaction, text)

@@ -6,9 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from cogs._common import CoopModal, CoopView, ExpiringView, PagedView
+from cogs._common import CoopModal, CoopView, ExpiringView, PagedView, language_for
+from cogs._text import INPUT_LABEL_LIMIT, MODAL_TITLE_LIMIT, shorten
 from cogs.onboarding._render import DirectoryEntry, directory_embed
 from governance import membership
+from governance.i18n import N_, SOURCE, Text, _, _n, translate
 from governance.membership import ProfileDraft
 
 if TYPE_CHECKING:
@@ -20,6 +22,19 @@ INPUT_LIMIT = 4000
 FORM_TIMEOUT = 900.0
 VIEW_TIMEOUT = 600.0
 DIRECTORY_PAGE_SIZE = 10
+PLACEHOLDER_LIMIT = 100
+EDIT_AGAIN_LABEL = N_("Edit again")
+CANCEL_LABEL = N_("Cancel")
+
+
+def _label(text: Text, language: str) -> str:
+    """A field's label in `language`, within Discord's limit (a translation may run longer)."""
+    return shorten(text.render(language), INPUT_LABEL_LIMIT)
+
+
+def _hint(text: Text, language: str) -> str:
+    """A field's placeholder in `language`, within Discord's limit."""
+    return shorten(text.render(language), PLACEHOLDER_LIMIT)
 
 
 def _paragraph(
@@ -39,42 +54,63 @@ def _paragraph(
 
 
 class ProfileModal(CoopModal):
-    """The introduction, and later the profile editor: name, what they do, skills, why, timezone."""
+    """The introduction, and later the profile editor: name, what they do, skills, why, timezone (in the
+    language of the person filling it in)."""
 
-    def __init__(self, cog: Onboarding, guild_id: int, draft: ProfileDraft, *, first: bool) -> None:
-        super().__init__(title="Introduce yourself" if first else "Edit your profile", timeout=FORM_TIMEOUT)
+    def __init__(
+        self, cog: Onboarding, guild_id: int, draft: ProfileDraft, *, first: bool, language: str = SOURCE
+    ) -> None:
+        title = _("Introduce yourself") if first else _("Edit your profile")
+        super().__init__(title=shorten(title.render(language), MODAL_TITLE_LIMIT), timeout=FORM_TIMEOUT)
         self.cog = cog
         self.guild_id = guild_id
         self.first = first
         self.name: discord.ui.TextInput[ProfileModal] = discord.ui.TextInput(
-            label="Your name, as you'd like to be called",
+            label=_label(_("Your name, as you'd like to be called"), language),
             custom_id="display_name",
             max_length=membership.MAX_DISPLAY_NAME,
             default=draft.display_name[: membership.MAX_DISPLAY_NAME] or None,
         )
         self.what = _paragraph(
-            f"What you do (up to {membership.MAX_WHAT_THEY_DO} characters)",
+            _label(
+                _n(
+                    "What you do (up to {count} character)",
+                    "What you do (up to {count} characters)",
+                    membership.MAX_WHAT_THEY_DO,
+                ),
+                language,
+            ),
             "what_they_do",
             draft.what_they_do,
-            placeholder="Your work, your projects, your venture",
+            placeholder=_hint(_("Your work, your projects, your venture"), language),
         )
         self.skills = _paragraph(
-            f"Skills (up to {membership.MAX_SKILLS} characters)",
+            _label(
+                _n(
+                    "Skills (up to {count} character)",
+                    "Skills (up to {count} characters)",
+                    membership.MAX_SKILLS,
+                ),
+                language,
+            ),
             "skills",
             draft.skills,
             required=False,
-            placeholder="e.g. facilitation, bookkeeping, Python, carpentry",
+            placeholder=_hint(_("e.g. facilitation, bookkeeping, Python, carpentry"), language),
         )
         self.why = _paragraph(
-            f"What brings you here (up to {membership.MAX_WHY})", "why", draft.why, required=False
+            _label(_("What brings you here (up to {count})", count=membership.MAX_WHY), language),
+            "why",
+            draft.why,
+            required=False,
         )
         self.timezone: discord.ui.TextInput[ProfileModal] = discord.ui.TextInput(
-            label="Your timezone",
+            label=_label(_("Your timezone"), language),
             custom_id="timezone",
             max_length=100,
             required=False,
             default=draft.timezone[:100] or None,
-            placeholder="e.g. Europe/Berlin or Pacific/Auckland",
+            placeholder=_hint(_("e.g. Europe/Berlin or Pacific/Auckland"), language),
         )
         for field in (self.name, self.what, self.skills, self.why, self.timezone):
             self.add_item(field)
@@ -95,33 +131,49 @@ class ProfileModal(CoopModal):
 class RetryProfileView(CoopView):
     """Under a refused profile: opens the form again with what the person typed."""
 
-    def __init__(self, cog: Onboarding, guild_id: int, draft: ProfileDraft, *, first: bool) -> None:
+    def __init__(
+        self, cog: Onboarding, guild_id: int, draft: ProfileDraft, *, first: bool, language: str = SOURCE
+    ) -> None:
         super().__init__(timeout=FORM_TIMEOUT)
         self.cog = cog
         self.guild_id = guild_id
         self.draft = draft
         self.first = first
+        self.again.label = translate(EDIT_AGAIN_LABEL, language)
 
-    @discord.ui.button(label="Edit again", style=discord.ButtonStyle.primary, emoji="✏️")
+    @discord.ui.button(label=EDIT_AGAIN_LABEL, style=discord.ButtonStyle.primary, emoji="✏️")
     async def again(self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]) -> None:
         await interaction.response.send_modal(
-            ProfileModal(self.cog, self.guild_id, self.draft, first=self.first)
+            ProfileModal(
+                self.cog, self.guild_id, self.draft, first=self.first, language=language_for(interaction)
+            )
         )
 
 
 class CharterModal(CoopModal):
-    def __init__(self, cog: Onboarding, *, current: str, version: int | None, decide: bool = False) -> None:
-        super().__init__(title="Propose a charter" if decide else "The charter", timeout=FORM_TIMEOUT)
+    """The charter's text, for a moderator to write (in the moderator's language)."""
+
+    def __init__(
+        self,
+        cog: Onboarding,
+        *,
+        current: str,
+        version: int | None,
+        decide: bool = False,
+        language: str = SOURCE,
+    ) -> None:
+        title = _("Propose a charter") if decide else _("The charter")
+        super().__init__(title=shorten(title.render(language), MODAL_TITLE_LIMIT), timeout=FORM_TIMEOUT)
         self.cog = cog
         self.version = version
         self.decide = decide
         self.text: discord.ui.TextInput[CharterModal] = discord.ui.TextInput(
-            label="The charter's text",
+            label=_label(_("The charter's text"), language),
             custom_id="charter",
             style=discord.TextStyle.paragraph,
             max_length=membership.MAX_CHARTER,
             default=current[: membership.MAX_CHARTER] or None,
-            placeholder="Our purpose, how we decide, what we expect of each other",
+            placeholder=_hint(_("Our purpose, how we decide, what we expect of each other"), language),
         )
         self.add_item(self.text)
 
@@ -132,38 +184,55 @@ class CharterModal(CoopModal):
 class LeaveConfirmView(ExpiringView):
     """Asks before someone steps down or leaves the cooperative."""
 
-    def __init__(self, cog: Onboarding, *, to: str) -> None:
+    def __init__(self, cog: Onboarding, *, to: str, language: str = SOURCE) -> None:
         super().__init__(timeout=VIEW_TIMEOUT)
         self.cog = cog
         self.to = to
-        self.confirm.label = "Yes, step down" if to == "contributor" else "Yes, leave the cooperative"
+        confirm = _("Yes, step down") if to == "contributor" else _("Yes, leave the cooperative")
+        self.confirm.label = confirm.render(language)
+        self.cancel.label = translate(CANCEL_LABEL, language)
 
     @discord.ui.button(label="Yes", style=discord.ButtonStyle.danger)
     async def confirm(self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]) -> None:
         self.stop()
         await self.cog.leave_confirmed(interaction, self.to)
 
-    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    @discord.ui.button(label=CANCEL_LABEL, style=discord.ButtonStyle.secondary)
     async def cancel(self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]) -> None:
         self.stop()
-        await interaction.response.edit_message(content="Nothing changed.", view=None)
+        await interaction.response.edit_message(
+            content=_("Nothing changed.").render(language_for(interaction)), view=None
+        )
 
 
 class DirectoryView(PagedView):
     """The member directory, a page at a time (profiles are read for the page shown only)."""
 
     def __init__(
-        self, cog: Onboarding, guild_id: int, entries: list[DirectoryEntry], *, heading: str
+        self,
+        cog: Onboarding,
+        guild_id: int,
+        entries: list[DirectoryEntry],
+        *,
+        heading: Text,
+        language: str = SOURCE,
     ) -> None:
         super().__init__(pages=-(-len(entries) // DIRECTORY_PAGE_SIZE), timeout=VIEW_TIMEOUT)
         self.cog = cog
         self.guild_id = guild_id
         self.entries = entries
         self.heading = heading
+        self.language = language
 
     async def render_page(self) -> discord.Embed:
         shown = self.entries[self.page * DIRECTORY_PAGE_SIZE : (self.page + 1) * DIRECTORY_PAGE_SIZE]
         rows = await membership.profiles(self.cog.bot.database, self.guild_id, [e.user_id for e in shown])
         return directory_embed(
-            shown, rows, page=self.page, pages=self.pages, total=len(self.entries), heading=self.heading
+            shown,
+            rows,
+            page=self.page,
+            pages=self.pages,
+            total=len(self.entries),
+            heading=self.heading,
+            language=self.language,
         )

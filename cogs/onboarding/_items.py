@@ -93,7 +93,8 @@ def welcome_view(guild_id: int, charter_version: int | None, language: str = SOU
     return view
 
 
-def agree_view(guild_id: int, charter_version: int) -> discord.ui.View:
+def agree_view(guild_id: int, charter_version: int, language: str = SOURCE) -> discord.ui.View:
+    """The agree button under the charter, in `language`."""
     view = discord.ui.View(timeout=None)
-    view.add_item(AgreeButton(guild_id, charter_version))
+    view.add_item(AgreeButton(guild_id, charter_version, translate(AGREE_LABEL, language)))
     return view

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import discord
 
 from cogs._delivery import owed_elsewhere
+from governance.i18n import Text, _
 
 log = logging.getLogger("coopbot.onboarding")
 
@@ -25,43 +26,85 @@ AUDIT_REASON_LIMIT = 512
 class RoleResult:
     role_ids: frozenset[int]  # the person's roles after what was done
     changed: bool  # whether anything was done at all
-    problem: str | None = None  # what stopped the rest, in words a moderator can act on
+    problem: Text | None = None  # what stopped the rest, in words a moderator can act on
 
     @property
     def ok(self) -> bool:
         return self.problem is None
 
 
-def blocker(guild: discord.Guild, role: discord.Role, *, verb: str) -> str | None:
-    """Why the bot can't give (or take) `role` here, or None when it can."""
+def blocker(guild: discord.Guild, role: discord.Role, *, verb: str) -> Text | None:
+    """Why the bot can't give (or take: `verb`) `role` here, or None when it can."""
+    give = verb == "give"
     if role.is_default():
-        return "@everyone is not a role anyone can be given: choose a specific role with /coop setup."
+        return _("@everyone is not a role anyone can be given: choose a specific role with /coop setup.")
     if role.managed:
-        return (
-            f"I can't {verb} {role.mention}: it is managed by an integration. "
-            "Choose another role with /coop setup."
+        if give:
+            return _(
+                "I can't give {role}: it is managed by an integration. Choose another role with /coop setup.",
+                role=role.mention,
+            )
+        return _(
+            "I can't take {role}: it is managed by an integration. Choose another role with /coop setup.",
+            role=role.mention,
         )
     me = guild.me
-    fixes = []
-    if not me.guild_permissions.manage_roles:
-        fixes.append("I need the **Manage Roles** permission")
-    if role >= me.top_role:
-        fixes.append(
-            f"my role ({me.top_role.mention}) must be above {role.mention} in Server Settings → Roles"
+    no_permission = not me.guild_permissions.manage_roles
+    too_low = role >= me.top_role
+    values = {"role": role.mention, "my_role": me.top_role.mention}
+    if no_permission and too_low:
+        if give:
+            return _(
+                "I can't give {role}: I need the **Manage Roles** permission, and my role ({my_role}) must "
+                "be above {role} in Server Settings → Roles.",
+                **values,
+            )
+        return _(
+            "I can't take {role}: I need the **Manage Roles** permission, and my role ({my_role}) must "
+            "be above {role} in Server Settings → Roles.",
+            **values,
         )
-    if not fixes:
-        return None
-    return f"I can't {verb} {role.mention}: " + ", and ".join(fixes) + "."
+    if no_permission:
+        if give:
+            return _("I can't give {role}: I need the **Manage Roles** permission.", role=role.mention)
+        return _("I can't take {role}: I need the **Manage Roles** permission.", role=role.mention)
+    if too_low:
+        if give:
+            return _(
+                "I can't give {role}: my role ({my_role}) must be above {role} in Server Settings → Roles.",
+                **values,
+            )
+        return _(
+            "I can't take {role}: my role ({my_role}) must be above {role} in Server Settings → Roles.",
+            **values,
+        )
+    return None
 
 
-def _refused(role: discord.Role, verb: str, error: discord.HTTPException) -> str:
+def _refused(role: discord.Role, verb: str, error: discord.HTTPException) -> Text:
+    give = verb == "give"
     if isinstance(error, discord.Forbidden):
-        return (
-            f"Discord refused to let me {verb} {role.mention}: my role must be above it in Server "
-            "Settings → Roles, and I need the **Manage Roles** permission."
+        if give:
+            return _(
+                "Discord refused to let me give {role}: my role must be above it in Server Settings → Roles, "
+                "and I need the **Manage Roles** permission.",
+                role=role.mention,
+            )
+        return _(
+            "Discord refused to let me take {role}: my role must be above it in Server Settings → Roles, "
+            "and I need the **Manage Roles** permission.",
+            role=role.mention,
         )
-    return (
-        f"Discord didn't let me {verb} {role.mention} just now (error {error.status}); try again in a moment."
+    if give:
+        return _(
+            "Discord didn't let me give {role} just now (error {error}); try again in a moment.",
+            role=role.mention,
+            error=error.status,
+        )
+    return _(
+        "Discord didn't let me take {role} just now (error {error}); try again in a moment.",
+        role=role.mention,
+        error=error.status,
     )
 
 

@@ -64,7 +64,7 @@ from governance import coop, decisions, networks, nudges, outbox, proposing, rem
 from governance import register as decision_register
 from governance.decision_types import DECISION_TYPES
 from governance.errors import Conflict, InvalidInput
-from governance.i18n import SOURCE, Text, _, _n, translate
+from governance.i18n import SOURCE, Text, Translated, _, _n, translate
 from governance.permissions import require_insider
 from governance.records import Decision, DecisionStatus, OwedMessage
 from governance.tally import TallyResult
@@ -163,6 +163,13 @@ def _confirmation(receipt: voting.VoteReceipt, language: str) -> str:
     return shorten(text.render(language), MESSAGE_LIMIT)
 
 
+def _translated_ballot(decision: Decision, ballot: str) -> Translated | str:
+    """A ballot as its voter reads it: a position in their language, options as they were written."""
+    description = decisions.describe(decision, ballot)
+    positions = decisions.type_of(decision).positions
+    return Translated(description) if any(p.label == description for p in positions) else description
+
+
 def _spaced(text: Text | str) -> Text | str:
     """A sentence to follow another: a space before it, in whichever language it is said."""
     return _(" {sentence}", sentence=text) if text else ""
@@ -214,10 +221,13 @@ class Proposals(CoopCog):
             return await networks.live_tally(self.bot.database, decision, len(eligible))
         return await decisions.current_tally(self.bot.database, decision, len(eligible))
 
-    async def _embed(self, decision: Decision, result: TallyResult) -> discord.Embed:
-        """The proposal message's embed; a network proposal's copy says which network and how it counts."""
+    async def _embed(
+        self, decision: Decision, result: TallyResult, language: str | None = None
+    ) -> discord.Embed:
+        """The proposal message's embed, in `language` (by default the cooperative's: it is a public post);
+        a network proposal's copy says which network and how it counts."""
         note = await networks.copy_note(self.bot.database, decision)
-        language = await self._coop_language(decision.guild_id)
+        language = language or await self._coop_language(decision.guild_id)
         return proposal_embed(decision, result, network=copy_line(note) if note else None, language=language)
 
     async def refresh_message(self, decision: Decision) -> None:
@@ -232,10 +242,11 @@ class Proposals(CoopCog):
                 return
             message = channel.get_partial_message(current.message_id)  # type: ignore[attr-defined]
             result = await self._tally(current)
+            language = await self._coop_language(current.guild_id)
             try:
                 await message.edit(
-                    embed=await self._embed(current, result),
-                    view=voting_view(current, await self._coop_language(current.guild_id)),
+                    embed=await self._embed(current, result, language),
+                    view=voting_view(current, language),
                     allowed_mentions=NO_MENTIONS,
                 )
             except discord.HTTPException as error:
@@ -390,9 +401,10 @@ class Proposals(CoopCog):
         message: discord.Message | None = None
         if channel is not None:
             try:
+                language = await self._coop_language(decision.guild_id)
                 message = await channel.send(
-                    embed=await self._embed(decision, await self._tally(decision)),
-                    view=voting_view(decision, await self._coop_language(decision.guild_id)),
+                    embed=await self._embed(decision, await self._tally(decision), language),
+                    view=voting_view(decision, language),
                     allowed_mentions=NO_MENTIONS,
                 )
             except discord.HTTPException:
@@ -469,7 +481,9 @@ class Proposals(CoopCog):
             # Refused at the click, before the person writes a reason that could not count.
             decision = await decisions.get_decision(self.bot.database, guild_id_of(interaction), decision_id)
             voting.require_eligible(decision, actor_of(interaction))
-            await interaction.response.send_modal(ReasonModal(self, decision_id, key))
+            await interaction.response.send_modal(
+                ReasonModal(self, decision_id, key, language_for(interaction))
+            )
             return
         await self.cast_and_confirm(interaction, decision_id, choice=key)
 
@@ -484,10 +498,10 @@ class Proposals(CoopCog):
             await send_ephemeral(
                 interaction,
                 _("Your choice on {proposal}:", proposal=decisions.label(decision)),
-                view=PollSelectView(self, decision),
+                view=PollSelectView(self, decision, language_for(interaction)),
             )
         else:
-            await interaction.response.send_modal(BallotFormModal(self, decision))
+            await interaction.response.send_modal(BallotFormModal(self, decision, language_for(interaction)))
 
     async def on_withdraw_click(self, interaction: discord.Interaction[Any], decision_id: int) -> None:
         guild_id = guild_id_of(interaction)
@@ -872,18 +886,27 @@ class Proposals(CoopCog):
             self.bot.database, guild_id, not_voted_by=interaction.user.id if unvoted else None
         )
         if not open_decisions:
-            empty = "You have voted on every open proposal." if unvoted else "No proposal is open right now."
+            empty = (
+                _("You have voted on every open proposal.")
+                if unvoted
+                else _("No proposal is open right now.")
+            )
             await send_ephemeral(interaction, empty)
             return
+        language = language_for(interaction)
         lines = [
-            f"**{decisions.label(d)}** {plain(shorten(d.title, 80))} · {decisions.type_of(d).label} · closes "
-            f"{discord_timestamp(d.closes_at, 'R')}"
+            f"**{decisions.label(d)}** {plain(shorten(d.title, 80))} · "
+            + _(
+                "{type} · closes {closes}",
+                type=Translated(decisions.type_of(d).label),
+                closes=discord_timestamp(d.closes_at, "R"),
+            ).render(language)
             + (f" · {link}" if (link := self._link(d.guild_id, d.channel_id, d.message_id)) else "")
             for d in open_decisions
         ]
-        title = "Open proposals you have not voted on" if unvoted else "Open proposals"
+        title = _("Open proposals you have not voted on") if unvoted else _("Open proposals")
         embed = discord.Embed(
-            title=title,
+            title=title.render(language),
             description=shorten("\n".join(lines), EMBED_DESCRIPTION_LIMIT),
             colour=discord.Colour.blurple(),
         )
@@ -897,16 +920,21 @@ class Proposals(CoopCog):
         guild_id = guild_id_of(interaction)
         decision = await decisions.get_decision(self.bot.database, guild_id, proposal)
         assert decision.id is not None
-        embed = await self._embed(decision, await self._tally(decision))
+        language = language_for(interaction)
+        embed = await self._embed(decision, await self._tally(decision), language)
         vote = await decisions.get_vote(self.bot.database, decision.id, interaction.user.id)
         lines = [
-            f"Your vote: **{decisions.describe(decision, vote.ballot)}**" if vote else "You have not voted."
+            (
+                _("Your vote: **{vote}**", vote=_translated_ballot(decision, vote.ballot))
+                if vote
+                else _("You have not voted.")
+            ).render(language)
         ]
         if link := self._link(decision.guild_id, decision.channel_id, decision.message_id):
             lines.append(link)
         hidden = decision.hide_results and decision.status == DecisionStatus.OPEN
         if hidden:
-            lines.append("The reasons given are shown with the result, at the close.")
+            lines.append(_("The reasons given are shown with the result, at the close.").render(language))
         await send_ephemeral(interaction, "\n".join(lines), embed=embed)
         if hidden:
             return
@@ -960,35 +988,51 @@ class Proposals(CoopCog):
         )
         if not rows:
             await send_ephemeral(
-                interaction, "No decision matches." if total else "No decision has closed yet."
+                interaction, _("No decision matches.") if total else _("No decision has closed yet.")
             )
             return
-        await QueryPagedView(partial(self.register_page, guild_id, search), page=page - 1).send(interaction)
+        language = language_for(interaction)
+        await QueryPagedView(
+            partial(self.register_page, guild_id, search, language=language), page=page - 1
+        ).send(interaction)
 
-    async def register_page(self, guild_id: int, search: str | None, page: int) -> tuple[discord.Embed, int]:
-        """One page of the register, and how many pages there are."""
+    async def register_page(
+        self, guild_id: int, search: str | None, page: int, *, language: str = SOURCE
+    ) -> tuple[discord.Embed, int]:
+        """One page of the register, in the reader's language, and how many pages there are."""
         rows, total = await decision_register.register(self.bot.database, guild_id, search=search, page=page)
         pages = max(
             1, (total + decision_register.REGISTER_PAGE_SIZE - 1) // decision_register.REGISTER_PAGE_SIZE
         )
-        embed = discord.Embed(title="Decision register", colour=discord.Colour.dark_green())
+        embed = discord.Embed(
+            title=_("Decision register").render(language), colour=discord.Colour.dark_green()
+        )
         for entry in rows:
             # The outcome says it in words ("Fails: 1 objection stands"): the mark is only its icon. A round
             # neither passes nor fails: its outcome says what was funded.
             mark = "🏁" if entry.kind == "round" else {True: "✅", False: "❌", None: "ℹ️"}[entry.passed]
-            closed = f" · closed {discord_timestamp(entry.closed_at, 'D')}" if entry.closed_at else ""
+            closed = (
+                " · " + _("closed {date}", date=discord_timestamp(entry.closed_at, "D")).render(language)
+                if entry.closed_at
+                else ""
+            )
             value = f"{mark} {plain(shorten(entry.outcome, 300))}{closed}"
             if entry.statement:
-                value += f"\n**Outcome:** {plain(shorten(entry.statement, 300))}"
+                value += "\n" + _(
+                    "**Outcome:** {statement}{review}",
+                    statement=plain(shorten(entry.statement, 300)),
+                    review="",
+                ).render(language)
             embed.add_field(
                 name=shorten(f"{entry.label} · {plain(entry.title)}", FIELD_NAME_LIMIT),
                 value=shorten(value, FIELD_LIMIT),
                 inline=False,
             )
-        hint = " · ◀️ ▶️ below, or the page option" if pages > 1 else ""
-        embed.set_footer(
-            text=f"Page {page + 1} of {pages} · {total} decision{'s' if total != 1 else ''}{hint}"
-        )
+        footer = _("Page {page} of {pages}", page=page + 1, pages=pages).render(language)
+        footer += " · " + _n("{count} decision", "{count} decisions", total).render(language)
+        if pages > 1:
+            footer += " · " + _("◀️ ▶️ below, or the page option").render(language)
+        embed.set_footer(text=footer)
         return embed, pages
 
     @remind.autocomplete("proposal")

@@ -13,7 +13,7 @@ from cogs.proposals._render import reasons_embed
 from governance.decision_types import DECISION_TYPES
 from governance.decisions import MAX_REASON
 from governance.errors import InvalidInput
-from governance.i18n import SOURCE, Text, _
+from governance.i18n import N_, SOURCE, Text, _, translate
 from governance.proposing import MAX_DETAILS, MAX_TITLE, ProposalDraft
 from governance.records import Decision
 from governance.tally import RawBallot
@@ -26,9 +26,9 @@ SELECT_TIMEOUT = 600.0
 
 # The form's title, the field's label (Discord shows at most 45 characters) and its placeholder.
 REASON_PROMPTS = {
-    "block": ("Block", "Why do you block?", "What would have to change for you to agree?"),
-    "objection": ("Objection", "What is your objection?", "And what would resolve it?"),
-    "advice": ("Advice", "Your advice to the proposer", "What you would do, and why"),
+    "block": (N_("Block"), N_("Why do you block?"), N_("What would have to change for you to agree?")),
+    "objection": (N_("Objection"), N_("What is your objection?"), N_("And what would resolve it?")),
+    "advice": (N_("Advice"), N_("Your advice to the proposer"), N_("What you would do, and why")),
 }
 # Any other position, where the proposal asks every voter for a reason: its label, and "Why?".
 POSITION_LABELS = {
@@ -36,7 +36,8 @@ POSITION_LABELS = {
     for decision_type in DECISION_TYPES.values()
     for position in decision_type.positions
 }
-OTHER_REASON_PROMPT = "Why?"
+OTHER_REASON_PROMPT = N_("Why?")
+OTHER_REASON_HINT = N_("Every voter gives a reason here")
 
 
 class ProposalForm(CoopModal):
@@ -110,11 +111,15 @@ class ReasonModal(CoopModal):
     """Asked before a vote that needs a reason: a block, an objection, advice, or any position of a
     decision that asks every voter for a reason."""
 
-    def __init__(self, cog: Proposals, decision_id: int, key: str) -> None:
-        heading, prompt, hint = REASON_PROMPTS.get(
-            key, (POSITION_LABELS.get(key, "Vote"), OTHER_REASON_PROMPT, "Every voter gives a reason here")
+    def __init__(self, cog: Proposals, decision_id: int, key: str, language: str = SOURCE) -> None:
+        heading, prompt, hint = (
+            translate(text, language)
+            for text in REASON_PROMPTS.get(
+                key, (POSITION_LABELS.get(key, "Vote"), OTHER_REASON_PROMPT, OTHER_REASON_HINT)
+            )
         )
-        super().__init__(title=shorten(f"{heading} on #{decision_id}", MODAL_TITLE_LIMIT), timeout=900)
+        title = _("{heading} on #{number}", heading=heading, number=decision_id).render(language)
+        super().__init__(title=shorten(title, MODAL_TITLE_LIMIT), timeout=900)
         self.cog = cog
         self.decision_id = decision_id
         self.key = key
@@ -136,13 +141,18 @@ class ReasonModal(CoopModal):
 class PollSelectView(CoopView):
     """An ephemeral select of the poll's options (up to the allowed number of choices)."""
 
-    def __init__(self, cog: Proposals, decision: Decision) -> None:
+    def __init__(self, cog: Proposals, decision: Decision, language: str = SOURCE) -> None:
         super().__init__(timeout=SELECT_TIMEOUT)
         assert decision.id is not None
         self.cog = cog
         self.decision_id = decision.id
+        placeholder = (
+            _("Choose up to {count}", count=decision.max_choices)
+            if decision.max_choices > 1
+            else _("Choose one")
+        )
         select: discord.ui.Select[PollSelectView] = discord.ui.Select(
-            placeholder="Choose" + (f" up to {decision.max_choices}" if decision.max_choices > 1 else " one"),
+            placeholder=shorten(placeholder.render(language), 150),
             min_values=1,
             max_values=min(decision.max_choices, len(decision.options)),
             options=[
@@ -162,19 +172,20 @@ class PollSelectView(CoopView):
 class BallotFormModal(CoopModal):
     """Ranked, score and dot ballots: one field per option when they fit in a form, else one typed line."""
 
-    def __init__(self, cog: Proposals, decision: Decision) -> None:
+    def __init__(self, cog: Proposals, decision: Decision, language: str = SOURCE) -> None:
         assert decision.id is not None
-        super().__init__(title=shorten(f"Your ballot on #{decision.id}", MODAL_TITLE_LIMIT), timeout=900)
+        title = _("Your ballot on #{number}", number=decision.id).render(language)
+        super().__init__(title=shorten(title, MODAL_TITLE_LIMIT), timeout=900)
         self.cog = cog
         self.decision_id = decision.id
         self.kind = decision.kind
         self.per_option: list[discord.ui.TextInput[BallotFormModal]] = []
         self.typed: discord.ui.TextInput[BallotFormModal] | None = None
         hint = {
-            "ranked": "rank (1 = first choice; blank = not ranked)",
-            "score": f"score from {decision.score_min} to {decision.score_max}",
-            "dot": f"dots (you have {decision.dots}; blank = 0)",
-        }[decision.kind]
+            "ranked": _("rank (1 = first choice; blank = not ranked)"),
+            "score": _("score from {low} to {high}", low=decision.score_min, high=decision.score_max),
+            "dot": _("dots (you have {dots}; blank = 0)", dots=decision.dots),
+        }[decision.kind].render(language)
         if len(decision.options) <= FIELDS_PER_MODAL:
             for index, option in enumerate(decision.options):
                 field: discord.ui.TextInput[BallotFormModal] = discord.ui.TextInput(
@@ -193,10 +204,12 @@ class BallotFormModal(CoopModal):
                 "dot": "1:4, 3:4",
             }[decision.kind]
             self.typed = discord.ui.TextInput(
-                label="Your ballot (options by number)",
+                label=_("Your ballot (options by number)").render(language),
                 custom_id="ballot",
                 style=discord.TextStyle.paragraph,
-                placeholder=f"e.g. {example} — numbers as in the proposal",
+                placeholder=_("e.g. {example} — numbers as in the proposal", example=example).render(
+                    language
+                ),
                 max_length=500,
             )
             self.add_item(self.typed)
@@ -211,7 +224,11 @@ class BallotFormModal(CoopModal):
                 numbers[index] = int(text)
             except ValueError:
                 raise InvalidInput(
-                    f"“{shorten(text, 10)}” for {field.label} is not a whole number."
+                    _(
+                        "“{text}” for {option} is not a whole number.",
+                        text=shorten(text, 10),
+                        option=field.label,
+                    )
                 ) from None
         return numbers
 
@@ -221,7 +238,7 @@ class BallotFormModal(CoopModal):
             ranks = sorted(numbers.items(), key=lambda item: item[1])
             if any(rank < 1 for _, rank in ranks) or len({rank for _, rank in ranks}) != len(ranks):
                 raise InvalidInput(
-                    "Give each ranked option a different rank: 1 for your first choice, then 2…"
+                    _("Give each ranked option a different rank: 1 for your first choice, then 2…")
                 )
             return [index for index, _ in ranks]
         return numbers

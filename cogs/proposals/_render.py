@@ -23,7 +23,7 @@ from governance.networks import CopyNote
 from governance.records import Decision, DecisionStatus
 from governance.tally import TallyResult
 from governance.text import plural
-from governance.timeparse import discord_timestamp, format_duration
+from governance.timeparse import Duration, discord_timestamp
 
 CLOSE_POST_REASON_LIMIT = 300  # each reason in the close post; /proposal show gives them in full
 
@@ -246,7 +246,7 @@ def result_message(
             + say(
                 _(
                     "Closed {late} after its closing time: I was offline when it came due.",
-                    late=format_duration(late),
+                    late=Duration(late),
                 )
             )
         )

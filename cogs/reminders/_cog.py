@@ -13,7 +13,7 @@ from discord.ext import commands
 
 from bot import CoopBot
 from cogs._base import CoopCog
-from cogs._common import NO_MENTIONS, actor_of, guild_id_of, requires, send_ephemeral
+from cogs._common import NO_MENTIONS, actor_of, guild_id_of, language_for, requires, send_ephemeral
 from cogs._delivery import Undeliverable, post_mentioning
 from cogs._moderation import attach_to_mod, detach_from_mod
 from cogs._scheduling import DueHandler
@@ -22,12 +22,12 @@ from cogs.proposals._cog import eligible_count
 from cogs.proposals._render import percent
 from governance import coop, nudges, reminders, rounds
 from governance.errors import InvalidInput
-from governance.i18n import Text, _
-from governance.money import Money, format_amount
+from governance.i18n import SOURCE, Text, _, _n
+from governance.money import Money
 from governance.permissions import require_moderator
 from governance.records import MAX_ID, OwedMessage, Reminder, ReminderKind, RequestStatus
 from governance.schedules import parse_schedule
-from governance.timeparse import discord_timestamp, format_duration, parse_duration
+from governance.timeparse import Duration, discord_timestamp, parse_duration
 
 log = logging.getLogger("coopbot.reminders")
 
@@ -37,10 +37,11 @@ DAY_CHOICES = [app_commands.Choice(name=name, value=index) for index, name in en
 ReminderNumber = app_commands.Range[int, 1, MAX_ID]
 
 
-def _late_note(run: reminders.DueRun) -> str:
+def _late_note(run: reminders.DueRun, language: str = SOURCE) -> str:
     if run.late_by is None:
         return ""
-    return f"\n-# Late: this was due {discord_timestamp(run.due_at, 'R')}, while I was offline."
+    late = _("Late: this was due {due}, while I was offline.", due=discord_timestamp(run.due_at, "R"))
+    return "\n-# " + late.render(language)
 
 
 def _describe(reminder: Reminder, timezone: str) -> str:
@@ -96,20 +97,24 @@ class GovernanceReminders(
 
     async def _deliver(self, run: reminders.DueRun, now: datetime) -> None:
         reminder = run.reminder
+        language = await self._coop_language(reminder.guild_id)
         if reminder.kind == ReminderKind.PERSONAL.value:
             # By DM; in public (a mention where it was set, pinging only that person) only when the
             # person's DMs are closed: never because the member cache is not complete yet.
-            text = f"⏰ You asked me to remind you: {reminder.message}{_late_note(run)}"
+            asked = _("You asked me to remind you: {reminder}", reminder=reminder.message).render(language)
+            text = f"⏰ {asked}{_late_note(run, language)}"
             await self._tell(reminder.user_id, text, fallback_channel_id=reminder.channel_id)
             return
         channel = await self._channel(reminder.channel_id)
         if channel is None:
             raise Undeliverable(f"the channel {reminder.channel_id} is gone")
         if reminder.kind == ReminderKind.CHANNEL.value:
-            await channel.send(f"🔔 {reminder.message}{_late_note(run)}", allowed_mentions=NO_MENTIONS)
+            await channel.send(
+                f"🔔 {reminder.message}{_late_note(run, language)}", allowed_mentions=NO_MENTIONS
+            )
         elif reminder.kind == ReminderKind.DIGEST.value:
             await channel.send(
-                _late_note(run).strip() or None,
+                _late_note(run, language).strip() or None,
                 embed=await self.digest_embed(reminder.guild_id, now),
                 allowed_mentions=NO_MENTIONS,
             )
@@ -170,7 +175,7 @@ class GovernanceReminders(
         if open_rounds:
             lines = [
                 f"**#{r.id}** {shorten(r.title, 80)}: {Money(r.pot, r.currency).render(language)} · "
-                f"{rounds.phase_line(r)}"
+                f"{rounds.phase_line(r).render(language)}"
                 for r in open_rounds
             ]
             embed.add_field(
@@ -213,22 +218,26 @@ class GovernanceReminders(
             raise Undeliverable("the governance channel is not set or is gone")
         role = guild.get_role(settings.treasurer_role_id) if settings.treasurer_role_id else None
         treasurers = sorted(member.id for member in (role.members if role else []) if not member.bot)
-        waited = format_duration(
-            now - nudges.waiting_since(request.status, request.created_at, request.decided_at)
-        )
+        waited = Duration(now - nudges.waiting_since(request.status, request.created_at, request.decided_at))
+        language = await self._coop_language(request.guild_id)
         if request.status == RequestStatus.APPROVED.value and request.approved_amount is not None:
-            header = (
-                f"💸 Funding request **#{request.id}** ({shorten(request.purpose, 100)}) was approved "
-                f"{waited} ago for {format_amount(request.approved_amount, request.currency)} and is not "
-                "paid yet: a treasurer records the payout with `/fund request pay`."
+            header = _(
+                "Funding request **#{number}** ({purpose}) was approved {waited} ago for {amount} and is not "
+                "paid yet: a treasurer records the payout with `/fund request pay`.",
+                number=request.id,
+                purpose=shorten(request.purpose, 100),
+                waited=waited,
+                amount=Money(request.approved_amount, request.currency),
             )
         else:
-            header = (
-                f"💸 Funding request **#{request.id}** ({shorten(request.purpose, 100)}, "
-                f"{format_amount(request.amount_min, request.currency)}) has waited {waited} for a "
-                "treasurer."
+            header = _(
+                "Funding request **#{number}** ({purpose}, {amount}) has waited {waited} for a treasurer.",
+                number=request.id,
+                purpose=shorten(request.purpose, 100),
+                amount=Money(request.amount_min, request.currency),
+                waited=waited,
             )
-        await post_mentioning(channel, header, treasurers)
+        await post_mentioning(channel, "💸 " + header.render(language), treasurers)
 
     # --- moderator commands -----------------------------------------------------------------------
 
@@ -249,7 +258,9 @@ class GovernanceReminders(
         """Add a recurring reminder in a channel (in the cooperative's timezone)."""
         guild_id = guild_id_of(interaction)
         if not channel.permissions_for(channel.guild.me).send_messages:
-            raise InvalidInput(f"I can't post in {channel.mention}: give me Send Messages there.")
+            raise InvalidInput(
+                _("I can't post in {channel}: give me Send Messages there.", channel=channel.mention)
+            )
         reminder = await reminders.add_channel_reminder(
             self.bot.database,
             guild_id=guild_id,
@@ -293,7 +304,12 @@ class GovernanceReminders(
         )
         if change == "resumed" and reminder.next_run_at is not None:
             self.bot.due.wake_at(reminder.next_run_at)
-        await send_ephemeral(interaction, f"Reminder #{reminder.id} {change}.")
+        said = {
+            "removed": _("Reminder #{number} removed.", number=reminder.id),
+            "paused": _("Reminder #{number} paused.", number=reminder.id),
+            "resumed": _("Reminder #{number} resumed.", number=reminder.id),
+        }[change]
+        await send_ephemeral(interaction, said)
 
     @app_commands.command(name="remove")
     @requires(require_moderator)
@@ -343,7 +359,7 @@ class GovernanceReminders(
             now=self._now(),
         )
         if digest is None or digest.next_run_at is None:
-            await send_ephemeral(interaction, "The weekly digest is switched off.")
+            await send_ephemeral(interaction, _("The weekly digest is switched off."))
             return
         self.bot.due.wake_at(digest.next_run_at)
         await send_ephemeral(
@@ -375,11 +391,17 @@ class GovernanceReminders(
             stale_days=request_wait_days,
         )
         await self.bot.due.run_now()
-        lead = format_duration(timedelta(seconds=settings.reminder_lead_seconds))
+        lead = Duration(timedelta(seconds=settings.reminder_lead_seconds))
         await send_ephemeral(
             interaction,
-            f"Those who have not voted are reminded {lead} before a close; treasurers after a request has "
-            f"waited {settings.request_stale_days} days.",
+            _n(
+                "Those who have not voted are reminded {lead} before a close; treasurers after a request has "
+                "waited {count} day.",
+                "Those who have not voted are reminded {lead} before a close; treasurers after a request has "
+                "waited {count} days.",
+                settings.request_stale_days,
+                lead=lead,
+            ),
         )
 
 
@@ -458,8 +480,8 @@ class PersonalReminders(
             self.bot.database, guild_id, kind=ReminderKind.PERSONAL, user_id=interaction.user.id
         )
         timezone = (await self._settings(guild_id)).timezone
-        text = (
-            "\n".join(_describe(reminder, timezone) for reminder in rows) or "You have no reminders waiting."
+        text = "\n".join(_describe(reminder, timezone) for reminder in rows) or str(
+            _("You have no reminders waiting.").render(language_for(interaction))
         )
         await send_ephemeral(interaction, shorten(text, 2000))
 
@@ -492,5 +514,5 @@ class PersonalReminders(
         )
         await send_ephemeral(
             interaction,
-            "Closing-soon reminders will also come by DM." if enabled else "No more closing-soon DMs.",
+            _("Closing-soon reminders will also come by DM.") if enabled else _("No more closing-soon DMs."),
         )

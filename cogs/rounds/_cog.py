@@ -17,7 +17,15 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import CoopBot
-from cogs._common import AMOUNT, actor_of, guild_id_of, network_choices, requires, send_ephemeral
+from cogs._common import (
+    AMOUNT,
+    actor_of,
+    guild_id_of,
+    language_for,
+    network_choices,
+    requires,
+    send_ephemeral,
+)
 from cogs._scheduling import DueHandler
 from cogs._text import AUTOCOMPLETE_LIMIT, one_line, plain, shorten
 from cogs.rounds._forms import AmountModal, BucketModal, RoundModal
@@ -28,10 +36,11 @@ from cogs.rounds._render import (
     money,
     results_text,
     round_embed,
-    round_title,
+    round_name,
 )
 from governance import reminders, rounds
 from governance.errors import InvalidInput
+from governance.i18n import LowerCased, Text, _, _n
 from governance.permissions import (
     require_fund_steward,
     require_insider,
@@ -41,6 +50,7 @@ from governance.permissions import (
 )
 from governance.records import MAX_ID, Bucket, ConcernStatus, Round, RoundPhase
 from governance.rounds import RoundDraft
+from governance.timeparse import discord_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +112,7 @@ class Rounds(NetworkRoundPosts):
     ) -> None:
         """Set up a funding round (a form asks for its title, purpose and guidelines)."""
         if role is not None and (role.is_default() or role.managed):
-            raise InvalidInput("Choose a role people hold, not @everyone or a bot's role.")
+            raise InvalidInput(_("Choose a role people hold, not @everyone or a bot's role."))
         draft = RoundDraft(
             title="",
             fund=fund,
@@ -124,7 +134,7 @@ class Rounds(NetworkRoundPosts):
             draft=draft,
             now=self._now(),
         )
-        await interaction.response.send_modal(RoundModal(self, draft))
+        await interaction.response.send_modal(RoundModal(self, draft, language_for(interaction)))
 
     async def publish_round(
         self,
@@ -151,34 +161,58 @@ class Rounds(NetworkRoundPosts):
         assert round_.id is not None
         if round_.network_id is not None:
             await self.bot.outbox.send_due()  # this server's post of the round, or of the network's decision
-            where = (
-                f"the network decides first whether to hold it (N{receipt.network_proposal_id}), posted in "
-                "every member cooperative"
+            network_set_up = (
+                _(
+                    "Network {round} is set up; the network decides first whether to hold it (N{proposal}), "
+                    "posted in every member cooperative.",
+                    round=round_name(round_),
+                    proposal=receipt.network_proposal_id,
+                )
                 if receipt.network_proposal_id is not None
-                else f"{money(round_.pot, round_)} is set aside from {receipt.source} and every member "
-                f"cooperative is told. {rounds.phase_line(round_)}"
+                else _(
+                    "Network {round} is set up; {amount} is set aside from {fund} and every member "
+                    "cooperative is told. {phase}.",
+                    round=round_name(round_),
+                    amount=money(round_.pot, round_),
+                    fund=receipt.source,
+                    phase=rounds.phase_line(round_),
+                )
             )
-            await send_ephemeral(interaction, f"Network {round_title(round_)} is set up; {where}.")
+            await send_ephemeral(interaction, network_set_up)
             return
         if receipt.decision is not None:
             message = await self._post_decision(receipt.decision, now)
-            where = (
-                f"the members decide in proposal #{receipt.decision.id}"
+            set_up = (
+                _(
+                    "{round} is set up; the members decide in proposal #{proposal}.",
+                    round=round_name(round_),
+                    proposal=receipt.decision.id,
+                )
                 if message
-                else "its proposal could not be posted"
+                else _("{round} is set up; its proposal could not be posted.", round=round_name(round_))
             )
-            await send_ephemeral(interaction, f"{round_title(round_)} is set up; {where}.")
+            await send_ephemeral(interaction, set_up)
             return
         overview = await rounds.round_overview(self.bot.database, guild_id, round_.id)
+        language = await self._coop_language(guild_id)  # a public post: the cooperative's language
+        opened = _(
+            "A funding round is open for ideas: propose a bucket with `/bucket new round:{round}`.",
+            round=round_.id,
+        )
         await self._post(
             round_.channel_id,
-            f"📣 A funding round is open for ideas: propose a bucket with `/bucket new round:{round_.id}`.",
-            embed=round_embed(overview),
+            f"📣 {opened.render(language)}",
+            embed=round_embed(overview, language),
         )
         await send_ephemeral(
             interaction,
-            f"{round_title(round_)} is open for ideas; {money(round_.pot, round_)} is set aside from "
-            f"{receipt.source}. {rounds.phase_line(round_)}.",
+            _(
+                "{round} is open for ideas; {amount} is set aside from {fund}. {phase}.",
+                round=round_name(round_),
+                amount=money(round_.pot, round_),
+                fund=receipt.source,
+                phase=rounds.phase_line(round_),
+            ),
         )
 
     @round_group.command(name="list")
@@ -188,14 +222,18 @@ class Rounds(NetworkRoundPosts):
         found = await rounds.list_rounds(self.bot.database, guild_id_of(interaction))
         if not found:
             await send_ephemeral(
-                interaction, "No round yet. Moderators and treasurers start one with /round new."
+                interaction, _("No round yet. Moderators and treasurers start one with /round new.")
             )
             return
+        language = language_for(interaction)
         lines = [
-            f"**#{r.id}** {plain(one_line(r.title, 60))} · {money(r.pot, r)} · {rounds.phase_line(r)}"
+            f"**#{r.id}** {plain(one_line(r.title, 60))} · {money(r.pot, r).render(language)} · "
+            f"{rounds.phase_line(r).render(language)}"
             for r in found
         ]
-        embed = discord.Embed(title="Funding rounds", description=shorten("\n".join(lines), 4000))
+        embed = discord.Embed(
+            title=_("Funding rounds").render(language), description=shorten("\n".join(lines), 4000)
+        )
         await send_ephemeral(interaction, embed=embed)
 
     @round_group.command(name="show")
@@ -206,7 +244,7 @@ class Rounds(NetworkRoundPosts):
         overview = await rounds.round_overview(
             self.bot.database, guild_id_of(interaction), round, interaction.user.id
         )
-        await send_ephemeral(interaction, embed=round_embed(overview))
+        await send_ephemeral(interaction, embed=round_embed(overview, language_for(interaction)))
 
     @round_group.command(name="allocate")
     @requires(require_treasurer)
@@ -241,12 +279,20 @@ class Rounds(NetworkRoundPosts):
         )
         if len(changes) == 1:
             change = changes[0]
-            text = (
-                f"<@{change.member_id}> now has {money(change.after, round_)} in round #{round} "
-                f"(was {money(change.before, round_)})."
+            text = _(
+                "{person} now has {amount} in round #{round} (was {before}).",
+                person=f"<@{change.member_id}>",
+                amount=money(change.after, round_),
+                round=round,
+                before=money(change.before, round_),
             )
         else:
-            text = f"{len(changes)} people's allocations in round #{round} changed."
+            text = _n(
+                "{count} people's allocations in round #{round} changed.",
+                "{count} people's allocations in round #{round} changed.",
+                len(changes),
+                round=round,
+            )
         await send_ephemeral(interaction, text)
 
     @round_group.command(name="close")
@@ -264,7 +310,15 @@ class Rounds(NetworkRoundPosts):
             await self.bot.outbox.send_due()  # every member cooperative announces it, this one first
         else:
             await self._announce_close(closed)
-        await send_ephemeral(interaction, f"Round #{round} is closed: {len(closed.funded)} bucket(s) funded.")
+        await send_ephemeral(
+            interaction,
+            _n(
+                "Round #{round} is closed: {count} bucket(s) funded.",
+                "Round #{round} is closed: {count} bucket(s) funded.",
+                len(closed.funded),
+                round=round,
+            ),
+        )
 
     @round_group.command(name="cancel")
     @requires(require_moderator)
@@ -279,13 +333,16 @@ class Rounds(NetworkRoundPosts):
             await self.bot.outbox.send_due()  # every member cooperative hears of it
         else:
             await self._refresh_round_posts(cancelled)
-            await self._post(
-                cancelled.channel_id,
-                f"✖️ {round_title(cancelled)} was cancelled by <@{interaction.user.id}>; its pot is back in "
-                "the fund.",
+            language = await self._coop_language(guild_id)  # a public post: the cooperative's language
+            news = _(
+                "{round} was cancelled by {person}; its pot is back in the fund.",
+                round=round_name(cancelled),
+                person=f"<@{interaction.user.id}>",
             )
+            await self._post(cancelled.channel_id, f"✖️ {news.render(language)}")
         await send_ephemeral(
-            interaction, f"{round_title(cancelled)} is cancelled; the pot is back in the fund."
+            interaction,
+            _("{round} is cancelled; the pot is back in the fund.", round=round_name(cancelled)),
         )
 
     # --- buckets -----------------------------------------------------------------------------------
@@ -299,9 +356,15 @@ class Rounds(NetworkRoundPosts):
         """Propose a bucket in a round (a form asks for its budget)."""
         round_ = await rounds.get_round(self.bot.database, guild_id_of(interaction), round)
         if round_.phase not in (RoundPhase.IDEAS.value, RoundPhase.FUNDING.value):
-            raise InvalidInput(f"Round #{round} is not taking buckets: {rounds.phase_line(round_).lower()}.")
+            raise InvalidInput(
+                _(
+                    "Round #{round} is not taking buckets: {phase}.",
+                    round=round,
+                    phase=LowerCased(rounds.phase_line(round_)),
+                )
+            )
         others = (co_creator.id,) if co_creator and not co_creator.bot else ()
-        await interaction.response.send_modal(BucketModal(self, round, others))
+        await interaction.response.send_modal(BucketModal(self, round, others, language_for(interaction)))
 
     async def publish_bucket(
         self,
@@ -331,19 +394,36 @@ class Rounds(NetworkRoundPosts):
             await self.bot.outbox.send_due()  # posted in every member cooperative, here first
             await send_ephemeral(
                 interaction,
-                f"Bucket #{bucket.id} is proposed: {money(bucket.min_total, round_)} at least. It is posted "
-                "in every member cooperative; a moderator here opens it for funding with /bucket approve.",
+                _(
+                    "Bucket #{bucket} is proposed: {amount} at least. It is posted in every member "
+                    "cooperative; a moderator here opens it for funding with /bucket approve.",
+                    bucket=bucket.id,
+                    amount=money(bucket.min_total, round_),
+                ),
             )
             return
         message = await self.post_bucket(
-            bucket, round_, f"💡 <@{interaction.user.id}> proposes a bucket in round #{round_id}."
+            bucket,
+            round_,
+            _(
+                "{person} proposes a bucket in round #{round}.",
+                person=f"<@{interaction.user.id}>",
+                round=round_id,
+            ),
+            emoji="💡",
         )
-        where = self._where(message) if message else "(I could not post it in the governance channel)"
+        where: Text | str = (
+            self._where(message) if message else _("(I could not post it in the governance channel)")
+        )
         await send_ephemeral(
             interaction,
-            f"Bucket #{bucket.id} is proposed: {money(bucket.min_total, round_)} at least. A moderator "
-            "opens it "
-            f"for funding with /bucket approve. {where}",
+            _(
+                "Bucket #{bucket} is proposed: {amount} at least. A moderator opens it for funding with "
+                "/bucket approve. {where}",
+                bucket=bucket.id,
+                amount=money(bucket.min_total, round_),
+                where=where,
+            ),
         )
 
     @bucket_group.command(name="list")
@@ -354,8 +434,9 @@ class Rounds(NetworkRoundPosts):
         guild_id = guild_id_of(interaction)
         found = await rounds.list_buckets(self.bot.database, guild_id, round)
         if not found:
-            await send_ephemeral(interaction, "No bucket yet: propose one with /bucket new.")
+            await send_ephemeral(interaction, _("No bucket yet: propose one with /bucket new."))
             return
+        language = language_for(interaction)
         cache: dict[int, Round] = {}
         lines = []
         for bucket in found:
@@ -363,13 +444,20 @@ class Rounds(NetworkRoundPosts):
                 self.bot.database, guild_id, bucket.round_id
             )
             cache[bucket.round_id] = round_
-            lines.append(
-                f"**#{bucket.id}** {plain(one_line(bucket.title, 50))} · round #{bucket.round_id} · "
-                f"{bucket.status} · {money(bucket.funded, round_)} of {money(bucket.min_total, round_)}"
+            line = _(
+                "**#{bucket}** {title} · round #{round} · {status} · {funded} of {minimum}",
+                bucket=bucket.id,
+                title=plain(one_line(bucket.title, 50)),
+                round=bucket.round_id,
+                status=bucket.status,
+                funded=money(bucket.funded, round_),
+                minimum=money(bucket.min_total, round_),
             )
-        await send_ephemeral(
-            interaction, embed=discord.Embed(title="Buckets", description=shorten("\n".join(lines), 4000))
+            lines.append(line.render(language))
+        embed = discord.Embed(
+            title=_("Buckets").render(language), description=shorten("\n".join(lines), 4000)
         )
+        await send_ephemeral(interaction, embed=embed)
 
     @bucket_group.command(name="show")
     @requires(require_insider)
@@ -383,32 +471,55 @@ class Rounds(NetworkRoundPosts):
         guild_id = guild_id_of(interaction)
         view = await rounds.bucket_view(self.bot.database, guild_id, bucket_id)
         concerns = [c for c in view.concerns if c.status == ConcernStatus.OPEN.value]
-        embed = bucket_embed(view.bucket, view.round, funders=len(view.funders), open_concerns=len(concerns))
+        language = language_for(interaction)
+        embed = bucket_embed(
+            view.bucket,
+            view.round,
+            funders=len(view.funders),
+            open_concerns=len(concerns),
+            language=language,
+        )
         for concern in view.concerns[:5]:
-            mark = "❓ Open" if concern.status == ConcernStatus.OPEN.value else "✔️ Resolved"
+            mark = _("❓ Open") if concern.status == ConcernStatus.OPEN.value else _("✔️ Resolved")
             guideline = (
                 view.round.guidelines[concern.guideline - 1]
                 if concern.guideline <= len(view.round.guidelines)
                 else ""
             )
-            value = f"{plain(shorten(concern.text, 300))} (by <@{concern.raised_by}>)"
+            value = _(
+                "{concern} (by {person})",
+                concern=plain(shorten(concern.text, 300)),
+                person=f"<@{concern.raised_by}>",
+            ).render(language)
             if concern.resolution:
-                value += f"\n**Resolution:** {plain(shorten(concern.resolution, 300))}"
+                resolution = _(
+                    "**Resolution:** {resolution}", resolution=plain(shorten(concern.resolution, 300))
+                )
+                value += "\n" + resolution.render(language)
+            name = _(
+                "{status} concern #{number} · guideline {guideline}: {text}",
+                status=mark,
+                number=concern.id,
+                guideline=concern.guideline,
+                text=guideline,
+            )
             embed.add_field(
-                name=shorten(
-                    f"{mark} concern #{concern.id} · guideline {concern.guideline}: {guideline}", 256
-                ),
-                value=shorten(value, 1024),
-                inline=False,
+                name=shorten(name.render(language), 256), value=shorten(value, 1024), inline=False
             )
         overview = await rounds.round_overview(
             self.bot.database, guild_id, view.round.id or 0, interaction.user.id
         )
         yours = view.funders.get(interaction.user.id, 0)
-        lines = [f"You have {money(yours, view.round)} in it."]
+        lines = [_("You have {amount} in it.", amount=money(yours, view.round)).render(language)]
         if overview.yours is not None:
             left = overview.yours.allocated - overview.yours.spent
-            lines.append(f"You have {money(left, view.round)} left to spend in round #{view.round.id}.")
+            lines.append(
+                _(
+                    "You have {amount} left to spend in round #{round}.",
+                    amount=money(left, view.round),
+                    round=view.round.id,
+                ).render(language)
+            )
         await send_ephemeral(interaction, " ".join(lines), embed=embed)
 
     @bucket_group.command(name="approve")
@@ -426,9 +537,13 @@ class Rounds(NetworkRoundPosts):
         )
         round_ = await rounds.get_round(self.bot.database, guild_id, opened.round_id)
         await self.refresh_bucket_post(opened, round_, guild_id)
-        when = "now" if round_.phase == RoundPhase.FUNDING.value else "when funding opens"
         await send_ephemeral(
-            interaction, f"Bucket #{bucket} is open for funding; members can fund it {when}."
+            interaction,
+            _("Bucket #{bucket} is open for funding; members can fund it now.", bucket=bucket)
+            if round_.phase == RoundPhase.FUNDING.value
+            else _(
+                "Bucket #{bucket} is open for funding; members can fund it when funding opens.", bucket=bucket
+            ),
         )
 
     @bucket_group.command(name="fund")
@@ -464,15 +579,25 @@ class Rounds(NetworkRoundPosts):
         )
         round_ = await rounds.get_round(self.bot.database, guild_id, cancelled.bucket.round_id)
         await self.refresh_bucket_post(cancelled.bucket, round_, guild_id)
-        for member_id, amount in cancelled.refunds.items():
-            await self._dm(
-                member_id,
-                f"Bucket #{bucket} ({one_line(cancelled.bucket.title, 60)}) was cancelled: the "
-                f"{money(amount, round_)} you put in is back in your balance for round #{round_.id}.",
+        language = await self._coop_language(guild_id)  # a DM: the cooperative's language
+        for member_id, refund in cancelled.refunds.items():
+            told = _(
+                "Bucket #{bucket} ({title}) was cancelled: the {amount} you put in is back in your balance "
+                "for round #{round}.",
+                bucket=bucket,
+                title=one_line(cancelled.bucket.title, 60),
+                amount=money(refund, round_),
+                round=round_.id,
             )
+            await self._dm(member_id, told.render(language))
         await send_ephemeral(
             interaction,
-            f"Bucket #{bucket} is cancelled; {len(cancelled.refunds)} funder(s) got their money back.",
+            _n(
+                "Bucket #{bucket} is cancelled; {count} funder(s) got their money back.",
+                "Bucket #{bucket} is cancelled; {count} funder(s) got their money back.",
+                len(cancelled.refunds),
+                bucket=bucket,
+            ),
         )
 
     @bucket_group.command(name="concern")
@@ -498,13 +623,20 @@ class Rounds(NetworkRoundPosts):
             now=self._now(),
         )
         view = await rounds.bucket_view(self.bot.database, raised.guild_id, bucket)
+        language = await self._coop_language(raised.guild_id)  # a DM: the cooperative's language
+        told = _(
+            "A concern was raised about your bucket #{bucket} against guideline {guideline}: {concern} — "
+            "resolve it with /bucket resolve concern:{number}.",
+            bucket=bucket,
+            guideline=guideline,
+            concern=shorten(raised.text, 500),
+            number=raised.id,
+        )
         for creator in {view.bucket.creator_id, *view.bucket.co_creators}:
-            await self._dm(
-                creator,
-                f"A concern was raised about your bucket #{bucket} against guideline {guideline}: "
-                f"{shorten(raised.text, 500)} — resolve it with /bucket resolve concern:{raised.id}.",
-            )
-        await send_ephemeral(interaction, f"Concern #{raised.id} is raised; the bucket's creators are told.")
+            await self._dm(creator, told.render(language))
+        await send_ephemeral(
+            interaction, _("Concern #{number} is raised; the bucket's creators are told.", number=raised.id)
+        )
 
     @bucket_group.command(name="resolve")
     @requires(require_member)
@@ -524,10 +656,14 @@ class Rounds(NetworkRoundPosts):
             resolution=resolution,
             now=self._now(),
         )
-        await self._dm(
-            resolved.raised_by, f"Your concern #{concern} was resolved: {shorten(resolution, 500)}"
+        language = await self._coop_language(guild_id_of(interaction))  # a DM: the cooperative's language
+        told = _(
+            "Your concern #{number} was resolved: {resolution}",
+            number=concern,
+            resolution=shorten(resolution, 500),
         )
-        await send_ephemeral(interaction, f"Concern #{concern} is resolved.")
+        await self._dm(resolved.raised_by, told.render(language))
+        await send_ephemeral(interaction, _("Concern #{number} is resolved.", number=concern))
 
     # --- money in and out ---------------------------------------------------------------------------
 
@@ -540,10 +676,13 @@ class Rounds(NetworkRoundPosts):
         )
         if overview.yours is None:
             raise InvalidInput(
-                f"You have no allocation in round #{view.round.id}: a treasurer can give you one."
+                _(
+                    "You have no allocation in round #{round}: a treasurer can give you one.",
+                    round=view.round.id,
+                )
             )
         left = money(overview.yours.allocated - overview.yours.spent, view.round)
-        await interaction.response.send_modal(AmountModal(self, bucket_id, left))
+        await interaction.response.send_modal(AmountModal(self, bucket_id, left, language_for(interaction)))
 
     async def fund_from_button(
         self, interaction: discord.Interaction[Any], bucket_id: int, amount: int
@@ -594,26 +733,45 @@ class Rounds(NetworkRoundPosts):
         bucket = receipt.bucket
         guild_id = guild_id_of(interaction)
         round_ = await rounds.get_round(self.bot.database, guild_id, bucket.round_id)
-        moved = money(abs(receipt.moved), round_)
-        verb = "put" if receipt.moved > 0 else "took back"
-        text = (
-            f"You {verb} {moved} {'into' if receipt.moved > 0 else 'from'} bucket #{bucket.id}: you have "
-            f"{money(receipt.yours, round_)} in it and {money(receipt.remaining, round_)} left to spend."
+        values = {
+            "amount": money(abs(receipt.moved), round_),
+            "bucket": bucket.id,
+            "held": money(receipt.yours, round_),
+            "left": money(receipt.remaining, round_),
+        }
+        moved = (
+            _(
+                "You put {amount} into bucket #{bucket}: you have {held} in it and {left} left to spend.",
+                **values,
+            )
+            if receipt.moved > 0
+            else _(
+                "You took back {amount} from bucket #{bucket}: you have {held} in it and {left} left to "
+                "spend.",
+                **values,
+            )
         )
+        language = language_for(interaction)
+        text = moved.render(language)
         if bucket.status == "funded":
-            text += " 🎉 It is fully funded."
+            text += " 🎉 " + _("It is fully funded.").render(language)
         await send_ephemeral(interaction, text)
         await self.refresh_bucket_post(bucket, round_, guild_id)
 
     # --- posts -------------------------------------------------------------------------------------
 
-    async def post_bucket(self, bucket: Bucket, round_: Round, text: str) -> discord.Message | None:
-        """Post a bucket in the round's channel with its buttons, and remember where."""
+    async def post_bucket(
+        self, bucket: Bucket, round_: Round, text: Text | str, *, emoji: str = ""
+    ) -> discord.Message | None:
+        """Post a bucket in the round's channel with its buttons (`text` above it, after `emoji`, in the
+        cooperative's language), and remember where."""
+        language = await self._coop_language(bucket.guild_id)
+        said = text.render(language) if isinstance(text, Text) else text
         message = await self._post(
             round_.channel_id,
-            text,
-            embed=bucket_embed(bucket, round_, funders=0),
-            view=bucket_view(bucket, round_),
+            f"{emoji} {said}" if emoji else said,
+            embed=bucket_embed(bucket, round_, funders=0, language=language),
+            view=bucket_view(bucket, round_, language),
         )
         if message is not None:
             await rounds.attach_bucket_message(
@@ -638,15 +796,20 @@ class Rounds(NetworkRoundPosts):
             return
         view = await rounds.bucket_view(self.bot.database, bucket.guild_id, bucket.id or 0)
         open_concerns = sum(1 for c in view.concerns if c.status == ConcernStatus.OPEN.value)
+        language = await self._coop_language(bucket.guild_id)  # a public post: the cooperative's language
         try:
             if not isinstance(channel, discord.TextChannel | discord.Thread):
                 return
             message = channel.get_partial_message(bucket.message_id)
             await message.edit(
                 embed=bucket_embed(
-                    view.bucket, view.round, funders=len(view.funders), open_concerns=open_concerns
+                    view.bucket,
+                    view.round,
+                    funders=len(view.funders),
+                    open_concerns=open_concerns,
+                    language=language,
                 ),
-                view=bucket_view(view.bucket, view.round),
+                view=bucket_view(view.bucket, view.round, language),
             )
         except discord.HTTPException:
             log.warning("Could not update the post of bucket %s", bucket.id, exc_info=True)
@@ -658,15 +821,19 @@ class Rounds(NetworkRoundPosts):
     async def _announce_close(self, closed: rounds.ClosedRound) -> None:
         round_ = closed.round
         await self._refresh_round_posts(round_)
-        files = await self._results_chart(closed)
-        await self._post(round_.channel_id, results_text(closed), files=files)
+        language = await self._coop_language(round_.guild_id)  # a public post and DMs: the cooperative's
+        files = await self._results_chart(closed, language)
+        await self._post(round_.channel_id, results_text(closed, language), files=files)
         for bucket in closed.funded:
-            await self._dm(
-                bucket.creator_id,
-                f"🎉 Your bucket #{bucket.id} was funded with {money(bucket.funded, round_)} in round "
-                f"#{round_.id}: "
-                f"request #{bucket.request_id} is approved, and a treasurer pays it.",
+            funded = _(
+                "Your bucket #{bucket} was funded with {amount} in round #{round}: request #{request} is "
+                "approved, and a treasurer pays it.",
+                bucket=bucket.id,
+                amount=money(bucket.funded, round_),
+                round=round_.id,
+                request=bucket.request_id,
             )
+            await self._dm(bucket.creator_id, f"🎉 {funded.render(language)}")
 
     # --- the clock ---------------------------------------------------------------------------------
 
@@ -701,19 +868,27 @@ class Rounds(NetworkRoundPosts):
 
     async def _announce_funding(self, round_: Round, people: list[int]) -> None:
         await self._refresh_round_posts(round_)
-        await self._post(
-            round_.channel_id,
-            f"🪣 Funding is open in {round_title(round_)}: {len(people)} people have "
-            f"{money(round_.per_member, round_)} each to put into buckets, until "
-            f"{rounds.phase_line(round_).split('· ')[-1]}. Use the buttons under each bucket, or /bucket "
-            "fund.",
+        language = await self._coop_language(round_.guild_id)  # a public post and DMs: the cooperative's
+        funding = _n(
+            "Funding is open in {round}: {count} people have {amount} each to put into buckets, until closes "
+            "{closes}. Use the buttons under each bucket, or /bucket fund.",
+            "Funding is open in {round}: {count} people have {amount} each to put into buckets, until closes "
+            "{closes}. Use the buttons under each bucket, or /bucket fund.",
+            len(people),
+            round=round_name(round_),
+            amount=money(round_.per_member, round_),
+            closes=discord_timestamp(round_.funding_closes_at, "R"),
+        )
+        await self._post(round_.channel_id, f"🪣 {funding.render(language)}")
+        told = _(
+            "You have {amount} to spend in round #{round} ({title}): fund the buckets you want to see "
+            "happen.",
+            amount=money(round_.per_member, round_),
+            round=round_.id,
+            title=one_line(round_.title, 60),
         )
         for user_id in sorted(await reminders.dm_opted_in(self.bot.database, round_.guild_id, people)):
-            await self._dm(
-                user_id,
-                f"🪣 You have {money(round_.per_member, round_)} to spend in round #{round_.id} "
-                f"({one_line(round_.title, 60)}): fund the buckets you want to see happen.",
-            )
+            await self._dm(user_id, f"🪣 {told.render(language)}")
 
     async def _next_nudge(self) -> datetime | None:
         return await rounds.next_round_nudge(self.bot.database, self._served_guilds())
@@ -721,21 +896,24 @@ class Rounds(NetworkRoundPosts):
     async def _run_nudges(self, now: datetime) -> None:
         for nudge in await rounds.claim_round_nudges(self.bot.database, now, self._served_guilds()):
             round_ = nudge.round
+            language = await self._coop_language(round_.guild_id)  # a public post or DMs: the cooperative's
             if nudge.phase == RoundPhase.IDEAS.value:
-                await self._post(
-                    round_.channel_id,
-                    f"⏰ {round_title(round_)} takes ideas until "
-                    f"{rounds.phase_line(round_).split('opens ')[-1]}: "
-                    f"propose a bucket with `/bucket new round:{round_.id}`.",
+                ideas = _(
+                    "{round} takes ideas until {opens}: propose a bucket with `/bucket new round:{number}`.",
+                    round=round_name(round_),
+                    opens=discord_timestamp(round_.funding_opens_at, "R"),
+                    number=round_.id,
                 )
+                await self._post(round_.channel_id, f"⏰ {ideas.render(language)}")
                 continue
             for user_id, left in sorted(nudge.unspent.items()):
-                await self._dm(
-                    user_id,
-                    f"⏰ Funding in round #{round_.id} ({one_line(round_.title, 60)}) closes soon and you "
-                    "still "
-                    f"have {money(left, round_)} to spend.",
+                nudged = _(
+                    "Funding in round #{round} ({title}) closes soon and you still have {amount} to spend.",
+                    round=round_.id,
+                    title=one_line(round_.title, 60),
+                    amount=money(left, round_),
                 )
+                await self._dm(user_id, f"⏰ {nudged.render(language)}")
 
     @commands.Cog.listener()
     async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:
@@ -758,9 +936,13 @@ class Rounds(NetworkRoundPosts):
                 now=self._now(),
             )
             if given:
-                await self._dm(
-                    after.id, f"🪣 You have {money(given, round_)} to spend in round #{round_.id}."
+                language = await self._coop_language(after.guild.id)  # a DM: the cooperative's language
+                told = _(
+                    "You have {amount} to spend in round #{round}.",
+                    amount=money(given, round_),
+                    round=round_.id,
                 )
+                await self._dm(after.id, f"🪣 {told.render(language)}")
 
     # --- autocomplete -----------------------------------------------------------------------------
 

@@ -11,12 +11,16 @@ import discord
 
 from cogs._common import RoutesToCog
 from cogs.rounds._render import fund_amounts, money
+from governance.i18n import N_, SOURCE, _, translate
 from governance.records import Bucket, BucketStatus, Round, RoundPhase
 
 if TYPE_CHECKING:
     from cogs.rounds._cog import Rounds
 
 CUSTOM = "c"
+OTHER_AMOUNT_LABEL = N_("Other amount")
+WITHDRAW_LABEL = N_("Take mine back")
+SHOW_LABEL = N_("Show")
 
 
 class _RoutesToCog(RoutesToCog["Rounds"]):
@@ -66,11 +70,11 @@ class WithdrawButton(
 ):
     """Take back everything you put into the bucket."""
 
-    def __init__(self, bucket_id: int) -> None:
+    def __init__(self, bucket_id: int, label: str = WITHDRAW_LABEL) -> None:
         super().__init__(
             discord.ui.Button(
                 style=discord.ButtonStyle.secondary,
-                label="Take mine back",
+                label=label,
                 emoji="↩️",
                 custom_id=f"coop:bwithdraw:{bucket_id}",
             )
@@ -81,7 +85,7 @@ class WithdrawButton(
     async def from_custom_id(
         cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> Self:
-        return cls(int(match["bucket"]))
+        return cls(int(match["bucket"]), item.label or WITHDRAW_LABEL)  # type: ignore[attr-defined]
 
     async def handle(self, cog: Rounds, interaction: discord.Interaction[Any]) -> None:
         await cog.withdraw_from_button(interaction, self.bucket_id)
@@ -94,11 +98,11 @@ class ShowButton(
 ):
     """The bucket in full, with what you hold in it and what you have left."""
 
-    def __init__(self, bucket_id: int) -> None:
+    def __init__(self, bucket_id: int, label: str = SHOW_LABEL) -> None:
         super().__init__(
             discord.ui.Button(
                 style=discord.ButtonStyle.secondary,
-                label="Show",
+                label=label,
                 emoji="🔎",
                 custom_id=f"coop:bshow:{bucket_id}",
             )
@@ -109,7 +113,7 @@ class ShowButton(
     async def from_custom_id(
         cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> Self:
-        return cls(int(match["bucket"]))
+        return cls(int(match["bucket"]), item.label or SHOW_LABEL)  # type: ignore[attr-defined]
 
     async def handle(self, cog: Rounds, interaction: discord.Interaction[Any]) -> None:
         await cog.show_bucket(interaction, self.bucket_id)
@@ -118,15 +122,16 @@ class ShowButton(
 PERSISTENT_ITEMS = (FundButton, WithdrawButton, ShowButton)
 
 
-def bucket_view(bucket: Bucket, round_: Round) -> discord.ui.View:
+def bucket_view(bucket: Bucket, round_: Round, language: str = SOURCE) -> discord.ui.View:
     """The buttons a bucket's post carries now: fund and take back while it is open in a funding round,
-    else only Show."""
+    else only Show (labelled in `language`: the post's, the cooperative's)."""
     assert bucket.id is not None
     view = discord.ui.View(timeout=None)
     if bucket.status == BucketStatus.OPEN.value and round_.phase == RoundPhase.FUNDING.value:
         for amount in fund_amounts(round_):
-            view.add_item(FundButton(bucket.id, amount, f"Fund {money(amount, round_)}"))
-        view.add_item(FundButton(bucket.id, None, "Other amount"))
-        view.add_item(WithdrawButton(bucket.id))
-    view.add_item(ShowButton(bucket.id))
+            label = _("Fund {amount}", amount=money(amount, round_)).render(language)
+            view.add_item(FundButton(bucket.id, amount, label))
+        view.add_item(FundButton(bucket.id, None, translate(OTHER_AMOUNT_LABEL, language)))
+        view.add_item(WithdrawButton(bucket.id, translate(WITHDRAW_LABEL, language)))
+    view.add_item(ShowButton(bucket.id, translate(SHOW_LABEL, language)))
     return view

@@ -19,10 +19,12 @@ from cogs._charts import Tone, render_bar_chart
 from cogs._delivery import owed_elsewhere
 from cogs._text import one_line
 from cogs.rounds._items import bucket_view
-from cogs.rounds._render import bucket_embed, chart_of, money, results_text, round_embed, round_title
+from cogs.rounds._render import bucket_embed, chart_of, money, results_text, round_embed, round_name
 from governance import outbox, reminders, rounds
 from governance.errors import NotFound
+from governance.i18n import SOURCE, _, _n
 from governance.records import Bucket, ConcernStatus, OwedMessage, Round
+from governance.timeparse import discord_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -60,33 +62,38 @@ class NetworkRoundPosts(CoopCog):
             return
         if outbox.is_done(owed, "post"):
             return
+        language = await self._coop_language(guild_id)  # posts and DMs here: this cooperative's language
         if event == rounds.OPENED:
             overview = await rounds.round_overview(self.bot.database, guild_id, round_.id or 0)
+            opened = _(
+                "A network funding round is open for ideas: the members of every cooperative in the network "
+                "propose buckets with `/bucket new round:{round}`, and fund them when funding opens.",
+                round=round_.id,
+            )
             await self._post(
-                channel_id,
-                f"📣 A network funding round is open for ideas: the members of every cooperative in the "
-                f"network propose buckets with `/bucket new round:{round_.id}`, and fund them when funding "
-                "opens.",
-                embed=round_embed(overview),
+                channel_id, f"📣 {opened.render(language)}", embed=round_embed(overview, language)
             )
         elif event == rounds.IDEAS_ENDING:
-            await self._post(
-                channel_id,
-                f"⏰ Network {round_title(round_)} takes ideas until "
-                f"{rounds.phase_line(round_).split('opens ')[-1]}: propose a bucket with "
-                f"`/bucket new round:{round_.id}`.",
+            ideas = _(
+                "Network {round} takes ideas until {opens}: propose a bucket with "
+                "`/bucket new round:{number}`.",
+                round=round_name(round_),
+                opens=discord_timestamp(round_.funding_opens_at, "R"),
+                number=round_.id,
             )
+            await self._post(channel_id, f"⏰ {ideas.render(language)}")
         elif event == rounds.FUNDING_ENDING:
-            await self._nudge_unspent(guild_id, round_)
+            await self._nudge_unspent(guild_id, round_, language)
         elif event == rounds.CLOSED:
             await self._refresh_posts_here(guild_id, round_)
-            await self._announce_network_close(guild_id, round_, channel_id)
+            await self._announce_network_close(guild_id, round_, channel_id, language)
         elif event == rounds.CANCELLED:
             await self._refresh_posts_here(guild_id, round_)
-            await self._post(
-                channel_id,
-                f"✖️ Network {round_title(round_)} was cancelled; its pot is back in the network fund.",
+            cancelled = _(
+                "Network {round} was cancelled; its pot is back in the network fund.",
+                round=round_name(round_),
             )
+            await self._post(channel_id, f"✖️ {cancelled.render(language)}")
         await outbox.step_done(self.bot.database, owed, "post")
 
     async def _open_funding_here(self, owed: OwedMessage, round_: Round, channel_id: int | None) -> None:
@@ -105,56 +112,75 @@ class NetworkRoundPosts(CoopCog):
         if outbox.is_done(owed, "post"):
             return
         await self._refresh_posts_here(guild_id, round_)
-        await self._post(
-            channel_id,
-            f"🪣 Funding is open in network {round_title(round_)}: {len(granted)} people here have "
-            f"{money(round_.per_member, round_)} each to put into buckets, until "
-            f"{rounds.phase_line(round_).split('· ')[-1]}. Use the buttons under each bucket, or "
-            "/bucket fund.",
+        language = await self._coop_language(guild_id)  # a post and DMs here: this cooperative's language
+        funding = _n(
+            "Funding is open in network {round}: {count} people here have {amount} each to put into buckets, "
+            "until closes {closes}. Use the buttons under each bucket, or /bucket fund.",
+            "Funding is open in network {round}: {count} people here have {amount} each to put into buckets, "
+            "until closes {closes}. Use the buttons under each bucket, or /bucket fund.",
+            len(granted),
+            round=round_name(round_),
+            amount=money(round_.per_member, round_),
+            closes=discord_timestamp(round_.funding_closes_at, "R"),
         )
+        await self._post(channel_id, f"🪣 {funding.render(language)}")
         await outbox.step_done(self.bot.database, owed, "post")
         for user_id in sorted(await reminders.dm_opted_in(self.bot.database, guild_id, list(granted))):
-            await self._dm(
-                user_id,
-                f"🪣 You have {money(granted[user_id], round_)} to spend in network round #{round_.id} "
-                f"({one_line(round_.title, 60)}): fund the buckets you want to see happen.",
+            told = _(
+                "You have {amount} to spend in network round #{round} ({title}): fund the buckets you want "
+                "to see happen.",
+                amount=money(granted[user_id], round_),
+                round=round_.id,
+                title=one_line(round_.title, 60),
             )
+            await self._dm(user_id, f"🪣 {told.render(language)}")
 
-    async def _nudge_unspent(self, guild_id: int, round_: Round) -> None:
+    async def _nudge_unspent(self, guild_id: int, round_: Round, language: str = SOURCE) -> None:
         unspent = await rounds.unspent_in(self.bot.database, guild_id=guild_id, round_id=round_.id or 0)
         for user_id, left in sorted(unspent.items()):
-            await self._dm(
-                user_id,
-                f"⏰ Funding in network round #{round_.id} ({one_line(round_.title, 60)}) closes soon and "
-                f"you still have {money(left, round_)} to spend.",
+            nudged = _(
+                "Funding in network round #{round} ({title}) closes soon and you still have {amount} to "
+                "spend.",
+                round=round_.id,
+                title=one_line(round_.title, 60),
+                amount=money(left, round_),
             )
+            await self._dm(user_id, f"⏰ {nudged.render(language)}")
 
-    async def _announce_network_close(self, guild_id: int, round_: Round, channel_id: int | None) -> None:
+    async def _announce_network_close(
+        self, guild_id: int, round_: Round, channel_id: int | None, language: str = SOURCE
+    ) -> None:
         closed = await rounds.closed_round_of(self.bot.database, guild_id, round_.id or 0)
-        await self._post(channel_id, results_text(closed), files=await self._results_chart(closed))
+        await self._post(
+            channel_id, results_text(closed, language), files=await self._results_chart(closed, language)
+        )
         for bucket in closed.funded:
             if bucket.guild_id != guild_id:
                 continue  # its creators are told by their own cooperative's process
-            await self._dm(
-                bucket.creator_id,
-                f"🎉 Your bucket #{bucket.id} was funded with {money(bucket.funded, round_)} in network "
-                f"round #{round_.id}: network request R{bucket.request_id} is approved, and a network "
-                "treasurer pays it.",
+            funded = _(
+                "Your bucket #{bucket} was funded with {amount} in network round #{round}: network request "
+                "R{request} is approved, and a network treasurer pays it.",
+                bucket=bucket.id,
+                amount=money(bucket.funded, round_),
+                round=round_.id,
+                request=bucket.request_id,
             )
+            await self._dm(bucket.creator_id, f"🎉 {funded.render(language)}")
 
-    async def _results_chart(self, closed: rounds.ClosedRound) -> list[discord.File]:
-        """The close's chart: what each bucket holds, the funded ones in gold."""
+    async def _results_chart(self, closed: rounds.ClosedRound, language: str = SOURCE) -> list[discord.File]:
+        """The close's chart, labelled in `language`: what each bucket holds, the funded ones in gold."""
         round_ = closed.round
-        title, labels, values, winners = chart_of(closed)
+        title, labels, values, winners = chart_of(closed, language)
         if not labels:
             return []
+        refunded = _("funded buckets in gold, the others refunded").render(language)
         chart = await asyncio.to_thread(
             render_bar_chart,
             title,
             labels,
             values,
-            subtitle=f"{round_.currency} · funded buckets in gold, the others refunded",
-            value_format=lambda value: money(round(value), round_),
+            subtitle=f"{round_.currency} · {refunded}",
+            value_format=lambda value: money(round(value), round_).render(language),
             tones=[Tone.WINNER if index in winners else Tone.NEUTRAL for index in range(len(labels))],
             highlight=winners,
         )
@@ -178,11 +204,13 @@ class NetworkRoundPosts(CoopCog):
             await self._edit_bucket_post(view.bucket, guild_id, post.channel_id, post.message_id)
             return
         settings = await self._settings(guild_id)
+        language = await self._coop_language(guild_id)  # a post here: this cooperative's language
+        proposed = _("A bucket is proposed in network round #{round}.", round=view.round.id)
         message = await self._post(
             settings.governance_channel_id,
-            f"💡 A bucket is proposed in network round #{view.round.id}.",
-            embed=bucket_embed(view.bucket, view.round, funders=len(view.funders)),
-            view=bucket_view(view.bucket, view.round),
+            f"💡 {proposed.render(language)}",
+            embed=bucket_embed(view.bucket, view.round, funders=len(view.funders), language=language),
+            view=bucket_view(view.bucket, view.round, language),
         )
         if message is not None:
             await rounds.attach_bucket_post(
@@ -218,12 +246,17 @@ class NetworkRoundPosts(CoopCog):
             return
         view = await rounds.bucket_view(self.bot.database, guild_id, bucket.id or 0)
         open_concerns = sum(1 for c in view.concerns if c.status == ConcernStatus.OPEN.value)
+        language = await self._coop_language(guild_id)  # a post here: this cooperative's language
         try:
             await channel.get_partial_message(message_id).edit(
                 embed=bucket_embed(
-                    view.bucket, view.round, funders=len(view.funders), open_concerns=open_concerns
+                    view.bucket,
+                    view.round,
+                    funders=len(view.funders),
+                    open_concerns=open_concerns,
+                    language=language,
                 ),
-                view=bucket_view(view.bucket, view.round),
+                view=bucket_view(view.bucket, view.round, language),
             )
         except discord.NotFound:
             return  # the post was deleted: nothing to keep current

@@ -8,7 +8,8 @@ import discord
 
 from cogs._text import EMBED_DESCRIPTION_LIMIT, FIELD_LIMIT, numbered, one_line, plain, shorten
 from governance import rounds
-from governance.money import format_amount, minor_units
+from governance.i18n import N_, SOURCE, Text, _, _n, translate
+from governance.money import Money, minor_units
 from governance.records import Bucket, BucketStatus, Round, RoundPhase
 
 COLOUR_ROUND = discord.Colour.dark_gold()
@@ -18,16 +19,20 @@ BAR_CELLS = 10
 SHOWN_BUCKETS = 15
 
 STATUS_WORDS = {
-    BucketStatus.IDEA.value: "💡 Idea, waiting for approval",
-    BucketStatus.OPEN.value: "🟢 Open for funding",
-    BucketStatus.FUNDED.value: "✅ Funded",
-    BucketStatus.UNFUNDED.value: "↩️ Not funded: its funders got their money back",
-    BucketStatus.CANCELLED.value: "✖️ Cancelled",
+    BucketStatus.IDEA.value: N_("💡 Idea, waiting for approval"),
+    BucketStatus.OPEN.value: N_("🟢 Open for funding"),
+    BucketStatus.FUNDED.value: N_("✅ Funded"),
+    BucketStatus.UNFUNDED.value: N_("↩️ Not funded: its funders got their money back"),
+    BucketStatus.CANCELLED.value: N_("✖️ Cancelled"),
 }
+# A bucket's status in a list of buckets: its first words.
+STATUS_SHORT = {**STATUS_WORDS, BucketStatus.IDEA.value: N_("💡 Idea")}
 
 
-def money(minor: int, round_: Round) -> str:
-    return format_amount(minor, round_.currency)
+def money(minor: int, round_: Round) -> Money:
+    """An amount in the round's currency, as a placeholder's value: each reader sees their own format
+    (``str()`` is the English)."""
+    return Money(minor, round_.currency)
 
 
 def bar(part: int, whole: int) -> str:
@@ -36,12 +41,22 @@ def bar(part: int, whole: int) -> str:
     return "▰" * filled + "▱" * (BAR_CELLS - filled)
 
 
-def bucket_progress(bucket: Bucket, round_: Round) -> str:
+def bucket_progress(bucket: Bucket, round_: Round, language: str = SOURCE) -> str:
     """“▰▰▰▱▱ 60.00 of 100.00 NZD minimum · stretch 150.00 NZD”: what is in it against what it needs."""
-    needs = f"{money(bucket.min_total, round_)} minimum"
     if bucket.max_total > bucket.min_total:
-        needs += f" · stretch {money(bucket.max_total, round_)}"
-    return f"`{bar(bucket.funded, bucket.min_total)}` {money(bucket.funded, round_)} of {needs}"
+        needs = _(
+            "{funded} of {minimum} minimum · stretch {stretch}",
+            funded=money(bucket.funded, round_),
+            minimum=money(bucket.min_total, round_),
+            stretch=money(bucket.max_total, round_),
+        )
+    else:
+        needs = _(
+            "{funded} of {minimum} minimum",
+            funded=money(bucket.funded, round_),
+            minimum=money(bucket.min_total, round_),
+        )
+    return f"`{bar(bucket.funded, bucket.min_total)}` {needs.render(language)}"
 
 
 def fund_amounts(round_: Round) -> list[int]:
@@ -54,102 +69,200 @@ def fund_amounts(round_: Round) -> list[int]:
     return [amount for amount in amounts if amount <= share] or [share]
 
 
-def round_title(round_: Round) -> str:
-    return shorten(f"Round #{round_.id} · {round_.title}", 256)
+def round_name(round_: Round) -> Text:
+    """“Round #3 · Spring round”, as a placeholder's value."""
+    return _("Round #{number} · {title}", number=round_.id, title=round_.title)
 
 
-def round_embed(overview: rounds.RoundOverview) -> discord.Embed:
+def round_title(round_: Round, language: str = SOURCE) -> str:
+    return shorten(round_name(round_).render(language), 256)
+
+
+def round_embed(overview: rounds.RoundOverview, language: str = SOURCE) -> discord.Embed:
+    """A round: its pot, where it stands, its guidelines and buckets, and (for one reader) their share."""
+
+    def say(text: Text) -> str:
+        return text.render(language)
+
     round_ = overview.round
     embed = discord.Embed(
-        title=round_title(round_),
+        title=round_title(round_, language),
         description=shorten(plain(round_.description), 1500) or None,
         colour=COLOUR_ROUND,
     )
-    embed.add_field(name="Pot", value=f"{money(round_.pot, round_)} from {one_line(overview.source, 80)}")
-    embed.add_field(name="Now", value=rounds.phase_line(round_))
+    embed.add_field(
+        name=say(_("Pot")),
+        value=say(
+            _("{amount} from {fund}", amount=money(round_.pot, round_), fund=one_line(overview.source, 80))
+        ),
+    )
+    embed.add_field(name=say(_("Now")), value=say(rounds.phase_line(round_)))
     if round_.per_member:
-        embed.add_field(name="Each person", value=money(round_.per_member, round_))
+        embed.add_field(name=say(_("Each person")), value=money(round_.per_member, round_).render(language))
     if round_.guidelines:
         lines = [numbered(number, plain(text)) for number, text in enumerate(round_.guidelines, 1)]
-        embed.add_field(name="Guidelines", value=shorten("\n".join(lines), FIELD_LIMIT), inline=False)
+        embed.add_field(name=say(_("Guidelines")), value=shorten("\n".join(lines), FIELD_LIMIT), inline=False)
     shown = overview.buckets[:SHOWN_BUCKETS]
     if shown:
-        lines = [
-            f"**#{b.id}** {plain(one_line(b.title, 60))} · {STATUS_WORDS[b.status].split(',')[0]} · "
-            f"{money(b.funded, round_)} of {money(b.min_total, round_)}"
-            + (f" · {overview.funders.get(b.id or 0, 0)} funders" if b.funded else "")
-            for b in shown
-        ]
+        lines = []
+        for b in shown:
+            held = say(
+                _("{funded} of {minimum}", funded=money(b.funded, round_), minimum=money(b.min_total, round_))
+            )
+            funders = (
+                " · " + say(_n("{count} funders", "{count} funders", overview.funders.get(b.id or 0, 0)))
+                if b.funded
+                else ""
+            )
+            status = translate(STATUS_SHORT[b.status], language)
+            lines.append(f"**#{b.id}** {plain(one_line(b.title, 60))} · {status} · {held}{funders}")
         if len(overview.buckets) > len(shown):
-            lines.append(f"…and {len(overview.buckets) - len(shown)} more: /bucket list")
-        embed.add_field(name="Buckets", value=shorten("\n".join(lines), FIELD_LIMIT), inline=False)
+            more = len(overview.buckets) - len(shown)
+            lines.append(say(_n("…and {count} more: /bucket list", "…and {count} more: /bucket list", more)))
+        embed.add_field(name=say(_("Buckets")), value=shorten("\n".join(lines), FIELD_LIMIT), inline=False)
     else:
-        embed.add_field(name="Buckets", value="None yet: propose one with /bucket new.", inline=False)
+        embed.add_field(
+            name=say(_("Buckets")), value=say(_("None yet: propose one with /bucket new.")), inline=False
+        )
     if overview.yours is not None:
         left = overview.yours.allocated - overview.yours.spent
         embed.add_field(
-            name="You",
-            value=f"{money(left, round_)} left to spend of {money(overview.yours.allocated, round_)}",
+            name=say(_("You")),
+            value=say(
+                _(
+                    "{left} left to spend of {allocated}",
+                    left=money(left, round_),
+                    allocated=money(overview.yours.allocated, round_),
+                )
+            ),
             inline=False,
         )
     return embed
 
 
-def bucket_embed(bucket: Bucket, round_: Round, *, funders: int, open_concerns: int = 0) -> discord.Embed:
+def bucket_embed(
+    bucket: Bucket, round_: Round, *, funders: int, open_concerns: int = 0, language: str = SOURCE
+) -> discord.Embed:
+    """A bucket: its status, funding, budget, creators and funders, and its open concerns."""
+
+    def say(text: Text) -> str:
+        return text.render(language)
+
     colour = {
         BucketStatus.FUNDED.value: COLOUR_FUNDED,
         BucketStatus.UNFUNDED.value: COLOUR_UNFUNDED,
         BucketStatus.CANCELLED.value: COLOUR_UNFUNDED,
     }.get(bucket.status, COLOUR_ROUND)
     embed = discord.Embed(
-        title=shorten(f"Bucket #{bucket.id} · {bucket.title}", 256),
+        title=shorten(say(_("Bucket #{number} · {title}", number=bucket.id, title=bucket.title)), 256),
         description=shorten(plain(bucket.description), EMBED_DESCRIPTION_LIMIT // 2) or None,
         colour=colour,
     )
-    embed.add_field(name="Status", value=STATUS_WORDS[bucket.status], inline=False)
-    embed.add_field(name="Funding", value=bucket_progress(bucket, round_), inline=False)
+    embed.add_field(
+        name=say(_("Status")), value=translate(STATUS_WORDS[bucket.status], language), inline=False
+    )
+    embed.add_field(name=say(_("Funding")), value=bucket_progress(bucket, round_, language), inline=False)
     budget = [
-        f"• {plain(line['label'])}: {money(line['min'], round_)}"
-        + (f" (stretch {money(line['max'], round_)})" if line["max"] > line["min"] else "")
+        "• "
+        + say(
+            _(
+                "{label}: {minimum} (stretch {stretch})",
+                label=plain(line["label"]),
+                minimum=money(line["min"], round_),
+                stretch=money(line["max"], round_),
+            )
+            if line["max"] > line["min"]
+            else _("{label}: {minimum}", label=plain(line["label"]), minimum=money(line["min"], round_))
+        )
         for line in bucket.budget
     ]
-    embed.add_field(name="Budget", value=shorten("\n".join(budget), FIELD_LIMIT), inline=False)
+    embed.add_field(name=say(_("Budget")), value=shorten("\n".join(budget), FIELD_LIMIT), inline=False)
     people = [f"<@{bucket.creator_id}>", *(f"<@{user_id}>" for user_id in bucket.co_creators)]
-    embed.add_field(name="Creators", value=", ".join(people))
-    embed.add_field(name="Funders", value=str(funders))
+    embed.add_field(name=say(_("Creators")), value=", ".join(people))
+    embed.add_field(name=say(_("Funders")), value=str(funders))
     if open_concerns:
-        embed.add_field(name="Concerns", value=f"{open_concerns} open: /bucket show {bucket.id}")
-    embed.set_footer(text=f"Round #{round_.id} · {round_.title}"[:2048])
+        embed.add_field(
+            name=say(_("Concerns")),
+            value=say(
+                _n(
+                    "{count} open: /bucket show {bucket}",
+                    "{count} open: /bucket show {bucket}",
+                    open_concerns,
+                    bucket=bucket.id,
+                )
+            ),
+        )
+    embed.set_footer(text=round_name(round_).render(language)[:2048])
     return embed
 
 
-def results_text(closed: rounds.ClosedRound) -> str:
+def results_text(closed: rounds.ClosedRound, language: str = SOURCE) -> str:
+    """The close's post: what was funded, what was refunded, and what stays in the fund."""
+
+    def say(text: Text) -> str:
+        return text.render(language)
+
     round_ = closed.round
-    lines = [f"🏁 **Round #{round_.id} {plain(one_line(round_.title, 80))} has closed.**"]
+    lines = [
+        "🏁 "
+        + say(
+            _(
+                "**Round #{number} {title} has closed.**",
+                number=round_.id,
+                title=plain(one_line(round_.title, 80)),
+            )
+        )
+    ]
     if closed.funded:
         lines.append(
-            f"Funded: {len(closed.funded)} bucket{'s' if len(closed.funded) != 1 else ''}, "
-            f"{money(closed.spent, round_)} of the {money(round_.pot, round_)} pot; the treasurers pay them "
-            "as approved requests."
+            say(
+                _n(
+                    "Funded: {count} bucket, {spent} of the {pot} pot; the treasurers pay them as approved "
+                    "requests.",
+                    "Funded: {count} buckets, {spent} of the {pot} pot; the treasurers pay them as approved "
+                    "requests.",
+                    len(closed.funded),
+                    spent=money(closed.spent, round_),
+                    pot=money(round_.pot, round_),
+                )
+            )
         )
         lines += [
-            f"✅ #{b.id} {plain(one_line(b.title, 60))}: {money(b.funded, round_)} from "
-            f"{closed.funders.get(b.id or 0, 0)} people ({_request_ref(round_, b)})"
+            "✅ "
+            + say(
+                _n(
+                    "#{bucket} {title}: {amount} from {count} people ({request})",
+                    "#{bucket} {title}: {amount} from {count} people ({request})",
+                    closed.funders.get(b.id or 0, 0),
+                    bucket=b.id,
+                    title=plain(one_line(b.title, 60)),
+                    amount=money(b.funded, round_),
+                    request=_request_ref(round_, b),
+                )
+            )
             for b in closed.funded
         ]
     else:
-        lines.append("No bucket reached its minimum.")
-    lines += [f"↩️ #{b.id} {plain(one_line(b.title, 60))}: not funded, refunded" for b in closed.unfunded]
-    lines.append(f"{money(closed.returned, round_)} stays in the fund.")
+        lines.append(say(_("No bucket reached its minimum.")))
+    lines += [
+        "↩️ "
+        + say(_("#{bucket} {title}: not funded, refunded", bucket=b.id, title=plain(one_line(b.title, 60))))
+        for b in closed.unfunded
+    ]
+    lines.append(say(_("{amount} stays in the fund.", amount=money(closed.returned, round_))))
     return shorten("\n".join(lines), 1900)
 
 
-def _request_ref(round_: Round, bucket: Bucket) -> str:
+def _request_ref(round_: Round, bucket: Bucket) -> Text:
     """The approved request a funded bucket became: on the cooperative's fund, or the network fund's."""
-    return f"network request R{bucket.request_id}" if round_.network_id else f"request #{bucket.request_id}"
+    if round_.network_id:
+        return _("network request R{number}", number=bucket.request_id)
+    return _("request #{number}", number=bucket.request_id)
 
 
-def chart_of(closed: rounds.ClosedRound) -> tuple[str, list[str], list[int], list[int]]:
+def chart_of(
+    closed: rounds.ClosedRound, language: str = SOURCE
+) -> tuple[str, list[str], list[int], list[int]]:
     """Title, labels, what each bucket holds at the close (minor units: 0 for the refunded), and the
     funded ones' indices."""
     round_ = closed.round
@@ -157,7 +270,7 @@ def chart_of(closed: rounds.ClosedRound) -> tuple[str, list[str], list[int], lis
     labels = [one_line(f"#{b.id} {b.title}", 40) for b in buckets]
     values = [b.funded if b.status == BucketStatus.FUNDED.value else 0 for b in buckets]
     winners = [index for index, b in enumerate(buckets) if b.status == BucketStatus.FUNDED.value]
-    return f"Round #{round_.id} · {round_.title}"[:80], labels, values, winners
+    return round_name(round_).render(language)[:80], labels, values, winners
 
 
 def phase_is(round_: Round, phase: RoundPhase) -> bool:

@@ -8,7 +8,7 @@ import re
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from governance import audit, names
 from governance.decision_types import DecisionKind
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from governance.i18n import Text, _
 from governance.ledger import derived_balance, exact_sum
 from governance.money import format_amount, max_minor_units, parse_amount
 from governance.names import clean_name
@@ -201,26 +202,38 @@ def _echo(text: str) -> str:
 def idempotency_key_of(idempotency_key: str) -> str:
     key = idempotency_key.strip()
     if not key or len(key) > MAX_IDEMPOTENCY_KEY:
-        raise InvalidInput("This action has no usable idempotency key.")
+        raise InvalidInput(_("This action has no usable idempotency key."))
     return key
 
 
 def read_amount(value: str | int, currency: str) -> int:
     """Minor units from what a person typed (or from an int of minor units, for callers that have one)."""
     if isinstance(value, bool):
-        raise InvalidInput("Type an amount, for example 12.50.")
+        raise InvalidInput(_("Type an amount, for example 12.50."))
     if isinstance(value, int):
         if value <= 0:
-            raise InvalidInput("The amount must be more than zero.")
+            raise InvalidInput(_("The amount must be more than zero."))
         if value > max_minor_units(currency):
-            raise InvalidInput("That is more than the largest amount coopbot handles.")
+            raise InvalidInput(_("That is more than the largest amount coopbot handles."))
         return value
     return parse_amount(value, currency)
 
 
-def _plain_id(value: int, what: str) -> int:
+_Owning = Literal["funding request", "contribution", "ledger entry"]
+
+
+def _no_such(what: _Owning, number: int) -> Text:
+    """The refusal for a row that is not there (one sentence for each kind of row)."""
+    if what == "contribution":
+        return _("There is no contribution #{number} in this server.", number=number)
+    if what == "ledger entry":
+        return _("There is no ledger entry #{number} in this server.", number=number)
+    return _("There is no funding request #{number} in this server.", number=number)
+
+
+def _plain_id(value: int, what: _Owning) -> int:
     if not 1 <= value <= MAX_ID:
-        raise NotFound(f"There is no {what} #{value} in this server.")
+        raise NotFound(_no_such(what, value))
     return value
 
 
@@ -231,13 +244,13 @@ def can_use_funds(settings: CoopSettings, actor: Actor) -> bool:
 
 def require_fund_member(settings: CoopSettings, actor: Actor) -> None:
     if not can_use_funds(settings, actor):
-        raise NotAllowed("Only members of the cooperative can do this with its funds.")
+        raise NotAllowed(_("Only members of the cooperative can do this with its funds."))
 
 
 def require_fund_reader(settings: CoopSettings, actor: Actor) -> None:
     """Anyone in the cooperative (contributors included) reads the funds and their ledgers."""
     if not (is_contributor(settings, actor) or is_fund_steward(settings, actor)):
-        raise NotAllowed("Only people in the cooperative (contributors and members) can read its funds.")
+        raise NotAllowed(_("Only people in the cooperative (contributors and members) can read its funds."))
 
 
 async def find_fund_in(session: AsyncSession, guild_id: int, ref: str | int, *, lock: bool = False) -> Fund:
@@ -245,21 +258,21 @@ async def find_fund_in(session: AsyncSession, guild_id: int, ref: str | int, *, 
     "another cooperative's fund", so nothing is revealed."""
     query = select(Fund).where(Fund.guild_id == guild_id)
     if isinstance(ref, int):
-        shown = f"#{ref}"
+        missing = _("There is no fund #{number} in this server.", number=ref)
         if not 1 <= ref <= MAX_ID:
-            raise NotFound(f"There is no fund {shown} in this server.")
+            raise NotFound(missing)
         query = query.where(Fund.id == ref)
     else:
         text = clean_name(ref)
-        shown = f"“{_echo(text)}”"
+        missing = _("There is no fund “{name}” in this server.", name=_echo(text))
         if not text:
-            raise InvalidInput("Name a fund (start typing to see the cooperative's funds).")
+            raise InvalidInput(_("Name a fund (start typing to see the cooperative's funds)."))
         match = _ID_REF.fullmatch(text)
         if match:
             number = int(match[1])
-            shown = f"#{number}"
+            missing = _("There is no fund #{number} in this server.", number=number)
             if not 1 <= number <= MAX_ID:
-                raise NotFound(f"There is no fund {shown} in this server.")
+                raise NotFound(missing)
             query = query.where(Fund.id == number)
         else:
             # A fund made before names were normalized keeps its old key, which is the more exact one:
@@ -272,7 +285,7 @@ async def find_fund_in(session: AsyncSession, guild_id: int, ref: str | int, *, 
         query = query.with_for_update()
     fund = (await session.exec(query)).first()
     if fund is None:
-        raise NotFound(f"There is no fund {shown} in this server.")
+        raise NotFound(missing)
     return fund
 
 
@@ -287,7 +300,13 @@ _Receipt = TypeVar("_Receipt")
 
 
 async def _load_owned(
-    session: AsyncSession, model: type[_Owned], guild_id: int, row_id: int, what: str, *, lock: bool = False
+    session: AsyncSession,
+    model: type[_Owned],
+    guild_id: int,
+    row_id: int,
+    what: _Owning,
+    *,
+    lock: bool = False,
 ) -> _Owned:
     """A row of this cooperative by its number; another cooperative's row is "not found", like a missing
     one, so nothing is revealed. `lock` holds it (SELECT ... FOR UPDATE) until the transaction ends."""
@@ -297,7 +316,7 @@ async def _load_owned(
         query = query.with_for_update()
     row = (await session.exec(query)).first()
     if row is None:
-        raise NotFound(f"There is no {what} #{row_id} in this server.")
+        raise NotFound(_no_such(what, row_id))
     return row
 
 
@@ -394,4 +413,6 @@ def _record_request_event(
 
 def _refuse_archived(fund: Fund) -> None:
     if fund.archived:
-        raise Conflict(f"The fund {fund.name} is archived: it takes no new contributions or requests.")
+        raise Conflict(
+            _("The fund {fund} is archived: it takes no new contributions or requests.", fund=fund.name)
+        )

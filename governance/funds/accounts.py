@@ -27,6 +27,7 @@ from governance.funds._common import (
     read_amount,
     totals_in,
 )
+from governance.i18n import _
 from governance.money import parse_currency
 from governance.names import clean_name
 from governance.permissions import Actor, require_fund_steward
@@ -46,11 +47,17 @@ from storage.models import (
 def _validated_fund(settings: CoopSettings, draft: FundDraft) -> dict[str, Any]:
     name = clean_name(draft.name)
     if not name:
-        raise InvalidInput("Give the fund a name.")
+        raise InvalidInput(_("Give the fund a name."))
     if len(name) > MAX_FUND_NAME:
-        raise InvalidInput(f"A fund's name is at most {MAX_FUND_NAME} characters (yours has {len(name)}).")
+        raise InvalidInput(
+            _(
+                "A fund's name is at most {limit} characters (yours has {length}).",
+                limit=MAX_FUND_NAME,
+                length=len(name),
+            )
+        )
     if _ID_REF.fullmatch(name):
-        raise InvalidInput("A fund's name can't be only a number: funds are also found by their number.")
+        raise InvalidInput(_("A fund's name can't be only a number: funds are also found by their number."))
     currency = parse_currency(draft.currency) if draft.currency else parse_currency(settings.currency)
     description = clean_text(
         draft.description, field="The description", limit=MAX_DESCRIPTION, required=False
@@ -58,17 +65,19 @@ def _validated_fund(settings: CoopSettings, draft: FundDraft) -> dict[str, Any]:
     try:
         policy = FundPolicy(draft.policy)
     except ValueError:
-        raise InvalidInput("The approval policy is either decision or treasurer.") from None
+        raise InvalidInput(_("The approval policy is either decision or treasurer.")) from None
     limit = 0
     if policy is FundPolicy.TREASURER:
         if draft.limit is None:
             raise InvalidInput(
-                "With the treasurer policy, give a limit: the largest request a treasurer may approve "
-                "(larger ones go to the members)."
+                _(
+                    "With the treasurer policy, give a limit: the largest request a treasurer may approve "
+                    "(larger ones go to the members)."
+                )
             )
         limit = read_amount(draft.limit, currency)
     elif draft.limit is not None:
-        raise InvalidInput("A limit only applies when treasurers approve requests (policy: treasurer).")
+        raise InvalidInput(_("A limit only applies when treasurers approve requests (policy: treasurer)."))
     default_kind = (
         settings.default_decision_type
         if settings.default_decision_type in FUND_DECISION_KINDS
@@ -77,8 +86,10 @@ def _validated_fund(settings: CoopSettings, draft: FundDraft) -> dict[str, Any]:
     decision_type = get_type(draft.decision_type or default_kind).kind.value
     if decision_type not in FUND_DECISION_KINDS:
         raise InvalidInput(
-            "Requests are decided by a decision that passes or fails: consent, consensus, significant, "
-            "quorum or emergency."
+            _(
+                "Requests are decided by a decision that passes or fails: consent, consensus, significant, "
+                "quorum or emergency."
+            )
         )
     return {
         "name": name,
@@ -103,7 +114,7 @@ async def create_fund(db: Database, *, guild_id: int, actor: Actor, draft: FundD
             named = await session.exec(select(Fund.name, Fund.name_key).where(Fund.guild_id == guild_id))
             for existing_name, existing_key in named.all():
                 if values["name_key"] in (existing_key, name_key(existing_name)):
-                    raise Conflict(f"There is already a fund named {existing_name}.")
+                    raise Conflict(_("There is already a fund named {fund}.", fund=existing_name))
             fund = Fund(guild_id=guild_id, balance=0, created_by=actor.user_id, created_at=now, **values)
             session.add(fund)
             await session.flush()
@@ -124,7 +135,7 @@ async def create_fund(db: Database, *, guild_id: int, actor: Actor, draft: FundD
             )
     except IntegrityError:
         # Two treasurers created the same name at once (PostgreSQL): the unique constraint decided.
-        raise Conflict(f"There is already a fund named {clean_name(draft.name)}.") from None
+        raise Conflict(_("There is already a fund named {fund}.", fund=clean_name(draft.name))) from None
     return fund
 
 

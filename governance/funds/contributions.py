@@ -29,6 +29,7 @@ from governance.funds._common import (
     read_amount,
     require_fund_member,
 )
+from governance.i18n import _
 from governance.ledger import ledger_entry, move_balance, refuse_over_capacity
 from governance.permissions import Actor, is_treasurer, require_treasurer
 from governance.text import clean_text
@@ -106,7 +107,7 @@ async def _record_contribution(
         require_fund_member(settings, actor)
         treasurer = is_treasurer(settings, actor)
         if member_id is not None and member_id != actor.user_id and not treasurer:
-            raise NotAllowed("Only treasurers record contributions for someone else.")
+            raise NotAllowed(_("Only treasurers record contributions for someone else."))
         existing = await _contribution_by_key(session, guild_id, key)
         if existing is not None:
             return await _contribution_receipt(session, existing, duplicate=True)
@@ -133,7 +134,7 @@ async def _record_contribution(
         entry: LedgerEntry | None = None
         if treasurer:
             if await _entry_by_key(session, guild_id, key) is not None:
-                raise Conflict("This interaction already recorded another ledger entry.")
+                raise Conflict(_("This interaction already recorded another ledger entry."))
             entry = await _book_contribution(
                 session, fund, contribution, recorded_by=actor.user_id, key=key, now=now
             )
@@ -244,7 +245,13 @@ async def _decide_pending_contribution(
         .values(status=status.value, confirmed_by=actor.user_id, decided_at=now)
     )
     if not claimed.rowcount:
-        raise Conflict(f"Contribution #{contribution_id} is {contribution.status}, not pending.")
+        raise Conflict(
+            _(
+                "Contribution #{number} is {status}, not pending.",
+                number=contribution_id,
+                status=contribution.status,
+            )
+        )
     return contribution
 
 

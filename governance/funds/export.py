@@ -15,6 +15,7 @@ from sqlmodel import col, select
 
 from governance.errors import InvalidInput
 from governance.funds._common import LEDGER_PAGE_SIZE, LedgerPage, find_fund_in
+from governance.i18n import _
 from governance.ledger import exact_sum
 from governance.money import to_decimal
 from storage.database import Database
@@ -27,7 +28,7 @@ def _ledger_filter(fund_id: int, kind: str | None, member_id: int | None) -> lis
         try:
             conditions.append(LedgerEntry.kind == LedgerKind(kind).value)
         except ValueError:
-            raise InvalidInput("Filter by contribution, payout or reversal.") from None
+            raise InvalidInput(_("Filter by contribution, payout or reversal.")) from None
     if member_id is not None:
         conditions.append(LedgerEntry.member_id == member_id)
     return conditions

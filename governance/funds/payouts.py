@@ -28,8 +28,9 @@ from governance.funds._common import (
     idempotency_key_of,
     name_key,
 )
+from governance.i18n import _
 from governance.ledger import ledger_entry, move_balance, refuse_over_capacity
-from governance.money import format_amount
+from governance.money import Money
 from governance.permissions import Actor, require_fund_steward, require_treasurer
 from governance.text import clean_text
 from storage.database import Database
@@ -71,15 +72,24 @@ async def _pay(
         existing = await _entry_by_key(session, guild_id, key)
         if existing is not None:
             if existing.kind != LedgerKind.PAYOUT.value or existing.request_id != request_id:
-                raise Conflict("This interaction already recorded another ledger entry.")
+                raise Conflict(_("This interaction already recorded another ledger entry."))
             fund = await _fund_by_id(session, guild_id, request.fund_id)
             return PayoutReceipt(request, fund, existing, duplicate=True)
         if request.requester_id == actor.user_id:
             raise NotAllowed(
-                f"Nobody pays their own request: another treasurer records the payout of #{request_id}."
+                _(
+                    "Nobody pays their own request: another treasurer records the payout of #{number}.",
+                    number=request_id,
+                )
             )
         if request.status != RequestStatus.APPROVED.value or request.approved_amount is None:
-            raise Conflict(f"Request #{request_id} is {request.status}; only an approved request is paid.")
+            raise Conflict(
+                _(
+                    "Request #{number} is {status}; only an approved request is paid.",
+                    number=request_id,
+                    status=request.status,
+                )
+            )
         fund = await _fund_by_id(session, guild_id, request.fund_id)
         amount = request.approved_amount
         if not await _claim_request(
@@ -90,14 +100,16 @@ async def _pay(
             reference=reference,
             updated_at=now,
         ):
-            raise Conflict(f"Request #{request_id} was paid or changed meanwhile.")
+            raise Conflict(_("Request #{number} was paid or changed meanwhile.", number=request_id))
         await move_balance(
             session,
             fund,
             -amount,
-            overdraw=(
-                f"{fund.name} holds {format_amount(fund.balance, fund.currency)}: paying "
-                f"{format_amount(amount, fund.currency)} would overdraw it. Nothing was recorded."
+            overdraw=_(
+                "{fund} holds {balance}: paying {amount} would overdraw it. Nothing was recorded.",
+                fund=fund.name,
+                balance=Money(fund.balance, fund.currency),
+                amount=Money(amount, fund.currency),
             ),
         )
         entry = ledger_entry(
@@ -173,17 +185,26 @@ async def _correct(
         existing = await _entry_by_key(session, guild_id, key)
         if existing is not None:
             if existing.reverses_entry_id != entry_id:
-                raise Conflict("This interaction already recorded another ledger entry.")
+                raise Conflict(_("This interaction already recorded another ledger entry."))
             return CorrectionReceipt(original, existing, fund, duplicate=True)
         if original.kind == LedgerKind.REVERSAL.value:
             raise Conflict(
-                f"Entry #{entry_id} is itself a correction and can't be reversed; record the movement anew."
+                _(
+                    "Entry #{number} is itself a correction and can't be reversed; record the movement anew.",
+                    number=entry_id,
+                )
             )
         already = (
             await session.exec(select(LedgerEntry).where(LedgerEntry.reverses_entry_id == entry_id))
         ).first()
         if already is not None:
-            raise Conflict(f"Entry #{entry_id} was already corrected by entry #{already.id}.")
+            raise Conflict(
+                _(
+                    "Entry #{number} was already corrected by entry #{correction}.",
+                    number=entry_id,
+                    correction=already.id,
+                )
+            )
         refuse_over_capacity(fund, -original.amount)  # a reversed payout puts money back
         reopened: FundingRequest | None = None
         if original.kind == LedgerKind.PAYOUT.value and original.request_id is not None:
@@ -207,10 +228,13 @@ async def _correct(
             session,
             fund,
             amount,
-            overdraw=(
-                f"Reversing entry #{entry_id} takes {format_amount(-amount, fund.currency)} out of "
-                f"{fund.name}, which holds {format_amount(fund.balance, fund.currency)}: "
-                "the balance can't go below zero."
+            overdraw=_(
+                "Reversing entry #{number} takes {amount} out of {fund}, which holds {balance}: the balance "
+                "can't go below zero.",
+                number=entry_id,
+                amount=Money(-amount, fund.currency),
+                fund=fund.name,
+                balance=Money(fund.balance, fund.currency),
             ),
         )
         reversal = ledger_entry(

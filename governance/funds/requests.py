@@ -41,8 +41,9 @@ from governance.funds._common import (
     require_fund_member,
     totals_in,
 )
+from governance.i18n import Text, _
 from governance.limits import HOUR, UNLIMITED, Limits, enforce
-from governance.money import format_amount
+from governance.money import Money, format_amount
 from governance.permissions import Actor, is_fund_steward, require_treasurer
 from governance.proposing import ProposalDraft, open_decision_in
 from governance.tally import TallyResult
@@ -60,8 +61,11 @@ def _requested_amounts(
     high = read_amount(amount_max, fund.currency)
     if high < low:
         raise InvalidInput(
-            f"The maximum ({format_amount(high, fund.currency)}) is less than the minimum "
-            f"({format_amount(low, fund.currency)})."
+            _(
+                "The maximum ({maximum}) is less than the minimum ({minimum}).",
+                maximum=Money(high, fund.currency),
+                minimum=Money(low, fund.currency),
+            )
         )
     return low, (high if high != low else None)
 
@@ -215,7 +219,7 @@ async def request_funds(
 
 
 async def _request_for_treasurer(
-    session: AsyncSession, guild_id: int, request_id: int, actor: Actor, now: datetime, *, if_own: str
+    session: AsyncSession, guild_id: int, request_id: int, actor: Actor, now: datetime, *, if_own: Text
 ) -> FundingRequest:
     """The request a treasurer is about to decide, locked: refused with `if_own` when it is their own, and
     when it is not pending or the members decide it."""
@@ -224,11 +228,17 @@ async def _request_for_treasurer(
     if request.requester_id == actor.user_id:
         raise NotAllowed(if_own)
     if request.status != RequestStatus.PENDING.value:
-        raise Conflict(f"Request #{request.id} is {request.status}, not pending.")
+        raise Conflict(
+            _("Request #{number} is {status}, not pending.", number=request.id, status=request.status)
+        )
     if request.decision_id is not None:
         raise Conflict(
-            f"Request #{request.id} is being decided by the members in proposal #{request.decision_id}; "
-            "a treasurer can't decide it."
+            _(
+                "Request #{number} is being decided by the members in proposal #{proposal}; "
+                "a treasurer can't decide it.",
+                number=request.id,
+                proposal=request.decision_id,
+            )
         )
     return request
 
@@ -253,31 +263,59 @@ async def approve_request(
             request_id,
             actor,
             now,
-            if_own=f"Nobody approves their own request: another treasurer must decide #{request_id}.",
+            if_own=_(
+                "Nobody approves their own request: another treasurer must decide #{number}.",
+                number=request_id,
+            ),
         )
         fund = await _fund_by_id(session, guild_id, request.fund_id, lock=True)
         currency = fund.currency
         chosen = requested_top(request) if amount is None else read_amount(amount, currency)
         if not request.amount_min <= chosen <= requested_top(request):
             raise InvalidInput(
-                f"Request #{request_id} asks for {describe_amounts(request)}: approve within that."
+                _(
+                    "Request #{number} asks for {amount}: approve within that.",
+                    number=request_id,
+                    amount=Money(request.amount_min, request.currency),
+                )
+                if request.amount_max is None
+                else _(
+                    "Request #{number} asks for {minimum} to {maximum}: approve within that.",
+                    number=request_id,
+                    minimum=Money(request.amount_min, request.currency),
+                    maximum=Money(request.amount_max, request.currency),
+                )
             )
         if not decided_by_treasurer(fund, chosen):
-            limit = (
-                f"its treasurer limit is {format_amount(fund.treasurer_limit, currency)}"
-                if fund.policy == FundPolicy.TREASURER.value
-                else "its requests are decided by the members"
-            )
             raise NotAllowed(
-                f"{format_amount(chosen, currency)} is more than a treasurer may approve from {fund.name}: "
-                f"{limit}."
+                _(
+                    "{amount} is more than a treasurer may approve from {fund}: its treasurer limit is "
+                    "{limit}.",
+                    amount=Money(chosen, currency),
+                    fund=fund.name,
+                    limit=Money(fund.treasurer_limit, currency),
+                )
+                if fund.policy == FundPolicy.TREASURER.value
+                else _(
+                    "{amount} is more than a treasurer may approve from {fund}: its requests are decided by "
+                    "the "
+                    "members.",
+                    amount=Money(chosen, currency),
+                    fund=fund.name,
+                )
             )
         totals = await totals_in(session, fund)
         if chosen > totals.available:
             raise Conflict(
-                f"{fund.name} has {format_amount(max(totals.available, 0), currency)} available (balance "
-                f"{format_amount(totals.balance, currency)}, {format_amount(totals.committed, currency)} "
-                f"promised to approved requests): {format_amount(chosen, currency)} can't be approved now."
+                _(
+                    "{fund} has {available} available (balance {balance}, {committed} promised to approved "
+                    "requests): {amount} can't be approved now.",
+                    fund=fund.name,
+                    available=Money(max(totals.available, 0), currency),
+                    balance=Money(totals.balance, currency),
+                    committed=Money(totals.committed, currency),
+                    amount=Money(chosen, currency),
+                )
             )
         if not await _claim_request(
             session,
@@ -291,7 +329,7 @@ async def approve_request(
             updated_at=now,
             stale_reminded_at=None,  # a new wait begins, for the payout: treasurers may be nudged again
         ):
-            raise Conflict(f"Request #{request_id} was decided meanwhile.")
+            raise Conflict(_("Request #{number} was decided meanwhile.", number=request_id))
         await session.refresh(request)
         _record_request_event(
             session,
@@ -316,7 +354,10 @@ async def reject_request(
             request_id,
             actor,
             now,
-            if_own=f"You can't decide your own request; to withdraw #{request_id}, use /fund request cancel.",
+            if_own=_(
+                "You can't decide your own request; to withdraw #{number}, use /fund request cancel.",
+                number=request_id,
+            ),
         )
         if not await _claim_request(
             session,
@@ -328,7 +369,7 @@ async def reject_request(
             decision_note=reason,
             updated_at=now,
         ):
-            raise Conflict(f"Request #{request_id} was decided meanwhile.")
+            raise Conflict(_("Request #{number} was decided meanwhile.", number=request_id))
         await session.refresh(request)
         fund = await _fund_by_id(session, guild_id, request.fund_id)
         _record_request_event(
@@ -381,10 +422,19 @@ async def cancel_request(
         request = await _load_request(session, guild_id, request_id)
         if request.requester_id != actor.user_id and not is_fund_steward(settings, actor):
             raise NotAllowed(
-                f"Only the requester, a treasurer or a moderator can cancel request #{request_id}."
+                _(
+                    "Only the requester, a treasurer or a moderator can cancel request #{number}.",
+                    number=request_id,
+                )
             )
         if request.status not in OPEN_REQUEST_STATUSES:
-            raise Conflict(f"Request #{request_id} is {request.status}; it can't be cancelled.")
+            raise Conflict(
+                _(
+                    "Request #{number} is {status}; it can't be cancelled.",
+                    number=request_id,
+                    status=request.status,
+                )
+            )
         # The decision first, as a close does, so that a cancel and a close never wait on each other.
         cancelled_decision = await _cancel_linked_decision(session, request, actor.user_id, now)
         if not await _claim_request(
@@ -395,7 +445,9 @@ async def cancel_request(
             decision_note=reason,
             updated_at=now,
         ):
-            raise Conflict(f"Request #{request_id} changed meanwhile; it can't be cancelled.")
+            raise Conflict(
+                _("Request #{number} changed meanwhile; it can't be cancelled.", number=request_id)
+            )
         await session.refresh(request)
         fund = await _fund_by_id(session, guild_id, request.fund_id)
         _record_request_event(

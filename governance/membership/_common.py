@@ -19,6 +19,7 @@ from governance import audit
 from governance.coop import default_settings
 from governance.decision_types import DecisionKind
 from governance.errors import InvalidInput, NotAllowed
+from governance.i18n import _
 from governance.permissions import Actor, is_contributor, is_member, require_moderator
 from governance.text import clean_text
 from governance.timeparse import parse_timezone
@@ -53,7 +54,7 @@ MAX_STATEMENT = 1000
 MAX_REASON = 500
 MAX_CHARTER = 4000
 MAX_SKILL_SEARCH = 100
-NO_MEMBER_ROLE = "The cooperative has no member role yet: a moderator can set one with /coop setup."
+NO_MEMBER_ROLE = _("The cooperative has no member role yet: a moderator can set one with /coop setup.")
 # Sent to the database in chunks: SQLite limits the number of bound parameters of one statement.
 _ID_CHUNK = 500
 
@@ -153,7 +154,9 @@ def clean_reason(reason: str) -> str:
 async def _settings_row(session: AsyncSession, guild_id: int) -> CoopSettings:
     settings = await session.get(CoopSettings, guild_id)
     if settings is None:
-        raise InvalidInput("coopbot isn't set up in this server yet: a moderator can start with /coop setup.")
+        raise InvalidInput(
+            _("coopbot isn't set up in this server yet: a moderator can start with /coop setup.")
+        )
     return settings
 
 
@@ -285,15 +288,29 @@ def _require_charter(settings: CoopSettings, member: Member, *, you: bool, who: 
         return
     if member.charter_version == settings.charter_version and member.charter_accepted_at is not None:
         return
-    subject = "you" if you else who
     if member.charter_version:
         raise NotAllowed(
-            f"The charter has changed since {subject} agreed to it (version {member.charter_version}; it is "
-            f"now version {settings.charter_version}). "
-            + ("Read it with /charter and agree to it first." if you else "They need to agree again.")
+            _(
+                "The charter has changed since you agreed to it (version {version}; it is now version "
+                "{current}). Read it with /charter and agree to it first.",
+                version=member.charter_version,
+                current=settings.charter_version,
+            )
+            if you
+            else _(
+                "The charter has changed since {person} agreed to it (version {version}; it is now version "
+                "{current}). They need to agree again.",
+                person=who,
+                version=member.charter_version,
+                current=settings.charter_version,
+            )
         )
     raise NotAllowed(
-        "Agree to the charter first: read it with /charter and press “I agree to the charter”."
+        _("Agree to the charter first: read it with /charter and press “I agree to the charter”.")
         if you
-        else f"{who} hasn't agreed to the charter (version {settings.charter_version}) yet."
+        else _(
+            "{person} hasn't agreed to the charter (version {current}) yet.",
+            person=who,
+            current=settings.charter_version,
+        )
     )

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from governance.coop import record_settings_change
 from governance.decision_types import get_type
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from governance.i18n import _
 from governance.membership._common import (
     ADMISSION_KINDS,
     ADMISSION_LINK,
@@ -34,7 +35,7 @@ from governance.membership._common import (
     standing_of,
 )
 from governance.permissions import Actor, is_contributor, is_member, require_moderator
-from governance.proposing import ProposalDraft, open_decision_in
+from governance.proposing import Lowered, ProposalDraft, open_decision_in
 from governance.tally import TallyResult
 from governance.timeparse import discord_timestamp
 from storage.database import Database, is_postgresql
@@ -73,14 +74,17 @@ async def configure_admission(
 ) -> CoopSettings:
     """How contributors become members: by a decision of the members (of a yes/no type), or by a moderator."""
     if by_decision is None and decision_type is None:
-        raise InvalidInput("Nothing to change: say whether admission needs a decision, or its type.")
+        raise InvalidInput(_("Nothing to change: say whether admission needs a decision, or its type."))
     kind: str | None = None
     if decision_type is not None:
         chosen = get_type(decision_type)
         if chosen.kind not in ADMISSION_KINDS:
             raise InvalidInput(
-                f"An admission needs a yes or no, which {chosen.label.lower()} decisions don't give: "
-                "choose consent, consensus, significant, quorum or emergency."
+                _(
+                    "An admission needs a yes or no, which {type} decisions don't give: "
+                    "choose consent, consensus, significant, quorum or emergency.",
+                    type=Lowered(chosen.label),
+                )
             )
         kind = chosen.kind.value
     async with db.write() as session:
@@ -144,28 +148,33 @@ async def apply_for_membership(
         if settings.member_role_id is None:
             raise InvalidInput(NO_MEMBER_ROLE)
         if is_member(settings, applicant):
-            raise Conflict("You are already a member of the cooperative.")
+            raise Conflict(_("You are already a member of the cooperative."))
         if settings.admission_by_decision and settings.governance_channel_id is None:
             raise InvalidInput(
-                "The cooperative has no governance channel for the admission decision yet: "
-                "a moderator can set one with /coop setup."
+                _(
+                    "The cooperative has no governance channel for the admission decision yet: "
+                    "a moderator can set one with /coop setup."
+                )
             )
         if sponsor is not None:
             if sponsor.user_id == applicant.user_id:
                 raise InvalidInput(
-                    "You can't sponsor yourself: name a member who knows you, or leave it out."
+                    _("You can't sponsor yourself: name a member who knows you, or leave it out.")
                 )
             if not is_member(settings, sponsor):
                 raise InvalidInput(
-                    f"<@{sponsor.user_id}> is not a member of the cooperative, so they can't sponsor you. "
-                    "Name a member, or apply without a sponsor."
+                    _(
+                        "{person} is not a member of the cooperative, so they can't sponsor you. "
+                        "Name a member, or apply without a sponsor.",
+                        person=f"<@{sponsor.user_id}>",
+                    )
                 )
         member = await locked_member(
             session, guild_id, applicant.user_id, now, status=standing_of(settings, applicant)
         )
         _require_charter(settings, member, you=True)
         if settings.charter_version < 1 and not is_contributor(settings, applicant):
-            raise NotAllowed("Only contributors can apply to become members.")
+            raise NotAllowed(_("Only contributors can apply to become members."))
         existing = await _open_application(session, guild_id, applicant.user_id)
         if existing is not None:
             pending = None
@@ -179,11 +188,15 @@ async def apply_for_membership(
                 await session.flush()
             elif pending is not None:
                 raise Conflict(
-                    f"You already have an open application: proposal #{pending.id} decides it, closing "
-                    f"{discord_timestamp(pending.closes_at, 'R')}."
+                    _(
+                        "You already have an open application: proposal #{proposal} decides it, closing "
+                        "{closes}.",
+                        proposal=pending.id,
+                        closes=discord_timestamp(pending.closes_at, "R"),
+                    )
                 )
             else:
-                raise Conflict("You already have an open application: a moderator will decide it.")
+                raise Conflict(_("You already have an open application: a moderator will decide it."))
         application = Application(
             guild_id=guild_id,
             user_id=applicant.user_id,
@@ -197,7 +210,7 @@ async def apply_for_membership(
             await session.flush()
         except IntegrityError:
             # Another click of the same person won the race for the one open application.
-            raise Conflict("You already have an open application.") from None
+            raise Conflict(_("You already have an open application.")) from None
         assert application.id is not None
         decision: Decision | None = None
         if settings.admission_by_decision:
@@ -244,7 +257,7 @@ async def withdraw_application(
     async with db.write() as session:
         application = await session.get(Application, application_id)
         if application is None or application.guild_id != guild_id:
-            raise NotFound("There is no such application in this server.")
+            raise NotFound(_("There is no such application in this server."))
         if application.status != ApplicationStatus.OPEN:
             return
         application.status = ApplicationStatus.WITHDRAWN.value
@@ -334,11 +347,14 @@ async def decline_application(
         require_moderator(settings, actor)
         application = await _open_application(session, guild_id, user_id)
         if application is None:
-            raise NotFound(f"<@{user_id}> has no open application.")
+            raise NotFound(_("{person} has no open application.", person=f"<@{user_id}>"))
         if application.decision_id is not None:
             raise Conflict(
-                f"<@{user_id}>'s application is decided by proposal #{application.decision_id}, not by a "
-                "moderator."
+                _(
+                    "{person}'s application is decided by proposal #{proposal}, not by a moderator.",
+                    person=f"<@{user_id}>",
+                    proposal=application.decision_id,
+                )
             )
         application.status = ApplicationStatus.DECLINED.value
         application.decided_at = now

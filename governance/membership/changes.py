@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import select
 
 from governance.errors import Conflict, InvalidInput
+from governance.i18n import _
 from governance.membership._common import (
     MAX_REASON,
     NO_MEMBER_ROLE,
@@ -71,11 +72,16 @@ async def check_change(
     standing = standing_of(settings, target)
     if change == Change.PROMOTE:
         if standing == MemberStatus.MEMBER:
-            raise Conflict(f"{who} is already a member.")
+            raise Conflict(_("{person} is already a member.", person=who))
         if pending is not None and pending.status == DecisionStatus.OPEN:
             raise Conflict(
-                f"{who}'s admission is being decided in proposal #{pending.id}: let it close, or cancel it "
-                f"with /proposal cancel proposal:{pending.id} first."
+                _(
+                    "{person}'s admission is being decided in proposal #{proposal}: let it close, or cancel "
+                    "it "
+                    "with /proposal cancel proposal:{proposal} first.",
+                    person=who,
+                    proposal=pending.id,
+                )
             )
         if settings.charter_version >= 1:
             _require_charter(
@@ -86,14 +92,16 @@ async def check_change(
             )
     elif change == Change.DEMOTE:
         if standing != MemberStatus.MEMBER:
-            raise Conflict(f"{who} is not a member, so there is nothing to demote.")
+            raise Conflict(_("{person} is not a member, so there is nothing to demote.", person=who))
     elif change == Change.REMOVE:
         in_records = member is not None and member.status in (MemberStatus.MEMBER, MemberStatus.CONTRIBUTOR)
         if standing == MemberStatus.VISITOR and not in_records:
-            raise Conflict(f"{who} is not in the cooperative (neither a member nor a contributor).")
+            raise Conflict(
+                _("{person} is not in the cooperative (neither a member nor a contributor).", person=who)
+            )
     elif standing == MemberStatus.VISITOR:
         raise Conflict(
-            "You are not a member or a contributor of the cooperative, so there is nothing to leave."
+            _("You are not a member or a contributor of the cooperative, so there is nothing to leave.")
         )
     return settings
 

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from governance.coop import locked_settings, record_settings_change, settings_in
 from governance.decision_types import DecisionKind
 from governance.errors import Conflict, InvalidInput
+from governance.i18n import Text, _
 from governance.membership._common import (
     CHARTER_LINK,
     MAX_CHARTER,
@@ -35,13 +36,14 @@ from storage.models import (
 )
 
 
-def _charter_problem(settings: CoopSettings, version: int) -> str | None:
+def _charter_problem(settings: CoopSettings, version: int) -> Text | None:
     if settings.charter_version < 1 or not settings.charter_text:
-        return "The cooperative has not written its charter yet, so there is nothing to agree to."
+        return _("The cooperative has not written its charter yet, so there is nothing to agree to.")
     if version != settings.charter_version:
-        return (
-            f"The charter has changed since this message: it is now version {settings.charter_version}. "
-            "Read the new one with /charter and agree there."
+        return _(
+            "The charter has changed since this message: it is now version {current}. "
+            "Read the new one with /charter and agree there.",
+            current=settings.charter_version,
         )
     return None
 
@@ -95,12 +97,21 @@ def check_charter_version(settings: CoopSettings, version: int, *, decide: bool)
     current = settings.charter_version
     if decide and version <= current:
         raise InvalidInput(
-            f"The charter is at version {current}: the members decide a new version, {current + 1} or higher."
+            _(
+                "The charter is at version {current}: the members decide a new version, {next} or higher.",
+                current=current,
+                next=current + 1,
+            )
         )
     if version < max(current, 1):
         raise InvalidInput(
-            f"The charter is at version {current}: give {current + 1} or higher for a new version, "
-            f"or {max(current, 1)} to fix its wording without asking everyone to agree again."
+            _(
+                "The charter is at version {current}: give {next} or higher for a new version, "
+                "or {same} to fix its wording without asking everyone to agree again.",
+                current=current,
+                next=current + 1,
+                same=max(current, 1),
+            )
         )
 
 
@@ -116,11 +127,15 @@ async def set_charter(
         current = settings.charter_version
         if version is None:
             if cleaned == settings.charter_text:
-                raise Conflict(f"That is already the charter (version {current}): nothing changed.")
+                raise Conflict(
+                    _("That is already the charter (version {current}): nothing changed.", current=current)
+                )
             version = current + 1
         check_charter_version(settings, version, decide=False)
         if version == current and cleaned == settings.charter_text:
-            raise Conflict(f"That is already the charter (version {current}): nothing changed.")
+            raise Conflict(
+                _("That is already the charter (version {current}): nothing changed.", current=current)
+            )
         settings.charter_text = cleaned
         settings.charter_version = version
         session.add(settings)
@@ -149,7 +164,9 @@ async def propose_charter(
             version = current + 1
         check_charter_version(settings, version, decide=True)
         if cleaned == settings.charter_text:
-            raise Conflict(f"That is already the charter (version {current}): nothing to decide.")
+            raise Conflict(
+                _("That is already the charter (version {current}): nothing to decide.", current=current)
+            )
         return await open_decision_in(
             session,
             guild_id=guild_id,

@@ -8,7 +8,7 @@ of: a network, its proposals and its log are never found from a server outside i
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,7 +16,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from governance import audit
 from governance.decision_types import get_type
 from governance.errors import InvalidInput, NotFound
+from governance.i18n import _
 from governance.names import name_key
+from governance.proposing import Lowered
 from storage.models import Network, NetworkEvent, NetworkMembership, NetworkMemberStatus
 
 # Decisions a cooperative holds about a network (their link kinds, governance/links.py).
@@ -37,19 +39,32 @@ INVITE_DEFAULT = timedelta(days=7)
 INVITE_MAX = timedelta(days=30)
 PAGE_SIZE = 10
 
-NOT_IN_A_NETWORK = (
+NOT_IN_A_NETWORK = _(
     "This cooperative is not in a network. A moderator can create one with /network create, or join one "
     "with /network join and a code from one of its cooperatives."
 )
 
 
-def require_pass_fail(kind: str | None, *, default: str, what: str) -> str:
+def require_pass_fail(
+    kind: str | None, *, default: str, what: Literal["Joining a network", "Leaving a network"]
+) -> str:
     """The decision type for a yes-or-no question (joining, leaving, a cooperative's one vote)."""
     decision_type = get_type(kind or default)
     if not decision_type.has_pass_fail:
+        if what == "Joining a network":
+            raise InvalidInput(
+                _(
+                    "Joining a network is a yes-or-no question: choose a type that passes or fails (consent, "
+                    "consensus…), not a {type} vote.",
+                    type=Lowered(decision_type.label),
+                )
+            )
         raise InvalidInput(
-            f"{what} is a yes-or-no question: choose a type that passes or fails (consent, consensus…), "
-            f"not a {decision_type.label.lower()} vote."
+            _(
+                "Leaving a network is a yes-or-no question: choose a type that passes or fails (consent, "
+                "consensus…), not a {type} vote.",
+                type=Lowered(decision_type.label),
+            )
         )
     return decision_type.kind.value
 
@@ -110,12 +125,16 @@ async def network_for(
         if len(mine) == 1:
             return mine[0]
         names = ", ".join(network.name for network, _ in mine)
-        raise InvalidInput(f"This cooperative is in several networks: name one ({names}).")
+        raise InvalidInput(
+            _("This cooperative is in several networks: name one ({networks}).", networks=names)
+        )
     key = name_key(name)
     for network, membership in mine:
         if network.name_key == key:
             return network, membership
-    raise NotFound(f"This cooperative is not in a network called {name.strip()[:MAX_NAME]}.")
+    raise NotFound(
+        _("This cooperative is not in a network called {network}.", network=name.strip()[:MAX_NAME])
+    )
 
 
 async def member_coops(session: AsyncSession, network_id: int) -> list[NetworkMembership]:

@@ -21,8 +21,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from governance.coop import settings_in
 from governance.errors import Conflict, InvalidInput, NotFound
 from governance.funds import find_fund_in, idempotency_key_of, read_amount, totals_in
+from governance.i18n import _
 from governance.ledger import ledger_entry, move_balance
-from governance.money import MAX_BALANCE, format_amount, parse_currency
+from governance.money import MAX_BALANCE, Money, parse_currency
 from governance.names import clean_name, name_key
 from governance.networks._common import log, memberships_of, network_for
 from governance.networks.membership import coop_names
@@ -69,7 +70,13 @@ async def network_fund_in(
         query = query.with_for_update()
     fund = (await session.exec(query)).first()
     if fund is None:
-        raise NotFound(f"The network {network.name} has no fund called {clean_name(name)[:MAX_FUND_NAME]}.")
+        raise NotFound(
+            _(
+                "The network {network} has no fund called {fund}.",
+                network=network.name,
+                fund=clean_name(name)[:MAX_FUND_NAME],
+            )
+        )
     return fund
 
 
@@ -95,7 +102,7 @@ async def create_fund(
     try:
         async with db.write() as session:
             require_moderator(await settings_in(session, guild_id, now), actor)
-            network, _ = await network_for(session, guild_id, network_name)
+            network, _membership = await network_for(session, guild_id, network_name)
             assert network.id is not None
             taken = await session.exec(
                 select(NetworkFund.id).where(
@@ -103,7 +110,13 @@ async def create_fund(
                 )
             )
             if taken.first() is not None:
-                raise Conflict(f"The network {network.name} already has a fund called {shown}.")
+                raise Conflict(
+                    _(
+                        "The network {network} already has a fund called {fund}.",
+                        network=network.name,
+                        fund=shown,
+                    )
+                )
             fund = NetworkFund(
                 network_id=network.id,
                 guild_id=guild_id,
@@ -129,7 +142,7 @@ async def create_fund(
                 at=now,
             )
     except IntegrityError:  # two moderators chose the same name at once (PostgreSQL)
-        raise Conflict(f"The network already has a fund called {shown}.") from None
+        raise Conflict(_("The network already has a fund called {fund}.", fund=shown)) from None
     return network, fund
 
 
@@ -152,7 +165,7 @@ async def contribute(
     reason = clean_text(reason, field="The note", limit=MAX_REASON)
     async with db.write() as session:
         require_treasurer(await settings_in(session, guild_id, now), actor)
-        network, _ = await network_for(session, guild_id, network_name)
+        network, _membership = await network_for(session, guild_id, network_name)
         target = await network_fund_in(session, network, fund, lock=True)
         assert target.id is not None
         again = (
@@ -168,32 +181,47 @@ async def contribute(
         if again is not None:
             return TransferReceipt(network, target, source.name, again.amount, again, duplicate=True)
         if source.archived:
-            raise Conflict(f"{source.name} is archived: no money leaves it.")
+            raise Conflict(_("{fund} is archived: no money leaves it.", fund=source.name))
         if source.currency != target.currency:
             raise InvalidInput(
-                f"{source.name} holds {source.currency} and {target.name} {target.currency}: a transfer "
-                "stays in one currency."
+                _(
+                    "{fund} holds {currency} and {network_fund} {network_currency}: a transfer stays in one "
+                    "currency.",
+                    fund=source.name,
+                    currency=source.currency,
+                    network_fund=target.name,
+                    network_currency=target.currency,
+                )
             )
         cents = read_amount(amount, target.currency)
         totals = await totals_in(session, source)
         free = source.balance - totals.committed
         if cents > free:
-            promised = (
-                f", of which {format_amount(totals.committed, source.currency)} is promised to approved "
-                "requests"
-                if totals.committed
-                else ""
-            )
             raise Conflict(
-                f"{source.name} holds {format_amount(source.balance, source.currency)}{promised}: at most "
-                f"{format_amount(max(free, 0), source.currency)} can go to the network. Nothing was moved."
+                _(
+                    "{fund} holds {balance}, of which {committed} is promised to approved requests: at most "
+                    "{available} can go to the network. Nothing was moved.",
+                    fund=source.name,
+                    balance=Money(source.balance, source.currency),
+                    committed=Money(totals.committed, source.currency),
+                    available=Money(max(free, 0), source.currency),
+                )
+                if totals.committed
+                else _(
+                    "{fund} holds {balance}: at most {available} can go to the network. Nothing was moved.",
+                    fund=source.name,
+                    balance=Money(source.balance, source.currency),
+                    available=Money(max(free, 0), source.currency),
+                )
             )
         await move_balance(
             session,
             source,
             -cents,
-            overdraw=(
-                f"{source.name} no longer holds {format_amount(cents, source.currency)}. Nothing was moved."
+            overdraw=_(
+                "{fund} no longer holds {amount}. Nothing was moved.",
+                fund=source.name,
+                amount=Money(cents, source.currency),
             ),
         )
         debit = ledger_entry(
@@ -214,7 +242,7 @@ async def contribute(
             .values(balance=col(NetworkFund.balance) + cents)
         )
         if not credited.rowcount:
-            raise Conflict(f"{target.name} would hold more than a fund can. Nothing was moved.")
+            raise Conflict(_("{fund} would hold more than a fund can. Nothing was moved.", fund=target.name))
         await session.refresh(target, attribute_names=["balance"])
         entry = NetworkLedgerEntry(
             network_fund_id=target.id,
@@ -254,7 +282,7 @@ async def show_fund(db: Database, *, guild_id: int, network_name: str | None, fu
     """A network fund as every member cooperative may see it: balance, who put in what, the latest entries
     (which cooperative, never which fund of it the money came from)."""
     async with db.read() as session:
-        network, _ = await network_for(session, guild_id, network_name)
+        network, _membership = await network_for(session, guild_id, network_name)
         found = await network_fund_in(session, network, fund)
         assert network.id is not None and found.id is not None
         entries = list(
@@ -308,18 +336,24 @@ async def set_treasurers(
     fund's requests. While anyone is named, only they do; with nobody named, every member cooperative's
     treasurers do."""
     if add is None and remove is None:
-        raise InvalidInput("Name someone to add or to remove.")
+        raise InvalidInput(_("Name someone to add or to remove."))
     async with db.write() as session:
         require_moderator(await settings_in(session, guild_id, now), actor)
-        network, _ = await network_for(session, guild_id, network_name)
+        network, _membership = await network_for(session, guild_id, network_name)
         found = await network_fund_in(session, network, fund, lock=True)
         named = [user for user in found.treasurer_ids if user != remove]
         if add is not None and add not in named:
             if len(named) >= MAX_NAMED_TREASURERS:
-                raise Conflict(f"{found.name} has {MAX_NAMED_TREASURERS} named treasurers already.")
+                raise Conflict(
+                    _(
+                        "{fund} has {limit} named treasurers already.",
+                        fund=found.name,
+                        limit=MAX_NAMED_TREASURERS,
+                    )
+                )
             named.append(add)
         if named == found.treasurer_ids:
-            raise Conflict("Nothing changes: that person is already named, or was not.")
+            raise Conflict(_("Nothing changes: that person is already named, or was not."))
         found.treasurer_ids = named
         session.add(found)
         assert network.id is not None

@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from governance.coop import settings_in
 from governance.decision_types import DecisionKind
 from governance.errors import Conflict, InvalidInput
+from governance.i18n import Text, _
 from governance.names import clean_name, name_key
 from governance.networks._common import (
     ADMISSION_LINK,
@@ -61,7 +62,9 @@ _LIVE = (
     NetworkMemberStatus.ACCEPTING.value,
     NetworkMemberStatus.MEMBER.value,
 )
-INVALID_CODE = "That invitation code is not valid: it is unknown, already used or expired. Ask for a new one."
+INVALID_CODE = _(
+    "That invitation code is not valid: it is unknown, already used or expired. Ask for a new one."
+)
 
 
 @dataclass(frozen=True)
@@ -174,12 +177,12 @@ async def invite(
     """A moderator of a member cooperative issues a single-use code another cooperative joins with."""
     span = INVITE_DEFAULT if not valid_for or not valid_for.strip() else parse_duration(valid_for)
     if span > INVITE_MAX:
-        raise InvalidInput("An invitation is valid for 30 days at most.")
+        raise InvalidInput(_("An invitation is valid for 30 days at most."))
     if span < timedelta(minutes=10):
-        raise InvalidInput("An invitation is valid for at least 10 minutes.")
+        raise InvalidInput(_("An invitation is valid for at least 10 minutes."))
     async with db.write() as session:
         require_moderator(await settings_in(session, guild_id, now), actor)
-        network, _ = await network_for(session, guild_id, network_name)
+        network, _membership = await network_for(session, guild_id, network_name)
         assert network.id is not None
         invitation = NetworkInvite(
             network_id=network.id,
@@ -248,13 +251,20 @@ async def join(
                 guild_id,
                 network.name_key,
                 network.name,
-                then="it can't join another of that name (the code was not used)",
+                joining=True,
             )
         if live is not None:
             joining = live.status != NetworkMemberStatus.MEMBER.value
             raise Conflict(
-                f"This cooperative is already {'joining' if joining else 'a member of'} the network "
-                f"{network.name}; the code was not used."
+                _(
+                    "This cooperative is already joining the network {network}; the code was not used.",
+                    network=network.name,
+                )
+                if joining
+                else _(
+                    "This cooperative is already a member of the network {network}; the code was not used.",
+                    network=network.name,
+                )
             )
         spent = await session.exec(
             update(NetworkInvite)
@@ -303,11 +313,24 @@ async def join(
 
 
 async def _refuse_second_name(
-    session: AsyncSession, guild_id: int, key: str, shown: str, *, then: str = "choose another name"
+    session: AsyncSession, guild_id: int, key: str, shown: str, *, joining: bool = False
 ) -> None:
-    """A cooperative names its networks to pick one: two of its networks may not share a name."""
+    """A cooperative names its networks to pick one: two of its networks may not share a name (``joining``:
+    the refusal of an invitation code, which was not used)."""
     if any(network.name_key == key for network, _ in await memberships_of(session, guild_id)):
-        raise Conflict(f"This cooperative is already in a network called {shown}: {then}.")
+        raise Conflict(
+            _(
+                "This cooperative is already in a network called {network}: it can't join another of that "
+                "name "
+                "(the code was not used).",
+                network=shown,
+            )
+            if joining
+            else _(
+                "This cooperative is already in a network called {network}: choose another name.",
+                network=shown,
+            )
+        )
 
 
 async def _abandoned(session: AsyncSession, membership: NetworkMembership) -> bool:
@@ -424,7 +447,11 @@ async def leave(
             pending = await session.get(Decision, membership.leave_decision_id)
             if pending is not None and pending.status == DecisionStatus.OPEN.value:
                 raise Conflict(
-                    f"The members are already deciding whether to leave {network.name} (#{pending.id})."
+                    _(
+                        "The members are already deciding whether to leave {network} (#{proposal}).",
+                        network=network.name,
+                        proposal=pending.id,
+                    )
                 )
         decision = await open_decision_in(
             session,
@@ -486,7 +513,7 @@ async def network_names(db: Database, guild_id: int) -> list[str]:
 
 async def show(db: Database, *, guild_id: int, network_name: str | None) -> NetworkView:
     async with db.read() as session:
-        network, _ = await network_for(session, guild_id, network_name)
+        network, _membership = await network_for(session, guild_id, network_name)
         assert network.id is not None
         members = await member_coops(session, network.id)
         joining = list(
@@ -527,7 +554,7 @@ async def network_log(
     """The network's log, newest first, for the moderators of its member cooperatives."""
     async with db.read() as session:
         require_moderator(await settings_in(session, guild_id, now), actor)
-        network, _ = await network_for(session, guild_id, network_name)
+        network, _membership = await network_for(session, guild_id, network_name)
         assert network.id is not None
         total = (
             await session.exec(
@@ -561,16 +588,18 @@ async def coop_names(session: AsyncSession, network_id: int) -> dict[int, str]:
     return dict(rows.all())
 
 
-def describe_membership(membership: NetworkMembership) -> str:
-    """One member cooperative, for a list: its name and since when."""
+def describe_membership(membership: NetworkMembership) -> Text:
+    """One member cooperative, for a list: its name and since when (said in the reader's language)."""
+    name = membership.coop_name
     if membership.status == NetworkMemberStatus.MEMBER.value and membership.joined_at is not None:
-        return f"{membership.coop_name} (since {discord_timestamp(membership.joined_at, 'D')})"
-    waiting = (
-        "deciding to join"
-        if membership.status == NetworkMemberStatus.JOINING.value
-        else "awaiting the network"
-    )
-    return f"{membership.coop_name} ({waiting})"
+        return _(
+            "{cooperative} (since {date})",
+            cooperative=name,
+            date=discord_timestamp(membership.joined_at, "D"),
+        )
+    if membership.status == NetworkMemberStatus.JOINING.value:
+        return _("{cooperative} (deciding to join)", cooperative=name)
+    return _("{cooperative} (awaiting the network)", cooperative=name)
 
 
 __all__ = [
@@ -592,7 +621,7 @@ __all__ = [
 ]
 
 
-async def membership_words(db: Database, decision: Decision) -> str | None:
+async def membership_words(db: Database, decision: Decision) -> Text | None:
     """What the thread of a decision to join or leave is told once it closed."""
     async with db.read() as session:
         membership = await _membership_for(session, decision)
@@ -602,11 +631,21 @@ async def membership_words(db: Database, decision: Decision) -> str | None:
     status, name = membership.status, network.name
     if decision.link_kind == LEAVE_LINK:
         if status == NetworkMemberStatus.LEFT.value:
-            return f"This cooperative has left the network {name}. What was decided together stays on record."
-        return f"This cooperative stays in the network {name}."
+            return _(
+                "This cooperative has left the network {network}. What was decided together stays on record.",
+                network=name,
+            )
+        return _("This cooperative stays in the network {network}.", network=name)
     return {
-        NetworkMemberStatus.MEMBER.value: f"This cooperative is now a member of the network {name}.",
-        NetworkMemberStatus.ACCEPTING.value: f"This cooperative decided to join {name}: the network's "
-        "cooperatives now decide whether to accept it.",
-        NetworkMemberStatus.DECLINED.value: f"This cooperative does not join the network {name}.",
+        NetworkMemberStatus.MEMBER.value: _(
+            "This cooperative is now a member of the network {network}.", network=name
+        ),
+        NetworkMemberStatus.ACCEPTING.value: _(
+            "This cooperative decided to join {network}: the network's cooperatives now decide whether to "
+            "accept it.",
+            network=name,
+        ),
+        NetworkMemberStatus.DECLINED.value: _(
+            "This cooperative does not join the network {network}.", network=name
+        ),
     }.get(status)

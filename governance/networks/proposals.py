@@ -34,6 +34,7 @@ from governance.coop import settings_in
 from governance.decision_types import DecisionKind, get_type
 from governance.decisions import CLOSED_KIND, close_decision, rules_of
 from governance.errors import DomainError, InvalidInput, NotFound
+from governance.i18n import Text, _
 from governance.networks._common import (
     ADMISSION_LINK,
     PAGE_SIZE,
@@ -110,14 +111,17 @@ def label(proposal: NetworkProposal) -> str:
 
 def _checked(draft: NetworkDraft) -> NetworkDraft:
     if draft.counting not in {counting.value for counting in NetworkCounting}:
-        raise InvalidInput("Count by person or by cooperative.")
+        raise InvalidInput(_("Count by person or by cooperative."))
     if draft.counting == NetworkCounting.COOPERATIVE.value:
         if draft.rule not in RULES:
-            raise InvalidInput(f"The network rule is one of: {', '.join(RULES)}.")
+            raise InvalidInput(_("The network rule is one of: {rules}.", rules=", ".join(RULES)))
         if not get_type(draft.kind or DecisionKind.CONSENT.value).has_pass_fail:
             raise InvalidInput(
-                "Counted by cooperative, each cooperative's outcome is its one vote, so the type must pass "
-                "or fail (consent, consensus…): count a poll or a ranked vote by person."
+                _(
+                    "Counted by cooperative, each cooperative's outcome is its one vote, so the type must "
+                    "pass "
+                    "or fail (consent, consensus…): count a poll or a ranked vote by person."
+                )
             )
     return draft
 
@@ -206,7 +210,7 @@ async def open_network_proposal_in(
         )
         copies.append(copy)
     if not copies:
-        raise InvalidInput("No member cooperative can hold this proposal: none has a member role set.")
+        raise InvalidInput(_("No member cooperative can hold this proposal: none has a member role set."))
     log(
         session,
         network_id=network.id,
@@ -232,7 +236,7 @@ async def propose(
     """A member of a member cooperative puts a question to the whole network."""
     async with db.write() as session:
         require_member(await settings_in(session, guild_id, now), actor)
-        network, _ = await network_for(session, guild_id, network_name)
+        network, _membership = await network_for(session, guild_id, network_name)
         return await open_network_proposal_in(
             session, network, guild_id=guild_id, author_id=actor.user_id, draft=draft, now=now
         )
@@ -245,7 +249,7 @@ async def check_proposal(
     async with db.read() as session:
         settings = await settings_in(session, guild_id, now)
         require_member(settings, actor)
-        network, _ = await network_for(session, guild_id, network_name)
+        network, _membership = await network_for(session, guild_id, network_name)
     _checked(draft)
     kind = get_type(draft.kind or DecisionKind.CONSENT.value)
     options = draft.options or (("A", "B") if kind.uses_options else ())
@@ -288,7 +292,7 @@ async def live_tally(db: Database, decision: Decision, local_eligible: int) -> T
     async with db.read() as session:
         copy = await _copy_of(session, decision)
         if copy is None:
-            raise NotFound(f"#{decision.id} is not a network proposal.")
+            raise NotFound(_("#{number} is not a network proposal.", number=decision.id))
         proposal = await session.get(NetworkProposal, copy.proposal_id)
         assert proposal is not None
         if proposal.counting == NetworkCounting.COOPERATIVE.value:
@@ -557,7 +561,7 @@ class ProposalPage:
 async def proposals_page(db: Database, *, guild_id: int, network_name: str | None, page: int) -> ProposalPage:
     """The network's proposals, open ones first (soonest to close), then the decided ones, newest first."""
     async with db.read() as session:
-        network, _ = await network_for(session, guild_id, network_name)
+        network, _membership = await network_for(session, guild_id, network_name)
         assert network.id is not None
         where = (NetworkProposal.network_id == network.id,)
         total = int(
@@ -578,7 +582,7 @@ async def proposals_page(db: Database, *, guild_id: int, network_name: str | Non
     return ProposalPage(network, proposals, names, page, pages)
 
 
-async def closing_words(db: Database, decision: Decision) -> str | None:
+async def closing_words(db: Database, decision: Decision) -> Text | None:
     """What a copy's thread is told when the network decided: how each cooperative decided (by
     cooperative), or how many of this cooperative took part (by person)."""
     if decision.link_kind != PROPOSAL_LINK or decision.link_id is None:
@@ -588,13 +592,18 @@ async def closing_words(db: Database, decision: Decision) -> str | None:
         network = await session.get(Network, proposal.network_id) if proposal else None
     if proposal is None or network is None or proposal.status != DecisionStatus.CLOSED.value:
         return None
-    head = f"Across the network {network.name}: {proposal.outcome}"
+    head = _("Across the network {network}: {outcome}", network=network.name, outcome=proposal.outcome or "")
     if proposal.counting == NetworkCounting.COOPERATIVE.value and proposal.result:
         lines = [f"- {row['coop']} {row['vote']}" for row in proposal.result.get("cooperatives", [])]
-        return head + "\nHow each cooperative decided:\n" + "\n".join(lines)
+        return _("{head}\nHow each cooperative decided:\n{lines}", head=head, lines="\n".join(lines))
     if decision.result and "local_counts" in decision.result:
         voted = sum(decision.result["local_counts"].values())
-        return head + f"\nThis cooperative: {voted} of {decision.result['local_eligible']} voted."
+        return _(
+            "{head}\nThis cooperative: {voted} of {eligible} voted.",
+            head=head,
+            voted=voted,
+            eligible=decision.result["local_eligible"],
+        )
     return head
 
 

@@ -19,7 +19,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from governance.coop import settings_in
 from governance.errors import Conflict, NotAllowed, NotFound
 from governance.funds import idempotency_key_of, read_amount
-from governance.money import format_amount
+from governance.i18n import _
+from governance.money import Money, format_amount
 from governance.networks._common import REQUEST_LINK, log, memberships_of, network_for
 from governance.networks.funds import network_fund_in
 from governance.networks.membership import coop_names
@@ -149,7 +150,9 @@ async def _as_treasurer(
         raise
     if fund.treasurer_ids:
         if actor.user_id not in fund.treasurer_ids:
-            raise NotAllowed(f"Only the treasurers named for {fund.name} decide and pay its requests.")
+            raise NotAllowed(
+                _("Only the treasurers named for {fund} decide and pay its requests.", fund=fund.name)
+            )
     else:
         require_treasurer(settings, actor)
     return network, fund, request
@@ -171,7 +174,9 @@ async def _request_in(
         query = query.with_for_update(of=NetworkFundRequest)
     row = (await session.exec(query)).first()
     if row is None:
-        raise NotFound(f"There is no network request #{request_id} in this cooperative's networks.")
+        raise NotFound(
+            _("There is no network request #{number} in this cooperative's networks.", number=request_id)
+        )
     request, fund, network = row
     return network, fund, request
 
@@ -185,13 +190,24 @@ async def decide_request(
         label = request_label(request)
         if request.proposal_id is not None:
             raise Conflict(
-                f"{label} is above the fund's treasurer limit: the network decides it "
-                f"(N{request.proposal_id})."
+                _(
+                    "{request} is above the fund's treasurer limit: the network decides it (N{proposal}).",
+                    request=label,
+                    proposal=request.proposal_id,
+                )
             )
         if request.requester_id == actor.user_id:
-            raise NotAllowed(f"Nobody decides their own request: another treasurer decides {label}.")
+            raise NotAllowed(
+                _("Nobody decides their own request: another treasurer decides {request}.", request=label)
+            )
         if request.status != NetworkRequestStatus.PENDING.value:
-            raise Conflict(f"{label} is {request.status}; only a pending request is decided.")
+            raise Conflict(
+                _(
+                    "{request} is {status}; only a pending request is decided.",
+                    request=label,
+                    status=request.status,
+                )
+            )
         status = NetworkRequestStatus.APPROVED if approve else NetworkRequestStatus.REJECTED
         claimed = await session.exec(
             update(NetworkFundRequest)
@@ -202,7 +218,7 @@ async def decide_request(
             .values(status=status.value, decided_by=actor.user_id, decided_at=now)
         )
         if not claimed.rowcount:
-            raise Conflict(f"{label} was decided meanwhile.")
+            raise Conflict(_("{request} was decided meanwhile.", request=label))
         await session.refresh(request)
         assert network.id is not None
         log(
@@ -268,10 +284,19 @@ async def pay_request(
             return NetworkRequestReceipt(network, fund, request, None, again, duplicate=True)
         if request.requester_id == actor.user_id:
             raise NotAllowed(
-                f"Nobody pays their own request: another treasurer records the payout of {label}."
+                _(
+                    "Nobody pays their own request: another treasurer records the payout of {request}.",
+                    request=label,
+                )
             )
         if request.status != NetworkRequestStatus.APPROVED.value:
-            raise Conflict(f"{label} is {request.status}; only an approved request is paid.")
+            raise Conflict(
+                _(
+                    "{request} is {status}; only an approved request is paid.",
+                    request=label,
+                    status=request.status,
+                )
+            )
         claimed = await session.exec(
             update(NetworkFundRequest)
             .where(
@@ -281,7 +306,7 @@ async def pay_request(
             .values(status=NetworkRequestStatus.PAID.value, paid_by=actor.user_id, reference=reference)
         )
         if not claimed.rowcount:
-            raise Conflict(f"{label} was paid or changed meanwhile.")
+            raise Conflict(_("{request} was paid or changed meanwhile.", request=label))
         taken = await session.exec(
             update(NetworkFund)
             .where(col(NetworkFund.id) == fund.id, col(NetworkFund.balance) >= request.amount)
@@ -289,8 +314,12 @@ async def pay_request(
         )
         if not taken.rowcount:
             raise Conflict(
-                f"{fund.name} holds {format_amount(fund.balance, fund.currency)}: paying "
-                f"{format_amount(request.amount, fund.currency)} would overdraw it. Nothing was recorded."
+                _(
+                    "{fund} holds {balance}: paying {amount} would overdraw it. Nothing was recorded.",
+                    fund=fund.name,
+                    balance=Money(fund.balance, fund.currency),
+                    amount=Money(request.amount, fund.currency),
+                )
             )
         entry = NetworkLedgerEntry(
             network_fund_id=fund.id,
@@ -330,7 +359,7 @@ async def open_requests(
 ) -> list[tuple[NetworkFundRequest, str]]:
     """A network fund's requests not yet paid or rejected, oldest first, with the asker's cooperative."""
     async with db.read() as session:
-        network, _ = await network_for(session, guild_id, network_name)
+        network, _membership = await network_for(session, guild_id, network_name)
         found = await network_fund_in(session, network, fund)
         assert network.id is not None
         rows = (

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, func, or_, update
 from sqlmodel import col, select
@@ -14,8 +14,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from governance.errors import Conflict, InvalidInput, NotFound
 from governance.funds import find_fund_in, read_amount
+from governance.i18n import Text, Translated, _
 from governance.ledger import ledger_entry, move_balance
-from governance.money import format_amount
+from governance.money import Money, format_amount
 from governance.permissions import Actor, is_member, is_moderator
 from governance.timeparse import discord_timestamp
 from storage.database import is_postgresql
@@ -183,10 +184,22 @@ def parse_guidelines(text: str) -> tuple[str, ...]:
     lines = [re.sub(r"^\s*(?:[0-9]{1,2}[.)]|[-*•])\s*", "", line).strip() for line in text.splitlines()]
     guidelines = tuple(line for line in lines if line)
     if len(guidelines) > MAX_GUIDELINES:
-        raise InvalidInput(f"A round has at most {MAX_GUIDELINES} guidelines (you gave {len(guidelines)}).")
+        raise InvalidInput(
+            _(
+                "A round has at most {limit} guidelines (you gave {count}).",
+                limit=MAX_GUIDELINES,
+                count=len(guidelines),
+            )
+        )
     for number, guideline in enumerate(guidelines, start=1):
         if len(guideline) > MAX_GUIDELINE:
-            raise InvalidInput(f"Guideline {number} is over {MAX_GUIDELINE} characters: shorten it.")
+            raise InvalidInput(
+                _(
+                    "Guideline {number} is over {limit} characters: shorten it.",
+                    number=number,
+                    limit=MAX_GUIDELINE,
+                )
+            )
     return guidelines
 
 
@@ -196,32 +209,58 @@ def parse_budget(text: str, currency: str) -> list[dict[str, Any]]:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:
         raise InvalidInput(
-            "Give at least one budget line, for example “Timber: 200” or “Timber: 200 to 300”."
+            _("Give at least one budget line, for example “Timber: 200” or “Timber: 200 to 300”.")
         )
     if len(lines) > MAX_BUDGET_LINES:
-        raise InvalidInput(f"A bucket has at most {MAX_BUDGET_LINES} budget lines (you gave {len(lines)}).")
+        raise InvalidInput(
+            _(
+                "A bucket has at most {limit} budget lines (you gave {count}).",
+                limit=MAX_BUDGET_LINES,
+                count=len(lines),
+            )
+        )
     budget = []
     for number, line in enumerate(lines, start=1):
         found = _BUDGET_LINE.match(line)
         if found is None:
             raise InvalidInput(
-                f"Budget line {number} needs a label and an amount, like “Timber: 200” or "
-                "“Timber: 200 to 300”."
+                _(
+                    "Budget line {number} needs a label and an amount, like “Timber: 200” or "
+                    "“Timber: 200 to 300”.",
+                    number=number,
+                )
             )
         label_text = " ".join(found["label"].split())
         if len(label_text) > MAX_LINE_LABEL:
-            raise InvalidInput(f"Budget line {number}'s label is over {MAX_LINE_LABEL} characters.")
+            raise InvalidInput(
+                _(
+                    "Budget line {number}'s label is over {limit} characters.",
+                    number=number,
+                    limit=MAX_LINE_LABEL,
+                )
+            )
         low = read_amount(found["low"].strip(), currency)
         high = read_amount(found["high"].strip(), currency) if found["high"] else low
         if high < low:
-            raise InvalidInput(f"Budget line {number}: the stretch goal is less than the minimum.")
+            raise InvalidInput(
+                _("Budget line {number}: the stretch goal is less than the minimum.", number=number)
+            )
         budget.append({"label": label_text, "min": low, "max": high})
     return budget
 
 
-def _plain_id(value: int, what: str) -> int:
+def _no_such(what: Literal["round", "bucket", "concern"], number: int) -> Text:
+    """The refusal for a round, bucket or concern that is not there (one sentence for each)."""
+    if what == "round":
+        return _("There is no round #{number} in this server.", number=number)
+    if what == "bucket":
+        return _("There is no bucket #{number} in this server.", number=number)
+    return _("There is no concern #{number} in this server.", number=number)
+
+
+def _plain_id(value: int, what: Literal["round", "bucket", "concern"]) -> int:
     if not 1 <= value <= MAX_ID:
-        raise NotFound(f"There is no {what} #{value} in this server.")
+        raise NotFound(_no_such(what, value))
     return value
 
 
@@ -241,7 +280,7 @@ async def _round_in(session: AsyncSession, guild_id: int, round_id: int, *, lock
         query = query.with_for_update(read=lock == "share")
     found = (await session.exec(query.execution_options(populate_existing=True))).first()
     if found is None:
-        raise NotFound(f"There is no round #{round_id} in this server.")
+        raise NotFound(_no_such("round", round_id))
     return found
 
 
@@ -253,7 +292,7 @@ async def _bucket_in(session: AsyncSession, guild_id: int, bucket_id: int) -> Bu
     )
     found = (await session.exec(query.execution_options(populate_existing=True))).first()
     if found is None:
-        raise NotFound(f"There is no bucket #{bucket_id} in this server.")
+        raise NotFound(_no_such("bucket", bucket_id))
     return found
 
 
@@ -289,8 +328,34 @@ def _is_creator(bucket: Bucket, actor: Actor) -> bool:
 
 
 def _require_phase(round_: Round, *phases: RoundPhase, doing: str) -> None:
+    """Refused unless the round is in one of ``phases``; ``doing`` is what was asked, marked with ``N_`` (an
+    action, "propose a bucket"), and said in the reader's language."""
     if round_.phase not in {phase.value for phase in phases}:
-        raise Conflict(f"{label(round_).capitalize()} is {_phase_words(round_)}: you can't {doing} now.")
+        raise Conflict(_phase_refusal(round_, Translated(doing)))
+
+
+def _phase_refusal(round_: Round, action: Translated) -> Text:
+    """Why ``action`` can't happen in the round's phase, a sentence for each phase."""
+    number = round_.id
+    if round_.phase == RoundPhase.PROPOSED.value:
+        return _(
+            "Round #{round} is waiting for the members' decision: you can't {action} now.",
+            round=number,
+            action=action,
+        )
+    if round_.phase == RoundPhase.IDEAS.value:
+        return _(
+            "Round #{round} is taking ideas (funding has not opened): you can't {action} now.",
+            round=number,
+            action=action,
+        )
+    if round_.phase == RoundPhase.FUNDING.value:
+        return _("Round #{round} is open for funding: you can't {action} now.", round=number, action=action)
+    if round_.phase == RoundPhase.CLOSED.value:
+        return _("Round #{round} is closed: you can't {action} now.", round=number, action=action)
+    if round_.phase == RoundPhase.CANCELLED.value:
+        return _("Round #{round} is cancelled: you can't {action} now.", round=number, action=action)
+    raise KeyError(round_.phase)
 
 
 def _phase_words(round_: Round) -> str:
@@ -353,7 +418,13 @@ async def _move_network_pot(
         .values(balance=col(NetworkFund.balance) + amount)
     )
     if not moved.rowcount:
-        raise Conflict(f"{fund.name} can't cover the pot of {_money(-amount, round_)}.")
+        raise Conflict(
+            _(
+                "{fund} can't cover the pot of {amount}.",
+                fund=fund.name,
+                amount=Money(-amount, round_.currency),
+            )
+        )
     session.add(
         NetworkLedgerEntry(
             network_fund_id=fund.id or 0,
@@ -424,15 +495,19 @@ async def _funder_counts(session: AsyncSession, round_id: int) -> dict[int, int]
     return dict(rows.all())
 
 
-def phase_line(round_: Round) -> str:
-    """Where a round stands, with its next moment as a Discord timestamp."""
+def phase_line(round_: Round) -> Text:
+    """Where a round stands, with its next moment as a Discord timestamp (said in the reader's language)."""
     if round_.phase == RoundPhase.IDEAS.value:
-        return f"Taking ideas · funding opens {discord_timestamp(round_.funding_opens_at, 'R')}"
+        return _(
+            "Taking ideas · funding opens {opens}", opens=discord_timestamp(round_.funding_opens_at, "R")
+        )
     if round_.phase == RoundPhase.FUNDING.value:
-        return f"Open for funding · closes {discord_timestamp(round_.funding_closes_at, 'R')}"
+        return _(
+            "Open for funding · closes {closes}", closes=discord_timestamp(round_.funding_closes_at, "R")
+        )
     if round_.phase == RoundPhase.PROPOSED.value:
-        return "Waiting for the members' decision"
-    return _phase_words(round_).capitalize()
+        return _("Waiting for the members' decision")
+    return _("Closed") if round_.phase == RoundPhase.CLOSED.value else _("Cancelled")
 
 
 def is_recipient(settings: CoopSettings, round_: Round, actor: Actor) -> bool:

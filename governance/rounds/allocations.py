@@ -14,9 +14,11 @@ from governance import audit
 from governance.coop import settings_in
 from governance.errors import Conflict, InvalidInput, NotAllowed
 from governance.funds import read_amount
+from governance.i18n import N_, _
+from governance.money import Money
 from governance.permissions import Actor, is_treasurer
 from governance.rounds import network
-from governance.rounds._common import AllocationChange, _allocation_in, _money, _require_phase, _round_in
+from governance.rounds._common import AllocationChange, _allocation_in, _require_phase, _round_in
 from storage.database import Database
 from storage.models import (
     Round,
@@ -146,13 +148,13 @@ async def set_allocations(
     already put into buckets and never past the pot; each change audited with who made it and the amount
     before. All or nothing."""
     if not member_ids:
-        raise InvalidInput("Name someone to allocate to.")
+        raise InvalidInput(_("Name someone to allocate to."))
     async with db.write() as session:
         settings = await settings_in(session, guild_id, now)
         if not is_treasurer(settings, actor):
-            raise NotAllowed("Only treasurers change allocations.")
+            raise NotAllowed(_("Only treasurers change allocations."))
         round_ = await _round_in(session, guild_id, round_id, lock="update")
-        _require_phase(round_, RoundPhase.IDEAS, RoundPhase.FUNDING, doing="change allocations")
+        _require_phase(round_, RoundPhase.IDEAS, RoundPhase.FUNDING, doing=N_("change allocations"))
         value = read_amount(amount, round_.currency) if not (isinstance(amount, int) and amount == 0) else 0
         changes = []
         total = round_.allocated
@@ -162,8 +164,12 @@ async def set_allocations(
             after = before + value if add else value
             if row is not None and after < row.spent:
                 raise Conflict(
-                    f"<@{member_id}> has already put {_money(row.spent, round_)} into buckets: their "
-                    "allocation can't go below that."
+                    _(
+                        "{person} has already put {amount} into buckets: their allocation can't go below "
+                        "that.",
+                        person=f"<@{member_id}>",
+                        amount=Money(row.spent, round_.currency),
+                    )
                 )
             total += after - before
             if row is None:
@@ -174,7 +180,11 @@ async def set_allocations(
             changes.append(AllocationChange(member_id, before, after))
         if total > round_.pot:
             raise Conflict(
-                f"That would give out {_money(total, round_)} of a pot of {_money(round_.pot, round_)}."
+                _(
+                    "That would give out {amount} of a pot of {pot}.",
+                    amount=Money(total, round_.currency),
+                    pot=Money(round_.pot, round_.currency),
+                )
             )
         round_.allocated = total
         session.add(round_)

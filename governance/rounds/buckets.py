@@ -13,6 +13,8 @@ from sqlmodel import col
 from governance import audit
 from governance.coop import settings_in
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from governance.i18n import N_, _
+from governance.money import Money
 from governance.permissions import Actor, require_member
 from governance.rounds import network
 from governance.rounds._common import (
@@ -25,13 +27,11 @@ from governance.rounds._common import (
     _bucket_in,
     _is_creator,
     _moderates,
-    _money,
+    _no_such,
     _plain_id,
     _refund,
     _require_phase,
     _round_in,
-    bucket_label,
-    label,
     parse_budget,
 )
 from governance.text import clean_text
@@ -62,17 +62,20 @@ async def propose_bucket(
     description = clean_text(description, field="The description", limit=MAX_DESCRIPTION)
     others = sorted(set(co_creators) - {actor.user_id})
     if len(others) > MAX_CO_CREATORS:
-        raise InvalidInput(f"A bucket has at most {MAX_CO_CREATORS} co-creators.")
+        raise InvalidInput(_("A bucket has at most {limit} co-creators.", limit=MAX_CO_CREATORS))
     async with db.write() as session:
         require_member(await settings_in(session, guild_id, now), actor)
         round_ = await _round_in(session, guild_id, round_id, lock="share")
-        _require_phase(round_, RoundPhase.IDEAS, RoundPhase.FUNDING, doing="propose a bucket")
+        _require_phase(round_, RoundPhase.IDEAS, RoundPhase.FUNDING, doing=N_("propose a bucket"))
         lines = parse_budget(budget, round_.currency)
         low, high = sum(line["min"] for line in lines), sum(line["max"] for line in lines)
         if low > round_.pot:
             raise InvalidInput(
-                f"The minimum ({_money(low, round_)}) is more than the whole pot "
-                f"({_money(round_.pot, round_)})."
+                _(
+                    "The minimum ({minimum}) is more than the whole pot ({pot}).",
+                    minimum=Money(low, round_.currency),
+                    pot=Money(round_.pot, round_.currency),
+                )
             )
         bucket = Bucket(
             guild_id=guild_id,
@@ -122,10 +125,14 @@ async def open_bucket(db: Database, *, guild_id: int, bucket_id: int, actor: Act
             or (round_.creators_open and _is_creator(bucket, actor))
         ):
             raise NotAllowed(
-                f"Only a moderator{_of_its_coop(bucket, guild_id)} approves a bucket for funding in this "
-                "round."
+                _(
+                    "Only a moderator of the bucket's own cooperative approves a bucket for funding in this "
+                    "round."
+                )
+                if _from_another_coop(bucket, guild_id)
+                else _("Only a moderator approves a bucket for funding in this round.")
             )
-        _require_phase(round_, RoundPhase.IDEAS, RoundPhase.FUNDING, doing="approve a bucket")
+        _require_phase(round_, RoundPhase.IDEAS, RoundPhase.FUNDING, doing=N_("approve a bucket"))
         opened = await session.exec(
             update(Bucket)
             .where(col(Bucket.id) == bucket_id, col(Bucket.status) == BucketStatus.IDEA.value)
@@ -133,7 +140,11 @@ async def open_bucket(db: Database, *, guild_id: int, bucket_id: int, actor: Act
         )
         if not opened.rowcount:
             raise Conflict(
-                f"{bucket_label(bucket).capitalize()} is {bucket.status}, not an idea waiting for approval."
+                _(
+                    "Bucket #{bucket} is {status}, not an idea waiting for approval.",
+                    bucket=bucket.id,
+                    status=bucket.status,
+                )
             )
         audit.record(
             session,
@@ -157,12 +168,14 @@ async def cancel_bucket(
         bucket = await _bucket_in(session, guild_id, bucket_id)
         if not (_is_creator(bucket, actor) or _moderates(settings, actor, bucket, guild_id)):
             raise NotAllowed(
-                f"Only the bucket's creators or a moderator{_of_its_coop(bucket, guild_id)} can cancel it."
+                _("Only the bucket's creators or a moderator of the bucket's own cooperative can cancel it.")
+                if _from_another_coop(bucket, guild_id)
+                else _("Only the bucket's creators or a moderator can cancel it.")
             )
         round_ = await _round_in(session, guild_id, bucket.round_id, lock="update")
-        _require_phase(round_, RoundPhase.IDEAS, RoundPhase.FUNDING, doing="cancel a bucket")
+        _require_phase(round_, RoundPhase.IDEAS, RoundPhase.FUNDING, doing=N_("cancel a bucket"))
         if bucket.status not in LIVE_BUCKETS:
-            raise Conflict(f"{bucket_label(bucket).capitalize()} is already {bucket.status}.")
+            raise Conflict(_("Bucket #{bucket} is already {status}.", bucket=bucket.id, status=bucket.status))
         refunds = await _refund(session, round_, bucket, now)
         bucket.status, bucket.funded, bucket.closed_at = BucketStatus.CANCELLED.value, 0, now
         session.add(bucket)
@@ -188,11 +201,13 @@ async def raise_concern(
         require_member(await settings_in(session, guild_id, now), actor)
         bucket = await _bucket_in(session, guild_id, bucket_id)
         round_ = await _round_in(session, guild_id, bucket.round_id)
-        _require_phase(round_, RoundPhase.IDEAS, doing="raise a concern")
+        _require_phase(round_, RoundPhase.IDEAS, doing=N_("raise a concern"))
         if not round_.guidelines:
-            raise InvalidInput(f"{label(round_).capitalize()} has no guidelines to raise a concern against.")
+            raise InvalidInput(
+                _("Round #{round} has no guidelines to raise a concern against.", round=round_.id)
+            )
         if not 1 <= guideline <= len(round_.guidelines):
-            raise InvalidInput(f"Choose a guideline from 1 to {len(round_.guidelines)}.")
+            raise InvalidInput(_("Choose a guideline from 1 to {last}.", last=len(round_.guidelines)))
         concern = BucketConcern(
             guild_id=guild_id,
             bucket_id=bucket_id,
@@ -227,15 +242,19 @@ async def resolve_concern(
             # A concern is found where its bucket is: a network round's, from any member cooperative.
             bucket = await _bucket_in(session, guild_id, concern.bucket_id if concern else 0)
         except NotFound:
-            raise NotFound(f"There is no concern #{concern_id} in this server.") from None
+            raise NotFound(_no_such("concern", concern_id)) from None
         assert concern is not None
         if not (_is_creator(bucket, actor) or _moderates(settings, actor, bucket, guild_id)):
             raise NotAllowed(
-                f"Only the bucket's creators or a moderator{_of_its_coop(bucket, guild_id)} resolve its "
-                "concerns."
+                _(
+                    "Only the bucket's creators or a moderator of the bucket's own cooperative resolve its "
+                    "concerns."
+                )
+                if _from_another_coop(bucket, guild_id)
+                else _("Only the bucket's creators or a moderator resolve its concerns.")
             )
         if concern.status != ConcernStatus.OPEN.value:
-            raise Conflict(f"Concern #{concern_id} is already resolved.")
+            raise Conflict(_("Concern #{number} is already resolved.", number=concern_id))
         concern.status, concern.resolution = ConcernStatus.RESOLVED.value, resolution
         concern.resolved_by, concern.resolved_at = actor.user_id, now
         session.add(concern)
@@ -251,6 +270,6 @@ async def resolve_concern(
         return concern
 
 
-def _of_its_coop(bucket: Bucket, guild_id: int) -> str:
+def _from_another_coop(bucket: Bucket, guild_id: int) -> bool:
     """In a network round, a bucket from another cooperative is its own moderators' to act on."""
-    return " of the bucket's own cooperative" if bucket.guild_id != guild_id else ""
+    return bucket.guild_id != guild_id

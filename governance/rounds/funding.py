@@ -14,6 +14,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from governance import audit
 from governance.errors import Conflict, InvalidInput, NotAllowed
 from governance.funds import idempotency_key_of, read_amount
+from governance.i18n import N_, _
+from governance.money import Money
 from governance.permissions import Actor
 from governance.rounds._common import (
     FundingReceipt,
@@ -21,11 +23,8 @@ from governance.rounds._common import (
     _bucket_in,
     _held_in,
     _is_creator,
-    _money,
     _require_phase,
     _round_in,
-    bucket_label,
-    label,
 )
 from storage.database import Database
 from storage.models import (
@@ -89,7 +88,7 @@ async def _repeated(db: Database, guild_id: int, bucket_id: int, actor: Actor, k
             )
         ).first()
         if event is None or event.bucket_id != bucket_id or event.member_id != actor.user_id:
-            raise Conflict("That click was already counted for something else.")
+            raise Conflict(_("That click was already counted for something else."))
         return await _receipt(session, guild_id, bucket_id, actor.user_id, event.delta, duplicate=True)
 
 
@@ -124,17 +123,19 @@ async def _move_money(
         ).first()
         if existing is not None:
             if existing.bucket_id != bucket_id or existing.member_id != actor.user_id:
-                raise Conflict("That click was already counted for something else.")
+                raise Conflict(_("That click was already counted for something else."))
             return await _receipt(session, guild_id, bucket_id, actor.user_id, existing.delta, duplicate=True)
         bucket = await _bucket_in(session, guild_id, bucket_id)
         round_ = await _round_in(session, guild_id, bucket.round_id, lock="share")
-        doing = "take money back" if withdraw else "fund buckets"
+        doing = N_("take money back") if withdraw else N_("fund buckets")
         _require_phase(round_, RoundPhase.FUNDING, doing=doing)
         if now >= round_.funding_closes_at:
-            raise Conflict(f"Funding in {label(round_)} has closed.")
+            raise Conflict(_("Funding in round #{round} has closed.", round=round_.id))
         allocation = await _allocation_in(session, round_.id or 0, actor.user_id)
         if allocation is None:
-            raise NotAllowed(f"You have no allocation in {label(round_)}: a treasurer can give you one.")
+            raise NotAllowed(
+                _("You have no allocation in round #{round}: a treasurer can give you one.", round=round_.id)
+            )
         held = await _held_in(session, bucket_id, actor.user_id)
         if withdraw:
             moved = await _take_back(session, round_, bucket, held, amount)
@@ -193,20 +194,27 @@ async def _put_in(
     actor: Actor,
 ) -> int:
     if amount is None:
-        raise InvalidInput("Say how much to put in.")
+        raise InvalidInput(_("Say how much to put in."))
     value = read_amount(amount, round_.currency)
     if bucket.status != BucketStatus.OPEN.value:
-        state = "is fully funded" if bucket.status == BucketStatus.FUNDED.value else "is not open for funding"
-        raise Conflict(f"{bucket_label(bucket).capitalize()} {state}.")
+        raise Conflict(
+            _("Bucket #{bucket} is fully funded.", bucket=bucket.id)
+            if bucket.status == BucketStatus.FUNDED.value
+            else _("Bucket #{bucket} is not open for funding.", bucket=bucket.id)
+        )
     if not round_.own_buckets and _is_creator(bucket, actor):
-        raise NotAllowed(f"In {label(round_)} nobody funds their own bucket.")
+        raise NotAllowed(_("In round #{round} nobody funds their own bucket.", round=round_.id))
     already = held.amount if held else 0
     if round_.max_per_bucket is not None and already + value > round_.max_per_bucket:
         room = max(round_.max_per_bucket - already, 0)
         raise Conflict(
-            f"{label(round_).capitalize()} lets each person put at most "
-            f"{_money(round_.max_per_bucket, round_)} into one bucket: you can add "
-            f"{_money(room, round_)} more."
+            _(
+                "Round #{round} lets each person put at most {limit} into one bucket: you can add {room} "
+                "more.",
+                round=round_.id,
+                limit=Money(round_.max_per_bucket, round_.currency),
+                room=Money(room, round_.currency),
+            )
         )
     spent = await session.exec(
         update(RoundAllocation)
@@ -218,7 +226,13 @@ async def _put_in(
     )
     if not spent.rowcount:
         left = allocation.allocated - allocation.spent
-        raise Conflict(f"You have {_money(max(left, 0), round_)} left to spend in {label(round_)}.")
+        raise Conflict(
+            _(
+                "You have {amount} left to spend in round #{round}.",
+                amount=Money(max(left, 0), round_.currency),
+                round=round_.id,
+            )
+        )
     filled = await session.exec(
         update(Bucket)
         .where(
@@ -231,8 +245,11 @@ async def _put_in(
     if not filled.rowcount:
         room = max(bucket.max_total - bucket.funded, 0)
         raise Conflict(
-            f"{bucket_label(bucket).capitalize()} needs only {_money(room, round_)} more to reach its "
-            "maximum: put in that much at most."
+            _(
+                "Bucket #{bucket} needs only {room} more to reach its maximum: put in that much at most.",
+                bucket=bucket.id,
+                room=Money(room, round_.currency),
+            )
         )
     return value
 
@@ -241,12 +258,20 @@ async def _take_back(
     session: AsyncSession, round_: Round, bucket: Bucket, held: BucketFunding | None, amount: str | int | None
 ) -> int:
     if held is None or held.amount == 0:
-        raise Conflict(f"You have nothing in {bucket_label(bucket)}.")
+        raise Conflict(_("You have nothing in bucket #{bucket}.", bucket=bucket.id))
     if bucket.status != BucketStatus.OPEN.value:
-        raise Conflict(f"{bucket_label(bucket).capitalize()} is {bucket.status}: its money stays.")
+        raise Conflict(
+            _("Bucket #{bucket} is {status}: its money stays.", bucket=bucket.id, status=bucket.status)
+        )
     value = held.amount if amount is None else read_amount(amount, round_.currency)
     if value > held.amount:
-        raise Conflict(f"You have {_money(held.amount, round_)} in {bucket_label(bucket)}.")
+        raise Conflict(
+            _(
+                "You have {amount} in bucket #{bucket}.",
+                amount=Money(held.amount, round_.currency),
+                bucket=bucket.id,
+            )
+        )
     taken = await session.exec(
         update(Bucket)
         .where(
@@ -257,7 +282,7 @@ async def _take_back(
         .values(funded=col(Bucket.funded) - value)
     )
     if not taken.rowcount:
-        raise Conflict(f"{bucket_label(bucket).capitalize()} is no longer open: its money stays.")
+        raise Conflict(_("Bucket #{bucket} is no longer open: its money stays.", bucket=bucket.id))
     await session.exec(
         update(RoundAllocation)
         .where(col(RoundAllocation.round_id) == round_.id, col(RoundAllocation.member_id) == held.member_id)

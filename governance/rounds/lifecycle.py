@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import update
 from sqlmodel import col, select
@@ -15,8 +16,9 @@ from governance import audit
 from governance.coop import settings_in
 from governance.errors import Conflict, InvalidInput, NotAllowed
 from governance.funds import find_fund_in, read_amount, totals_in
+from governance.i18n import N_, _
 from governance.ledger import ledger_entry, move_balance
-from governance.money import format_amount
+from governance.money import Money, format_amount
 from governance.networks._common import network_for
 from governance.networks.funds import network_fund_in
 from governance.permissions import Actor, is_moderator, require_fund_steward
@@ -43,7 +45,6 @@ from governance.rounds._common import (
     _require_phase,
     _return_pot,
     _round_in,
-    label,
     network_available,
     parse_guidelines,
 )
@@ -67,11 +68,13 @@ from storage.models import (
 )
 
 
-def _duration(text: str, what: str) -> timedelta:
+def _duration(text: str, what: Literal["ideas phase", "funding phase"]) -> timedelta:
     try:
         return parse_duration(text, maximum=MAX_PHASE)
     except InvalidInput as error:
-        raise InvalidInput(f"The {what}: {error.message}") from None
+        if what == "ideas phase":
+            raise InvalidInput(_("The ideas phase: {problem}", problem=error.text)) from None
+        raise InvalidInput(_("The funding phase: {problem}", problem=error.text)) from None
 
 
 @dataclass(frozen=True)
@@ -106,23 +109,27 @@ async def _check(
     )
     funding = _duration(draft.funding, "funding phase")
     if funding < MIN_FUNDING:
-        raise InvalidInput("Funding must stay open for at least an hour.")
+        raise InvalidInput(_("Funding must stay open for at least an hour."))
     if draft.network is not None:
         return await _check_network(session, guild_id, actor, draft, ideas, funding)
     fund = await find_fund_in(session, guild_id, draft.fund, lock=True)
     if fund.archived:
-        raise Conflict(f"{fund.name} is archived: a round needs a fund in use.")
+        raise Conflict(_("{fund} is archived: a round needs a fund in use.", fund=fund.name))
     pot = read_amount(draft.pot, fund.currency)
     per_member = read_amount(draft.allocation, fund.currency) if draft.allocation is not None else 0
     if per_member > pot:
-        raise InvalidInput("Each person's allocation can't be more than the whole pot.")
+        raise InvalidInput(_("Each person's allocation can't be more than the whole pot."))
     cap = read_amount(draft.max_per_bucket, fund.currency) if draft.max_per_bucket is not None else None
     if not draft.decide_first:
         available = (await totals_in(session, fund)).available
         if pot > available:
             raise Conflict(
-                f"{fund.name} has {format_amount(max(available, 0), fund.currency)} available: a pot of "
-                f"{format_amount(pot, fund.currency)} can't be set aside."
+                _(
+                    "{fund} has {available} available: a pot of {pot} can't be set aside.",
+                    fund=fund.name,
+                    available=Money(max(available, 0), fund.currency),
+                    pot=Money(pot, fund.currency),
+                )
             )
     return _Checked(fund, None, None, fund.currency, pot, per_member, cap, ideas, funding)
 
@@ -140,28 +147,34 @@ async def _check_network(
     assert draft.network is not None
     if draft.role_id is not None:
         raise InvalidInput(
-            "A network round is for the members of every member cooperative: a role belongs to one server."
+            _("A network round is for the members of every member cooperative: a role belongs to one server.")
         )
-    network, _ = await network_for(session, guild_id, draft.network)
+    network, _membership = await network_for(session, guild_id, draft.network)
     fund = await network_fund_in(session, network, str(draft.fund), lock=True)
     if fund.treasurer_ids and actor.user_id not in fund.treasurer_ids:
-        raise NotAllowed(f"Only the treasurers named for {fund.name} set up a round on it.")
+        raise NotAllowed(_("Only the treasurers named for {fund} set up a round on it.", fund=fund.name))
     pot = read_amount(draft.pot, fund.currency)
     if draft.allocation is None:
         raise InvalidInput(
-            "A network round needs an allocation: each person's share, the same in every member "
-            "cooperative (the members of other servers are not counted here to split the pot)."
+            _(
+                "A network round needs an allocation: each person's share, the same in every member "
+                "cooperative (the members of other servers are not counted here to split the pot)."
+            )
         )
     per_member = read_amount(draft.allocation, fund.currency)
     if per_member > pot:
-        raise InvalidInput("Each person's allocation can't be more than the whole pot.")
+        raise InvalidInput(_("Each person's allocation can't be more than the whole pot."))
     cap = read_amount(draft.max_per_bucket, fund.currency) if draft.max_per_bucket is not None else None
     decides = draft.decide_first or pot > fund.treasurer_limit
     available = await network_available(session, fund)
     if not decides and pot > available:
         raise Conflict(
-            f"{fund.name} has {format_amount(max(available, 0), fund.currency)} available: a pot of "
-            f"{format_amount(pot, fund.currency)} can't be set aside."
+            _(
+                "{fund} has {available} available: a pot of {pot} can't be set aside.",
+                fund=fund.name,
+                available=Money(max(available, 0), fund.currency),
+                pot=Money(pot, fund.currency),
+            )
         )
     return _Checked(None, fund, network, fund.currency, pot, per_member, cap, ideas, funding, decides)
 
@@ -309,10 +322,14 @@ async def _take_pot(session: AsyncSession, round_: Round, fund: Fund, actor_id: 
     totals = await totals_in(session, fund)
     if round_.pot > totals.available:
         raise Conflict(
-            f"{fund.name} has {format_amount(max(totals.available, 0), fund.currency)} available: a pot of "
-            f"{_money(round_.pot, round_)} can't be set aside."
+            _(
+                "{fund} has {available} available: a pot of {pot} can't be set aside.",
+                fund=fund.name,
+                available=Money(max(totals.available, 0), fund.currency),
+                pot=Money(round_.pot, round_.currency),
+            )
         )
-    await move_balance(session, fund, -round_.pot, overdraw=f"{fund.name} can't cover the pot.")
+    await move_balance(session, fund, -round_.pot, overdraw=_("{fund} can't cover the pot.", fund=fund.name))
     session.add(
         ledger_entry(
             fund,
@@ -412,10 +429,10 @@ async def close_round(
         if actor is not None:
             settings = await settings_in(session, guild_id, now)
             if not is_moderator(settings, actor):
-                raise NotAllowed("Only a moderator closes a round early.")
+                raise NotAllowed(_("Only a moderator closes a round early."))
             round_ = await _round_in(session, guild_id, round_id, lock="update")
             _require_home(round_, guild_id, doing="close it early")
-            _require_phase(round_, RoundPhase.IDEAS, RoundPhase.FUNDING, doing="close it")
+            _require_phase(round_, RoundPhase.IDEAS, RoundPhase.FUNDING, doing=N_("close it"))
         claim = update(Round).where(
             col(Round.id) == round_id,
             col(Round.guild_id) == guild_id,
@@ -531,10 +548,12 @@ async def cancel_round(db: Database, *, guild_id: int, round_id: int, actor: Act
     """A moderator cancels a round before it closes: every bucket is cancelled and the pot goes back."""
     async with db.write() as session:
         if not is_moderator(await settings_in(session, guild_id, now), actor):
-            raise NotAllowed("Only a moderator cancels a round.")
+            raise NotAllowed(_("Only a moderator cancels a round."))
         round_ = await _round_in(session, guild_id, round_id, lock="update")
         _require_home(round_, guild_id, doing="cancel it")
-        _require_phase(round_, RoundPhase.PROPOSED, RoundPhase.IDEAS, RoundPhase.FUNDING, doing="cancel it")
+        _require_phase(
+            round_, RoundPhase.PROPOSED, RoundPhase.IDEAS, RoundPhase.FUNDING, doing=N_("cancel it")
+        )
         await _return_pot(session, round_, actor.user_id, now)
         buckets = (await session.exec(select(Bucket).where(Bucket.round_id == round_id))).all()
         for bucket in buckets:
@@ -558,9 +577,17 @@ async def cancel_round(db: Database, *, guild_id: int, round_id: int, actor: Act
         return round_
 
 
-def _require_home(round_: Round, guild_id: int, *, doing: str) -> None:
+def _require_home(round_: Round, guild_id: int, *, doing: Literal["close it early", "cancel it"]) -> None:
     """A network round is closed early or cancelled by the cooperative that set it up."""
     if round_.guild_id != guild_id:
         raise NotAllowed(
-            f"{label(round_).capitalize()} belongs to the cooperative that set it up: its moderators {doing}."
+            _(
+                "Round #{round} belongs to the cooperative that set it up: its moderators close it early.",
+                round=round_.id,
+            )
+            if doing == "close it early"
+            else _(
+                "Round #{round} belongs to the cooperative that set it up: its moderators cancel it.",
+                round=round_.id,
+            )
         )

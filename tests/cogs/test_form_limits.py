@@ -80,15 +80,20 @@ BUILDERS: dict[type[CoopModal], list[Callable[[], CoopModal]]] = {
         ),
         lambda: NewProposalModal(NO_COG, ProposalDraft(title=LONG, details=LONG * 20), ask_options=False),
     ],
+    # The voting forms in every language coopbot speaks: each translation must fit Discord's limits too.
     ReasonModal: [
-        lambda key=key: ReasonModal(NO_COG, MAX_ID, key)  # type: ignore[misc]
+        lambda key=key, language=language: ReasonModal(NO_COG, MAX_ID, key, language)  # type: ignore[misc]
         for decision_type in DECISION_TYPES.values()
         for key in decision_type.position_keys
+        for language in LANGUAGES
     ],
     BallotFormModal: [
-        lambda kind=kind, count=count: BallotFormModal(NO_COG, _decision(kind, count, LONG))  # type: ignore[misc]
+        lambda kind=kind, count=count, language=language: BallotFormModal(  # type: ignore[misc]
+            NO_COG, _decision(kind, count, LONG), language
+        )
         for kind in ("ranked", "score", "dot")
         for count in (2, 5, 20)
+        for language in LANGUAGES
     ],
     RequestModal: [
         lambda: RequestModal(NO_COG, RequestPlan(_fund("Commons"), 100, None, by_treasurer=True)),
