@@ -824,16 +824,7 @@ class Rounds(NetworkRoundPosts):
         language = await self._coop_language(round_.guild_id)  # a public post and DMs: the cooperative's
         files = await self._results_chart(closed, language)
         await self._post(round_.channel_id, results_text(closed, language), files=files)
-        for bucket in closed.funded:
-            funded = _(
-                "Your bucket #{bucket} was funded with {amount} in round #{round}: request #{request} is "
-                "approved, and a treasurer pays it.",
-                bucket=bucket.id,
-                amount=money(bucket.funded, round_),
-                round=round_.id,
-                request=bucket.request_id,
-            )
-            await self._dm(bucket.creator_id, f"🎉 {funded.render(language)}")
+        await self._tell_funded_creators(closed, language)
 
     # --- the clock ---------------------------------------------------------------------------------
 

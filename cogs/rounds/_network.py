@@ -154,16 +154,35 @@ class NetworkRoundPosts(CoopCog):
         await self._post(
             channel_id, results_text(closed, language), files=await self._results_chart(closed, language)
         )
+        await self._tell_funded_creators(closed, language, guild_id=guild_id)
+
+    async def _tell_funded_creators(
+        self, closed: rounds.ClosedRound, language: str, *, guild_id: int | None = None
+    ) -> None:
+        """DM each funded bucket's creator what it won (in a network round, only the creators of this
+        cooperative's buckets: the others hear from their own cooperative's process)."""
+        round_ = closed.round
         for bucket in closed.funded:
-            if bucket.guild_id != guild_id:
-                continue  # its creators are told by their own cooperative's process
-            funded = _(
-                "Your bucket #{bucket} was funded with {amount} in network round #{round}: network request "
-                "R{request} is approved, and a network treasurer pays it.",
-                bucket=bucket.id,
-                amount=money(bucket.funded, round_),
-                round=round_.id,
-                request=bucket.request_id,
+            if guild_id is not None and bucket.guild_id != guild_id:
+                continue
+            values = {
+                "bucket": bucket.id,
+                "amount": money(bucket.funded, round_),
+                "round": round_.id,
+                "request": bucket.request_id,
+            }
+            funded = (
+                _(
+                    "Your bucket #{bucket} was funded with {amount} in network round #{round}: network "
+                    "request R{request} is approved, and a network treasurer pays it.",
+                    **values,
+                )
+                if round_.network_id is not None
+                else _(
+                    "Your bucket #{bucket} was funded with {amount} in round #{round}: request #{request} is "
+                    "approved, and a treasurer pays it.",
+                    **values,
+                )
             )
             await self._dm(bucket.creator_id, f"🎉 {funded.render(language)}")
 
