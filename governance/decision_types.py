@@ -27,8 +27,8 @@ from fractions import Fraction
 from types import MappingProxyType
 
 from governance.errors import InvalidInput
-from governance.i18n import N_
-from governance.text import percent, plural
+from governance.i18n import N_, Text, Translated, _, _n
+from governance.text import percent
 
 SIGNIFICANT_SHARE = Fraction(1, 2)  # strictly more than this share of positions must agree
 SUPERMAJORITY = Fraction(3, 4)  # quorum (of eligible) and emergency (of positions): at least this share
@@ -76,7 +76,7 @@ class Count:
 
 
 # A position rule: passed (None when the type has no pass or fail) and the outcome in one sentence.
-Verdict = tuple[bool | None, str]
+Verdict = tuple[bool | None, Text]  # passes (None: no pass or fail) and the outcome, in words
 Rule = Callable[[Count], Verdict]
 
 
@@ -126,8 +126,8 @@ def _days(n: int) -> timedelta:
 def _consent(count: Count) -> Verdict:
     objections = count.positions["objection"]
     if objections:
-        return False, f"Fails: {plural(objections, 'objection stands', 'objections stand')}."
-    return True, "Passes: no objection stands."
+        return False, _n("Fails: {count} objection stands.", "Fails: {count} objections stand.", objections)
+    return True, _("Passes: no objection stands.")
 
 
 _CONSENT = DecisionType(
@@ -146,11 +146,11 @@ _CONSENT = DecisionType(
 
 def _blocked(count: Count) -> Verdict | None:
     blocks = count.positions["block"]
-    return (False, f"Fails: {plural(blocks, 'block', 'blocks')}.") if blocks else None
+    return (False, _n("Fails: {count} block.", "Fails: {count} blocks.", blocks)) if blocks else None
 
 
 def _consensus(count: Count) -> Verdict:
-    return _blocked(count) or (True, "Passes: no block.")
+    return _blocked(count) or (True, _("Passes: no block."))
 
 
 _CONSENSUS = DecisionType(
@@ -174,11 +174,15 @@ def _significant(count: Count) -> Verdict:
         return blocked
     agree, positions = count.positions["agree"], _took_a_position(count)
     if not positions:
-        return False, "Fails: nobody took a position."
-    share = f"{agree} of {positions} who took a position agree"
+        return False, _("Fails: nobody took a position.")
+    counted = {"agree": agree, "positions": positions, "needed": percent(SIGNIFICANT_SHARE)}
     if agree > SIGNIFICANT_SHARE * positions:
-        return True, f"Passes: {share} (more than {percent(SIGNIFICANT_SHARE)} needed)."
-    return False, f"Fails: {share}; more than {percent(SIGNIFICANT_SHARE)} needed."
+        return True, _(
+            "Passes: {agree} of {positions} who took a position agree (more than {needed} needed).", **counted
+        )
+    return False, _(
+        "Fails: {agree} of {positions} who took a position agree; more than {needed} needed.", **counted
+    )
 
 
 _SIGNIFICANT = DecisionType(
@@ -197,10 +201,12 @@ def _quorum(count: Count) -> Verdict:
     if blocked := _blocked(count):
         return blocked
     support = count.positions["agree"] + count.positions["abstain"]
-    share = f"{support} of {count.eligible} eligible agree or abstain"
+    counted = {"support": support, "eligible": count.eligible, "needed": percent(SUPERMAJORITY)}
     if support >= SUPERMAJORITY * count.eligible:
-        return True, f"Passes: {share} ({percent(SUPERMAJORITY)} needed)."
-    return False, f"Fails: {share}; {percent(SUPERMAJORITY)} needed."
+        return True, _(
+            "Passes: {support} of {eligible} eligible agree or abstain ({needed} needed).", **counted
+        )
+    return False, _("Fails: {support} of {eligible} eligible agree or abstain; {needed} needed.", **counted)
 
 
 _QUORUM = DecisionType(
@@ -220,12 +226,22 @@ _QUORUM = DecisionType(
 def _emergency(count: Count) -> Verdict:
     agree, blocks, positions = count.positions["agree"], count.positions["block"], _took_a_position(count)
     if not positions:
-        return False, "Fails: nobody took a position."
-    share = f"{agree} of {positions} who took a position agree"
+        return False, _("Fails: nobody took a position.")
+    counted = {"agree": agree, "positions": positions, "needed": percent(SUPERMAJORITY)}
     if agree >= SUPERMAJORITY * positions:
-        despite = f" despite {plural(blocks, 'block', 'blocks')}" if blocks else ""
-        return True, f"Passes{despite}: {share} ({percent(SUPERMAJORITY)} needed)."
-    return False, f"Fails: {share}; {percent(SUPERMAJORITY)} needed."
+        if blocks:
+            return True, _n(
+                "Passes despite {count} block: {agree} of {positions} who took a position agree ({needed} "
+                "needed).",
+                "Passes despite {count} blocks: {agree} of {positions} who took a position agree ({needed} "
+                "needed).",
+                blocks,
+                **counted,
+            )
+        return True, _(
+            "Passes: {agree} of {positions} who took a position agree ({needed} needed).", **counted
+        )
+    return False, _("Fails: {agree} of {positions} who took a position agree; {needed} needed.", **counted)
 
 
 _EMERGENCY = DecisionType(
@@ -243,8 +259,12 @@ _EMERGENCY = DecisionType(
 def _advice(count: Count) -> Verdict:
     given = count.positions["advice"]
     if not given:
-        return None, "No advice given; the proposer decides."
-    return None, f"{plural(given, 'piece', 'pieces')} of advice given; the proposer decides."
+        return None, _("No advice given; the proposer decides.")
+    return None, _n(
+        "{count} piece of advice given; the proposer decides.",
+        "{count} pieces of advice given; the proposer decides.",
+        given,
+    )
 
 
 _ADVICE = DecisionType(
@@ -259,7 +279,16 @@ _ADVICE = DecisionType(
 
 
 def _sense_check(count: Count) -> Verdict:
-    return None, ", ".join(f"{p.label}: {count.positions[p.key]}" for p in _SENSE_POSITIONS) + "."
+    looks_good, not_sure, concerned = (count.positions[p.key] for p in _SENSE_POSITIONS)
+    return None, _(
+        "{looks_good}: {good}, {not_sure}: {unsure}, {concerned}: {worried}.",
+        looks_good=Translated(_SENSE_POSITIONS[0].label),
+        good=looks_good,
+        not_sure=Translated(_SENSE_POSITIONS[1].label),
+        unsure=not_sure,
+        concerned=Translated(_SENSE_POSITIONS[2].label),
+        worried=concerned,
+    )
 
 
 _SENSE_POSITIONS = (
@@ -324,8 +353,8 @@ def _count(count: Count) -> Verdict:
     people_in, target = count.positions["in"], count.target
     assert target is not None
     if people_in >= target:
-        return True, f"Passes: {people_in} in, target of {target} reached."
-    return False, f"Fails: {people_in} in, {target} needed."
+        return True, _("Passes: {people} in, target of {target} reached.", people=people_in, target=target)
+    return False, _("Fails: {people} in, {target} needed.", people=people_in, target=target)
 
 
 _COUNT = DecisionType(

@@ -35,7 +35,8 @@ from typing import cast
 
 from governance.decision_types import DECISION_TYPES, Count, DecisionKind
 from governance.errors import InvalidInput
-from governance.text import percent, plural
+from governance.i18n import Text, _, _n
+from governance.text import percent
 
 MIN_OPTIONS = 2
 MAX_OPTIONS = 20
@@ -422,7 +423,8 @@ class _KindResult:
     """What a kind's own rule says, before any quorum is applied."""
 
     passed: bool | None
-    outcome: str
+    outcome: str  # in English, as the decision keeps it
+    said: Text  # the same, to say in each reader's language
     position_counts: dict[str, int] = field(default_factory=dict)
     option_totals: list[int] = field(default_factory=list)
     option_averages: list[Fraction | None] = field(default_factory=list)
@@ -513,11 +515,19 @@ def tally(rules: DecisionRules, ballot_counts: Mapping[str, int], eligible: int)
 
     if not quorum_met:
         assert quorum is not None
-        shortfall = f"quorum not reached ({voters} of {eligible} took part, {percent(quorum)} needed)"
+        took_part = {"voters": voters, "eligible": eligible, "needed": percent(quorum)}
         if DECISION_TYPES[kind].has_pass_fail:
-            result = replace(result, passed=False, outcome=f"Fails: {shortfall}.")
+            said = _(
+                "Fails: quorum not reached ({voters} of {eligible} took part, {needed} needed).", **took_part
+            )
+            result = replace(result, passed=False, outcome=str(said), said=said)
         else:
-            result = replace(result, outcome=f"{shortfall[0].upper()}{shortfall[1:]}. {result.outcome}")
+            said = _(
+                "Quorum not reached ({voters} of {eligible} took part, {needed} needed). {outcome}",
+                outcome=result.said,
+                **took_part,
+            )
+            result = replace(result, outcome=str(said), said=said)
 
     return TallyResult(
         **vars(result),
@@ -541,8 +551,8 @@ def _tally_positions(rules: DecisionRules, counts: Mapping[str, int], eligible: 
         tallied[key] += count
 
     assert decision_type.decide is not None
-    passed, outcome = decision_type.decide(Count(tallied, eligible, rules.target))
-    return _KindResult(passed=passed, outcome=outcome, position_counts=tallied)
+    passed, said = decision_type.decide(Count(tallied, eligible, rules.target))
+    return _KindResult(passed=passed, outcome=str(said), said=said, position_counts=tallied)
 
 
 def _tally_totals(rules: DecisionRules, counts: Mapping[str, int], voters: int) -> _KindResult:
@@ -575,20 +585,59 @@ def _tally_totals(rules: DecisionRules, counts: Mapping[str, int], voters: int) 
     if kind is DecisionKind.SCORE:
         averages = [Fraction(total, voters) if voters else None for total in totals]
     winners = _top(totals) if voters else ()
-    unit = {DecisionKind.POLL: ("vote", "votes"), DecisionKind.SCORE: ("point", "points")}.get(
-        kind, ("dot", "dots")
-    )
     if not winners:
-        outcome = "No votes, so no winner."
+        said = _("No votes, so no winner.")
     elif len(winners) == 1:
         (winner,) = winners
-        outcome = f"{rules.options[winner]} wins with {plural(totals[winner], *unit)}"
         average = averages[winner] if averages else None
-        outcome += f" (average {float(average):.1f})." if average is not None else "."
+        said = _win(kind, totals[winner], option=rules.options[winner])
+        if average is not None:
+            said = _("{win} (average {average}).", win=said, average=f"{float(average):.1f}")
+        else:
+            said = _("{win}.", win=said)
     else:
-        outcome = f"Tie between {_names(rules, winners)} ({plural(totals[winners[0]], *unit)} each)."
+        said = _tie(kind, totals[winners[0]], options=_names(rules, winners))
     return _KindResult(
-        passed=None, outcome=outcome, option_totals=totals, option_averages=averages, winners=winners
+        passed=None,
+        outcome=str(said),
+        said=said,
+        option_totals=totals,
+        option_averages=averages,
+        winners=winners,
+    )
+
+
+def _win(kind: DecisionKind, total: int, *, option: str) -> Text:
+    """ "Option A wins with 3 votes" (points, dots): the count in the words of the kind."""
+    if kind is DecisionKind.POLL:
+        return _n("{option} wins with {count} vote", "{option} wins with {count} votes", total, option=option)
+    if kind is DecisionKind.SCORE:
+        return _n(
+            "{option} wins with {count} point", "{option} wins with {count} points", total, option=option
+        )
+    return _n("{option} wins with {count} dot", "{option} wins with {count} dots", total, option=option)
+
+
+def _tie(kind: DecisionKind, total: int, *, options: str) -> Text:
+    if kind is DecisionKind.POLL:
+        return _n(
+            "Tie between {options} ({count} vote each).",
+            "Tie between {options} ({count} votes each).",
+            total,
+            options=options,
+        )
+    if kind is DecisionKind.SCORE:
+        return _n(
+            "Tie between {options} ({count} point each).",
+            "Tie between {options} ({count} points each).",
+            total,
+            options=options,
+        )
+    return _n(
+        "Tie between {options} ({count} dot each).",
+        "Tie between {options} ({count} dots each).",
+        total,
+        options=options,
     )
 
 
@@ -615,23 +664,36 @@ def _tally_ranked(rules: DecisionRules, counts: Mapping[str, int]) -> _KindResul
             borda[index] += point * count
 
     if not rankings:
-        return _KindResult(passed=None, outcome="No votes, so no winner.", option_totals=first, borda=borda)
+        said = _("No votes, so no winner.")
+        return _KindResult(passed=None, outcome=str(said), said=said, option_totals=first, borda=borda)
 
     rounds, winners = _instant_runoff(option_count, rankings, first, borda)
     final = rounds[-1]
     if len(winners) == 1:
         (winner,) = winners
-        outcome = (
-            f"{rules.options[winner]} wins in round {len(rounds)} "
-            f"with {final.counts[winner]} of {final.continuing} continuing ballots."
+        said = _(
+            "{option} wins in round {round} with {votes} of {continuing} continuing ballots.",
+            option=rules.options[winner],
+            round=len(rounds),
+            votes=final.counts[winner],
+            continuing=final.continuing,
         )
     else:
-        outcome = (
-            f"Tie between {_names(rules, winners)} in round {len(rounds)} "
-            f"({plural(final.counts[winners[0]], 'ballot', 'ballots')} each)."
+        said = _n(
+            "Tie between {options} in round {round} ({count} ballot each).",
+            "Tie between {options} in round {round} ({count} ballots each).",
+            final.counts[winners[0]],
+            options=_names(rules, winners),
+            round=len(rounds),
         )
     return _KindResult(
-        passed=None, outcome=outcome, option_totals=first, winners=winners, rounds=rounds, borda=borda
+        passed=None,
+        outcome=str(said),
+        said=said,
+        option_totals=first,
+        winners=winners,
+        rounds=rounds,
+        borda=borda,
     )
 
 

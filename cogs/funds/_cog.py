@@ -1080,7 +1080,7 @@ class Funds(CoopCog):
                 number=request.id,
                 purpose=purpose,
                 proposal=decision.id,
-                outcome=closed.result.outcome,
+                outcome=closed.result.said,
             ).render(language)
             if given:
                 told += "\n" + _("What was said:").render(language) + given

@@ -735,7 +735,7 @@ class Proposals(CoopCog):
             _(
                 "Closed {proposal}. {outcome}",
                 proposal=decisions.label(closed.decision),
-                outcome=closed.result.outcome,
+                outcome=closed.result.said,
             ),
         )
 
@@ -963,7 +963,7 @@ class Proposals(CoopCog):
         result = await self._tally(decision)
         chart = await asyncio.to_thread(_chart, decision, result, language_for(interaction))
         await interaction.followup.send(
-            f"{decisions.label(decision)}: {result.outcome}",
+            f"{decisions.label(decision)}: {result.said.render(language_for(interaction))}",
             file=discord.File(
                 io.BytesIO(chart.png), filename=f"proposal-{decision.id}.png", description=chart.description
             ),
@@ -1067,7 +1067,7 @@ def _chart(decision: Decision, result: TallyResult, language: str = SOURCE) -> C
     """Render the result as a PNG, labelled in the reader's language (runs in a worker thread)."""
     decision_type = decisions.type_of(decision)
     voted = _("{voters} of {eligible} voted", voters=result.voters, eligible=result.eligible).render(language)
-    subtitle = f"{result.outcome} · {voted}"
+    subtitle = f"{result.said.render(language)} · {voted}"
     title = shorten(f"{decisions.label(decision)} {decision.title}", 80)
     if decision_type.kind.value == "ranked" and result.rounds:
         return render_stacked_rounds_chart(

@@ -178,12 +178,12 @@ def proposal_embed(
     embed.add_field(name=say(_("Participation")), value=participation, inline=False)
     if decision.status == DecisionStatus.OPEN and not decision.hide_results:
         embed.add_field(
-            name=say(_("If it closed now")), value=shorten(result.outcome, FIELD_LIMIT), inline=False
+            name=say(_("If it closed now")), value=shorten(say(result.said), FIELD_LIMIT), inline=False
         )
     elif decision.status == DecisionStatus.CLOSED:
         embed.add_field(
             name=say(_("Result")),
-            value=shorten(decision.outcome or result.outcome, FIELD_LIMIT),
+            value=shorten(outcome_in(decision, result, language), FIELD_LIMIT),
             inline=False,
         )
         if decision.outcome_statement:
@@ -196,6 +196,14 @@ def proposal_embed(
     if decision.anonymous:
         embed.set_footer(text=say(_("Anonymous: choices are never shown with names")))
     return embed
+
+
+def outcome_in(decision: Decision, result: TallyResult, language: str) -> str:
+    """A closed decision's outcome in `language`: its tally's words, unless the decision keeps another
+    outcome of its own (a network proposal's copy keeps the network's, which is said as it was kept)."""
+    if decision.outcome and decision.outcome != result.outcome:
+        return decision.outcome
+    return result.said.render(language)
 
 
 def voting_view(decision: Decision, language: str = SOURCE) -> discord.ui.View:
@@ -238,7 +246,9 @@ def result_message(
         return text.render(language)
 
     label = decisions.label(decision)
-    lines = [say(_("**{proposal} has closed.**", proposal=label)) + f" {decision.outcome or result.outcome}"]
+    lines = [
+        say(_("**{proposal} has closed.**", proposal=label)) + f" {outcome_in(decision, result, language)}"
+    ]
     late = decisions.closed_late_by(decision)
     if late is not None:
         lines.append(

@@ -130,6 +130,7 @@ async def test_a_spanish_and_a_greek_member_each_read_their_language_and_posts_f
     thread = next(t for t in coop.governance.threads if t.id == decision.thread_id)
     closing = "\n".join(m.content for m in thread.history())
     assert said_in("es", "**{proposal} has closed.**", proposal="#1") in closing
+    assert said_in("es", "Passes: no objection stands.") in closing  # the outcome, in words
     assert (
         said_in(
             "es",
