@@ -52,7 +52,7 @@ bench: $(VENV)/.installed-dev
 LOCALES_DIR := governance/locales
 catalogues: $(VENV)/.installed-dev
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k _n:1,2 -k N_ --no-default-keywords --sort-by-file \
-		--no-location -w 110 --project coopbot -o $(LOCALES_DIR)/coopbot.pot governance cogs
+		--no-location -w 110 --project coopbot -o $(LOCALES_DIR)/coopbot.pot governance cogs sandbox
 	$(BIN)/python -m cogs._translator $(LOCALES_DIR)/commands.pot
 	for domain in coopbot commands; do \
 		$(BIN)/pybabel update -i $(LOCALES_DIR)/$$domain.pot -d $(LOCALES_DIR) -D $$domain -w 110 \

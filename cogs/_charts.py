@@ -25,18 +25,22 @@ import threading
 import unicodedata
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 from functools import cache
 from io import BytesIO
 
+from babel.dates import format_date, format_skeleton
+from babel.numbers import format_decimal
 from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
+from matplotlib.dates import AutoDateLocator, date2num, num2date
 from matplotlib.figure import Figure
 from matplotlib.ft2font import FT2Font
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import Formatter, FuncFormatter, MaxNLocator
+
+from governance.i18n import SOURCE, _, _n, babel_locale
 
 __all__ = [
     "BACKGROUND",
@@ -48,6 +52,7 @@ __all__ = [
     "Chart",
     "Tone",
     "drawable",
+    "number_format",
     "render_bar_chart",
     "render_line_chart",
     "render_stacked_rounds_chart",
@@ -159,8 +164,41 @@ def _label(text: str, limit: int = MAX_LABEL) -> str:
     return shown if len(shown) <= limit else shown[: limit - 1].rstrip() + "…"
 
 
-def _default_format(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+def number_format(language: str) -> ValueFormat:
+    """Counts and points as the language writes them (1,234 / 1.234 / 1 234), with Babel's CLDR data."""
+    locale = babel_locale(language)
+
+    def show(value: float) -> str:
+        pattern = "#,##0" if float(value).is_integer() else "#,##0.00"
+        return format_decimal(value, format=pattern, locale=locale)
+
+    return show
+
+
+class _DateFormatter(Formatter):
+    """Date ticks in the reader's language (month names from CLDR, not the C library's locale, which is
+    process-wide and English here): times within one day, days and months within a year, and the year
+    once the ticks span more than one."""
+
+    def __init__(self, tz: tzinfo | None, language: str) -> None:
+        self.tz = tz
+        self.locale = babel_locale(language)
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return self.format_ticks([x])[0]
+
+    def format_ticks(self, values: Sequence[float]) -> list[str]:
+        moments = [num2date(value, tz=self.tz) for value in values]
+        if not moments:
+            return []
+        span = moments[-1] - moments[0]
+        if span < timedelta(days=1) and moments[0].date() == moments[-1].date():
+            skeleton = "Hm"
+        elif moments[0].year != moments[-1].year:
+            skeleton = "yMMM" if span > timedelta(days=120) else "yMMMd"
+        else:
+            skeleton = "MMMd"
+        return [format_skeleton(skeleton, moment, locale=self.locale) for moment in moments]
 
 
 def _check_finite(values: Sequence[int | float], *, what: str, allow_negative: bool) -> list[float]:
@@ -219,11 +257,12 @@ def _png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _message_chart(title: str, subtitle: str | None, message: str) -> Chart:
+def _message_chart(title: str, subtitle: str | None, message: str, language: str) -> Chart:
     figure = _figure(1.6)
     _title(figure, title, subtitle)
     figure.text(0.5, 0.35, message, color=MUTED, fontsize=13, ha="center", fontfamily=_families())
-    return Chart(_png(figure), _description(f"Chart: {_words(title, 200)}.", f"{message}."))
+    heading = _("Chart: {title}.", title=_words(title, 200)).render(language)
+    return Chart(_png(figure), _description(heading, f"{message}."))
 
 
 # --- bars -----------------------------------------------------------------------------------------
@@ -238,12 +277,14 @@ def render_bar_chart(
     value_format: ValueFormat | None = None,
     highlight: Collection[int] = (),
     tones: Sequence[Tone] | None = None,
+    language: str = SOURCE,
 ) -> Chart:
     """Horizontal bars, one per label in the order given (the first at the top), 800 pixels wide.
 
     ``tones`` says what each bar means (its colour); without them, bars are neutral and those whose index
     is in ``highlight`` (the winners) are gold. Each bar ends with its value, written with ``value_format``
-    (it gets a float). Past MAX_BARS bars the rest are summed up in a "+N more" line. No labels gives a
+    (it gets a float; by default a number in ``language``'s way). Past MAX_BARS bars the rest are summed up
+    in a "+N more" line. Every word on it and in its description is in ``language``. No labels gives a
     "No votes yet" chart. Raises ValueError for negative or non-finite values, as many values as labels
     not given, tones of another length, and a highlight index that names no label.
     """
@@ -256,8 +297,8 @@ def render_bar_chart(
     if any(not 0 <= index < len(labels) for index in chosen):
         raise ValueError("a highlight index names no label")
     if not labels:
-        return _message_chart(title, subtitle, "No votes yet")
-    show = value_format or _default_format
+        return _message_chart(title, subtitle, _("No votes yet").render(language), language)
+    show = value_format or number_format(language)
     colours = [
         tones[index] if tones is not None else (Tone.WINNER if index in chosen else Tone.NEUTRAL)
         for index in range(len(labels))
@@ -294,17 +335,23 @@ def render_bar_chart(
         )
     if hidden:
         rest = sum(numbers[shown:])
-        axes.text(0, shown - 0.2, f"+{hidden} more ({show(rest)} in all)", color=MUTED, fontsize=10, va="top")
+        more = _n(
+            "+{count} more ({total} in all)",
+            "+{count} more ({total} in all)",
+            hidden,
+            total=show(rest),
+        )
+        axes.text(0, shown - 0.2, more.render(language), color=MUTED, fontsize=10, va="top")
         axes.set_ylim(shown + 0.3, -0.6)
     words = [f"{_words(label, 60)}: {show(value)}" for label, value in zip(labels, numbers, strict=True)]
     marked = [_words(labels[i], 60) for i in sorted(chosen)]
     return Chart(
         _png(figure),
         _description(
-            f"Bar chart: {_words(title, 200)}.",
+            _("Bar chart: {title}.", title=_words(title, 200)).render(language),
             _words(subtitle or "", 200) + ("." if subtitle else ""),
             "; ".join(words) + ".",
-            f"Highlighted: {', '.join(marked)}." if marked else "",
+            _("Highlighted: {names}.", names=", ".join(marked)).render(language) if marked else "",
         ),
     )
 
@@ -352,6 +399,7 @@ def render_stacked_rounds_chart(
     subtitle: str | None = None,
     highlight: Collection[int] = (),
     exhausted: Sequence[int] = (),
+    language: str = SOURCE,
 ) -> Chart:
     """An instant-runoff count: one small bar chart per round, stacked downwards, on one scale.
 
@@ -359,13 +407,14 @@ def render_stacked_rounds_chart(
     round i (None for the final round). Each round shows the options still standing; the eliminated one is
     muted red and marked, the winners (``highlight``) gold in every round to follow them down;
     ``exhausted[i]`` is shown in round i's heading. Past MAX_ROUNDS rounds the middle ones are left out and
-    said so. No rounds (or no options) gives a "No votes yet" chart. Raises ValueError for inconsistent
-    input.
+    said so. Words and numbers are in ``language``. No rounds (or no options) gives a "No votes yet"
+    chart. Raises ValueError for inconsistent input.
     """
     chosen = set(highlight)
     counts = _check_rounds(option_labels, rounds, eliminated, exhausted, chosen)
     if not rounds or not option_labels:
-        return _message_chart(title, subtitle, "No votes yet")
+        return _message_chart(title, subtitle, _("No votes yet").render(language), language)
+    count = number_format(language)
     standing: list[list[int]] = []
     alive = list(range(len(option_labels)))
     for index in range(len(rounds)):
@@ -399,7 +448,9 @@ def render_stacked_rounds_chart(
         axes.set_yticks(
             range(len(options)),
             [
-                _label(option_labels[option], 30) + (" (eliminated)" if option == eliminated[index] else "")
+                _("{option} (eliminated)", option=_label(option_labels[option], 30)).render(language)
+                if option == eliminated[index]
+                else _label(option_labels[option], 30)
                 for option in options
             ],
             fontfamily=families,
@@ -408,33 +459,38 @@ def render_stacked_rounds_chart(
         axes.set_xlim(0, scale * 1.15)
         axes.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
         for row, value in enumerate(values):
-            axes.text(value + scale * 0.01, row, _default_format(value), va="center", color=TEXT, fontsize=9)
-        heading = f"Round {index + 1}"
+            axes.text(value + scale * 0.01, row, count(value), va="center", color=TEXT, fontsize=9)
+        heading = _("Round {number}", number=index + 1).render(language)
         if exhausted:
-            heading += f" · {exhausted[index]} exhausted"
+            heading += " · " + _n(
+                "{count} exhausted", "{count} exhausted", exhausted[index], count=count(exhausted[index])
+            ).render(language)
         if position == len(shown) // 2 and skipped:
-            heading += f" · {skipped} rounds between not shown"
+            heading += " · " + _n(
+                "{count} round between not shown", "{count} rounds between not shown", skipped
+            ).render(language)
         axes.set_title(heading, color=MUTED, fontsize=10, loc="left", fontfamily=families)
     for index, out in enumerate(eliminated):
         if out is not None:
             words.append(
-                f"Round {index + 1}: {_words(option_labels[out], 40)} eliminated with "
-                f"{_default_format(counts[index][out])}"
+                _(
+                    "Round {number}: {option} eliminated with {count}",
+                    number=index + 1,
+                    option=_words(option_labels[out], 40),
+                    count=count(counts[index][out]),
+                ).render(language)
             )
     last = len(rounds) - 1
-    words.append(
-        f"Round {last + 1}: "
-        + ", ".join(
-            f"{_words(option_labels[o], 40)} {_default_format(counts[last][o])}" for o in standing[last]
-        )
-    )
+    standings = ", ".join(f"{_words(option_labels[o], 40)} {count(counts[last][o])}" for o in standing[last])
+    words.append(_("Round {number}: {counts}", number=last + 1, counts=standings).render(language))
     winners = [_words(option_labels[i], 60) for i in sorted(chosen)]
+    winner = _n("Winner: {names}.", "Winners: {names}.", len(winners), names=", ".join(winners))
     return Chart(
         _png(figure),
         _description(
-            f"Instant-runoff chart: {_words(title, 200)}.",
+            _("Instant-runoff chart: {title}.", title=_words(title, 200)).render(language),
             ". ".join(words) + ".",
-            f"Winner: {', '.join(winners)}." if winners else "",
+            winner.render(language) if winners else "",
         ),
     )
 
@@ -449,20 +505,22 @@ def render_line_chart(
     value_format: ValueFormat | None = None,
     subtitle: str | None = None,
     value_label: str = "",
+    language: str = SOURCE,
 ) -> Chart:
     """A value over time (a fund's balance) as a step line: the value holds from each point until the next.
 
     Dates are labelled in the datetimes' own timezone (convert to the cooperative's first); the value axis
-    with ``value_format`` and titled ``value_label``. One point draws a flat line; no points gives a "No
-    movements yet" chart. Negative values are fine; non-finite ones raise ValueError.
+    with ``value_format`` and titled ``value_label``; dates, words and default numbers in ``language``. One
+    point draws a flat line; no points gives a "No movements yet" chart. Negative values are fine;
+    non-finite ones raise ValueError.
     """
-    values = _check_finite([value for _, value in points], what="line values", allow_negative=True)
+    values = _check_finite([point[1] for point in points], what="line values", allow_negative=True)
     if not points:
-        return _message_chart(title, subtitle, "No movements yet")
-    ordered = sorted(zip([moment for moment, _ in points], values, strict=True), key=lambda point: point[0])
-    show = value_format or _default_format
-    moments = [moment for moment, _ in ordered]
-    numbers = [value for _, value in ordered]
+        return _message_chart(title, subtitle, _("No movements yet").render(language), language)
+    ordered = sorted(zip([point[0] for point in points], values, strict=True), key=lambda point: point[0])
+    show = value_format or number_format(language)
+    moments = [point[0] for point in ordered]
+    numbers = [point[1] for point in ordered]
     if len(moments) == 1:
         moments.append(moments[0])
         numbers.append(numbers[0])
@@ -479,21 +537,35 @@ def render_line_chart(
     axes.fill_between(days, numbers, step="post", color=TONE_COLOURS[Tone.FOR], alpha=0.18)
     locator = AutoDateLocator(tz=tz)
     axes.xaxis.set_major_locator(locator)
-    axes.xaxis.set_major_formatter(ConciseDateFormatter(locator, tz=tz))
+    axes.xaxis.set_major_formatter(_DateFormatter(tz, language))
     axes.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=all(float(v).is_integer() for v in numbers)))
     axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: show(value)))
     if value_label:
         axes.set_ylabel(_label(value_label), color=MUTED, fontfamily=families)
     zone = moments[0].tzname() if moments[0].tzinfo else None
-    axes.set_xlabel(f"Date ({zone})" if zone else "Date", color=MUTED, fontfamily=families)
+    date_label = _("Date ({zone})", zone=zone) if zone else _("Date")
+    axes.set_xlabel(date_label.render(language), color=MUTED, fontfamily=families)
     first, last = ordered[0], ordered[-1]
+    locale = babel_locale(language)
+    story = _n(
+        "From {first} on {first_date} to {last} on {last_date}, lowest {lowest}, highest {highest}, over "
+        "{count} movement.",
+        "From {first} on {first_date} to {last} on {last_date}, lowest {lowest}, highest {highest}, over "
+        "{count} movements.",
+        len(ordered),
+        first=show(first[1]),
+        first_date=format_date(first[0], "medium", locale=locale),
+        last=show(last[1]),
+        last_date=format_date(last[0], "medium", locale=locale),
+        lowest=show(min(values)),
+        highest=show(max(values)),
+    )
     return Chart(
         _png(figure),
         _description(
-            f"Line chart: {_words(title, 200)}.",
+            _("Line chart: {title}.", title=_words(title, 200)).render(language),
             _words(subtitle or "", 200) + ("." if subtitle else ""),
-            f"From {show(first[1])} on {first[0]:%Y-%m-%d} to {show(last[1])} on {last[0]:%Y-%m-%d},",
-            f"lowest {show(min(values))}, highest {show(max(values))}, over {len(ordered)} movements.",
+            story.render(language),
         ),
     )
 

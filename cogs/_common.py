@@ -26,7 +26,7 @@ log = logging.getLogger("coopbot.errors")
 
 # Echoed user text must never ping anyone, whatever the bot's defaults are.
 NO_MENTIONS = discord.AllowedMentions.none()
-GENERIC_APOLOGY = "Sorry, something went wrong on my side. It has been logged; nothing was changed."
+GENERIC_APOLOGY = _("Sorry, something went wrong on my side. It has been logged; nothing was changed.")
 MAX_ERROR_LENGTH = 1_900
 
 
@@ -61,7 +61,7 @@ def guild_id_of(interaction: discord.Interaction[Any]) -> int:
     """The server an interaction comes from. Every command is guild-only, so outside a server (a DM, a
     user-installed app) the member gets a refusal, never a traceback."""
     if interaction.guild_id is None:
-        raise NotAllowed("This works only in a server where I am a member, not in direct messages.")
+        raise NotAllowed(_("This works only in a server where I am a member, not in direct messages."))
     return interaction.guild_id
 
 
@@ -206,7 +206,9 @@ async def report_error(interaction: discord.Interaction[Any], error: BaseExcepti
     await _tell(interaction, GENERIC_APOLOGY)
 
 
-async def _tell(interaction: discord.Interaction[Any], message: str) -> None:
+async def _tell(interaction: discord.Interaction[Any], message: str | Text) -> None:
+    if isinstance(message, Text):
+        message = message.render(language_for(interaction))
     try:
         await send_ephemeral(interaction, message[:MAX_ERROR_LENGTH])
     except discord.HTTPException:
@@ -320,12 +322,18 @@ class ExpiringView(CoopView):
 
 
 class PagedView(ExpiringView):
-    """Previous and Next over `pages` pages; a subclass draws the page shown (`page`) in `render_page`."""
+    """Previous and Next over `pages` pages, labelled in the reader's `language`; a subclass draws the page
+    shown (`page`) in `render_page`."""
 
-    def __init__(self, *, pages: int, timeout: float) -> None:
+    def __init__(self, *, pages: int, timeout: float, language: str = SOURCE) -> None:
         super().__init__(timeout=timeout)
         self.page = 0
         self.pages = max(1, pages)
+        self.label_buttons(language)
+
+    def label_buttons(self, language: str) -> None:
+        self.previous_page.label = _("Previous").render(language)
+        self.next_page.label = _("Next").render(language)
 
     async def render_page(self) -> discord.Embed:
         raise NotImplementedError
@@ -376,7 +384,9 @@ class QueryPagedView(PagedView):
         return embed
 
     async def send(self, interaction: discord.Interaction[Any]) -> None:
-        """Answer with the first page, with the buttons only when there is more than one page."""
+        """Answer with the first page, with the buttons (in the member's language) only when there is more
+        than one page."""
+        self.label_buttons(language_for(interaction))
         embed = await self.render()
         if self.pages > 1:
             self.origin = interaction

@@ -9,6 +9,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -27,14 +28,14 @@ from cogs._text import EMBED_DESCRIPTION_LIMIT, FIELD_LIMIT, one_line, shorten
 from governance import audit, coop, export, outbox, webhooks
 from governance.decision_types import DECISION_TYPES, get_type
 from governance.errors import InvalidInput
-from governance.i18n import LANGUAGES, SOURCE, Text, Translated, _, _n, translate
+from governance.i18n import LANGUAGES, N_, SOURCE, Text, Translated, _, _n, translate
 from governance.money import currency_label, format_amount, suggest_currencies
 from governance.outbound import Outbound
 from governance.permissions import require_moderator
 from governance.records import MAX_ID, AuditEvent, CoopSettings
 from governance.timeparse import (
+    Duration,
     discord_timestamp,
-    format_duration,
     parse_timezone,
     parse_when,
     suggest_timezones,
@@ -97,7 +98,7 @@ def _mention_role(role_id: int | None, language: str = SOURCE) -> str:
 def settings_embed(settings: CoopSettings, *, title: Text, language: str = SOURCE) -> discord.Embed:
     """The cooperative's settings, for a moderator (in their `language`)."""
 
-    def say(text: Text) -> str:
+    def say(text: Text | Duration) -> str:
         return text.render(language)
 
     def channel(channel_id: int | None) -> str:
@@ -127,7 +128,7 @@ def settings_embed(settings: CoopSettings, *, title: Text, language: str = SOURC
         # Each language by its own name, as its speakers know it.
         value=LANGUAGES[settings.language] if settings.language else say(_("The server's language")),
     )
-    default_open = format_duration(coop.default_open_time(settings, decision_type.kind.value))
+    default_open = Duration(coop.default_open_time(settings, decision_type.kind.value))
     embed.add_field(
         name=say(_("Default decision")),
         value=say(
@@ -139,7 +140,7 @@ def settings_embed(settings: CoopSettings, *, title: Text, language: str = SOURC
         ),
     )
     chosen = [
-        f"{translate(get_type(kind).label, language)}: {format_duration(timedelta(seconds=seconds))}"
+        f"{translate(get_type(kind).label, language)}: {say(Duration(timedelta(seconds=seconds)))}"
         for kind, seconds in sorted(settings.decision_seconds.items())
         if kind != decision_type.kind.value
     ]
@@ -181,22 +182,35 @@ def undelivered_text(count: int, latest: list[outbox.Undelivered], language: str
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class _Permissions:
+    """Discord permissions' names (marked with ``N_``), listed in the reader's language."""
+
+    names: tuple[str, ...]
+
+    def render(self, language: str) -> str:
+        return ", ".join(translate(name, language) for name in self.names)
+
+    def __str__(self) -> str:
+        return self.render(SOURCE)
+
+
 def _usable_channel(channel: discord.TextChannel | None, purpose: str) -> int | None:
     """Refuse a channel the bot could not work in, now rather than at the first proposal (`purpose`:
-    governance or welcome). The permissions are named as Discord names them."""
+    governance or welcome). The permissions are named as Discord names them, in the reader's language."""
     if channel is None:
         return None
     permissions = channel.permissions_for(channel.guild.me)
     needed = {
-        "View Channel": permissions.view_channel,
-        "Send Messages": permissions.send_messages,
-        "Embed Links": permissions.embed_links,
-        "Create Public Threads": permissions.create_public_threads,
-        "Send Messages in Threads": permissions.send_messages_in_threads,
+        N_("View Channel"): permissions.view_channel,
+        N_("Send Messages"): permissions.send_messages,
+        N_("Embed Links"): permissions.embed_links,
+        N_("Create Public Threads"): permissions.create_public_threads,
+        N_("Send Messages in Threads"): permissions.send_messages_in_threads,
     }
-    missing = [name for name, granted in needed.items() if not granted]
+    missing = tuple(name for name, granted in needed.items() if not granted)
     if missing:
-        values = {"channel": channel.mention, "permissions": ", ".join(missing)}
+        values = {"channel": channel.mention, "permissions": _Permissions(missing)}
         if purpose == "welcome":
             raise InvalidInput(
                 _("I can't work in {channel} as the welcome channel: I need {permissions} there.", **values)
@@ -485,7 +499,7 @@ class CoopAdmin(
             duration=None if duration.strip().casefold() == "default" else duration,
             now=self._now(),
         )
-        open_time = format_duration(coop.default_open_time(settings, type))
+        open_time = Duration(coop.default_open_time(settings, type))
         await send_ephemeral(
             interaction,
             _(
@@ -524,8 +538,8 @@ class CoopAdmin(
         self, interaction: discord.Interaction[CoopBot], current: str
     ) -> list[app_commands.Choice[str]]:
         return [
-            app_commands.Choice(name=currency_label(code), value=code)
-            for code in suggest_currencies(current, limit=25)
+            app_commands.Choice(name=currency_label(code, language_for(interaction)), value=code)
+            for code in suggest_currencies(current, limit=25, language=language_for(interaction))
         ]
 
     # --- audit --------------------------------------------------------------------------------------
@@ -706,7 +720,7 @@ class CoopAdmin(
             if status.last_error:
                 deliveries = _(
                     "delivered {delivered} · pending {pending} · failed {failed} · last error: {error}",
-                    error=status.last_error[:200],
+                    error=translate(status.last_error, language)[:200],
                     **counts,
                 )
             else:

@@ -27,7 +27,7 @@ from fractions import Fraction
 from types import MappingProxyType
 
 from governance.errors import InvalidInput
-from governance.i18n import N_, Text, Translated, _, _n
+from governance.i18n import N_, Lowered, Text, Translated, _, _n
 from governance.text import percent
 
 SIGNIFICANT_SHARE = Fraction(1, 2)  # strictly more than this share of positions must agree
@@ -106,9 +106,11 @@ class DecisionType:
             if position.key == key:
                 return position
         if not self.positions:
-            raise InvalidInput(f"A {self.label.lower()} decision has options, not positions.")
+            raise InvalidInput(_("A {type} decision has options, not positions.", type=Lowered(self.label)))
         valid = ", ".join(self.position_keys)
-        raise InvalidInput(f"Unknown position '{key}'. Choose one of: {valid}.")
+        raise InvalidInput(
+            _("Unknown position '{position}'. Choose one of: {positions}.", position=key, positions=valid)
+        )
 
 
 # Enspiral's four positions, shared by every consensus-family kind.
@@ -399,4 +401,6 @@ def get_type(kind: str) -> DecisionType:
         return DECISION_TYPES[DecisionKind(normalised)]
     except ValueError:
         valid = ", ".join(k.value for k in DecisionKind)
-        raise InvalidInput(f"Unknown decision type '{kind}'. Choose one of: {valid}.") from None
+        raise InvalidInput(
+            _("Unknown decision type '{type}'. Choose one of: {types}.", type=kind, types=valid)
+        ) from None

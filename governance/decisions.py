@@ -35,8 +35,8 @@ from governance.tally import (
 )
 from governance.text import clean_text
 from governance.timeparse import (
+    Duration,
     discord_timestamp,
-    format_duration,
     parse_duration,
     parse_timezone,
     parse_when,
@@ -333,6 +333,7 @@ async def close_decision(
         decision.result = stored
         decision.passed = result.passed
         decision.outcome = result.outcome
+        decision.outcome_said = result.said.to_json()  # the same, for each reader's language
         session.add(decision)
         if decision.link_kind is not None:
             await link_for(decision.link_kind).on_close(session, decision, result, now)
@@ -499,6 +500,7 @@ async def reopen_decision(
         decision.closed_at = None
         decision.passed = None
         decision.outcome = None
+        decision.outcome_said = None
         decision.result = None
         decision.reminded_at = None
         decision.announced_at = None
@@ -528,7 +530,7 @@ async def record_outcome(
 ) -> Decision:
     """The author (or a moderator) writes what was decided, and optionally when to review it."""
     statement = clean_text(
-        statement, field="The outcome statement", limit=MAX_OUTCOME_STATEMENT, required=True
+        statement, field=_("The outcome statement"), limit=MAX_OUTCOME_STATEMENT, required=True
     )
     async with db.write() as session:
         settings = await settings_in(session, guild_id, now)
@@ -593,8 +595,11 @@ async def authorise_remind(
             allowed=1,
             window=limits.remind_every,
             now=now,
-            refusal=f"The voters of {label(decision)} were reminded less than "
-            f"{format_duration(limits.remind_every)} ago.",
+            refusal=_(
+                "The voters of {proposal} were reminded less than {duration} ago.",
+                proposal=label(decision),
+                duration=Duration(limits.remind_every),
+            ),
         )
         audit.record(
             session,

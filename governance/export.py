@@ -24,6 +24,7 @@ from sqlmodel import SQLModel, col, select
 
 from governance import audit
 from governance.coop import locked_settings, settings_in
+from governance.i18n import SOURCE, Text, _, _n
 from governance.limits import HOUR, UNLIMITED, Limits, enforce
 from governance.permissions import Actor, require_moderator
 from storage.database import Database
@@ -92,35 +93,46 @@ SECTIONS: tuple[Section, ...] = (
     Section("audit", AuditEvent),
 )
 
-# Each section's records in the words people use, singular and plural ("1 fund", "13 vote changes").
-RECORD_WORDS: dict[str, tuple[str, str]] = {
-    "members": ("person", "people"),
-    "applications": ("application", "applications"),
-    "decisions": ("decision", "decisions"),
-    "votes": ("vote", "votes"),
-    "vote_history": ("vote change", "vote changes"),
-    "funds": ("fund", "funds"),
-    "ledger": ("ledger entry", "ledger entries"),
-    "contributions": ("contribution", "contributions"),
-    "funding_requests": ("funding request", "funding requests"),
-    "rounds": ("funding round", "funding rounds"),
-    "round_allocations": ("allocation", "allocations"),
-    "buckets": ("bucket", "buckets"),
-    "bucket_contributions": ("contribution to a bucket", "contributions to buckets"),
-    "bucket_concerns": ("concern", "concerns"),
-    "reminders": ("reminder", "reminders"),
-    "audit": ("audit event", "audit events"),
+# Each section's records in the words people use, singular and plural ("1 fund", "13 vote changes"), in
+# each reader's language.
+RECORD_WORDS: dict[str, Callable[[int], Text]] = {
+    "members": lambda count: _n("{count} person", "{count} people", count),
+    "applications": lambda count: _n("{count} application", "{count} applications", count),
+    "decisions": lambda count: _n("{count} decision", "{count} decisions", count),
+    "votes": lambda count: _n("{count} vote", "{count} votes", count),
+    "vote_history": lambda count: _n("{count} vote change", "{count} vote changes", count),
+    "funds": lambda count: _n("{count} fund", "{count} funds", count),
+    "ledger": lambda count: _n("{count} ledger entry", "{count} ledger entries", count),
+    "contributions": lambda count: _n("{count} contribution", "{count} contributions", count),
+    "funding_requests": lambda count: _n("{count} funding request", "{count} funding requests", count),
+    "rounds": lambda count: _n("{count} funding round", "{count} funding rounds", count),
+    "round_allocations": lambda count: _n("{count} allocation", "{count} allocations", count),
+    "buckets": lambda count: _n("{count} bucket", "{count} buckets", count),
+    "bucket_contributions": lambda count: _n(
+        "{count} contribution to a bucket", "{count} contributions to buckets", count
+    ),
+    "bucket_concerns": lambda count: _n("{count} concern", "{count} concerns", count),
+    "reminders": lambda count: _n("{count} reminder", "{count} reminders", count),
+    "audit": lambda count: _n("{count} audit event", "{count} audit events", count),
 }
 
 
-def summary(rows: dict[str, int]) -> str:
-    """What an export holds, in words: "3 people, 13 vote changes, 1 fund" (empty sections left out)."""
-    parts = []
-    for name, count in rows.items():
-        if count:
-            singular, plural = RECORD_WORDS[name]
-            parts.append(f"{count:,} {singular if count == 1 else plural}")
-    return ", ".join(parts) or "nothing yet"
+@dataclass(frozen=True)
+class Summary:
+    """What an export holds, in words: "3 people, 13 vote changes, 1 fund" in the reader's language."""
+
+    parts: tuple[Text, ...]
+
+    def render(self, language: str) -> str:
+        return ", ".join(part.render(language) for part in self.parts) or _("nothing yet").render(language)
+
+    def __str__(self) -> str:
+        return self.render(SOURCE)
+
+
+def summary(rows: dict[str, int]) -> Summary:
+    """What an export holds (empty sections left out); ``str()`` of it is the English."""
+    return Summary(tuple(RECORD_WORDS[name](count) for name, count in rows.items() if count))
 
 
 # What the JSON file promises (JSON Schema, draft 2020-12). Every section is a list of objects with an id.
@@ -299,7 +311,11 @@ async def authorise_export(
             allowed=limits.exports_per_hour,
             window=HOUR,
             now=now,
-            refusal=f"The cooperative was exported {limits.exports_per_hour} times in the last hour.",
+            refusal=_n(
+                "The cooperative was exported {count} time in the last hour.",
+                "The cooperative was exported {count} times in the last hour.",
+                limits.exports_per_hour,
+            ),
         )
         audit.record(
             session,

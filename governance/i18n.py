@@ -19,6 +19,7 @@ import io
 import re
 import string
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,15 @@ class Text:
     def __str__(self) -> str:
         return self.render(SOURCE)
 
+    def to_json(self) -> dict[str, Any]:
+        """What it says, as JSON to store (language-neutral): :func:`said_from_json` reads it back."""
+        data: dict[str, Any] = {"text": self.message}
+        if self.plural is not None:
+            data["plural"], data["count"] = self.plural, self.count
+        if self.values:
+            data["values"] = {name: _value_to_json(value) for name, value in self.values.items()}
+        return data
+
 
 def _(message: str, /, **values: Any) -> Text:
     """Mark a message for the catalogue; ``values`` fill its named placeholders."""
@@ -178,6 +188,91 @@ class LowerCased:
     def render(self, language: str) -> str:
         said = self.text.render(language)
         return said if language_of(language) == "de" else said.lower()
+
+    def __str__(self) -> str:
+        return self.render(SOURCE)
+
+
+# --- what was said, kept: a Text as JSON, rendered later in each reader's language -------------------
+
+
+def _value_to_json(value: object) -> Any:
+    """A placeholder's value as JSON: a Text, a label to translate, an amount or a duration as what they are
+    (so each reader gets them in their language); a number or a string as it is; anything else as its
+    English."""
+    from governance.money import Money
+    from governance.timeparse import Duration
+
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, Text):
+        return value.to_json()
+    if isinstance(value, Translated):
+        return {"translated": value.message}
+    if isinstance(value, Lowered):
+        return {"lowered": value.message}
+    if isinstance(value, LowerCased):
+        return {"lower_cased": value.text.to_json()}
+    if isinstance(value, Money):
+        return {"money": value.minor, "currency": value.currency}
+    if isinstance(value, Duration):
+        return {"seconds": value.span.total_seconds()}
+    return str(value)  # a Fraction, a date...: its English, as the sentence had it
+
+
+def _value_from_json(data: Any) -> Any:
+    from governance.money import Money
+    from governance.timeparse import Duration
+
+    if not isinstance(data, dict):
+        return data
+    if "text" in data:
+        return said_from_json(data)
+    if "translated" in data:
+        return Translated(str(data["translated"]))
+    if "lowered" in data:
+        return Lowered(str(data["lowered"]))
+    if "lower_cased" in data:
+        return LowerCased(said_from_json(data["lower_cased"]))
+    if "money" in data:
+        return Money(int(data["money"]), str(data["currency"]))
+    if "seconds" in data:
+        return Duration(timedelta(seconds=float(data["seconds"])))
+    raise ValueError(f"not a stored value: {data!r}")
+
+
+def said_from_json(data: Any) -> Text:
+    """A Text stored with :meth:`Text.to_json`; raises ValueError when ``data`` is not one."""
+    if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+        raise ValueError(f"not a stored text: {data!r}")
+    values = {str(name): _value_from_json(value) for name, value in (data.get("values") or {}).items()}
+    plural = data.get("plural")
+    if plural is None:
+        return Text(data["text"], values=values)
+    return Text(data["text"], str(plural), int(data["count"]), values)
+
+
+def recorded(said: Any, english: str | None) -> Text | str | None:
+    """What a record says, to render in its reader's language: the Text stored as JSON (``said``), or the
+    English kept beside it when there is none (a record from before sentences were kept so) or it cannot be
+    read."""
+    if said is not None:
+        try:
+            return said_from_json(said)
+        except (ValueError, TypeError, KeyError):
+            pass
+    return english
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Lines or items said each in the reader's language, joined by ``separator`` (a placeholder's value)."""
+
+    parts: tuple[object, ...]
+    separator: str = "\n"
+
+    def render(self, language: str) -> str:
+        return self.separator.join(str(render(part, language)) for part in self.parts)
 
     def __str__(self) -> str:
         return self.render(SOURCE)

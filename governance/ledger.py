@@ -14,8 +14,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from governance.errors import Conflict
-from governance.i18n import Text
-from governance.money import MAX_BALANCE, format_amount
+from governance.i18n import Text, _
+from governance.money import MAX_BALANCE, Money
 from storage.models import Fund, LedgerEntry, LedgerKind
 
 # SQLite's SUM raises "integer overflow" once its running total passes 2**63 - 1, and the order in which it
@@ -43,9 +43,14 @@ async def derived_balance(session: AsyncSession, fund_id: int) -> int:
 def over_capacity(fund: Fund, amount: int) -> Conflict:
     currency = fund.currency
     return Conflict(
-        f"A fund holds at most {format_amount(MAX_BALANCE, currency)} and {fund.name} has "
-        f"{format_amount(fund.balance, currency)}: {format_amount(amount, currency)} more would pass that. "
-        "Nothing was recorded."
+        _(
+            "A fund holds at most {most} and {fund} has {balance}: {amount} more would pass that. "
+            "Nothing was recorded.",
+            most=Money(MAX_BALANCE, currency),
+            fund=fund.name,
+            balance=Money(fund.balance, currency),
+            amount=Money(amount, currency),
+        )
     )
 
 

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from governance.errors import DomainError
+from governance.i18n import Text, _
 from governance.timeparse import discord_timestamp
 from storage.models import AuditEvent
 
@@ -50,7 +51,7 @@ async def enforce(
     allowed: int,
     window: timedelta,
     now: datetime,
-    refusal: str,
+    refusal: str | Text,
     actor_id: int | None = None,
     subject: str | None = None,
 ) -> None:
@@ -77,4 +78,4 @@ async def enforce(
         return
     # The oldest of the last `allowed` leaves the window first.
     again = recent[-1] + window
-    raise TooSoon(f"{refusal} Try again {discord_timestamp(again, 'R')}.")
+    raise TooSoon(_("{refusal} Try again {when}.", refusal=refusal, when=discord_timestamp(again, "R")))

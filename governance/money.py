@@ -23,6 +23,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from types import MappingProxyType
 from typing import Final
 
@@ -364,15 +365,42 @@ def minor_units(currency: str) -> int:
     return _READABLE_CURRENCIES[_readable_currency(currency)][0]
 
 
-def currency_name(currency: str) -> str:
-    """English name of the currency, for example "New Zealand Dollar"."""
-    return _READABLE_CURRENCIES[_readable_currency(currency)][1]
-
-
-def currency_label(currency: str) -> str:
-    """Code and name as shown in pickers, for example "NZD — New Zealand Dollar" (under 100 characters)."""
+def currency_name(currency: str, language: str = "en") -> str:
+    """The currency's name in ``language``, for example "New Zealand Dollar", "Neuseeland-Dollar" (CLDR's,
+    with Babel; the English name where CLDR has none)."""
     code = _readable_currency(currency)
-    return f"{code} — {_READABLE_CURRENCIES[code][1]}"
+    return _localized_names(language).get(code) or _READABLE_CURRENCIES[code][1]
+
+
+@cache
+def _localized_names(language: str) -> Mapping[str, str]:
+    """Every offered currency's CLDR name in ``language`` (empty for English: the table's names are ISO's)."""
+    from babel.numbers import get_currency_name
+
+    from governance.i18n import babel_locale, language_of
+
+    if language_of(language) == "en":
+        return {}
+    locale = babel_locale(language)
+    names = {code: get_currency_name(code, locale=locale) for code in _CURRENCY_TABLE}
+    return {code: name for code, name in names.items() if name and name != code}
+
+
+@cache
+def _folded_names(language: str) -> Mapping[str, str]:
+    """The names to match a typed query against: the English and, in another language, its own."""
+    local = _localized_names(language)
+    return {
+        code: f"{_FOLDED_NAMES[code]} | {_fold(local[code])}" if code in local else _FOLDED_NAMES[code]
+        for code in _CURRENCY_TABLE
+    }
+
+
+def currency_label(currency: str, language: str = "en") -> str:
+    """Code and name as shown in pickers, for example "NZD — New Zealand Dollar" (under 100 characters), the
+    name in ``language``."""
+    code = _readable_currency(currency)
+    return f"{code} — {currency_name(code, language)}"[:100]
 
 
 def currency_codes() -> list[str]:
@@ -380,11 +408,12 @@ def currency_codes() -> list[str]:
     return sorted(_CURRENCY_TABLE)
 
 
-def suggest_currencies(query: str, limit: int = 25) -> list[str]:
+def suggest_currencies(query: str, limit: int = 25, language: str = "en") -> list[str]:
     """Codes for an autocomplete box: codes starting with ``query`` first, then codes whose name matches.
 
     Names match when one of their words starts with the query, then when they contain it anywhere. An empty
-    query offers the most common currencies first. ``limit`` defaults to Discord's 25 choices.
+    query offers the most common currencies first. ``limit`` defaults to Discord's 25 choices. Names are
+    matched in English and in ``language`` ("franken" finds CHF for a German reader).
     """
     if limit <= 0:
         return []
@@ -395,8 +424,9 @@ def suggest_currencies(query: str, limit: int = 25) -> list[str]:
     else:
         by_code = [code for code in codes if code.casefold().startswith(needle)]
         # A word of the name starting with the query: "zeal" finds New Zealand Dollar before "real" does.
-        by_name_word = [code for code in codes if f" {needle}" in f" {_FOLDED_NAMES[code]}"]
-        by_name = [code for code in codes if needle in _FOLDED_NAMES[code]]
+        names = _folded_names(language)
+        by_name_word = [code for code in codes if f" {needle}" in f" {names[code]}"]
+        by_name = [code for code in codes if needle in names[code]]
         ranked = [*by_code, *by_name_word, *by_name]
     return list(dict.fromkeys(ranked))[:limit]
 
@@ -736,6 +766,22 @@ class Money:
 
     def __str__(self) -> str:
         return self.render("en")
+
+
+def amount_figure(minor: int, currency: str, language: str) -> str:
+    """The amount's number alone, with the currency's decimals, the reader's way ("1.234,50" in German): for
+    a chart's axis, whose title names the currency."""
+    from babel.numbers import format_currency
+
+    from governance.i18n import babel_locale
+
+    return format_currency(
+        to_decimal(minor, currency),
+        currency,
+        format="#,##0.00",
+        currency_digits=True,
+        locale=babel_locale(language),
+    )
 
 
 def normalise_amount(text: str, language: str) -> str:

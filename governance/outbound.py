@@ -29,6 +29,7 @@ import httpx
 import idna
 
 from governance.errors import InvalidInput
+from governance.i18n import N_, _
 
 log = logging.getLogger("coopbot.outbound")
 
@@ -39,13 +40,15 @@ Resolver = Callable[[str, int], Awaitable[Sequence[Address]]]
 MAX_URL = 500
 # A look-up made while a command waits for its answer: Discord wants one within 3 seconds.
 LOOKUP_NOW_SECONDS = 2.0
-UNUSABLE = "That is not a URL I can use: give a full https:// address."
-HTTPS_ONLY = "Webhook URLs must use https:// (http only to localhost, in development)."
-CREDENTIALS = "Put no user name or password in the URL; the signature authenticates coopbot."
-INVISIBLE = "That URL has invisible or control characters in it: type it again without them."
-BAD_PUNYCODE = "That host name has an xn-- part that is not valid: type the name as you would read it."
-MIXED_SCRIPTS = "That host name mixes alphabets in one part (as a look-alike name would): check it."
-TIMED_OUT = "the receiver did not answer in time"
+# Refusals of a URL. A delivery's failure keeps its English (``Outcome.error``, a webhook's last error);
+# those that are constants are marked, so that whoever shows one can say it in the reader's language.
+UNUSABLE = _("That is not a URL I can use: give a full https:// address.")
+HTTPS_ONLY = _("Webhook URLs must use https:// (http only to localhost, in development).")
+CREDENTIALS = _("Put no user name or password in the URL; the signature authenticates coopbot.")
+INVISIBLE = _("That URL has invisible or control characters in it: type it again without them.")
+BAD_PUNYCODE = _("That host name has an xn-- part that is not valid: type the name as you would read it.")
+MIXED_SCRIPTS = _("That host name mixes alphabets in one part (as a look-alike name would): check it.")
+TIMED_OUT = N_("the receiver did not answer in time")
 LOOPBACK = (ipaddress.IPv4Address("127.0.0.1"), ipaddress.IPv6Address("::1"))
 # One label of a host name in its ASCII form (IDNA): letters, digits, hyphens inside, underscores.
 _LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
@@ -65,7 +68,7 @@ class NotPublic(InvalidInput):
     """The address is this machine or a private network's, or a name has such an address."""
 
     def __init__(self) -> None:
-        super().__init__("Refused: not a public address (webhooks go to servers on the internet only).")
+        super().__init__(_("Refused: not a public address (webhooks go to servers on the internet only)."))
 
 
 class LookupFailed(Exception):
@@ -132,7 +135,7 @@ class Outbound:
         """Refuse (InvalidInput) a URL that is no usable webhook address, whatever its host resolves to."""
         text = url.strip()
         if len(text) > MAX_URL:
-            raise InvalidInput(f"A webhook URL is at most {MAX_URL} characters.")
+            raise InvalidInput(_("A webhook URL is at most {limit} characters.", limit=MAX_URL))
         if any(_invisible(character) for character in text):
             raise InvalidInput(INVISIBLE)
         try:
@@ -202,9 +205,9 @@ class Outbound:
         except InvalidInput as refused:  # NotPublic too: the same answer every time, so not retried
             return Outcome(refused.message)
         except (httpx.InvalidURL, UnicodeError):
-            return Outcome(UNUSABLE)
+            return Outcome(str(UNUSABLE))
         except LookupFailed:
-            return Outcome("could not look up the host name", retry=True)
+            return Outcome(N_("could not look up the host name"), retry=True)
         try:
             status = await self._send(request, destination, addresses)
         except (

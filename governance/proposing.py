@@ -21,7 +21,7 @@ from governance import audit
 from governance.coop import default_open_time, settings_in
 from governance.decision_types import DecisionType, get_type
 from governance.errors import InvalidInput
-from governance.i18n import Lowered, _
+from governance.i18n import Lowered, _, _n
 from governance.limits import HOUR, UNLIMITED, Limits, enforce
 from governance.permissions import Actor, is_moderator, require_member
 from governance.tally import (
@@ -82,7 +82,7 @@ def _closing_time(
         min_duration=min_duration,
         min_working_days=min_working_days,
         tz=tz,
-        subject=f"A {decision_type.label.lower()} decision",
+        subject=_("A {type} decision", type=Lowered(decision_type.label)),
     )
     return moment
 
@@ -98,8 +98,8 @@ def build_decision(
     """A new, validated, not yet stored decision; raises InvalidInput for anything unusable."""
     guild_id = settings.id
     decision_type = get_type(draft.kind or settings.default_decision_type)
-    title = clean_text(draft.title, field="The title", limit=MAX_TITLE, required=True)
-    details = clean_text(draft.details, field="The details", limit=MAX_DETAILS)
+    title = clean_text(draft.title, field=_("The title"), limit=MAX_TITLE, required=True)
+    details = clean_text(draft.details, field=_("The details"), limit=MAX_DETAILS)
     options = tuple(option.strip() for option in draft.options if option.strip())
     if draft.quorum_percent is not None and not 1 <= draft.quorum_percent <= 100:
         raise InvalidInput(_("The quorum is a percentage of eligible voters, from 1 to 100."))
@@ -222,7 +222,11 @@ async def open_decision(
                 allowed=limits.proposals_per_hour,
                 window=HOUR,
                 now=now,
-                refusal=f"You have opened {limits.proposals_per_hour} proposals in the last hour.",
+                refusal=_n(
+                    "You have opened {count} proposal in the last hour.",
+                    "You have opened {count} proposals in the last hour.",
+                    limits.proposals_per_hour,
+                ),
             )
         return await open_decision_in(
             session, guild_id=guild_id, author_id=actor.user_id, draft=draft, now=now

@@ -12,6 +12,7 @@ from sqlalchemy import func, literal, null, or_, union_all
 from sqlalchemy import select as sa_select
 from sqlmodel import col
 
+from governance.i18n import SOURCE, Text, _, recorded, render
 from governance.rounds import visible_from
 from storage.database import Database
 from storage.models import Decision, DecisionStatus, Round, RoundPhase
@@ -28,14 +29,25 @@ class RegisterEntry:
     id: int
     title: str
     passed: bool | None  # a round neither passes nor fails: None
-    outcome: str
+    outcome: str  # in English, as it is kept
     statement: str | None  # the outcome statement a moderator wrote, for a decision
     closed_at: datetime | None
+    said: Text | str = ""  # the outcome to render in the reader's language (the English when not kept)
+
+    def outcome_in(self, language: str) -> str:
+        """The outcome in ``language`` (in English for a record closed before outcomes were kept as said)."""
+        return str(render(self.said or self.outcome, language))
 
     @property
     def label(self) -> str:
         """How people refer to it: #12 for a decision (as everywhere), Round #3 for a round."""
-        return f"#{self.id}" if self.kind == "decision" else f"Round #{self.id}"
+        return self.label_in(SOURCE)
+
+    def label_in(self, language: str) -> str:
+        """The label in ``language`` ("Ronda #3")."""
+        if self.kind == "decision":
+            return f"#{self.id}"
+        return _("Round #{number}", number=self.id).render(language)
 
 
 def _matching(needle: str | None, *columns: Any) -> list[Any]:
@@ -64,6 +76,7 @@ async def register(
             col(Decision.title).label("title"),
             col(Decision.passed).label("passed"),
             col(Decision.outcome).label("outcome"),
+            col(Decision.outcome_said).label("said"),
             col(Decision.outcome_statement).label("statement"),
             func.coalesce(col(Decision.closed_at), col(Decision.closes_at)).label("closed_at"),
         ).where(
@@ -77,6 +90,7 @@ async def register(
             col(Round.title).label("title"),
             null().label("passed"),
             col(Round.outcome).label("outcome"),
+            col(Round.outcome_said).label("said"),
             null().label("statement"),
             col(Round.closed_at).label("closed_at"),
         ).where(
@@ -104,7 +118,8 @@ async def register(
                 outcome=outcome or "Closed.",
                 statement=statement,
                 closed_at=as_utc(closed_at),
+                said=recorded(said, outcome) or _("Closed."),
             )
-            for kind, ident, title, passed, outcome, statement, closed_at in rows
+            for kind, ident, title, passed, outcome, said, statement, closed_at in rows
         ]
     return entries, int(total)

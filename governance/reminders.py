@@ -83,10 +83,10 @@ async def add_channel_reminder(
     """A recurring reminder in a channel, on a schedule in the cooperative's timezone."""
     text = clean_text(
         message,
-        field="A reminder message",
+        field=_("A reminder message"),
         limit=MAX_MESSAGE,
         required=True,
-        empty_message="The reminder needs a message.",
+        empty_message=_("The reminder needs a message."),
     )
     parsed = parse_schedule(schedule)
     async with db.write() as session:
@@ -236,10 +236,10 @@ async def add_personal_reminder(
     """/remind me: once, by DM, falling back to a mention in `channel_id`."""
     text = clean_text(
         message,
-        field="A reminder message",
+        field=_("A reminder message"),
         limit=MAX_MESSAGE,
         required=True,
-        empty_message="The reminder needs a message.",
+        empty_message=_("The reminder needs a message."),
     )
     settings = await get_settings(db, guild_id, now)
     moment = parse_when(when, now=now, tz=parse_timezone(settings.timezone))

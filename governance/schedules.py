@@ -22,6 +22,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from governance.errors import InvalidInput
+from governance.i18n import N_, SOURCE, Text, Translated, _, _n, babel_locale, language_of
 from governance.timeparse import (
     CLOCK_PATTERN,
     WEEKDAY_NAMES,
@@ -35,7 +36,8 @@ LAST_DAY = -1
 
 MAX_WEEKS = 52
 
-_EXAMPLES = (
+# What to type stays English in every language: it is what the parser reads.
+_EXAMPLES = _(
     "Try “every monday 09:00”, “every weekday 09:00”, “every 2 weeks on friday 16:00”, "
     "“monthly on day 1 10:00”, “first monday of the month 10:00” or cron like “0 9 * * 1”."
 )
@@ -58,8 +60,17 @@ class Schedule(ABC):
         """Canonical text: ``parse_schedule(s.spec) == s``."""
 
     @abstractmethod
-    def describe(self) -> str:
-        """A sentence for members: "every Monday at 09:00"."""
+    def description(self) -> Text:
+        """What members read: "every Monday at 09:00", in whichever language it is rendered."""
+
+    def describe(self, language: str = SOURCE) -> str:
+        """The description in ``language`` (English by default): "every Monday at 09:00", "jeden Montag um
+        09:00" (weekday names and the time of day in the language's own forms, from CLDR)."""
+        return self.description().render(language)
+
+    def render(self, language: str) -> str:
+        """A schedule as a placeholder's value is its description, in the reader's language."""
+        return self.describe(language)
 
     @abstractmethod
     def times(self) -> tuple[time, ...]:
@@ -95,12 +106,21 @@ class Weekly(Schedule):
         days = _join(WEEKDAY_NAMES[day] for day in sorted(self.weekdays))
         return f"every {self.every_weeks} weeks on {days} {_clock(self.at)}"
 
-    def describe(self) -> str:
-        names = _join(WEEKDAY_NAMES[day].title() for day in sorted(self.weekdays))
+    def description(self) -> Text:
+        names, at = _Weekdays(tuple(sorted(self.weekdays))), _Clock(self.at)
         if self.every_weeks > 1:
-            return f"every {self.every_weeks} weeks on {names} at {_clock(self.at)}"
-        days = {_ALL_DAYS: "day", _WORKING_DAYS: "weekday (Monday–Friday)"}.get(self.weekdays, names)
-        return f"every {days} at {_clock(self.at)}"
+            return _n(
+                "every {count} week on {days} at {time}",
+                "every {count} weeks on {days} at {time}",
+                self.every_weeks,
+                days=names,
+                time=at,
+            )
+        if self.weekdays == _ALL_DAYS:
+            return _("every day at {time}", time=at)
+        if self.weekdays == _WORKING_DAYS:
+            return _("every weekday (Monday–Friday) at {time}", time=at)
+        return _("every {days} at {time}", days=names, time=at)
 
     def times(self) -> tuple[time, ...]:
         return (self.at,)
@@ -143,11 +163,17 @@ class MonthlyOnDay(Schedule):
         day = "the last day" if self.day == LAST_DAY else f"day {self.day}"
         return f"monthly on {day} {_clock(self.at)}"
 
-    def describe(self) -> str:
+    def description(self) -> Text:
+        at = _Clock(self.at)
         if self.day == LAST_DAY:
-            return f"on the last day of every month at {_clock(self.at)}"
-        shorter = " (or the last day of shorter months)" if self.day > 28 else ""
-        return f"on day {self.day} of every month{shorter} at {_clock(self.at)}"
+            return _("on the last day of every month at {time}", time=at)
+        if self.day > 28:
+            return _(
+                "on day {day} of every month (or the last day of shorter months) at {time}",
+                day=self.day,
+                time=at,
+            )
+        return _("on day {day} of every month at {time}", day=self.day, time=at)
 
     def times(self) -> tuple[time, ...]:
         return (self.at,)
@@ -174,9 +200,16 @@ class MonthlyOnWeekday(Schedule):
     def spec(self) -> str:
         return f"monthly on the {_ORDINAL_WORDS[self.nth]} {WEEKDAY_NAMES[self.weekday]} {_clock(self.at)}"
 
-    def describe(self) -> str:
-        weekday = WEEKDAY_NAMES[self.weekday].title()
-        return f"on the {_ORDINAL_WORDS[self.nth]} {weekday} of every month at {_clock(self.at)}"
+    def description(self) -> Text:
+        # One whole sentence per ordinal: languages make "first" agree with the weekday.
+        weekday, at = _Weekdays((self.weekday,)), _Clock(self.at)
+        return {
+            1: _("on the first {weekday} of every month at {time}", weekday=weekday, time=at),
+            2: _("on the second {weekday} of every month at {time}", weekday=weekday, time=at),
+            3: _("on the third {weekday} of every month at {time}", weekday=weekday, time=at),
+            4: _("on the fourth {weekday} of every month at {time}", weekday=weekday, time=at),
+            LAST_DAY: _("on the last {weekday} of every month at {time}", weekday=weekday, time=at),
+        }[self.nth]
 
     def times(self) -> tuple[time, ...]:
         return (self.at,)
@@ -210,19 +243,25 @@ class Cron(Schedule):
         fields = self.expression.lower().split()
         if len(fields) != 5:
             raise InvalidInput(
-                "A cron schedule has 5 fields (minute hour day-of-month month day-of-week), "
-                f"e.g. “0 9 * * 1” for Mondays at 09:00; {_quote(self.expression)} has {len(fields)}."
+                _n(
+                    "A cron schedule has 5 fields (minute hour day-of-month month day-of-week), "
+                    "e.g. “0 9 * * 1” for Mondays at 09:00; {expression} has {count}.",
+                    "A cron schedule has 5 fields (minute hour day-of-month month day-of-week), "
+                    "e.g. “0 9 * * 1” for Mondays at 09:00; {expression} has {count}.",
+                    len(fields),
+                    expression=_quote(self.expression),
+                )
             )
         minute, hour, day, month, weekday = fields
         values = {
-            "_minutes": _cron_field(minute, "minute", 0, 59, {}, self.expression),
-            "_hours": _cron_field(hour, "hour", 0, 23, {}, self.expression),
-            "_days": _cron_field(day, "day of the month", 1, 31, {}, self.expression),
-            "_months": _cron_field(month, "month", 1, 12, _CRON_MONTHS, self.expression),
+            "_minutes": _cron_field(minute, N_("minute"), 0, 59, {}, self.expression),
+            "_hours": _cron_field(hour, N_("hour"), 0, 23, {}, self.expression),
+            "_days": _cron_field(day, N_("day of the month"), 1, 31, {}, self.expression),
+            "_months": _cron_field(month, N_("month"), 1, 12, _CRON_MONTHS, self.expression),
             # cron counts Sunday as 0 (and 7), Python as 6.
             "_weekdays": frozenset(
                 (number - 1) % 7
-                for number in _cron_field(weekday, "day of the week", 0, 7, _CRON_DAYS, self.expression)
+                for number in _cron_field(weekday, N_("day of the week"), 0, 7, _CRON_DAYS, self.expression)
             ),
             # Vixie cron: a field starting with "*" (even "*/2") does not restrict the day.
             "_days_restricted": not day.startswith(("*", "?")),
@@ -235,15 +274,20 @@ class Cron(Schedule):
             day <= _days_in_month(date(2000, month, 1)) for month in self._months for day in self._days
         ):
             raise InvalidInput(
-                f"The cron schedule {_quote(self.expression)} never runs: no month in it has that day."
+                _(
+                    "The cron schedule {expression} never runs: no month in it has that day.",
+                    expression=_quote(self.expression),
+                )
             )
 
     @property
     def spec(self) -> str:
         return self.expression
 
-    def describe(self) -> str:
-        return f"on the cron schedule “{self.expression}” (minute hour day month weekday)"
+    def description(self) -> Text:
+        return _(
+            "on the cron schedule “{expression}” (minute hour day month weekday)", expression=self.expression
+        )
 
     def times(self) -> tuple[time, ...]:
         return tuple(time(hour, minute) for hour in sorted(self._hours) for minute in sorted(self._minutes))
@@ -309,7 +353,7 @@ def parse_schedule(text: str) -> Schedule:
     "every month on the 15th at 9:30", "monthly on the last day 17:00", "last friday of the month 16:00"."""
     cleaned = " ".join(text.lower().split()).rstrip(".")
     if not cleaned:
-        raise InvalidInput(f"Please give a schedule. {_EXAMPLES}")
+        raise InvalidInput(_("Please give a schedule. {examples}", examples=_EXAMPLES))
     cron = _CRON_LIKE_RE.fullmatch(cleaned)
     if cron is not None:
         return Cron(cron[1])
@@ -320,14 +364,20 @@ def parse_schedule(text: str) -> Schedule:
         except InvalidInput:
             complete_but_the_time = False
         if complete_but_the_time:
-            raise InvalidInput(f"Please add a time of day at the end, e.g. “{cleaned} 09:00”.")
+            raise InvalidInput(
+                _("Please add a time of day at the end, e.g. {example}.", example=f"“{cleaned} 09:00”")
+            )
         if re.fullmatch(r".+\s\d{1,2}", cleaned):  # "every day 9": a bare hour is too easily a day number
-            raise InvalidInput("Please write the time of day with minutes or am/pm, e.g. 09:00 or 9am.")
-        raise InvalidInput(f"I couldn't read {_quote(text)} as a schedule. {_EXAMPLES}")
+            raise InvalidInput(_("Please write the time of day with minutes or am/pm, e.g. 09:00 or 9am."))
+        raise InvalidInput(_unreadable(text))
     schedule = _parse_head(split["head"], parse_time_of_day(split["clock"]))
     if schedule is None:
-        raise InvalidInput(f"I couldn't read {_quote(text)} as a schedule. {_EXAMPLES}")
+        raise InvalidInput(_unreadable(text))
     return schedule
+
+
+def _unreadable(text: str) -> Text:
+    return _("I couldn't read {text} as a schedule. {examples}", text=_quote(text), examples=_EXAMPLES)
 
 
 def _parse_head(head: str, at: time) -> Schedule | None:
@@ -337,11 +387,16 @@ def _parse_head(head: str, at: time) -> Schedule | None:
         weeks = 2 if every_weeks["other"] else int(every_weeks["weeks"])
         if not 1 <= weeks <= MAX_WEEKS:
             raise InvalidInput(
-                f"“every {weeks} weeks” can't be used: choose 1 to {MAX_WEEKS} weeks, "
-                "e.g. “every 2 weeks on friday 16:00”."
+                _(
+                    "{typed} can't be used: choose 1 to {most} weeks, e.g. “every 2 weeks on friday 16:00”.",
+                    typed=f"“every {weeks} weeks”",
+                    most=MAX_WEEKS,
+                )
             )
         if every_weeks["days"] is None:
-            raise InvalidInput(f"Please say which day, e.g. “every {weeks} weeks on friday 16:00”.")
+            raise InvalidInput(
+                _("Please say which day, e.g. {example}.", example=f"“every {weeks} weeks on friday 16:00”")
+            )
         return Weekly(_parse_days(every_weeks["days"]), at, weeks)
     monthly = _MONTHLY_PREFIX_RE.fullmatch(head) or _MONTHLY_SUFFIX_RE.fullmatch(head)
     if monthly is not None:
@@ -359,8 +414,11 @@ def _parse_day_of_month(text: str, at: time) -> Schedule:
         day = int(day_number["day"])
         if not 1 <= day <= 31:
             raise InvalidInput(
-                f"There is no day {day} in a month: choose 1–31 or “the last day”, "
-                "e.g. “monthly on day 1 10:00”."
+                _(
+                    "There is no day {day} in a month: choose 1–31 or “the last day”, "
+                    "e.g. “monthly on day 1 10:00”.",
+                    day=day,
+                )
             )
         return MonthlyOnDay(day, at)
     nth = _NTH_RE.fullmatch(text)
@@ -371,11 +429,14 @@ def _parse_day_of_month(text: str, at: time) -> Schedule:
         weekday = _weekday_number(nth["what"])
         if weekday is not None:
             if ordinal is None:
-                raise InvalidInput("Choose the first, second, third, fourth or last weekday of the month.")
+                raise InvalidInput(_("Choose the first, second, third, fourth or last weekday of the month."))
             return MonthlyOnWeekday(ordinal, weekday, at)
     raise InvalidInput(
-        f"I couldn't read {_quote(text)} as a day of the month. Try “monthly on day 15 09:00”, "
-        "“monthly on the last day 17:00” or “first monday of the month 10:00”."
+        _(
+            "I couldn't read {text} as a day of the month. Try “monthly on day 15 09:00”, "
+            "“monthly on the last day 17:00” or “first monday of the month 10:00”.",
+            text=_quote(text),
+        )
     )
 
 
@@ -393,8 +454,11 @@ def _parse_days(text: str) -> frozenset[int]:
             days.add(weekday)
         else:
             raise InvalidInput(
-                f"I couldn't read {_quote(word)} as a day of the week. Use monday … sunday, “day”, “weekday” "
-                "or “weekend”, e.g. “every monday and thursday 09:00”."
+                _(
+                    "I couldn't read {text} as a day of the week. Use monday … sunday, “day”, “weekday” "
+                    "or “weekend”, e.g. “every monday and thursday 09:00”.",
+                    text=_quote(word),
+                )
             )
     return frozenset(days)
 
@@ -411,28 +475,61 @@ _CRON_DAYS = {name: number for number, name in enumerate(("sun", "mon", "tue", "
 def _cron_field(
     text: str, name: str, low: int, high: int, names: dict[str, int], expression: str
 ) -> frozenset[int]:
-    def bad(detail: str) -> InvalidInput:
-        return InvalidInput(f"In the cron schedule {_quote(expression)}, the {name} field {detail}.")
+    """The values of one cron field; ``name`` (marked with ``N_``) names it in a refusal."""
+    where = {"expression": _quote(expression), "field": Translated(name)}
 
     def number(token: str) -> int:
         value = names.get(token) if token in names else int(token) if token.isdecimal() else None
         if value is None or not low <= value <= high:
-            raise bad(f"has {_quote(token)}: use {low}–{high}" + (" or names" if names else ""))
+            if names:
+                raise InvalidInput(
+                    _(
+                        "In the cron schedule {expression}, the {field} field has {value}: "
+                        "use {low}–{high} or names.",
+                        value=_quote(token),
+                        low=low,
+                        high=high,
+                        **where,
+                    )
+                )
+            raise InvalidInput(
+                _(
+                    "In the cron schedule {expression}, the {field} field has {value}: use {low}–{high}.",
+                    value=_quote(token),
+                    low=low,
+                    high=high,
+                    **where,
+                )
+            )
         return value
 
     values: set[int] = set()
     for item in text.split(","):
-        span, _, step_text = item.partition("/")
+        span, _slash, step_text = item.partition("/")
         if step_text and (not step_text.isdecimal() or int(step_text) == 0):
-            raise bad(f"has the step {_quote(step_text)}: use a whole number of at least 1")
+            raise InvalidInput(
+                _(
+                    "In the cron schedule {expression}, the {field} field has the step {step}: "
+                    "use a whole number of at least 1.",
+                    step=_quote(step_text),
+                    **where,
+                )
+            )
         step = int(step_text) if step_text else 1
         if span in ("*", "?"):
             first, last = low, high
         elif "-" in span:
-            start, _, end = span.partition("-")
+            start, _dash, end = span.partition("-")
             first, last = number(start), number(end)
             if first > last:
-                raise bad(f"has the range {_quote(span)}, which runs backwards")
+                raise InvalidInput(
+                    _(
+                        "In the cron schedule {expression}, the {field} field has the range {range}, "
+                        "which runs backwards.",
+                        range=_quote(span),
+                        **where,
+                    )
+                )
         else:
             first = number(span)
             last = high if step_text else first  # "5/15" means from 5 on, every 15
@@ -463,6 +560,44 @@ def _join(words: Iterable[str]) -> str:
 
 def _clock(at: time) -> str:
     return f"{at.hour:02d}:{at.minute:02d}"
+
+
+@dataclass(frozen=True)
+class _Clock:
+    """A schedule's time of day as a placeholder's value: 09:00 in English (as typed), the language's own
+    short time elsewhere (CLDR: "09:00", "9:00", "9:00 π.μ.")."""
+
+    at: time
+
+    def render(self, language: str) -> str:
+        from babel.dates import format_time
+
+        language = language_of(language)
+        if language == SOURCE:
+            return _clock(self.at)
+        return str(format_time(self.at, "short", locale=babel_locale(language)))
+
+    def __str__(self) -> str:
+        return self.render(SOURCE)
+
+
+@dataclass(frozen=True)
+class _Weekdays:
+    """Weekdays (Monday = 0) as a placeholder's value: their names joined in the language's way (CLDR:
+    "Monday and Thursday", "lunes y jueves", "Montag und Donnerstag")."""
+
+    days: tuple[int, ...]
+
+    def render(self, language: str) -> str:
+        from babel.dates import get_day_names
+        from babel.lists import format_list
+
+        locale = babel_locale(language_of(language))
+        names = get_day_names("wide", locale=locale)
+        return str(format_list([str(names[day]) for day in self.days], locale=locale))
+
+    def __str__(self) -> str:
+        return self.render(SOURCE)
 
 
 def _check_time(at: time) -> None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import cast
@@ -87,37 +87,48 @@ def validate_rules(rules: DecisionRules) -> None:
     if kind in OPTION_KINDS:
         _validate_options(rules.options)
     elif rules.options:
-        raise InvalidInput("Only poll, ranked, score and dot decisions have options.")
+        raise InvalidInput(_("Only poll, ranked, score and dot decisions have options."))
     if kind is DecisionKind.POLL and not 1 <= rules.max_choices <= len(rules.options):
-        raise InvalidInput(f"A poll allows between 1 and {len(rules.options)} choices per voter.")
+        raise InvalidInput(
+            _("A poll allows between 1 and {most} choices per voter.", most=len(rules.options))
+        )
     if kind is DecisionKind.SCORE and not SCORE_FLOOR <= rules.score_min < rules.score_max <= SCORE_CEILING:
         raise InvalidInput(
-            "Scores must go from a lower to a higher whole number, "
-            f"between {SCORE_FLOOR} and {SCORE_CEILING}."
+            _(
+                "Scores must go from a lower to a higher whole number, between {lowest} and {highest}.",
+                lowest=SCORE_FLOOR,
+                highest=SCORE_CEILING,
+            )
         )
     if kind is DecisionKind.DOT and not 1 <= rules.dots <= MAX_DOTS:
-        raise InvalidInput(f"Each voter gets between 1 and {MAX_DOTS} dots.")
+        raise InvalidInput(_("Each voter gets between 1 and {most} dots.", most=MAX_DOTS))
     if kind is DecisionKind.COUNT:
         if rules.target is None or rules.target < 1:
-            raise InvalidInput("A count decision needs a target of at least 1 person.")
+            raise InvalidInput(_("A count decision needs a target of at least 1 person."))
     elif rules.target is not None:
-        raise InvalidInput("Only count decisions have a target.")
+        raise InvalidInput(_("Only count decisions have a target."))
     if rules.quorum is not None and not 0 < rules.quorum <= 1:
-        raise InvalidInput("A quorum must be more than 0% and at most 100% of eligible voters.")
+        raise InvalidInput(
+            _(
+                "A quorum must be more than {lowest} and at most {highest} of eligible voters.",
+                lowest=percent(Fraction(0)),
+                highest=percent(Fraction(1)),
+            )
+        )
 
 
 def _validate_options(options: Sequence[str]) -> None:
     if not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
-        raise InvalidInput(f"Give between {MIN_OPTIONS} and {MAX_OPTIONS} options.")
+        raise InvalidInput(_("Give between {least} and {most} options.", least=MIN_OPTIONS, most=MAX_OPTIONS))
     seen: set[str] = set()
     for label in options:
         key = label.strip().casefold()
         if not key:
-            raise InvalidInput("An option cannot be empty.")
+            raise InvalidInput(_("An option cannot be empty."))
         if len(label) > MAX_OPTION_LABEL:
-            raise InvalidInput(f"An option can be at most {MAX_OPTION_LABEL} characters long.")
+            raise InvalidInput(_("An option can be at most {limit} characters long.", limit=MAX_OPTION_LABEL))
         if key in seen:
-            raise InvalidInput(f"The option '{label.strip()}' is listed twice.")
+            raise InvalidInput(_("The option '{option}' is listed twice.", option=label.strip()))
         seen.add(key)
 
 
@@ -154,21 +165,25 @@ def encode_position(rules: DecisionRules, key: str) -> str:
 
 def encode_poll(rules: DecisionRules, choices: Iterable[int]) -> str:
     """A poll ballot: one to ``max_choices`` distinct options, stored in ascending order."""
-    chosen = _distinct_options(rules, choices, twice="You chose '{label}' twice.")
+    chosen = _distinct_options(
+        rules, choices, twice=lambda label: _("You chose '{label}' twice.", label=label)
+    )
     if not chosen:
-        raise InvalidInput("Choose at least one option.")
+        raise InvalidInput(_("Choose at least one option."))
     if len(chosen) > rules.max_choices:
         if rules.max_choices == 1:
-            raise InvalidInput("Choose only one option.")
-        raise InvalidInput(f"Choose at most {rules.max_choices} options.")
+            raise InvalidInput(_("Choose only one option."))
+        raise InvalidInput(_("Choose at most {most} options.", most=rules.max_choices))
     return ",".join(str(index) for index in sorted(chosen))
 
 
 def encode_ranking(rules: DecisionRules, order: Iterable[int]) -> str:
     """A ranked ballot: distinct options, most preferred first; ranking only some of them is allowed."""
-    ranking = _distinct_options(rules, order, twice="'{label}' appears twice in your ranking.")
+    ranking = _distinct_options(
+        rules, order, twice=lambda label: _("'{label}' appears twice in your ranking.", label=label)
+    )
     if not ranking:
-        raise InvalidInput("Rank at least one option.")
+        raise InvalidInput(_("Rank at least one option."))
     return ",".join(str(index) for index in ranking)
 
 
@@ -177,10 +192,12 @@ def encode_scores(rules: DecisionRules, scores: Mapping[int, int]) -> str:
     for index, score in scores.items():
         _check_option(rules, index)
         if not _is_int(score) or not rules.score_min <= score <= rules.score_max:
-            raise InvalidInput(f"Scores go from {rules.score_min} to {rules.score_max}.")
+            raise InvalidInput(
+                _("Scores go from {lowest} to {highest}.", lowest=rules.score_min, highest=rules.score_max)
+            )
     for index, label in enumerate(rules.options):
         if index not in scores:
-            raise InvalidInput(f"Score every option: '{label}' has no score.")
+            raise InvalidInput(_("Score every option: '{option}' has no score.", option=label))
     return ",".join(f"{index}:{scores[index]}" for index in range(len(rules.options)))
 
 
@@ -189,14 +206,21 @@ def encode_dots(rules: DecisionRules, dots: Mapping[int, int]) -> str:
     for index, count in dots.items():
         _check_option(rules, index)
         if not _is_int(count):
-            raise InvalidInput("Dots are whole numbers.")
+            raise InvalidInput(_("Dots are whole numbers."))
         if count < 0:
-            raise InvalidInput("Dots cannot be negative.")
+            raise InvalidInput(_("Dots cannot be negative."))
     spent = sum(dots.values())
     if spent > rules.dots:
-        raise InvalidInput(f"You have {rules.dots} dots; this ballot spends {spent}.")
+        raise InvalidInput(
+            _n(
+                "You have {count} dot; this ballot spends {spent}.",
+                "You have {count} dots; this ballot spends {spent}.",
+                rules.dots,
+                spent=spent,
+            )
+        )
     if spent == 0:
-        raise InvalidInput("Place at least one dot.")
+        raise InvalidInput(_("Place at least one dot."))
     return ",".join(f"{index}:{count}" for index, count in sorted(dots.items()) if count)
 
 
@@ -208,18 +232,26 @@ def _is_int(value: object) -> bool:
 def _check_option(rules: DecisionRules, index: object) -> int:
     count = len(rules.options)
     if not isinstance(index, int) or isinstance(index, bool):
-        raise InvalidInput(f"Unknown option; choose an option numbered 1 to {count}.")
+        raise InvalidInput(_("Unknown option; choose an option numbered 1 to {most}.", most=count))
     if not 0 <= index < count:
-        raise InvalidInput(f"There is no option {index + 1}; choose an option numbered 1 to {count}.")
+        raise InvalidInput(
+            _(
+                "There is no option {number}; choose an option numbered 1 to {most}.",
+                number=index + 1,
+                most=count,
+            )
+        )
     return index
 
 
-def _distinct_options(rules: DecisionRules, indices: Iterable[int], *, twice: str) -> list[int]:
+def _distinct_options(
+    rules: DecisionRules, indices: Iterable[int], *, twice: Callable[[str], Text]
+) -> list[int]:
     seen: list[int] = []
     for raw_index in indices:
         index = _check_option(rules, raw_index)
         if index in seen:
-            raise InvalidInput(twice.format(label=rules.options[index]))
+            raise InvalidInput(twice(rules.options[index]))
         seen.append(index)
     return seen
 
@@ -324,7 +356,7 @@ class _BallotReader:
 
 
 def _unfit(text: str) -> InvalidInput:
-    return InvalidInput(f"The ballot '{text[:50]}' does not fit this decision.")
+    return InvalidInput(_("The ballot '{ballot}' does not fit this decision.", ballot=text[:50]))
 
 
 def describe_ballot(rules: DecisionRules, text: str) -> str:
@@ -368,13 +400,13 @@ def parse_ballot_text(rules: DecisionRules, text: str) -> RawBallot:
             continue
         cut = max(item.rfind(":"), item.rfind("="))
         if cut < 0:
-            raise InvalidInput("Write each option with its number, like 'A:3, B:5'.")
+            raise InvalidInput(_("Write each option with its number, like 'A:3, B:5'."))
         index = _parse_option(rules, item[:cut].strip())
         number = item[cut + 1 :].strip()
         if not re.fullmatch(r"[+-]?\d{1,6}", number):
-            raise InvalidInput(f"'{number[:20]}' is not a whole number.")
+            raise InvalidInput(_("'{number}' is not a whole number.", number=number[:20]))
         if index in values:
-            raise InvalidInput(f"'{rules.options[index]}' is given twice.")
+            raise InvalidInput(_("'{option}' is given twice.", option=rules.options[index]))
         values[index] = int(number)
     return values
 
@@ -387,7 +419,13 @@ def _parse_position(rules: DecisionRules, text: str) -> str:
         if wanted in names:
             return position.key
     valid = ", ".join(position.label for position in positions)
-    raise InvalidInput(f"Unknown position '{text.strip()[:40]}'. Choose one of: {valid}.")
+    raise InvalidInput(
+        _(
+            "Unknown position '{position}'. Choose one of: {positions}.",
+            position=text.strip()[:40],
+            positions=valid,
+        )
+    )
 
 
 def _parse_option(rules: DecisionRules, item: str) -> int:
@@ -398,7 +436,7 @@ def _parse_option(rules: DecisionRules, item: str) -> int:
             return index
     if item.isdecimal() and len(item) <= 3:
         return int(item) - 1  # out-of-range numbers are reported by encode_ballot
-    raise InvalidInput(f"Unknown option '{item[:40]}'.")
+    raise InvalidInput(_("Unknown option '{option}'.", option=item[:40]))
 
 
 # --- tallying ------------------------------------------------------------------------------------------

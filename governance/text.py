@@ -5,16 +5,17 @@ from __future__ import annotations
 from fractions import Fraction
 
 from governance.errors import InvalidInput
+from governance.i18n import Text, _
 
 
 def clean_text(
     text: str | None,
     *,
-    field: str,
+    field: str | Text,
     limit: int,
     required: bool = False,
     one_line: bool = False,
-    empty_message: str | None = None,
+    empty_message: str | Text | None = None,
 ) -> str:
     """``text`` trimmed (with ``one_line``, its runs of whitespace and line breaks made single spaces), or
     InvalidInput when it is empty but ``required`` or longer than ``limit``. ``field`` names the field as a
@@ -22,9 +23,16 @@ def clean_text(
     """
     cleaned = " ".join((text or "").split()) if one_line else (text or "").strip()
     if required and not cleaned:
-        raise InvalidInput(empty_message or f"{field} can't be empty.")
+        raise InvalidInput(empty_message or _("{what} can't be empty.", what=field))
     if len(cleaned) > limit:
-        raise InvalidInput(f"{field} is at most {limit} characters (yours has {len(cleaned)}).")
+        raise InvalidInput(
+            _(
+                "{what} is at most {limit} characters (yours has {length}).",
+                what=field,
+                limit=limit,
+                length=len(cleaned),
+            )
+        )
     return cleaned
 
 

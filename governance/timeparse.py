@@ -20,7 +20,7 @@ from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from governance.errors import InvalidInput
-from governance.i18n import _
+from governance.i18n import SOURCE, Text, _, _n, babel_locale, language_of
 
 MAX_DURATION = timedelta(days=366)
 """The longest duration (and the furthest time ahead) a member may give: a year, leap day included."""
@@ -118,11 +118,11 @@ class Duration:
     def render(self, language: str) -> str:
         from babel.units import format_unit
 
-        from governance.i18n import SOURCE, babel_locale, language_of
-
         language = language_of(language)
-        if language == SOURCE or self.span < timedelta(0):
+        if language == SOURCE:
             return format_duration(self.span)
+        if self.span < timedelta(0):
+            return "-" + Duration(-self.span).render(language)
         locale = babel_locale(language)
         total_minutes = round(self.span.total_seconds() / 60)
         if total_minutes == 0:
@@ -164,13 +164,24 @@ def parse_timezone(name: str) -> ZoneInfo:
     canonical = _zone_names_by_key().get(_zone_key(name))
     if canonical is not None:
         return ZoneInfo(canonical)
-    message = f"I don't know the timezone {_quote(name)}. Use an IANA name such as Europe/Berlin, "
-    message += "America/New_York or Pacific/Auckland."
     # A bare city name ("Auckland") is the usual mistake: match its last part the way autocomplete does.
     suggestions = suggest_timezones(name.strip().rsplit("/", 1)[-1], limit=3)
     if suggestions and name.strip():
-        message += " Did you mean " + " or ".join(suggestions) + "?"
-    raise InvalidInput(message)
+        raise InvalidInput(
+            _(
+                "I don't know the timezone {name}. Use an IANA name such as Europe/Berlin, "
+                "America/New_York or Pacific/Auckland. Did you mean {suggestions}?",
+                name=_quote(name),
+                suggestions=_Alternatives(tuple(suggestions)),
+            )
+        )
+    raise InvalidInput(
+        _(
+            "I don't know the timezone {name}. Use an IANA name such as Europe/Berlin, "
+            "America/New_York or Pacific/Auckland.",
+            name=_quote(name),
+        )
+    )
 
 
 def suggest_timezones(query: str, limit: int = 25) -> list[str]:
@@ -218,7 +229,7 @@ def parse_duration(text: str, *, maximum: timedelta = MAX_DURATION) -> timedelta
         raise InvalidInput(_("A duration must be longer than zero. {examples}", examples=_DURATION_EXAMPLES))
     if seconds > maximum.total_seconds():
         raise InvalidInput(
-            _("That is longer than {longest}: please choose a shorter one.", longest=format_duration(maximum))
+            _("That is longer than {longest}: please choose a shorter one.", longest=Duration(maximum))
         )
     return timedelta(seconds=round(seconds))
 
@@ -245,7 +256,10 @@ def parse_time_of_day(text: str) -> time:
         hour = hour % 12 + (12 if match[3] == "p" else 0)
     if hour > 23 or minute > 59:
         raise InvalidInput(
-            f"{_quote(text)} isn't a time of day: hours go 0–23 and minutes 0–59 (e.g. 09:00, 17:30, 5pm)."
+            _(
+                "{text} isn't a time of day: hours go 0–23 and minutes 0–59 (e.g. 09:00, 17:30, 5pm).",
+                text=_quote(text),
+            )
         )
     return time(hour, minute)
 
@@ -313,12 +327,18 @@ def parse_when(
         ) from None
     if moment <= now:
         raise InvalidInput(
-            f"That time is in the past ({discord_timestamp(moment)}). Choose a time in the future."
+            _(
+                "That time is in the past ({moment}). Choose a time in the future.",
+                moment=discord_timestamp(moment),
+            )
         )
     if moment - now > horizon:
         raise InvalidInput(
-            f"That is more than {format_duration(horizon)} ahead ({discord_timestamp(moment)}). "
-            "Choose an earlier time."
+            _(
+                "That is more than {longest} ahead ({moment}). Choose an earlier time.",
+                longest=Duration(horizon),
+                moment=discord_timestamp(moment),
+            )
         )
     return moment.astimezone(UTC)
 
@@ -484,28 +504,47 @@ def check_minimum(
     min_duration: timedelta = timedelta(0),
     min_working_days: int = 0,
     tz: ZoneInfo,
-    subject: str = "This decision",
+    subject: str | Text | None = None,
 ) -> None:
     """Refuse a closing time sooner than the minimums, naming the earliest acceptable one.
 
-    ``subject`` starts the message, e.g. "A significant decision stays open at least 3 working days
-    (Monday–Friday): choose a closing time at <t:…:f> or later."
+    ``subject`` (a Text, said in the reader's language; "This decision" by default) starts the message,
+    e.g. "A significant decision stays open at least 3 working days (Monday–Friday): choose a closing time
+    at <t:…:f> or later."
     """
     _require_aware(closes, "closes")
     earliest = earliest_close(opens, min_duration=min_duration, min_working_days=min_working_days, tz=tz)
     if closes >= earliest:
         return
-    rules = []
-    if min_working_days > 0:
-        rules.append(f"{_plural(min_working_days, 'working day')} (Monday–Friday)")
-    if min_duration > timedelta(0):
-        rules.append(format_duration(min_duration))
     # Discord shows minutes only: round up, or a member who picks the minute shown would be refused again.
-    shown = _round_up_to_minute(earliest)
-    raise InvalidInput(
-        f"{subject} stays open at least {' and '.join(rules)}: "
-        f"choose a closing time at {discord_timestamp(shown)} or later."
-    )
+    said = {
+        "subject": _("This decision") if subject is None else subject,
+        "moment": discord_timestamp(_round_up_to_minute(earliest)),
+        "duration": Duration(min_duration),
+    }
+    if min_working_days > 0 and min_duration > timedelta(0):
+        refusal = _n(
+            "{subject} stays open at least {count} working day (Monday–Friday) and {duration}: "
+            "choose a closing time at {moment} or later.",
+            "{subject} stays open at least {count} working days (Monday–Friday) and {duration}: "
+            "choose a closing time at {moment} or later.",
+            min_working_days,
+            **said,
+        )
+    elif min_working_days > 0:
+        refusal = _n(
+            "{subject} stays open at least {count} working day (Monday–Friday): "
+            "choose a closing time at {moment} or later.",
+            "{subject} stays open at least {count} working days (Monday–Friday): "
+            "choose a closing time at {moment} or later.",
+            min_working_days,
+            **said,
+        )
+    else:
+        refusal = _(
+            "{subject} stays open at least {duration}: choose a closing time at {moment} or later.", **said
+        )
+    raise InvalidInput(refusal)
 
 
 # --- helpers -------------------------------------------------------------------------------------------
@@ -537,3 +576,21 @@ def _quote(text: str, limit: int = 40) -> str:
 
 def _plural(amount: int, unit: str) -> str:
     return f"{amount} {unit}" if amount == 1 else f"{amount} {unit}s"
+
+
+@dataclass(frozen=True)
+class _Alternatives:
+    """Names (timezones) as a placeholder's value, joined by the language's "or" (CLDR: "A, B or C",
+    "A, B o C", "A, B oder C")."""
+
+    names: tuple[str, ...]
+
+    def render(self, language: str) -> str:
+        from babel.lists import format_list
+
+        if language_of(language) == SOURCE:  # as it always read: "A or B or C"
+            return " or ".join(self.names)
+        return str(format_list(list(self.names), style="or", locale=babel_locale(language_of(language))))
+
+    def __str__(self) -> str:
+        return self.render(SOURCE)

@@ -31,6 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from governance import audit
 from governance.coop import locked_settings, settings_in
 from governance.errors import InvalidInput, NotFound
+from governance.i18n import _, _n
 from governance.limits import HOUR, UNLIMITED, Limits, enforce
 from governance.outbound import Outbound
 from governance.permissions import Actor, require_moderator
@@ -113,7 +114,7 @@ async def add_webhook(
     chosen = sorted(set(events or EVENTS.values()))
     unknown = [name for name in chosen if name not in EVENTS.values()]
     if unknown or not chosen:
-        raise InvalidInput(f"Events are: {', '.join(sorted(EVENTS.values()))}.")
+        raise InvalidInput(_("Events are: {events}.", events=", ".join(sorted(EVENTS.values()))))
     secret = secrets.token_hex(32)
     async with db.write() as session:
         settings = await locked_settings(session, guild_id, now)
@@ -126,7 +127,7 @@ async def add_webhook(
             )
         ).one()
         if count >= MAX_WEBHOOKS:
-            raise InvalidInput(f"A server can have {MAX_WEBHOOKS} webhooks: remove one first.")
+            raise InvalidInput(_("A server can have {limit} webhooks: remove one first.", limit=MAX_WEBHOOKS))
         # Start after the newest event: a new webhook hears what happens from now on, not the history.
         newest = (
             await session.exec(select(func.max(AuditEvent.id)).where(AuditEvent.guild_id == guild_id))
@@ -165,7 +166,7 @@ async def _active_webhook(session: AsyncSession, guild_id: int, webhook_id: int)
         )
     ).first()
     if webhook is None:
-        raise NotFound(f"There is no webhook #{webhook_id} in this server.")
+        raise NotFound(_("There is no webhook #{number} in this server.", number=webhook_id))
     return webhook
 
 
@@ -315,7 +316,11 @@ async def queue_test_event(
             allowed=limits.webhook_tests_per_hour,
             window=HOUR,
             now=now,
-            refusal=f"Webhooks were tested {limits.webhook_tests_per_hour} times in the last hour.",
+            refusal=_n(
+                "Webhooks were tested {count} time in the last hour.",
+                "Webhooks were tested {count} times in the last hour.",
+                limits.webhook_tests_per_hour,
+            ),
         )
         audit.record(
             session,

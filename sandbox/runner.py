@@ -22,9 +22,9 @@ from bot import CoopBot, create_bot
 from config import Settings
 from governance import coop
 from governance.clock import ManualClock
-from governance.i18n import DISCORD_LOCALES
+from governance.i18n import DISCORD_LOCALES, SOURCE, Text, _, _n, babel_locale, language_of
 from governance.permissions import Actor
-from governance.timeparse import discord_timestamp, format_duration, parse_duration
+from governance.timeparse import Duration, discord_timestamp, parse_duration
 
 if TYPE_CHECKING:
     import simcord
@@ -34,13 +34,13 @@ from sandbox.world import (
     BOT_NAME,
     CHANNEL_NAME,
     GUILD_NAME,
-    INTRO,
     NEIGHBOUR_NAME,
     NEWCOMER,
     PEOPLE,
     World,
     _name_the_bot,
     build_world,
+    intro,
     standing,
     world_ids,
 )
@@ -71,10 +71,11 @@ class Options:
 class Sandbox(Seeding):
     def __init__(self, options: Options) -> None:
         self.options = options
+        self.language = options.language or SOURCE  # what the sandbox says, and the demo's contents
         self.paths = Paths(options.data_dir)
         self._unspeak: Callable[[], None] | None = None
         self.out = options.out or sys.stdout
-        self.notes: list[str] = []  # told in the banner
+        self.notes: list[str] = []  # told in the banner (in the sandbox's language)
         self.seeded: list[str] = []
         self._advances: asyncio.Queue[timedelta] = asyncio.Queue()
         self._planned: datetime | None = None  # where time will be once queued advances are done
@@ -102,18 +103,30 @@ class Sandbox(Seeding):
         if state is None and not has_database:
             return None, True
         if state is None or not has_database:
-            missing = "its state file sandbox.json" if state is None else "its database sandbox.db"
-            self.notes.append(
-                f"{self.paths.data_dir} had a sandbox without {missing}, so it starts afresh "
-                "(the old files are kept with .old added)."
-            )
+            if state is None:
+                note = _(
+                    "{folder} had a sandbox without its state file sandbox.json, so it starts afresh "
+                    "(the old files are kept with .old added).",
+                    folder=str(self.paths.data_dir),
+                )
+            else:
+                note = _(
+                    "{folder} had a sandbox without its database sandbox.db, so it starts afresh "
+                    "(the old files are kept with .old added).",
+                    folder=str(self.paths.data_dir),
+                )
+            self.notes.append(self._say(note))
             self.paths.reset(keep_old=True)
             return None, True
         if state.world != world_ids():
             self.notes.append(
-                "This SimCord builds the demo world with other ids than the saved sandbox refers to "
-                "(was SimCord upgraded?), so the sandbox starts afresh; the old database is kept as "
-                "sandbox.db.old."
+                self._say(
+                    _(
+                        "This SimCord builds the demo world with other ids than the saved sandbox refers to "
+                        "(was SimCord upgraded?), so the sandbox starts afresh; the old database is kept as "
+                        "sandbox.db.old."
+                    )
+                )
             )
             self.paths.reset(keep_old=True)
             return None, True
@@ -149,7 +162,7 @@ class Sandbox(Seeding):
         # No one at all in the server is not a state the sandbox can be left in: then, the starting roles.
         roles_held = state.roles_held if state and state.roles_held else None
         self._newcomer_to_join = fresh
-        self.world = build_world(self.env, roles_held, newcomer_later=fresh)
+        self.world = build_world(self.env, roles_held, newcomer_later=fresh, language=self.language)
         self.state = State(now=start, world=self.world.ids(), roles_held=state.roles_held if state else {})
         started = False
         try:
@@ -175,9 +188,14 @@ class Sandbox(Seeding):
                 was = self.clock.now()
                 await self._advance(self.options.advance)
                 self.notes.append(
-                    f"Time moved forward {format_duration(self.options.advance)} "
-                    f"(from {was:%a %d %b %H:%M}): what came due was done, each at its own time, and is "
-                    "summed up in the channel."
+                    self._say(
+                        _(
+                            "Time moved forward {duration} (from {moment}): what came due was done, each at "
+                            "its own time, and is summed up in the channel.",
+                            duration=Duration(self.options.advance),
+                            moment=_Moment(was, year=False),
+                        )
+                    )
                 )
             else:
                 await self._run_due()
@@ -231,12 +249,18 @@ class Sandbox(Seeding):
         assert isinstance(channel, discord.TextChannel)
         return channel
 
+    def _say(self, text: Text) -> str:
+        """What the sandbox says (its notes, summaries and its own posts), in its language."""
+        return text.render(self.language)
+
     async def _post_intro(self, *, resumed: bool) -> None:
-        text = INTRO.format(people=await self._who_is_who())
+        text = self._say(intro(await self._who_is_who()))
         if resumed:
-            text += (
-                "\n-# Resumed from the saved sandbox: the channel's history is not kept between runs, "
-                "so the open proposals are posted again below."
+            text += "\n-# " + self._say(
+                _(
+                    "Resumed from the saved sandbox: the channel's history is not kept between runs, "
+                    "so the open proposals are posted again below."
+                )
             )
         await self._channel().send(text, allowed_mentions=discord.AllowedMentions.none())
 
@@ -284,9 +308,15 @@ class Sandbox(Seeding):
         if self._planned is not None and self._planned <= self.clock.now():
             self._planned = None
         if crowded:
+            crowding = _n(
+                "🧪 *Sandbox: more than {count} moment came due in this advance; what came due after "
+                "the first was done together at its end, so it says it is late.*",
+                "🧪 *Sandbox: more than {count} moments came due in this advance; what came due after "
+                "the {count}th was done together at its end, so it says it is late.*",
+                MAX_STEPS,
+            )
             await self._channel().send(
-                f"🧪 *Sandbox: more than {MAX_STEPS} moments came due in this advance; what came due after "
-                f"the {MAX_STEPS}th was done together at its end, so it says it is late.*",
+                self._say(crowding),
                 allowed_mentions=discord.AllowedMentions.none(),
             )
         await self._relay(before)
@@ -323,15 +353,24 @@ class Sandbox(Seeding):
         if neighbour is not None:  # the network's other server first: nothing else on the page shows it
             where = f"{NEIGHBOUR_NAME} #{CHANNEL_NAME}"
             places += [(where, neighbour.channel)]
-            places += [(f"{where}, thread “{thread.name}”", thread) for thread in neighbour.channel.threads]
-        places += [(f"thread “{thread.name}”", thread) for thread in self.world.channel.threads]
+            places += [
+                (self._say(_("{place}, thread “{thread}”", place=where, thread=thread.name)), thread)
+                for thread in neighbour.channel.threads
+            ]
+        places += [
+            (self._say(_("thread “{thread}”", thread=thread.name)), thread)
+            for thread in self.world.channel.threads
+        ]
         names = {spec.key: spec.name for spec in PEOPLE}
-        places += [(f"DM to {names[key]}", user.dm_channel) for key, user in self.world.users.items()]
+        places += [
+            (self._say(_("DM to {person}", person=names[key])), user.dm_channel)
+            for key, user in self.world.users.items()
+        ]
         found: dict[int, tuple[str, dict[int, str]]] = {}
         for name, channel in places:
             found[channel.id] = (
                 name,
-                {m.id: _gist(m) for m in channel.history() if m.author.id == bot_id},
+                {m.id: _gist(m, self.language) for m in channel.history() if m.author.id == bot_id},
             )
         return found
 
@@ -345,13 +384,17 @@ class Sandbox(Seeding):
             ]
         if not lines:
             return
-        body = (
-            "🧪 *Sandbox: meanwhile, in threads and DMs, and in the network's other server (this page shows "
-            "only #coop):*"
+        body = self._say(
+            _(
+                "🧪 *Sandbox: meanwhile, in threads and DMs, and in the network's other server (this page "
+                "shows only #{channel}):*",
+                channel=CHANNEL_NAME,
+            )
         )
         for index, line in enumerate(lines):
             if len(body) + len(line) + 40 > RELAY_LIMIT:
-                body += f"\n> …and {len(lines) - index} more"
+                left = len(lines) - index
+                body += "\n> " + self._say(_n("…and {count} more", "…and {count} more", left))
                 break
             body += "\n" + line
         await self._channel().send(body, allowed_mentions=discord.AllowedMentions.none())
@@ -386,12 +429,11 @@ class Sandbox(Seeding):
             raise
         finally:
             self.preview = None
-        print(
-            "\ncoopbot sandbox stopped. Everything is kept in "
-            f"{self.paths.data_dir} (start afresh with --fresh).",
-            file=self.out,
-            flush=True,
+        stopped = _(
+            "coopbot sandbox stopped. Everything is kept in {folder} (start afresh with --fresh).",
+            folder=str(self.paths.data_dir),
         )
+        print("\n" + self._say(stopped), file=self.out, flush=True)
         return 0
 
     async def _supervise(self, preview: simcord.Preview) -> None:
@@ -418,26 +460,47 @@ class Sandbox(Seeding):
         self._stop.set()
 
     def _banner(self, url: str, people: str) -> None:
+        say = self._say
+        page, time, data, act_as, not_loaded = (
+            say(_("Open this page:")),
+            say(_("Sandbox time:")),
+            say(_("Data:")),
+            say(_("Act as:")),
+            say(_("Not loaded:")),
+        )
+        width = max(len(label) for label in (page, time, data, act_as, not_loaded)) + 2  # values in a column
         lines = [
             "",
-            f"coopbot sandbox: {GUILD_NAME}, a demo cooperative in a simulated Discord (no token; nothing "
-            "leaves this computer but the calls to webhooks you add).",
+            say(
+                _(
+                    "coopbot sandbox: {cooperative}, a demo cooperative in a simulated Discord (no token; "
+                    "nothing leaves this computer but the calls to webhooks you add).",
+                    cooperative=GUILD_NAME,
+                )
+            ),
             "",
-            f"  Open this page:  {url}",
-            "  (the address is the key to the sandbox: anyone who has it can act in it)",
+            f"  {page:<{width}}{url}",
+            "  " + say(_("(the address is the key to the sandbox: anyone who has it can act in it)")),
             "",
-            f"  Sandbox time:    {self.clock.now():%a %d %b %Y %H:%M} UTC: it moves only with "
-            "/sandbox advance duration:1d, or --advance 1d at start",
-            f"  Data:            {self.paths.database} (start afresh with --fresh)",
-            f"  Act as:          {people}",
+            f"  {time:<{width}}"
+            + say(
+                _(
+                    "{moment} UTC: it moves only with /sandbox advance duration:1d, or --advance 1d at start",
+                    moment=_Moment(self.clock.now()),
+                )
+            ),
+            f"  {data:<{width}}"
+            + say(_("{path} (start afresh with --fresh)", path=str(self.paths.database))),
+            f"  {act_as:<{width}}{people}",
         ]
         if self.bot.failed_extensions:
-            lines.append(f"  Not loaded:      {', '.join(sorted(self.bot.failed_extensions))} (see the log)")
+            failed = ", ".join(sorted(self.bot.failed_extensions))
+            lines.append(f"  {not_loaded:<{width}}" + say(_("{extensions} (see the log)", extensions=failed)))
         if self.seeded:
-            lines.append("  Set up:")
+            lines.append("  " + say(_("Set up:")))
             lines += [f"    - {item}" for item in self.seeded]
-        lines += [f"  Note: {note}" for note in self.notes]
-        lines += ["", "  Stop with Ctrl-C.", ""]
+        lines += ["  " + say(_("Note: {note}", note=note)) for note in self.notes]
+        lines += ["", "  " + say(_("Stop with Ctrl-C.")), ""]
         print("\n".join(lines), file=self.out, flush=True)
 
     # --- persistence ------------------------------------------------------------------------------
@@ -469,7 +532,8 @@ class Sandbox(Seeding):
             role_ids = held.get(str(self.world.users[spec.key].id))
             if role_ids is None and not (spec.key == NEWCOMER and self._newcomer_to_join):
                 continue  # left the server
-            people.append(f"{spec.name} ({standing(role_keys[role] for role in role_ids or [])})")
+            described = standing((role_keys[role] for role in role_ids or []), self.language)
+            people.append(f"{spec.name} ({described})")
         return ", ".join(people)
 
     def _remember_roles(self) -> None:
@@ -488,12 +552,35 @@ class Sandbox(Seeding):
         self.state.save(self.paths.state)
 
 
-def _gist(message: discord.Message) -> str:
+def _gist(message: discord.Message, language: str = SOURCE) -> str:
     """A message's text on one line (an embed's title when it has no text)."""
     text = message.content
     if not text and message.embeds:
-        text = message.embeds[0].title or message.embeds[0].description or "(an embed)"
+        text = message.embeds[0].title or message.embeds[0].description or _("(an embed)").render(language)
     return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class _Moment:
+    """A moment of the sandbox's time, in UTC, for its notes and banner: "Tue 01 Dec 2026 09:00" in
+    English, each language's own way otherwise ("mar, 1 dic 2026, 9:00")."""
+
+    moment: datetime
+    year: bool = True
+
+    def render(self, language: str) -> str:
+        language = language_of(language)
+        if language == SOURCE:
+            return f"{self.moment:%a %d %b %Y %H:%M}" if self.year else f"{self.moment:%a %d %b %H:%M}"
+        from babel.dates import format_skeleton, get_datetime_format
+
+        locale = babel_locale(language)
+        day = format_skeleton("yMMMEd" if self.year else "MMMEd", self.moment, tzinfo=UTC, locale=locale)
+        time = format_skeleton("Hm", self.moment, tzinfo=UTC, locale=locale)
+        return str(get_datetime_format("medium", locale=locale)).replace("{1}", day).replace("{0}", time)
+
+    def __str__(self) -> str:
+        return self.render(SOURCE)
 
 
 def _clip(text: str, limit: int) -> str:
@@ -536,9 +623,15 @@ def sandbox_commands(sandbox: Sandbox) -> app_commands.Group:
         """Move the sandbox's time forward: closings and reminders that come due happen."""
         delta = parse_duration(duration, maximum=MAX_ADVANCE)
         target = sandbox.request_advance(delta)
+        moved = _(
+            "⏩ {person} moves the sandbox's time forward {duration}, to {moment}. What comes due shows up "
+            "here in a moment.",
+            person=interaction.user.mention,
+            duration=Duration(delta),
+            moment=discord_timestamp(target, "f"),
+        )
         await interaction.response.send_message(
-            f"⏩ {interaction.user.mention} moves the sandbox's time forward {format_duration(delta)}, to "
-            f"{discord_timestamp(target, 'f')}. What comes due shows up here in a moment.",
+            sandbox._say(moved),  # a post in the channel: in the cooperative's (the sandbox's) language
             allowed_mentions=discord.AllowedMentions.none(),
         )
 

@@ -7,35 +7,45 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot import CoopBot
 from governance import coop, decisions, proposing, voting
 from governance.clock import ManualClock
+from governance.decision_types import get_type
+from governance.i18n import N_, Lowered, Text, Translated, _, _n, babel_locale, translate
+from governance.money import Money
 from governance.permissions import Actor
+from governance.timeparse import Duration
 
 if TYPE_CHECKING:
     import simcord
 from sandbox.state import Paths, SandboxError
 from sandbox.world import (
     CHANNEL_NAME,
-    CHARTER,
     CURRENCY,
+    FUND,
     GUILD_NAME,
     NEIGHBOUR_NAME,
     NETWORK_NAME,
     NEWCOMER,
     PEOPLE,
+    ROLES,
     TIMEZONE,
     World,
+    charter,
 )
 
 log = logging.getLogger("coopbot.sandbox")
 
 
 class Seeding:
-    """The demo's contents: a mixin of Sandbox, which gives it the bot, the world, the clock and its notes."""
+    """The demo's contents: a mixin of Sandbox, which gives it the bot, the world, the clock and its notes.
+    The contents are made in the sandbox's language (``language``), as a cooperative that speaks it would
+    write them; people's names and the cooperatives' and network's names stay as they are."""
 
+    language: str
     bot: CoopBot
     env: simcord.Env
     world: World
@@ -47,6 +57,12 @@ class Seeding:
 
     async def _run_due(self) -> None:
         raise NotImplementedError
+
+    def _say(self, text: Text) -> str:
+        raise NotImplementedError
+
+    def _fund_name(self) -> str:
+        return translate(FUND, self.language)
 
     async def _seed(self) -> None:
         """The demo cooperative, through the governance layer and the bot's own posting code."""
@@ -72,43 +88,68 @@ class Seeding:
             ),
             now=now,
         )
+        member, contributor, steward, treasurer = (Translated(spec.name) for spec in ROLES)
         self.seeded.append(
-            f"the cooperative {GUILD_NAME}: #{CHANNEL_NAME} as governance, welcome and funds channel; roles "
-            f"Member, Contributor, Steward (moderators), Treasurer; {TIMEZONE}, {CURRENCY}"
+            self._say(
+                _(
+                    "the cooperative {cooperative}: #{channel} as governance, welcome and funds channel; "
+                    "roles {member}, {contributor}, {steward} (moderators), {treasurer}; {timezone}, "
+                    "{currency}",
+                    cooperative=GUILD_NAME,
+                    channel=CHANNEL_NAME,
+                    member=member,
+                    contributor=contributor,
+                    steward=steward,
+                    treasurer=treasurer,
+                    timezone=TIMEZONE,
+                    currency=CURRENCY,
+                )
+            )
         )
-        await self._seed_step("charter", self._seed_charter)
-        await self._seed_step("fund", self._seed_fund)
-        await self._seed_step("proposal", self._seed_proposal)
-        await self._seed_step("funding request", self._seed_request)
-        await self._seed_step("funding round", self._seed_round)
-        await self._seed_step("network", self._seed_network)
-        await self._seed_step("newcomer", self._seed_newcomer)
+        await self._seed_step(N_("charter"), self._seed_charter)
+        await self._seed_step(N_("fund"), self._seed_fund)
+        await self._seed_step(N_("proposal"), self._seed_proposal)
+        await self._seed_step(N_("funding request"), self._seed_request)
+        await self._seed_step(N_("funding round"), self._seed_round)
+        await self._seed_step(N_("network"), self._seed_network)
+        await self._seed_step(N_("newcomer"), self._seed_newcomer)
 
-    async def _seed_step(self, name: str, step: Callable[[], Awaitable[str | None]]) -> None:
-        """One part of the demo. A part whose feature is not there (yet) is left out and said so."""
+    async def _seed_step(self, name: str, step: Callable[[], Awaitable[Text | None]]) -> None:
+        """One part of the demo (`name` marked with N_). A part whose feature is not there (yet) is left out
+        and said so."""
         try:
             done = await step()
         except Exception as error:
             log.warning("Sandbox demo: could not seed the %s", name, exc_info=True)
-            self.seeded.append(f"{name}: NOT seeded ({error.__class__.__name__}: {error})")
+            why = f"{error.__class__.__name__}: {error}"  # for whoever develops coopbot: as it is
+            self.seeded.append(self._say(_("{part}: NOT seeded ({error})", part=Translated(name), error=why)))
             return
         if done:
-            self.seeded.append(done)
+            self.seeded.append(self._say(done))
 
-    async def _seed_charter(self) -> str:
+    async def _seed_charter(self) -> Text:
         try:
             from governance import membership
         except ImportError:
-            return "charter: not seeded (governance.membership is not there)"
+            return _(
+                "{part}: not seeded ({module} is not there)",
+                part=Translated(N_("charter")),
+                module="governance.membership",
+            )
         if not hasattr(membership, "set_charter"):
-            return "charter: not seeded (governance.membership has no set_charter)"
+            return _(
+                "{part}: not seeded ({module} has no {function})",
+                part=Translated(N_("charter")),
+                module="governance.membership",
+                function="set_charter",
+            )
         now = self.clock.now()
         database = self.bot.database
         await membership.set_charter(
             database,
             guild_id=self.world.guild.id,
             actor=self.world.actor("moderator"),
-            text=CHARTER,
+            text=self._say(charter()),
             version=1,
             now=now,
         )
@@ -134,19 +175,37 @@ class Seeding:
                     guild_id=self.world.guild.id,
                     user_id=user_id,
                     draft=membership.ProfileDraft(
-                        display_name=spec.name, what_they_do=spec.does, skills=spec.skills, timezone=TIMEZONE
+                        display_name=spec.name,
+                        what_they_do=translate(spec.does, self.language),
+                        skills=translate(spec.skills, self.language),
+                        timezone=TIMEZONE,
                     ),
                     standing=MemberStatus.MEMBER,
                     now=now,
                 )
-        profiles = " with their profiles" if hasattr(membership, "save_profile") else ""
-        return f"a charter (version 1), agreed by the {agreed} members{profiles}"
+        if hasattr(membership, "save_profile"):
+            return _n(
+                "a charter (version {version}), agreed by the {count} member with their profiles",
+                "a charter (version {version}), agreed by the {count} members with their profiles",
+                agreed,
+                version=1,
+            )
+        return _n(
+            "a charter (version {version}), agreed by the {count} member",
+            "a charter (version {version}), agreed by the {count} members",
+            agreed,
+            version=1,
+        )
 
-    async def _seed_fund(self) -> str:
+    async def _seed_fund(self) -> Text:
         try:
             from governance import funds
         except ImportError:
-            return "fund: not seeded (governance.funds is not there)"
+            return _(
+                "{part}: not seeded ({module} is not there)",
+                part=Translated(N_("fund")),
+                module="governance.funds",
+            )
         now = self.clock.now()
         database = self.bot.database
         guild_id = self.world.guild.id
@@ -155,13 +214,19 @@ class Seeding:
             guild_id=guild_id,
             actor=self.world.actor("treasurer"),
             draft=funds.FundDraft(
-                name="Commons",
-                description="Our shared pot: tools, workshops and gatherings. Members put in monthly.",
+                name=self._fund_name(),
+                description=self._say(
+                    _("Our shared pot: tools, workshops and gatherings. Members put in monthly.")
+                ),
             ),
             now=now,
         )
         assert fund.id is not None
         confirmed = {"treasurer": "250", "bea": "200", "caleb": "150", "dina": "120", "emeka": "80"}
+        from babel.dates import format_date
+
+        month = format_date(now, "MMMM", locale=babel_locale(self.language))
+        note = self._say(_("{month} contribution", month=month))
         for number, (key, amount) in enumerate(confirmed.items(), start=1):
             await funds.record_contribution(
                 database,
@@ -172,12 +237,15 @@ class Seeding:
                 idempotency_key=f"sandbox-seed-{number}",
                 now=now,
                 member_id=self.world.users[key].id,
-                note=f"{now:%B} contribution",
+                note=note,
             )
         total = sum(int(amount) for amount in confirmed.values())
-        text = (
-            f"the fund Commons: {len(confirmed)} contributions confirmed by the treasurer "
-            f"({CURRENCY} {total}.00)"
+        text = _n(
+            "the fund {fund}: {count} contribution confirmed by the treasurer ({total})",
+            "the fund {fund}: {count} contributions confirmed by the treasurer ({total})",
+            len(confirmed),
+            fund=Translated(FUND),
+            total=Money(total * 100, CURRENCY),
         )
         # One contribution waits for the treasurer: made through /fund contribute itself, so that its
         # notice with the treasurer's buttons is in the channel.
@@ -185,11 +253,20 @@ class Seeding:
         if "fund contribute" in farah.available_commands(self.world.channel):
             posted = len(self.world.channel.history())
             await farah.slash(
-                self.world.channel, "fund contribute", fund="Commons", amount="60", note="Bank transfer"
+                self.world.channel,
+                "fund contribute",
+                fund=self._fund_name(),
+                amount="60",
+                note=self._say(_("Bank transfer")),
             )
             if len(self.world.channel.history()) == posted:
                 raise SandboxError("/fund contribute posted no notice for the treasurer")
-            text += f", and 1 of {CURRENCY} 60.00 by Farah waiting for the treasurer (/fund contribute)"
+            text = _(
+                "{contributions}, and 1 of {amount} by {person} waiting for the treasurer (/fund contribute)",
+                contributions=text,
+                amount=Money(6000, CURRENCY),
+                person="Farah",
+            )
         return text
 
     def _proposals(self) -> Any:
@@ -200,7 +277,7 @@ class Seeding:
             raise SandboxError("the proposals extension did not load")
         return cog
 
-    async def _seed_proposal(self) -> str:
+    async def _seed_proposal(self) -> Text:
         now = self.clock.now()
         database = self.bot.database
         guild_id = self.world.guild.id
@@ -209,11 +286,14 @@ class Seeding:
             guild_id=guild_id,
             actor=self.world.actor("moderator"),
             draft=proposing.ProposalDraft(
-                title="Meet in person on the first Thursday of every month",
-                details=(
-                    "Our online calls work, but we miss each other. Proposal: a shared dinner and work "
-                    "session on the first Thursday of each month, at the Harbour Street workshop, "
-                    "from 5 pm. Costs come out of the Commons fund (about NZD 120 a month)."
+                title=self._say(_("Meet in person on the first Thursday of every month")),
+                details=self._say(
+                    _(
+                        "Our online calls work, but we miss each other. Proposal: a shared dinner and work "
+                        "session on the first Thursday of each month, at the Harbour Street workshop, "
+                        "from 5 pm. Costs come out of the {fund} fund (about NZD 120 a month).",
+                        fund=Translated(FUND),
+                    )
                 ),
                 kind="consensus",
                 closes="1w",
@@ -233,25 +313,43 @@ class Seeding:
             )
         if await self._proposals().post_decision(decision) is None:
             raise SandboxError("the proposal could not be posted")
-        return f"proposal #{decision.id} (consensus, open a week) with {len(votes)} votes"
+        return _n(
+            "proposal #{number} ({type}, open {duration}) with {count} vote",
+            "proposal #{number} ({type}, open {duration}) with {count} votes",
+            len(votes),
+            number=decision.id,
+            type=Lowered(get_type("consensus").label),
+            duration=_("a week"),
+        )
 
-    async def _seed_request(self) -> str:
+    async def _seed_request(self) -> Text:
         try:
             from governance import funds
         except ImportError:
-            return "funding request: not seeded (governance.funds is not there)"
+            return _(
+                "{part}: not seeded ({module} is not there)",
+                part=Translated(N_("funding request")),
+                module="governance.funds",
+            )
         now = self.clock.now()
         receipt = await funds.request_funds(
             self.bot.database,
             guild_id=self.world.guild.id,
-            fund="Commons",
+            fund=self._fund_name(),
             actor=self.world.actor("emeka"),
             amount_min="300",
-            purpose="A laptop for the newcomers' workshops",
-            details="A second-hand laptop that stays at the workshop, for people who join without one.",
+            purpose=self._say(_("A laptop for the newcomers' workshops")),
+            details=self._say(
+                _("A second-hand laptop that stays at the workshop, for people who join without one.")
+            ),
             now=now,
         )
-        text = f"funding request #{receipt.request.id} from Emeka for {CURRENCY} 300.00"
+        text = _(
+            "funding request #{number} from {person} for {amount}",
+            number=receipt.request.id,
+            person="Emeka",
+            amount=Money(30000, CURRENCY),
+        )
         if receipt.decision is not None:
             assert receipt.decision.id is not None
             await voting.cast_vote(
@@ -264,10 +362,17 @@ class Seeding:
             )
             if await self._proposals().post_decision(receipt.decision) is None:
                 raise SandboxError("the request's proposal could not be posted")
-            text += f", decided by proposal #{receipt.decision.id} ({receipt.decision.kind}, 1 vote)"
+            text = _n(
+                "{request}, decided by proposal #{number} ({type}, {count} vote)",
+                "{request}, decided by proposal #{number} ({type}, {count} votes)",
+                1,
+                request=text,
+                number=receipt.decision.id,
+                type=Lowered(get_type(receipt.decision.kind).label),
+            )
         return text
 
-    async def _seed_round(self) -> str:
+    async def _seed_round(self) -> Text:
         """A funding round in its funding phase, with two buckets posted and some money in one, so that a
         visitor can fund a bucket with its buttons."""
         from cogs.rounds import Rounds
@@ -284,10 +389,18 @@ class Seeding:
             guild_id=guild_id,
             actor=self.world.actor("treasurer"),
             draft=rounds.RoundDraft(
-                title="Workshop round",
-                description="Share NZD 350 from the Commons among the workshop's projects.",
-                guidelines=("Useful to everyone at the workshop", "Done before the summer"),
-                fund="Commons",
+                title=self._say(_("Workshop round")),
+                description=self._say(
+                    _(
+                        "Share NZD 350 from the {fund} among the workshop's projects.",
+                        fund=Translated(FUND),
+                    )
+                ),
+                guidelines=(
+                    self._say(_("Useful to everyone at the workshop")),
+                    self._say(_("Done before the summer")),
+                ),
+                fund=self._fund_name(),
                 pot="350",
                 ideas="0",
                 funding="5d",
@@ -295,9 +408,12 @@ class Seeding:
             now=now,
         )
         round_id = receipt.round.id or 0
+        # A budget's lines are "item: amount" or "item: low to high" (governance.rounds.parse_budget): the
+        # items are said in the sandbox's language, the syntax stays.
+        say = self._say
         ideas = {
-            "caleb": ("A tool wall", "Pegboard: 80 to 120\nHooks: 20"),
-            "dina": ("Gathering kit", "Urn: 60\nMugs: 40 to 60"),
+            "caleb": (say(_("A tool wall")), f"{say(_('Pegboard'))}: 80 to 120\n{say(_('Hooks'))}: 20"),
+            "dina": (say(_("Gathering kit")), f"{say(_('Urn'))}: 60\n{say(_('Mugs'))}: 40 to 60"),
         }
         for key, (title, budget) in ideas.items():
             bucket = await rounds.propose_bucket(
@@ -318,7 +434,9 @@ class Seeding:
                 now=now,
             )
             round_ = await rounds.get_round(database, guild_id, round_id)
-            await cog.post_bucket(bucket, round_, f"💡 A bucket in round #{round_id}.")
+            await cog.post_bucket(
+                bucket, round_, _("A bucket in round #{number}.", number=round_id), emoji="💡"
+            )
         await self._run_due()  # funding opens now: everyone with the member role gets a share
         first = (await rounds.list_buckets(database, guild_id, round_id))[0]
         funded = await rounds.fund_bucket(
@@ -333,12 +451,20 @@ class Seeding:
         await cog.refresh_bucket_post(
             funded.bucket, await rounds.get_round(database, guild_id, round_id), guild_id
         )
-        return (
-            f"funding round #{round_id} (NZD 350, funding open 5 days) with 2 buckets, Bea's 25.00 in the "
-            "first (/round show, the buttons under each bucket)"
+        return _n(
+            "funding round #{number} ({pot}, funding open {duration}) with {count} bucket, "
+            "{person}'s {amount} in the first (/round show, the buttons under each bucket)",
+            "funding round #{number} ({pot}, funding open {duration}) with {count} buckets, "
+            "{person}'s {amount} in the first (/round show, the buttons under each bucket)",
+            len(ideas),
+            number=round_id,
+            pot=Money(35000, CURRENCY),
+            duration=Duration(timedelta(days=5)),
+            amount=Money(2500, CURRENCY),
+            person="Bea",
         )
 
-    async def _seed_network(self) -> str:
+    async def _seed_network(self) -> Text:
         """A network of the demo cooperative and its neighbour (another server): the neighbour joined by its
         members' decision, and a network proposal, counted by person, posted in both."""
         from governance import networks
@@ -367,7 +493,7 @@ class Seeding:
             coop_name=GUILD_NAME,
             actor=ana,
             name=NETWORK_NAME,
-            description="Cooperatives along the coast that share a market stall and a van.",
+            description=self._say(_("Cooperatives along the coast that share a market stall and a van.")),
             now=now,
         )
         invitation = await networks.invite(
@@ -404,8 +530,8 @@ class Seeding:
             actor=neighbour.actor("sol"),
             network_name=None,
             draft=networks.NetworkDraft(
-                title="Share a stall at the Saturday market",
-                details="One stall for both cooperatives, NZD 40 a week, staffed in turns.",
+                title=self._say(_("Share a stall at the Saturday market")),
+                details=self._say(_("One stall for both cooperatives, NZD 40 a week, staffed in turns.")),
                 kind="consent",
                 closes="1w",
             ),
@@ -421,19 +547,29 @@ class Seeding:
             choice="no_objection",
         )
         await self._run_due()  # each cooperative's copy is posted (the outbox), with the network's tally
-        return (
-            f"the network {NETWORK_NAME} with {NEIGHBOUR_NAME}, another server (its posts are summed up in "
-            f"#{CHANNEL_NAME}); network proposal {networks.label(opened.proposal)} (consent, counted by "
-            f"person) is #{held[self.world.guild.id]} here, with Tui's vote from Riverside"
+        return _(
+            "the network {network} with {cooperative}, another server (its posts are summed up in "
+            "#{channel}); network proposal {proposal} ({type}, counted by person) is #{number} here, with "
+            "{person}'s vote from {other}",
+            network=NETWORK_NAME,
+            cooperative=NEIGHBOUR_NAME,
+            channel=CHANNEL_NAME,
+            proposal=networks.label(opened.proposal),
+            type=Lowered(get_type("consent").label),
+            number=held[self.world.guild.id],
+            person="Tui",
+            other="Riverside",
         )
 
-    async def _seed_newcomer(self) -> str:
+    async def _seed_newcomer(self) -> Text:
         """Gus joins now that the bot runs, so the bot sees the join (the welcome, when onboarding is on)."""
         spec = next(spec for spec in PEOPLE if spec.key == NEWCOMER)
-        self.world.members[NEWCOMER] = self.world.guild.add_member(self.world.users[NEWCOMER], nick=spec.nick)
+        self.world.members[NEWCOMER] = self.world.guild.add_member(
+            self.world.users[NEWCOMER], nick=spec.nick(self.language)
+        )
         self._newcomer_to_join = False
         await self.env.settle()
-        return "Gus, a newcomer, joined the server (no role yet)"
+        return _("{person}, a newcomer, joined the server (no role yet)", person=spec.name)
 
     async def _repost_open_decisions(self) -> None:
         """The simulated Discord starts empty: post the open proposals again, with their buttons (the
@@ -451,11 +587,16 @@ class Seeding:
             if await self._proposals().post_decision(decision) is not None:
                 posted += 1
         buckets = await self._repost_open_buckets()
-        self.notes.append(
-            f"Resumed from {self.paths.database}: {posted} open proposal{'s' if posted != 1 else ''} and "
-            f"{buckets} bucket{'s' if buckets != 1 else ''} posted again (the channel's history is not kept "
-            "between runs)."
+        resumed = _n(
+            "Resumed from {path}: {count} open proposal and {buckets} posted again (the channel's history "
+            "is not kept between runs).",
+            "Resumed from {path}: {count} open proposals and {buckets} posted again (the channel's history "
+            "is not kept between runs).",
+            posted,
+            path=str(self.paths.database),
+            buckets=_n("{count} bucket", "{count} buckets", buckets),
         )
+        self.notes.append(self._say(resumed))
 
     async def _repost_open_buckets(self) -> int:
         """The buckets of the open rounds, posted again with their buttons."""
@@ -468,6 +609,8 @@ class Seeding:
         posted = 0
         for bucket in await rounds.list_buckets(self.bot.database, self.world.guild.id):
             round_ = await rounds.get_round(self.bot.database, bucket.guild_id, bucket.round_id)
-            if bucket.status in ("idea", "open") and await cog.post_bucket(bucket, round_, "🪣 A bucket."):
+            if bucket.status in ("idea", "open") and await cog.post_bucket(
+                bucket, round_, _("A bucket."), emoji="🪣"
+            ):
                 posted += 1
         return posted

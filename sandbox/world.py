@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot import INTENTS
+from governance.i18n import N_, SOURCE, Text, Translated, _, translate
 from governance.permissions import Actor
 
 if TYPE_CHECKING:
@@ -24,23 +25,24 @@ GUILD_ID = 1_300_000_000_000_000_001  # pinned; every other id follows from the 
 GUILD_NAME = "Harbour Commons"
 BOT_NAME = "coopbot"
 CHANNEL_NAME = "coop"
-CHANNEL_TOPIC = "Governance, welcome and funds: everything coopbot posts lands here in the sandbox."
+CHANNEL_TOPIC = N_("Governance, welcome and funds: everything coopbot posts lands here in the sandbox.")
 TIMEZONE = "Pacific/Auckland"
 CURRENCY = "NZD"
+FUND = N_("Commons")  # the demo's fund, named in the sandbox's language
 
 
 @dataclass(frozen=True)
 class RoleSpec:
     key: str
-    name: str
+    name: str  # marked with N_: the role is named in the sandbox's language
     colour: int
 
 
 ROLES = (
-    RoleSpec("member", "Member", 0x2ECC71),
-    RoleSpec("contributor", "Contributor", 0x95A5A6),
-    RoleSpec("moderator", "Steward", 0xE67E22),
-    RoleSpec("treasurer", "Treasurer", 0x3498DB),
+    RoleSpec("member", N_("Member"), 0x2ECC71),
+    RoleSpec("contributor", N_("Contributor"), 0x95A5A6),
+    RoleSpec("moderator", N_("Steward"), 0xE67E22),
+    RoleSpec("treasurer", N_("Treasurer"), 0x3498DB),
 )
 
 
@@ -50,27 +52,42 @@ class PersonSpec:
     username: str
     name: str
     roles: tuple[str, ...]
-    label: str = ""  # shown after the name (the page's "Viewing as" list and messages)
+    # Marked with N_, said in the sandbox's language: shown after the name (the page's "Viewing as" list
+    # and messages), and their profile's work and skills.
+    label: str = ""
     does: str = ""
     skills: str = ""
 
-    @property
-    def nick(self) -> str:
-        return f"{self.name} · {self.label}" if self.label else self.name
+    def nick(self, language: str = SOURCE) -> str:
+        return f"{self.name} · {translate(self.label, language)}" if self.label else self.name
 
 
 PEOPLE = (
     PersonSpec(
-        "moderator", "ana", "Ana", ("member", "moderator"), "moderator", "Facilitation", "facilitation, ops"
+        "moderator",
+        "ana",
+        "Ana",
+        ("member", "moderator"),
+        N_("moderator"),
+        N_("Facilitation"),
+        N_("facilitation, ops"),
     ),
     PersonSpec(
-        "treasurer", "tama", "Tama", ("member", "treasurer"), "treasurer", "Bookkeeping", "accounts, xero"
+        "treasurer",
+        "tama",
+        "Tama",
+        ("member", "treasurer"),
+        N_("treasurer"),
+        N_("Bookkeeping"),
+        N_("accounts, xero"),
     ),
-    PersonSpec("bea", "bea", "Bea", ("member",), does="Web developer", skills="python, design"),
-    PersonSpec("caleb", "caleb", "Caleb", ("member",), does="Carpenter", skills="building, tools"),
-    PersonSpec("dina", "dina", "Dina", ("member",), does="Community organiser", skills="events, writing"),
-    PersonSpec("emeka", "emeka", "Emeka", ("member",), does="Teacher", skills="workshops, maths"),
-    PersonSpec("farah", "farah", "Farah", ("member",), does="Illustrator", skills="drawing, print"),
+    PersonSpec("bea", "bea", "Bea", ("member",), does=N_("Web developer"), skills=N_("python, design")),
+    PersonSpec("caleb", "caleb", "Caleb", ("member",), does=N_("Carpenter"), skills=N_("building, tools")),
+    PersonSpec(
+        "dina", "dina", "Dina", ("member",), does=N_("Community organiser"), skills=N_("events, writing")
+    ),
+    PersonSpec("emeka", "emeka", "Emeka", ("member",), does=N_("Teacher"), skills=N_("workshops, maths")),
+    PersonSpec("farah", "farah", "Farah", ("member",), does=N_("Illustrator"), skills=N_("drawing, print")),
     PersonSpec("newcomer", "gus", "Gus", ()),
 )
 NEWCOMER = "newcomer"
@@ -81,35 +98,58 @@ NEIGHBOUR_ID = 1_300_000_000_000_000_777
 NEIGHBOUR_NAME = "Riverside Makers"
 NETWORK_NAME = "Coast Network"
 NEIGHBOURS = (
-    PersonSpec("rangi", "rangi", "Rangi", ("member", "moderator"), "moderator", "Boat builder"),
-    PersonSpec("sol", "sol", "Sol", ("member",), does="Weaver"),
-    PersonSpec("tui", "tui", "Tui", ("member",), does="Potter"),
-)
-
-CHARTER = """\
-1. We decide together: every member has a voice, and objections are heard before we act.
-2. We share what we earn: members pool part of their income in the Commons fund.
-3. We are open: decisions, money and their reasons are on record for every member.
-4. We look after each other and the people who join us."""
-
-INTRO = (
-    "👋 **Welcome to the coopbot sandbox**: a simulated Discord on your computer, with the real bot.\n"
-    "Choose who you are under **Viewing as**: {people}. Then type `/` below to run a command: "
-    "`/proposal new`, `/proposal list`, `/decisions`, `/fund show fund:Commons`, `/network show`, "
-    "`/coop settings`… and use the buttons.\n"
-    "Time stands still here: `/sandbox advance duration:3d` moves it forward, and what comes due on the way "
-    "(closings, reminders) happens at its own time. Threads and DMs are not shown in this page."
+    PersonSpec("rangi", "rangi", "Rangi", ("member", "moderator"), N_("moderator"), N_("Boat builder")),
+    PersonSpec("sol", "sol", "Sol", ("member",), does=N_("Weaver")),
+    PersonSpec("tui", "tui", "Tui", ("member",), does=N_("Potter")),
 )
 
 
-def standing(roles: Iterable[str]) -> str:
-    """How the demo describes someone holding these roles (RoleSpec keys): their office, else member,
-    contributor or, with no role, newcomer."""
+def charter() -> Text:
+    """The demo cooperative's charter."""
+    return _(
+        "1. We decide together: every member has a voice, and objections are heard before we act.\n"
+        "2. We share what we earn: members pool part of their income in the {fund} fund.\n"
+        "3. We are open: decisions, money and their reasons are on record for every member.\n"
+        "4. We look after each other and the people who join us.",
+        fund=Translated(FUND),
+    )
+
+
+def intro(people: str) -> Text:
+    """The sandbox's first message in the channel, with who is who ("Ana (moderator), ...")."""
+    return _(
+        "👋 **Welcome to the coopbot sandbox**: a simulated Discord on your computer, with the real bot.\n"
+        "Choose who you are under **Viewing as**: {people}. Then type `/` below to run a command: "
+        "`/proposal new`, `/proposal list`, `/decisions`, `/fund show fund:{fund}`, `/network show`, "
+        "`/coop settings`… and use the buttons.\n"
+        "Time stands still here: `/sandbox advance duration:3d` moves it forward, and what comes due on the "
+        "way (closings, reminders) happens at its own time. Threads and DMs are not shown in this page.",
+        people=people,
+        fund=Translated(FUND),
+    )
+
+
+# How the demo describes people by the roles they hold (RoleSpec keys), and newcomers with none.
+STANDINGS = {
+    "moderator": N_("moderator"),
+    "treasurer": N_("treasurer"),
+    "member": N_("member"),
+    "contributor": N_("contributor"),
+    "newcomer": N_("newcomer"),
+}
+
+
+def standing(roles: Iterable[str], language: str = SOURCE) -> str:
+    """How the demo describes someone holding these roles (RoleSpec keys), in `language`: their office,
+    else member, contributor or, with no role, newcomer."""
     held = set(roles)
-    offices = [key for key in ("moderator", "treasurer") if key in held]
+    offices = [translate(STANDINGS[key], language) for key in ("moderator", "treasurer") if key in held]
+    if len(offices) == 2:
+        return _("{office} and {other_office}", office=offices[0], other_office=offices[1]).render(language)
     if offices:
-        return " and ".join(offices)
-    return next((key for key in ("member", "contributor") if key in held), "newcomer")
+        return offices[0]
+    key = next((key for key in ("member", "contributor") if key in held), "newcomer")
+    return translate(STANDINGS[key], language)
 
 
 @dataclass
@@ -165,15 +205,25 @@ class World:
         )
 
 
-def build_world(env: simcord.Env, roles_held: dict[str, list[int]] | None, *, newcomer_later: bool) -> World:
+def build_world(
+    env: simcord.Env,
+    roles_held: dict[str, list[int]] | None,
+    *,
+    newcomer_later: bool,
+    language: str = SOURCE,
+) -> World:
     """Create the guild, its channel, roles and people, always in the same order (the ids depend on it).
 
     `roles_held` maps user ids (as strings) to the role ids they held when the sandbox last stopped; None
     means the demo's starting roles. People missing from it had left the server. With `newcomer_later`,
-    the newcomer's account exists but joins only once the bot runs (so that it sees the join)."""
+    the newcomer's account exists but joins only once the bot runs (so that it sees the join). Roles,
+    topics and the labels after people's names are in `language` (the ids do not depend on names)."""
     guild = env.create_guild(GUILD_NAME, id=GUILD_ID)
-    roles = {spec.key: guild.create_role(spec.name, color=spec.colour, hoist=True) for spec in ROLES}
-    channel = guild.create_text_channel(CHANNEL_NAME, topic=CHANNEL_TOPIC)
+    roles = {
+        spec.key: guild.create_role(translate(spec.name, language), color=spec.colour, hoist=True)
+        for spec in ROLES
+    }
+    channel = guild.create_text_channel(CHANNEL_NAME, topic=translate(CHANNEL_TOPIC, language))
     users = {spec.key: env.create_user(spec.username, global_name=spec.name) for spec in PEOPLE}
     world = World(guild=guild, channel=channel, roles=roles, users=users)
     by_id = {role.id: role for role in roles.values()}
@@ -187,22 +237,26 @@ def build_world(env: simcord.Env, roles_held: dict[str, list[int]] | None, *, ne
             held = [by_id[role_id] for role_id in roles_held[str(user.id)] if role_id in by_id]
         else:
             continue
-        world.members[spec.key] = guild.add_member(user, roles=held, nick=spec.nick)
-    world.neighbour = _build_neighbour(env)
+        world.members[spec.key] = guild.add_member(user, roles=held, nick=spec.nick(language))
+    world.neighbour = _build_neighbour(env, language)
     return world
 
 
-def _build_neighbour(env: simcord.Env) -> Neighbour:
+def _build_neighbour(env: simcord.Env, language: str = SOURCE) -> Neighbour:
     """The neighbour cooperative, after the demo's own (so that the demo's ids stay as they were). Its
     people always have their starting roles: nobody views the page as one of them."""
     guild = env.create_guild(NEIGHBOUR_NAME, id=NEIGHBOUR_ID)
-    roles = {spec.key: guild.create_role(spec.name, color=spec.colour, hoist=True) for spec in ROLES[:3]}
-    channel = guild.create_text_channel(CHANNEL_NAME, topic="Riverside Makers' governance.")
+    roles = {
+        spec.key: guild.create_role(translate(spec.name, language), color=spec.colour, hoist=True)
+        for spec in ROLES[:3]
+    }
+    topic = _("Governance of {cooperative}.", cooperative=NEIGHBOUR_NAME)
+    channel = guild.create_text_channel(CHANNEL_NAME, topic=topic.render(language))
     members = {
         spec.key: guild.add_member(
             env.create_user(spec.username, global_name=spec.name),
             roles=[roles[key] for key in spec.roles],
-            nick=spec.nick,
+            nick=spec.nick(language),
         )
         for spec in NEIGHBOURS
     }

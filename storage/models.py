@@ -187,6 +187,8 @@ class Decision(SQLModel, table=True):
     thread_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     passed: bool | None = None
     outcome: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The same outcome as said (governance.i18n Text.to_json), for each reader's language; None before 0018.
+    outcome_said: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     # The final tally as data (counts per ballot, rounds...), so the register never recounts votes that
     # an anonymous decision no longer keeps.
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
@@ -593,6 +595,7 @@ class Round(SQLModel, table=True):
     closed_at: datetime | None = utc_datetime(nullable=True)
     # What the close did, in words, as the decision register shows it.
     outcome: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    outcome_said: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     # The closing-soon nudges, claimed once each.
     ideas_reminded_at: datetime | None = utc_datetime(nullable=True)
     funding_reminded_at: datetime | None = utc_datetime(nullable=True)
@@ -833,6 +836,7 @@ class NetworkProposal(SQLModel, table=True):
     closed_at: datetime | None = utc_datetime(nullable=True)
     passed: bool | None = None
     outcome: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    outcome_said: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     # What it decides when it is about something: ("network_admission", membership id).
     link_kind: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))

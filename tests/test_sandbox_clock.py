@@ -307,10 +307,15 @@ async def test_the_demo_network_counts_the_other_servers_votes_and_sums_up_its_p
 
 
 async def test_the_sandbox_shows_the_demo_cooperative_in_another_language(tmp_path: Path) -> None:
-    """`coopbot sandbox --language es`: the cooperative posts in Spanish and its people's clients speak it."""
+    """`coopbot sandbox --language es`: the cooperative posts in Spanish and its people's clients speak it;
+    the sandbox's own messages and the demo it seeds are in Spanish too."""
     from governance.i18n import _, translate
+    from governance.money import Money
+    from governance.timeparse import Duration
+    from sandbox.world import FUND, ROLES, intro
 
-    sandbox = Sandbox(Options(data_dir=tmp_path / "data", out=io.StringIO(), language="es"))
+    out = io.StringIO()
+    sandbox = Sandbox(Options(data_dir=tmp_path / "data", out=out, language="es"))
     async with sandbox.started():
         channel = sandbox.world.channel
         posts = [m for m in channel.history() if m.embeds and m.components]
@@ -321,6 +326,24 @@ async def test_the_sandbox_shows_the_demo_cooperative_in_another_language(tmp_pa
         ana = sandbox.world.person("moderator")
         shown = await ana.slash(channel, "proposal new", closes="3d")
         assert shown.modal is not None and shown.modal["title"] == _("New proposal").render("es")
+
+        # The sandbox's own words go through the catalogue, with amounts and durations the Spanish way.
+        people = await sandbox._who_is_who()
+        assert f"Bea ({standing(['member'], 'es')})" in people
+        assert channel.history()[0].content == intro(people).render("es")
+        assert f"fund:{translate(FUND, 'es')}`" in channel.history()[0].content
+        seeded = "\n".join(sandbox.seeded)
+        assert Money(80_000, "NZD").render("es") in seeded, seeded  # "800,00 NZD"
+        assert Duration(timedelta(days=5)).render("es") in seeded, seeded  # the round's funding phase
+        guild = sandbox.bot.get_guild(sandbox.world.guild.id)
+        assert guild is not None
+        assert {translate(spec.name, "es") for spec in ROLES} <= {role.name for role in guild.roles}
+        moved = await ana.slash(channel, "sandbox advance", duration="1d")
+        assert moved.response is not None
+        assert Duration(timedelta(days=1)).render("es") in moved.response.content
+        sandbox._banner("http://127.0.0.1:1/page", people)
+        assert _("Stop with Ctrl-C.").render("es") in out.getvalue()
+        assert Money(6_000, "NZD").render("es") in out.getvalue()  # Farah's contribution, in "Set up"
     # The sandbox's own patch of SimCord ends with it.
     import simcord.interactions
 

@@ -60,7 +60,7 @@ from governance import decisions, funds
 from governance.decision_types import get_type
 from governance.errors import Conflict, InvalidInput, NotAllowed
 from governance.i18n import SOURCE, Text, _, _n
-from governance.money import Money, currency_label, format_amount, suggest_currencies
+from governance.money import Money, amount_figure, currency_label, suggest_currencies
 from governance.permissions import Actor, require_fund_steward, require_moderator, require_treasurer
 from governance.records import (
     MAX_ID,
@@ -542,6 +542,7 @@ class Funds(CoopCog):
             details=details,
             now=self._now(),
             limits=self.bot.limits,
+            language=await self._coop_language(guild_id),  # its proposal is public: the cooperative's
         )
         request, fund = receipt.request, receipt.fund
         assert request.id is not None
@@ -556,7 +557,8 @@ class Funds(CoopCog):
                     request_id=request.id,
                     actor=actor,
                     now=self._now(),
-                    reason="its proposal could not be posted",
+                    # Kept as the request's note, which the cooperative reads: in its language.
+                    reason=_("its proposal could not be posted").render(await self._coop_language(guild_id)),
                 )
                 raise Conflict(
                     _(
@@ -1093,7 +1095,7 @@ class Funds(CoopCog):
         return await funds.next_expiry(self._db, self._served_guilds())
 
     async def _settle_due(self, now: datetime) -> None:
-        settled = await funds.settle_due(self._db, now, self._served_guilds())
+        settled = await funds.settle_due(self._db, now, self._served_guilds(), self._coop_language)
         for item in settled:
             request = item.request
             if request.status == RequestStatus.EXPIRED.value:
@@ -1213,9 +1215,10 @@ class Funds(CoopCog):
     async def _currency_autocomplete(
         self, interaction: discord.Interaction[CoopBot], current: str
     ) -> list[app_commands.Choice[str]]:
+        language = language_for(interaction)
         return [
-            app_commands.Choice(name=currency_label(code), value=code)
-            for code in suggest_currencies(current, limit=AUTOCOMPLETE_LIMIT)
+            app_commands.Choice(name=currency_label(code, language), value=code)
+            for code in suggest_currencies(current, limit=AUTOCOMPLETE_LIMIT, language=language)
         ]
 
 
@@ -1242,9 +1245,10 @@ def _balance_chart(fund: Fund, entries: list[Any], timezone: str, language: str 
     return render_line_chart(
         shorten(title, 80),
         points,
-        value_format=lambda value: format_amount(round(value), fund.currency, with_code=False),
+        value_format=lambda value: amount_figure(round(value), fund.currency, language),
         subtitle=subtitle,
         value_label=fund.currency,
+        language=language,
     )
 
 

@@ -191,6 +191,7 @@ class Networks(CoopCog):
             code=code,
             decision_type=type,
             now=self._now(),
+            language=await self._coop_language(guild_id_of(interaction)),  # a public proposal
         )
         if opened.network.requires_acceptance:
             await self._put_to_members(
@@ -238,6 +239,7 @@ class Networks(CoopCog):
             network_name=network,
             decision_type=type,
             now=self._now(),
+            language=await self._coop_language(guild_id_of(interaction)),  # a public proposal
         )
         await self._put_to_members(
             interaction,
@@ -555,6 +557,7 @@ class Networks(CoopCog):
             amount=amount,
             purpose=purpose,
             now=self._now(),
+            language=await self._coop_language(guild_id_of(interaction)),  # its proposal's, if any
         )
         label = networks.request_label(receipt.request)
         asked = Money(receipt.request.amount, receipt.request.currency)

@@ -6,7 +6,7 @@ import discord
 
 from cogs._text import EMBED_DESCRIPTION_LIMIT, FIELD_LIMIT, plain, shorten
 from governance import networks
-from governance.i18n import N_, SOURCE, Text, Translated, _, render, translate
+from governance.i18n import N_, SOURCE, Text, Translated, _, recorded, render, translate
 from governance.money import Money
 from governance.networks import NetworkFundView, NetworkLogPage, NetworkView, ProposalPage
 from governance.records import (
@@ -81,7 +81,8 @@ def proposal_line(proposal: NetworkProposal, names: dict[int, str], language: st
         state = _("open until {closes}", closes=discord_timestamp(proposal.closes_at)).render(language)
     elif proposal.status == "closed":
         mark = "✅" if proposal.passed else ("❌" if proposal.passed is False else "🏁")
-        state = f"{mark} {plain(shorten(proposal.outcome or '', 200))}"
+        outcome = render(recorded(proposal.outcome_said, proposal.outcome) or "", language)
+        state = f"{mark} {plain(shorten(str(outcome), 200))}"
     else:
         state = _("cancelled").render(language)
     line = _(

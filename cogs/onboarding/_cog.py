@@ -58,7 +58,7 @@ from cogs.onboarding._roles import change_roles
 from governance import decisions, membership
 from governance.decision_types import get_type
 from governance.errors import Conflict, InvalidInput, NotFound
-from governance.i18n import Lowered, Text, Translated, _
+from governance.i18n import Lowered, Text, Translated, _, recorded
 from governance.membership import Change, ProfileDraft
 from governance.permissions import Actor, require_insider
 from governance.records import Application, ApplicationStatus, CoopSettings, Decision, Member, MemberStatus
@@ -401,6 +401,7 @@ class Onboarding(CoopCog):
             statement=statement,
             proposer_id=self.bot.user.id,
             now=now,
+            language=await self._coop_language(guild.id),  # its proposal is public: the cooperative's
         )
         application = opened.application
         assert application.id is not None
@@ -722,6 +723,7 @@ class Onboarding(CoopCog):
             text=text,
             version=version,
             now=now,
+            language=await self._coop_language(guild_id),  # its proposal is public: the cooperative's
         )
         message = await self._post_decision(decision, now)
         if message is None:
@@ -867,7 +869,7 @@ class Onboarding(CoopCog):
                 "did not agree to admit you (proposal #{number}: {outcome}).",
                 server=guild.name if guild else _("the cooperative"),
                 number=decision.id,
-                outcome=decision.outcome or _("not passed"),
+                outcome=recorded(decision.outcome_said, decision.outcome) or _("not passed"),
             ).render(language)
         ]
         given = [reason for _voter, _ballot, reason in reasons if reason.strip()]

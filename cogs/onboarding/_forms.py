@@ -217,7 +217,9 @@ class DirectoryView(PagedView):
         heading: Text,
         language: str = SOURCE,
     ) -> None:
-        super().__init__(pages=-(-len(entries) // DIRECTORY_PAGE_SIZE), timeout=VIEW_TIMEOUT)
+        super().__init__(
+            pages=-(-len(entries) // DIRECTORY_PAGE_SIZE), timeout=VIEW_TIMEOUT, language=language
+        )
         self.cog = cog
         self.guild_id = guild_id
         self.entries = entries

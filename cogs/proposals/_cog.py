@@ -20,7 +20,7 @@ from discord import app_commands
 
 from bot import CoopBot
 from cogs._base import CoopCog
-from cogs._charts import Chart, Tone, render_bar_chart, render_stacked_rounds_chart
+from cogs._charts import Chart, Tone, number_format, render_bar_chart, render_stacked_rounds_chart
 from cogs._common import (
     NO_MENTIONS,
     QueryPagedView,
@@ -228,7 +228,8 @@ class Proposals(CoopCog):
         a network proposal's copy says which network and how it counts."""
         note = await networks.copy_note(self.bot.database, decision)
         language = language or await self._coop_language(decision.guild_id)
-        return proposal_embed(decision, result, network=copy_line(note) if note else None, language=language)
+        network = copy_line(note, language) if note else None
+        return proposal_embed(decision, result, network=network, language=language)
 
     async def refresh_message(self, decision: Decision) -> None:
         """Show the decision's current state on its proposal message. Edits of one message take turns and
@@ -938,12 +939,12 @@ class Proposals(CoopCog):
         await send_ephemeral(interaction, "\n".join(lines), embed=embed)
         if hidden:
             return
-        pages = reason_pages(decision, await decisions.reasons_given(self.bot.database, decision))
+        pages = reason_pages(decision, await decisions.reasons_given(self.bot.database, decision), language)
         # In full, in a message of their own: the proposal's embed may take most of one message's room.
         if len(pages) == 1:
-            await send_ephemeral(interaction, embed=reasons_embed(decision, pages, 0))
+            await send_ephemeral(interaction, embed=reasons_embed(decision, pages, 0, language))
         elif pages:
-            view = ReasonsView(decision, pages)
+            view = ReasonsView(decision, pages, language)
             view.message = await interaction.followup.send(
                 embed=await view.render(), view=view, ephemeral=True, allowed_mentions=NO_MENTIONS, wait=True
             )
@@ -1016,7 +1017,7 @@ class Proposals(CoopCog):
                 if entry.closed_at
                 else ""
             )
-            value = f"{mark} {plain(shorten(entry.outcome, 300))}{closed}"
+            value = f"{mark} {plain(shorten(entry.outcome_in(language), 300))}{closed}"
             if entry.statement:
                 value += "\n" + _(
                     "**Outcome:** {statement}{review}",
@@ -1024,7 +1025,7 @@ class Proposals(CoopCog):
                     review="",
                 ).render(language)
             embed.add_field(
-                name=shorten(f"{entry.label} · {plain(entry.title)}", FIELD_NAME_LIMIT),
+                name=shorten(f"{entry.label_in(language)} · {plain(entry.title)}", FIELD_NAME_LIMIT),
                 value=shorten(value, FIELD_LIMIT),
                 inline=False,
             )
@@ -1078,24 +1079,32 @@ def _chart(decision: Decision, result: TallyResult, language: str = SOURCE) -> C
             exhausted=[r.exhausted for r in result.rounds],
             highlight=result.winners,
             subtitle=subtitle,
+            language=language,
         )
     if decision_type.positions:
         labels = [translate(position.label, language) for position in decision_type.positions]
         values = [result.position_counts.get(position.key, 0) for position in decision_type.positions]
         tones = [Tone(position.stance) for position in decision_type.positions]
-        return render_bar_chart(title, labels, values, subtitle=subtitle, tones=tones)
+        return render_bar_chart(title, labels, values, subtitle=subtitle, tones=tones, language=language)
     if decision_type.kind.value == "score" and decision.score_min < 0:
         # Bars can't go below zero: each is drawn from the lowest total possible (everyone giving the
         # lowest score), and labelled with the real total.
         floor = decision.score_min * result.voters
+        points = number_format(language)
         return render_bar_chart(
             title,
             decision.options,
             [total - floor for total in result.option_totals],
             subtitle=f"{subtitle} · " + _("bars start at {floor} points", floor=floor).render(language),
-            value_format=lambda value: f"{value + floor:,.0f}",
+            value_format=lambda value: points(value + floor),
             highlight=result.winners,
+            language=language,
         )
     return render_bar_chart(
-        title, decision.options, result.option_totals, subtitle=subtitle, highlight=result.winners
+        title,
+        decision.options,
+        result.option_totals,
+        subtitle=subtitle,
+        highlight=result.winners,
+        language=language,
     )

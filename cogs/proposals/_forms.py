@@ -254,10 +254,11 @@ class ReasonsView(PagedView):
     """Turns the pages of the reasons shown by /proposal show; the pages are kept, no read per turn. It is
     sent as a followup: whoever sends it sets `message`."""
 
-    def __init__(self, decision: Decision, pages: list[str]) -> None:
-        super().__init__(pages=len(pages), timeout=SELECT_TIMEOUT)
+    def __init__(self, decision: Decision, pages: list[str], language: str = SOURCE) -> None:
+        super().__init__(pages=len(pages), timeout=SELECT_TIMEOUT, language=language)
         self.decision = decision
         self.texts = pages
+        self.language = language
 
     async def render_page(self) -> discord.Embed:
-        return reasons_embed(self.decision, self.texts, self.page)
+        return reasons_embed(self.decision, self.texts, self.page, self.language)

@@ -18,11 +18,10 @@ from cogs._text import (
 from cogs.proposals._items import BallotButton, PositionButton, WithdrawButton
 from governance import decisions, networks
 from governance.decision_types import DecisionType
-from governance.i18n import SOURCE, Text, _, _n, translate
+from governance.i18n import SOURCE, Text, Translated, _, _n, recorded, render, translate
 from governance.networks import CopyNote
 from governance.records import Decision, DecisionStatus
 from governance.tally import TallyResult
-from governance.text import plural
 from governance.timeparse import Duration, discord_timestamp
 
 CLOSE_POST_REASON_LIMIT = 300  # each reason in the close post; /proposal show gives them in full
@@ -200,9 +199,10 @@ def proposal_embed(
 
 def outcome_in(decision: Decision, result: TallyResult, language: str) -> str:
     """A closed decision's outcome in `language`: its tally's words, unless the decision keeps another
-    outcome of its own (a network proposal's copy keeps the network's, which is said as it was kept)."""
+    outcome of its own (a network proposal's copy keeps the network's: said in `language` too, or in English
+    for a copy closed before outcomes were kept as said)."""
     if decision.outcome and decision.outcome != result.outcome:
-        return decision.outcome
+        return str(render(recorded(decision.outcome_said, decision.outcome), language))
     return result.said.render(language)
 
 
@@ -302,17 +302,27 @@ def reason_line(
     """One reason given, quoted: who (or "Someone" when anonymous), their choice, and the reason."""
     who = f"<@{voter}>" if voter is not None else _("Someone").render(language)
     quoted = plain(shorten(reason, limit)).replace("\n", "\n> ")
-    return f"> {who} ({decisions.describe(decision, ballot)}): {quoted}"
+    return f"> {who} ({_ballot(decision, ballot, language)}): {quoted}"
 
 
-def reason_pages(decision: Decision, reasons: list[tuple[int | None, str, str]]) -> list[str]:
+def _ballot(decision: Decision, ballot: str, language: str) -> str:
+    """A ballot in words: a position in the reader's language, options as they were written."""
+    description = decisions.describe(decision, ballot)
+    positions = decisions.type_of(decision).positions
+    return translate(description, language) if any(p.label == description for p in positions) else description
+
+
+def reason_pages(
+    decision: Decision, reasons: list[tuple[int | None, str, str]], language: str = SOURCE
+) -> list[str]:
     """Every reason in full, in pages that each fit an embed's description (a reason is at most
-    decisions.MAX_REASON characters, so one always fits a page)."""
+    decisions.MAX_REASON characters, so one always fits a page), in the reader's language."""
     pages: list[str] = []
     page = ""
     for voter, ballot, reason in reasons:
         line = shorten(
-            reason_line(decision, voter, ballot, reason, limit=decisions.MAX_REASON), EMBED_DESCRIPTION_LIMIT
+            reason_line(decision, voter, ballot, reason, limit=decisions.MAX_REASON, language=language),
+            EMBED_DESCRIPTION_LIMIT,
         )
         if page and len(page) + 1 + len(line) > EMBED_DESCRIPTION_LIMIT:
             pages.append(page)
@@ -321,34 +331,53 @@ def reason_pages(decision: Decision, reasons: list[tuple[int | None, str, str]])
     return [*pages, page] if page else pages
 
 
-def reasons_embed(decision: Decision, pages: list[str], page: int) -> discord.Embed:
-    """One page of the reasons given on a decision, for /proposal show."""
+def reasons_embed(decision: Decision, pages: list[str], page: int, language: str = SOURCE) -> discord.Embed:
+    """One page of the reasons given on a decision, for /proposal show, in the reader's language."""
     embed = discord.Embed(
-        title=f"Reasons given on {decisions.label(decision)}",
+        title=_("Reasons given on {proposal}", proposal=decisions.label(decision)).render(language),
         description=pages[page],
         colour=_colour(decision),
     )
-    notes = [f"Page {page + 1} of {len(pages)}"] if len(pages) > 1 else []
+    notes = (
+        [_("Page {page} of {pages}", page=page + 1, pages=len(pages)).render(language)]
+        if len(pages) > 1
+        else []
+    )
     if decision.anonymous:
-        notes.append("Anonymous: reasons are shown without names")
+        notes.append(_("Anonymous: reasons are shown without names").render(language))
     if notes:
         embed.set_footer(text=" · ".join(notes))
     return embed
 
 
-def copy_line(note: CopyNote) -> str:
-    """What a cooperative's copy of a network proposal says of the network and how it counts."""
-    coops = plural(note.cooperatives, "cooperative", "cooperatives")
-    head = f"N{note.proposal_id} in **{plain(note.network)}**, across {coops}"
+def copy_line(note: CopyNote, language: str = SOURCE) -> str:
+    """What a cooperative's copy of a network proposal says of the network and how it counts, in the
+    reader's language."""
+    values = {"number": note.proposal_id, "network": plain(note.network)}
     if note.counting == "cooperative":
-        rule = networks.RULES.get(note.rule, note.rule)
-        return (
-            f"{head}, counted by cooperative: this cooperative's outcome is its one vote. It passes across "
-            f"the network when {rule}."
-        )
-    local = (
-        ""
-        if note.local_voters is None
-        else f" This cooperative: {note.local_voters} of {note.local_eligible} voted."
+        rule = networks.RULES.get(note.rule)
+        return _n(
+            "N{number} in **{network}**, across {count} cooperative, counted by cooperative: this "
+            "cooperative's outcome is its one vote. It passes across the network when {rule}.",
+            "N{number} in **{network}**, across {count} cooperatives, counted by cooperative: this "
+            "cooperative's outcome is its one vote. It passes across the network when {rule}.",
+            note.cooperatives,
+            rule=Translated(rule) if rule is not None else note.rule,
+            **values,
+        ).render(language)
+    line = _n(
+        "N{number} in **{network}**, across {count} cooperative, counted by person: the count below is "
+        "the whole network's.",
+        "N{number} in **{network}**, across {count} cooperatives, counted by person: the count below is "
+        "the whole network's.",
+        note.cooperatives,
+        **values,
+    ).render(language)
+    if note.local_voters is None:
+        return line
+    local = _(
+        "This cooperative: {voters} of {eligible} voted.",
+        voters=note.local_voters,
+        eligible=note.local_eligible,
     )
-    return f"{head}, counted by person: the count below is the whole network's.{local}"
+    return f"{line} {local.render(language)}"

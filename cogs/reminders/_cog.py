@@ -44,14 +44,38 @@ def _late_note(run: reminders.DueRun, language: str = SOURCE) -> str:
     return "\n-# " + late.render(language)
 
 
-def _describe(reminder: Reminder, timezone: str) -> str:
-    """A reminder in a line. A schedule's times are the cooperative's (``timezone``), and say so; the next
-    run is a Discord timestamp, which every reader sees in their own time."""
-    when = discord_timestamp(reminder.next_run_at, "f") if reminder.next_run_at else "—"
-    schedule = f"{parse_schedule(reminder.schedule).describe()} ({timezone})" if reminder.schedule else "once"
-    where = f" in <#{reminder.channel_id}>" if reminder.kind == ReminderKind.CHANNEL.value else ""
-    paused = " (paused)" if reminder.status == "paused" else ""
-    return f"**#{reminder.id}**{where}, {schedule}{paused}, next {when}: {shorten(reminder.message, 120)}"
+def _describe(reminder: Reminder, timezone: str) -> Text:
+    """A reminder in a line (to render in the reader's language). A schedule's times are the cooperative's
+    (``timezone``), and say so; the next run is a Discord timestamp, which every reader sees in their own
+    time."""
+    paused = reminder.status == "paused"
+    said: dict[str, object] = {
+        "number": reminder.id,
+        "when": discord_timestamp(reminder.next_run_at, "f") if reminder.next_run_at else "—",
+        "message": shorten(reminder.message, 120),
+        "timezone": timezone,
+    }
+    if not reminder.schedule:
+        return (
+            _("**#{number}**, once (paused), next {when}: {message}", **said)
+            if paused
+            else _("**#{number}**, once, next {when}: {message}", **said)
+        )
+    said["schedule"] = parse_schedule(reminder.schedule)  # said in the reader's language
+    if reminder.kind == ReminderKind.CHANNEL.value:
+        said["channel"] = f"<#{reminder.channel_id}>"
+        line = (
+            _("**#{number}** in {channel}, {schedule} ({timezone}) (paused), next {when}: {message}", **said)
+            if paused
+            else _("**#{number}** in {channel}, {schedule} ({timezone}), next {when}: {message}", **said)
+        )
+    else:
+        line = (
+            _("**#{number}**, {schedule} ({timezone}) (paused), next {when}: {message}", **said)
+            if paused
+            else _("**#{number}**, {schedule} ({timezone}), next {when}: {message}", **said)
+        )
+    return line
 
 
 @app_commands.guild_only()
@@ -273,7 +297,9 @@ class GovernanceReminders(
         if reminder.next_run_at is not None:
             self.bot.due.wake_at(reminder.next_run_at)
         timezone = (await self._settings(guild_id)).timezone
-        await send_ephemeral(interaction, f"Reminder added: {_describe(reminder, timezone)}")
+        await send_ephemeral(
+            interaction, _("Reminder added: {reminder}", reminder=_describe(reminder, timezone))
+        )
 
     @app_commands.command(name="list")
     @requires(require_moderator)
@@ -282,10 +308,9 @@ class GovernanceReminders(
         guild_id = guild_id_of(interaction)
         rows = await reminders.list_reminders(self.bot.database, guild_id, kind=ReminderKind.CHANNEL)
         timezone = (await self._settings(guild_id)).timezone
-        text = (
-            "\n".join(_describe(reminder, timezone) for reminder in rows)
-            or "No channel reminders yet: /reminder add."
-        )
+        empty = _("No channel reminders yet: /reminder add.").render(language_for(interaction))
+        lines = [_describe(reminder, timezone).render(language_for(interaction)) for reminder in rows]
+        text = "\n".join(lines) or empty
         await send_ephemeral(interaction, shorten(text, 2000))
 
     async def change(self, interaction: discord.Interaction[CoopBot], reminder_id: int, change: str) -> None:
@@ -362,11 +387,14 @@ class GovernanceReminders(
             await send_ephemeral(interaction, _("The weekly digest is switched off."))
             return
         self.bot.due.wake_at(digest.next_run_at)
-        await send_ephemeral(
-            interaction,
-            f"The digest will be posted in <#{digest.channel_id}> "
-            f"{_describe(digest, (await self._settings(guild_id)).timezone).split(', ', 1)[1]}",
+        posted = _(
+            "The digest will be posted in {channel} {schedule} ({timezone}), next {when}.",
+            channel=f"<#{digest.channel_id}>",
+            schedule=parse_schedule(digest.schedule) if digest.schedule else "",
+            timezone=(await self._settings(guild_id)).timezone,
+            when=discord_timestamp(digest.next_run_at, "f"),
         )
+        await send_ephemeral(interaction, posted)
 
     @app_commands.command(name="settings")
     @requires(require_moderator)
@@ -480,9 +508,8 @@ class PersonalReminders(
             self.bot.database, guild_id, kind=ReminderKind.PERSONAL, user_id=interaction.user.id
         )
         timezone = (await self._settings(guild_id)).timezone
-        text = "\n".join(_describe(reminder, timezone) for reminder in rows) or str(
-            _("You have no reminders waiting.").render(language_for(interaction))
-        )
+        lines = [_describe(reminder, timezone).render(language_for(interaction)) for reminder in rows]
+        text = "\n".join(lines) or str(_("You have no reminders waiting.").render(language_for(interaction)))
         await send_ephemeral(interaction, shorten(text, 2000))
 
     @app_commands.command(name="cancel")

@@ -156,6 +156,7 @@ class Rounds(NetworkRoundPosts):
                 **{**draft.__dict__, "title": title, "description": description, "guidelines": guidelines}
             ),
             now=now,
+            language=await self._coop_language(guild_id),  # its proposal, if any, is public
         )
         round_ = receipt.round
         assert round_.id is not None
@@ -303,7 +304,12 @@ class Rounds(NetworkRoundPosts):
         guild_id = guild_id_of(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         closed = await rounds.close_round(
-            self.bot.database, guild_id=guild_id, round_id=round, now=self._now(), actor=actor_of(interaction)
+            self.bot.database,
+            guild_id=guild_id,
+            round_id=round,
+            now=self._now(),
+            actor=actor_of(interaction),
+            language=await self._coop_language(guild_id),  # the funded buckets' requests
         )
         assert closed is not None  # an early close is refused, never skipped
         if closed.round.network_id is not None:
@@ -852,7 +858,11 @@ class Rounds(NetworkRoundPosts):
                     await self._announce_funding(opened, people)
             else:
                 closed = await rounds.close_round(
-                    self.bot.database, guild_id=round_.guild_id, round_id=round_.id, now=now
+                    self.bot.database,
+                    guild_id=round_.guild_id,
+                    round_id=round_.id,
+                    now=now,
+                    language=await self._coop_language(round_.guild_id),  # the funded buckets' requests
                 )
                 if closed is not None and not network_round:
                     await self._announce_close(closed)

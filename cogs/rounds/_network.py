@@ -202,6 +202,7 @@ class NetworkRoundPosts(CoopCog):
             value_format=lambda value: money(round(value), round_).render(language),
             tones=[Tone.WINNER if index in winners else Tone.NEUTRAL for index in range(len(labels))],
             highlight=winners,
+            language=language,
         )
         return [
             discord.File(

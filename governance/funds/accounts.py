@@ -60,7 +60,7 @@ def _validated_fund(settings: CoopSettings, draft: FundDraft) -> dict[str, Any]:
         raise InvalidInput(_("A fund's name can't be only a number: funds are also found by their number."))
     currency = parse_currency(draft.currency) if draft.currency else parse_currency(settings.currency)
     description = clean_text(
-        draft.description, field="The description", limit=MAX_DESCRIPTION, required=False
+        draft.description, field=_("The description"), limit=MAX_DESCRIPTION, required=False
     )
     try:
         policy = FundPolicy(draft.policy)

@@ -62,7 +62,7 @@ async def record_contribution(
     records money that arrived, for themselves or for `member_id` (confirmed at once, on the ledger).
     The same idempotency key records once: a repeat returns the first record with ``duplicate``."""
     key = idempotency_key_of(idempotency_key)
-    note = clean_text(note, field="The note", limit=MAX_NOTE)
+    note = clean_text(note, field=_("The note"), limit=MAX_NOTE)
 
     async def recorded(session: AsyncSession) -> ContributionReceipt | None:
         existing = await _contribution_by_key(session, guild_id, key)
@@ -299,7 +299,7 @@ async def reject_contribution(
     db: Database, *, guild_id: int, contribution_id: int, actor: Actor, now: datetime, reason: str = ""
 ) -> ContributionReceipt:
     """A treasurer says the money never arrived: the contribution stays off the ledger."""
-    reason = clean_text(reason, field="The reason", limit=MAX_REASON)
+    reason = clean_text(reason, field=_("The reason"), limit=MAX_REASON)
     async with db.write() as session:
         contribution = await _decide_pending_contribution(
             session, guild_id, contribution_id, actor, ContributionStatus.REJECTED, now

@@ -50,7 +50,7 @@ async def pay_request(
     """A treasurer records that an approved request was paid. Refused when it would overdraw the fund,
     also when payouts race: the balance update is conditional and decides inside the transaction."""
     key = idempotency_key_of(idempotency_key)
-    reference = clean_text(reference, field="The reference", limit=MAX_REFERENCE, required=True)
+    reference = clean_text(reference, field=_("The reference"), limit=MAX_REFERENCE, required=True)
 
     async def paid(session: AsyncSession) -> PayoutReceipt | None:
         existing = await _entry_by_key(session, guild_id, key)
@@ -161,7 +161,7 @@ async def correct_entry(
     naming the one it corrects (never an edit). A reversed payout puts its request back to approved, to be
     paid again correctly; a correction that would make the balance negative is refused."""
     key = idempotency_key_of(idempotency_key)
-    reason = clean_text(reason, field="The reason", limit=MAX_REASON, required=True)
+    reason = clean_text(reason, field=_("The reason"), limit=MAX_REASON, required=True)
 
     async def corrected(session: AsyncSession) -> CorrectionReceipt | None:
         existing = await _entry_by_key(session, guild_id, key)

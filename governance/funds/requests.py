@@ -4,7 +4,7 @@ expired by the clock; what a closed decision on a request does (``on_request_dec
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,16 +34,15 @@ from governance.funds._common import (
     _load_request,
     _record_request_event,
     _refuse_archived,
-    describe_amounts,
     find_fund_in,
     read_amount,
     requested_top,
     require_fund_member,
     totals_in,
 )
-from governance.i18n import Text, _
+from governance.i18n import SOURCE, Text, _, _n
 from governance.limits import HOUR, UNLIMITED, Limits, enforce
-from governance.money import Money, format_amount
+from governance.money import Money
 from governance.permissions import Actor, is_fund_steward, require_treasurer
 from governance.proposing import ProposalDraft, open_decision_in
 from governance.tally import TallyResult
@@ -104,25 +103,46 @@ async def plan_request(
     return RequestPlan(found, low, high, decided_by_treasurer(found, high or low))
 
 
-def _decision_title(request_id: int, purpose: str) -> str:
-    head = f"Fund request #{request_id}: "
-    room = 200 - len(head)
-    return head + (purpose if len(purpose) <= room else purpose[: room - 1].rstrip() + "…")
+def _decision_title(request_id: int, purpose: str, language: str) -> str:
+    """The proposal's title in the cooperative's language, its purpose cut to fit."""
+
+    def title(shown: str) -> str:
+        return _("Fund request #{number}: {purpose}", number=request_id, purpose=shown).render(language)
+
+    room = 200 - len(title(""))
+    return title(purpose if len(purpose) <= room else purpose[: room - 1].rstrip() + "…")
 
 
-def _decision_details(request: FundingRequest, fund: Fund, totals: FundTotals) -> str:
+def _asked(request: FundingRequest) -> Money | Text:
+    """What a request asks for: an amount, or a range."""
+    low = Money(request.amount_min, request.currency)
+    if request.amount_max is None:
+        return low
+    return _("{minimum} to {maximum}", minimum=low, maximum=Money(request.amount_max, request.currency))
+
+
+def _decision_details(request: FundingRequest, fund: Fund, totals: FundTotals, language: str) -> str:
+    """The proposal's details, in the cooperative's language (they are posted, and kept in the register)."""
     top = requested_top(request)
     lines = [
-        f"**Amount:** {describe_amounts(request)} from the fund **{fund.name}**",
-        f"**Requested by:** <@{request.requester_id}>",
-        f"**The fund now:** balance {format_amount(totals.balance, fund.currency)}, "
-        f"available {format_amount(totals.available, fund.currency)}",
-        f"If this passes, request #{request.id} is approved for {format_amount(top, fund.currency)}; "
-        "if it does not, the request is rejected.",
+        _("**Amount:** {amount} from the fund **{fund}**", amount=_asked(request), fund=fund.name),
+        _("**Requested by:** {person}", person=f"<@{request.requester_id}>"),
+        _(
+            "**The fund now:** balance {balance}, available {available}",
+            balance=Money(totals.balance, fund.currency),
+            available=Money(totals.available, fund.currency),
+        ),
+        _(
+            "If this passes, request #{number} is approved for {amount}; if it does not, the request is "
+            "rejected.",
+            number=request.id,
+            amount=Money(top, fund.currency),
+        ),
     ]
+    said = [line.render(language) for line in lines]
     if request.details:
-        lines += ["", request.details]
-    return "\n".join(lines)
+        said += ["", request.details]
+    return "\n".join(said)
 
 
 async def request_funds(
@@ -137,11 +157,13 @@ async def request_funds(
     amount_max: str | int | None = None,
     details: str = "",
     limits: Limits = UNLIMITED,
+    language: str = SOURCE,
 ) -> RequestReceipt:
     """A member asks to be paid from a fund. When the members decide, the linked decision is opened in
-    the same transaction (posting it is the caller's job); otherwise it waits for a treasurer."""
-    purpose = clean_text(purpose, field="The purpose", limit=MAX_PURPOSE, required=True)
-    details = clean_text(details, field="The details", limit=MAX_DETAILS)
+    the same transaction (posting it is the caller's job); otherwise it waits for a treasurer. The
+    decision's title and details are written in ``language``: the cooperative's."""
+    purpose = clean_text(purpose, field=_("The purpose"), limit=MAX_PURPOSE, required=True)
+    details = clean_text(details, field=_("The details"), limit=MAX_DETAILS)
     async with db.write() as session:
         require_fund_member(await settings_in(session, guild_id, now), actor)
         await enforce(
@@ -152,7 +174,11 @@ async def request_funds(
             allowed=limits.requests_per_hour,
             window=HOUR,
             now=now,
-            refusal=f"You have made {limits.requests_per_hour} funding requests in the last hour.",
+            refusal=_n(
+                "You have made {count} funding request in the last hour.",
+                "You have made {count} funding requests in the last hour.",
+                limits.requests_per_hour,
+            ),
         )
         found = await find_fund_in(session, guild_id, fund)
         _refuse_archived(found)
@@ -192,8 +218,8 @@ async def request_funds(
                 guild_id=guild_id,
                 author_id=actor.user_id,
                 draft=ProposalDraft(
-                    title=_decision_title(request.id, purpose),
-                    details=_decision_details(request, found, await totals_in(session, found)),
+                    title=_decision_title(request.id, purpose, language),
+                    details=_decision_details(request, found, await totals_in(session, found), language),
                     kind=found.decision_type,
                 ),
                 now=now,
@@ -255,7 +281,7 @@ async def approve_request(
 ) -> RequestChange:
     """A treasurer approves a request within the fund's treasurer limit and what the fund has available;
     the amount defaults to the most asked and may be anything within what was asked."""
-    note = clean_text(note, field="The note", limit=MAX_REASON)
+    note = clean_text(note, field=_("The note"), limit=MAX_REASON)
     async with db.write() as session:
         request = await _request_for_treasurer(
             session,
@@ -346,7 +372,7 @@ async def reject_request(
     db: Database, *, guild_id: int, request_id: int, actor: Actor, now: datetime, reason: str = ""
 ) -> RequestChange:
     """A treasurer declines a request that was theirs to decide."""
-    reason = clean_text(reason, field="The reason", limit=MAX_REASON)
+    reason = clean_text(reason, field=_("The reason"), limit=MAX_REASON)
     async with db.write() as session:
         request = await _request_for_treasurer(
             session,
@@ -416,7 +442,7 @@ async def cancel_request(
 ) -> RequestChange:
     """The requester withdraws their request (pending, or approved and not yet paid), or a treasurer
     cancels it; an open linked proposal is cancelled with it."""
-    reason = clean_text(reason, field="The reason", limit=MAX_REASON)
+    reason = clean_text(reason, field=_("The reason"), limit=MAX_REASON)
     async with db.write() as session:
         settings = await settings_in(session, guild_id, now)
         request = await _load_request(session, guild_id, request_id)
@@ -540,10 +566,14 @@ async def list_requests(
 
 
 async def settle_due(
-    db: Database, now: datetime, guild_ids: Collection[int] | None = None
+    db: Database,
+    now: datetime,
+    guild_ids: Collection[int] | None = None,
+    language_of_coop: Callable[[int], Awaitable[str]] | None = None,
 ) -> list[SettledRequest]:
     """Expire requests that waited for a treasurer past their time, and cancel pending requests whose
-    proposal was cancelled. Each change is claimed by a conditional UPDATE: never done twice."""
+    proposal was cancelled. Each change is claimed by a conditional UPDATE: never done twice. The note
+    kept on each request is written in its cooperative's language (``language_of_coop``; else English)."""
     async with db.read() as session:
         expiring = select(FundingRequest.guild_id, FundingRequest.id).where(
             FundingRequest.status == RequestStatus.PENDING.value,
@@ -565,18 +595,19 @@ async def settle_due(
         to_cancel = list((await session.exec(orphaned)).all())
     settled: list[SettledRequest] = []
     for rows, status, action, note in (
-        (to_expire, RequestStatus.EXPIRED, "fund.request.expire", "no treasurer decided it in time"),
-        (to_cancel, RequestStatus.CANCELLED, "fund.request.cancel", "its proposal was cancelled"),
+        (to_expire, RequestStatus.EXPIRED, "fund.request.expire", _("no treasurer decided it in time")),
+        (to_cancel, RequestStatus.CANCELLED, "fund.request.cancel", _("its proposal was cancelled")),
     ):
         for guild_id, request_id in rows:
             assert request_id is not None
+            language = await language_of_coop(guild_id) if language_of_coop is not None else SOURCE
             async with db.write() as session:
                 if not await _claim_request(
                     session,
                     request_id,
                     (RequestStatus.PENDING.value,),
                     status=status.value,
-                    decision_note=note,
+                    decision_note=note.render(language),
                     updated_at=now,
                 ):
                     continue
@@ -584,7 +615,7 @@ async def settle_due(
                 await session.refresh(request)
                 fund = await _fund_by_id(session, guild_id, request.fund_id)
                 _record_request_event(
-                    session, request, actor_id=None, action=action, now=now, details={"reason": note}
+                    session, request, actor_id=None, action=action, now=now, details={"reason": str(note)}
                 )
             settled.append(SettledRequest(request, fund))
     return settled

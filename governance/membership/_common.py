@@ -135,20 +135,20 @@ def _optional(text: str, **check: Any) -> str | None:
 def clean_profile(draft: ProfileDraft) -> Profile:
     """Refuse anything over its limit or an unknown timezone, with a message that says what to fix."""
     display_name = clean_text(
-        draft.display_name, field="Your name", limit=MAX_DISPLAY_NAME, required=True, one_line=True
+        draft.display_name, field=_("Your name"), limit=MAX_DISPLAY_NAME, required=True, one_line=True
     )
-    timezone = clean_text(draft.timezone, field="The timezone", limit=MAX_TIMEZONE, one_line=True)
+    timezone = clean_text(draft.timezone, field=_("The timezone"), limit=MAX_TIMEZONE, one_line=True)
     return Profile(
         display_name=display_name,
-        what_they_do=_optional(draft.what_they_do, field="“What you do”", limit=MAX_WHAT_THEY_DO),
-        skills=_optional(draft.skills, field="Skills", limit=MAX_SKILLS),
-        why=_optional(draft.why, field="“What brings you here”", limit=MAX_WHY),
+        what_they_do=_optional(draft.what_they_do, field=_("“What you do”"), limit=MAX_WHAT_THEY_DO),
+        skills=_optional(draft.skills, field=_("Skills"), limit=MAX_SKILLS),
+        why=_optional(draft.why, field=_("“What brings you here”"), limit=MAX_WHY),
         timezone=parse_timezone(timezone).key if timezone else None,
     )
 
 
 def clean_reason(reason: str) -> str:
-    return clean_text(reason, field="The reason", limit=MAX_REASON, required=True)
+    return clean_text(reason, field=_("The reason"), limit=MAX_REASON, required=True)
 
 
 async def _settings_row(session: AsyncSession, guild_id: int) -> CoopSettings:

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from governance.coop import record_settings_change
 from governance.decision_types import get_type
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from governance.i18n import _
+from governance.i18n import SOURCE, Text, _
 from governance.membership._common import (
     ADMISSION_KINDS,
     ADMISSION_LINK,
@@ -103,27 +103,45 @@ async def configure_admission(
 
 
 def _admission_details(
-    member: Member, applicant_id: int, sponsor_id: int | None, statement: str | None, settings: CoopSettings
+    member: Member,
+    applicant_id: int,
+    sponsor_id: int | None,
+    statement: str | None,
+    settings: CoopSettings,
+    language: str,
 ) -> str:
+    """The admission proposal's details, in the cooperative's language (posted, and kept in the register)."""
+
     def cut(text: str, limit: int) -> str:
         return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
-    lines = [f"<@{applicant_id}> asks to become a member of the cooperative."]
+    def say(text: Text) -> str:
+        return text.render(language)
+
+    lines = [say(_("{person} asks to become a member of the cooperative.", person=f"<@{applicant_id}>"))]
     if sponsor_id is not None:
-        lines.append(f"Sponsored by <@{sponsor_id}>.")
+        lines.append(say(_("Sponsored by {person}.", person=f"<@{sponsor_id}>")))
     if member.charter_accepted_at is not None and member.charter_version:
         lines.append(
-            f"Agreed to the charter (version {member.charter_version}) "
-            f"{discord_timestamp(member.charter_accepted_at, 'D')}."
+            say(
+                _(
+                    "Agreed to the charter (version {version}) {date}.",
+                    version=member.charter_version,
+                    date=discord_timestamp(member.charter_accepted_at, "D"),
+                )
+            )
         )
     if statement:
-        lines.append(f"\n**In their words**\n{cut(statement, MAX_STATEMENT)}")
+        lines.append(f"\n{say(_('**In their words**'))}\n{cut(statement, MAX_STATEMENT)}")
     if member.what_they_do:
-        lines.append(f"\n**What they do**\n{cut(member.what_they_do, 1200)}")
+        lines.append(f"\n{say(_('**What they do**'))}\n{cut(member.what_they_do, 1200)}")
     if member.skills:
-        lines.append(f"\n**Skills**\n{cut(member.skills, 600)}")
-    type_label = get_type(settings.admission_decision_type).label.lower()
-    lines.append(f"\nWhen this {type_label} decision passes, coopbot gives them the member role.")
+        lines.append(f"\n{say(_('**Skills**'))}\n{cut(member.skills, 600)}")
+    passes = _(
+        "When this {type} decision passes, coopbot gives them the member role.",
+        type=Lowered(get_type(settings.admission_decision_type).label),
+    )
+    lines.append(f"\n{say(passes)}")
     return "\n".join(lines)
 
 
@@ -137,12 +155,13 @@ async def apply_for_membership(
     statement: str | None,
     proposer_id: int,
     now: datetime,
+    language: str = SOURCE,
 ) -> ApplicationOpened:
     """A contributor asks to become a member. With admission by decision, the linked decision is opened in
     the same transaction (`proposer_id` is its author: coopbot itself, so that the applicant cannot close
-    their own admission early). Posting it is the caller's job; one open application per person is
-    enforced by the database."""
-    cleaned_statement = _optional(statement or "", field="Your statement", limit=MAX_STATEMENT)
+    their own admission early), written in ``language`` (the cooperative's). Posting it is the caller's
+    job; one open application per person is enforced by the database."""
+    cleaned_statement = _optional(statement or "", field=_("Your statement"), limit=MAX_STATEMENT)
     async with db.write() as session:
         settings = await _settings_row(session, guild_id)
         if settings.member_role_id is None:
@@ -214,19 +233,22 @@ async def apply_for_membership(
         assert application.id is not None
         decision: Decision | None = None
         if settings.admission_by_decision:
-            name = " ".join(applicant_name.split())[:MAX_DISPLAY_NAME] or f"user {applicant.user_id}"
+            name = " ".join(applicant_name.split())[:MAX_DISPLAY_NAME] or _(
+                "user {number}", number=applicant.user_id
+            ).render(language)
             decision = await open_decision_in(
                 session,
                 guild_id=guild_id,
                 author_id=proposer_id,
                 draft=ProposalDraft(
-                    title=f"Admit {name} as member",
+                    title=_("Admit {name} as member", name=name).render(language),
                     details=_admission_details(
                         member,
                         applicant.user_id,
                         sponsor.user_id if sponsor else None,
                         cleaned_statement,
                         settings,
+                        language,
                     ),
                     kind=settings.admission_decision_type,
                 ),

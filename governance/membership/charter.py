@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from governance.coop import locked_settings, record_settings_change, settings_in
 from governance.decision_types import DecisionKind
 from governance.errors import Conflict, InvalidInput
-from governance.i18n import Text, _
+from governance.i18n import SOURCE, Text, _
 from governance.membership._common import (
     CHARTER_LINK,
     MAX_CHARTER,
@@ -120,7 +120,7 @@ async def set_charter(
 ) -> CharterChange:
     """A moderator sets the charter. A higher version asks everyone to agree again; keeping the version
     (a wording fix) keeps everyone's agreement. Without a version, changed text gets the next one."""
-    cleaned = clean_text(text, field="The charter", limit=MAX_CHARTER, required=True)
+    cleaned = clean_text(text, field=_("The charter"), limit=MAX_CHARTER, required=True)
     assert cleaned is not None
     async with db.write() as session:
         settings = await _settings_to_change(session, guild_id, actor, now)
@@ -151,11 +151,19 @@ async def set_charter(
 
 
 async def propose_charter(
-    db: Database, *, guild_id: int, actor: Actor, text: str, version: int | None, now: datetime
+    db: Database,
+    *,
+    guild_id: int,
+    actor: Actor,
+    text: str,
+    version: int | None,
+    now: datetime,
+    language: str = SOURCE,
 ) -> Decision:
     """A moderator puts a new version of the charter to the members: a consent decision whose details are
-    the text, adopted if it passes (`on_charter_decision_closed`). Posting it is the caller's job."""
-    cleaned = clean_text(text, field="The charter", limit=MAX_CHARTER, required=True)
+    the text, adopted if it passes (`on_charter_decision_closed`); its title in ``language`` (the
+    cooperative's). Posting it is the caller's job."""
+    cleaned = clean_text(text, field=_("The charter"), limit=MAX_CHARTER, required=True)
     assert cleaned is not None
     async with db.write() as session:
         settings = await _settings_to_change(session, guild_id, actor, now)
@@ -172,7 +180,9 @@ async def propose_charter(
             guild_id=guild_id,
             author_id=actor.user_id,
             draft=ProposalDraft(
-                title=f"Adopt version {version} of the charter", details=cleaned, kind=DecisionKind.CONSENT
+                title=_("Adopt version {version} of the charter", version=version).render(language),
+                details=cleaned,
+                kind=DecisionKind.CONSENT,
             ),
             now=now,
             link=(CHARTER_LINK, version),

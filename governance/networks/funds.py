@@ -95,8 +95,8 @@ async def create_fund(
     """A moderator of a member cooperative opens a fund the network holds. Requests up to `limit` are
     approved by a treasurer; larger ones (all of them, without a limit) go to the network."""
     shown = clean_name(name)
-    clean_text(shown, field="The fund's name", limit=MAX_FUND_NAME, required=True)
-    description = clean_text(description, field="The description", limit=MAX_FUND_DESCRIPTION)
+    clean_text(shown, field=_("The fund's name"), limit=MAX_FUND_NAME, required=True)
+    description = clean_text(description, field=_("The description"), limit=MAX_FUND_DESCRIPTION)
     code = parse_currency(currency)
     treasurer_limit = read_amount(limit, code) if limit and limit.strip() else 0
     try:
@@ -162,7 +162,7 @@ async def contribute(
     """A treasurer moves money from one of their cooperative's funds to a network fund: one debit there,
     one credit here, in one transaction. A repeat of the same interaction records nothing more."""
     key = idempotency_key_of(idempotency_key)
-    reason = clean_text(reason, field="The note", limit=MAX_REASON)
+    reason = clean_text(reason, field=_("The note"), limit=MAX_REASON)
     async with db.write() as session:
         require_treasurer(await settings_in(session, guild_id, now), actor)
         network, _membership = await network_for(session, guild_id, network_name)

@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from governance.coop import settings_in
 from governance.decision_types import DecisionKind
 from governance.errors import Conflict, InvalidInput
-from governance.i18n import Text, _
+from governance.i18n import SOURCE, Text, _
 from governance.names import clean_name, name_key
 from governance.networks._common import (
     ADMISSION_LINK,
@@ -97,7 +97,7 @@ class NetworkLogPage:
 
 
 def _coop_name(name: str) -> str:
-    return clean_text(name, field="The server's name", limit=MAX_COOP_NAME, required=True)
+    return clean_text(name, field=_("The server's name"), limit=MAX_COOP_NAME, required=True)
 
 
 async def create_network(
@@ -113,8 +113,8 @@ async def create_network(
 ) -> Network:
     """A moderator creates a network with their cooperative as its first member (its home)."""
     shown = clean_name(name)
-    clean_text(shown, field="The network's name", limit=MAX_NAME, required=True)
-    description = clean_text(description, field="The description", limit=MAX_DESCRIPTION)
+    clean_text(shown, field=_("The network's name"), limit=MAX_NAME, required=True)
+    description = clean_text(description, field=_("The description"), limit=MAX_DESCRIPTION)
     async with db.write() as session:
         require_moderator(await settings_in(session, guild_id, now), actor)
         key = name_key(shown)
@@ -217,9 +217,11 @@ async def join(
     code: str,
     decision_type: str | None,
     now: datetime,
+    language: str = SOURCE,
 ) -> JoinOpened:
     """A moderator uses an invitation: the code is spent and the cooperative's members decide whether to
-    join (consent unless the moderator chooses another yes-or-no type)."""
+    join (consent unless the moderator chooses another yes-or-no type), in a proposal written in
+    ``language`` (the cooperative's)."""
     kind = require_pass_fail(decision_type, default=DecisionKind.CONSENT.value, what="Joining a network")
     typed = _read_code(code)
     async with db.write() as session:
@@ -284,16 +286,20 @@ async def join(
         await session.flush()
         assert membership.id is not None
         names = ", ".join(coop.coop_name for coop in await member_coops(session, network.id))
-        details = (
-            (f"{network.description}\n\n" if network.description else "")
-            + f"Its member cooperatives: {names}. As a member, this cooperative takes part in network "
-            "proposals; its own decisions, funds, members and log stay its own."
-        )
+        details = (f"{network.description}\n\n" if network.description else "") + _(
+            "Its member cooperatives: {names}. As a member, this cooperative takes part in network "
+            "proposals; its own decisions, funds, members and log stay its own.",
+            names=names,
+        ).render(language)
         decision = await open_decision_in(
             session,
             guild_id=guild_id,
             author_id=actor.user_id,
-            draft=ProposalDraft(title=f"Join the network {network.name}", details=details, kind=kind),
+            draft=ProposalDraft(
+                title=_("Join the network {network}", network=network.name).render(language),
+                details=details,
+                kind=kind,
+            ),
             now=now,
             link=(JOIN_LINK, membership.id),
         )
@@ -370,9 +376,16 @@ async def on_join_decision_closed(
         from governance.networks.proposals import NetworkDraft, open_network_proposal_in
 
         membership.status = NetworkMemberStatus.ACCEPTING.value
+        # Written once for every member cooperative: in the language of the one that asks to join (its
+        # own setting; the close has no server to read a locale from).
+        language = (await settings_in(session, membership.guild_id, now)).language or SOURCE
         draft = NetworkDraft(
-            title=f"Accept {membership.coop_name} into the network",
-            details=f"{membership.coop_name} decided to join {network.name}. Do we accept it?",
+            title=_("Accept {coop} into the network", coop=membership.coop_name).render(language),
+            details=_(
+                "{coop} decided to join {network}. Do we accept it?",
+                coop=membership.coop_name,
+                network=network.name,
+            ).render(language),
             kind=DecisionKind.CONSENT.value,
             counting="cooperative",
             rule="consent",
@@ -436,8 +449,10 @@ async def leave(
     network_name: str | None,
     decision_type: str | None,
     now: datetime,
+    language: str = SOURCE,
 ) -> JoinOpened:
-    """A moderator puts leaving the network to the cooperative's members."""
+    """A moderator puts leaving the network to the cooperative's members, in a proposal written in
+    ``language`` (the cooperative's)."""
     kind = require_pass_fail(decision_type, default=DecisionKind.CONSENT.value, what="Leaving a network")
     async with db.write() as session:
         require_moderator(await settings_in(session, guild_id, now), actor)
@@ -458,9 +473,11 @@ async def leave(
             guild_id=guild_id,
             author_id=actor.user_id,
             draft=ProposalDraft(
-                title=f"Leave the network {network.name}",
-                details="If this passes, the cooperative leaves the network: it takes no part in network "
-                "proposals from then on. What was decided together stays in both registers.",
+                title=_("Leave the network {network}", network=network.name).render(language),
+                details=_(
+                    "If this passes, the cooperative leaves the network: it takes no part in network "
+                    "proposals from then on. What was decided together stays in both registers."
+                ).render(language),
                 kind=kind,
             ),
             now=now,

@@ -34,7 +34,7 @@ from governance.coop import settings_in
 from governance.decision_types import DecisionKind, get_type
 from governance.decisions import CLOSED_KIND, close_decision, rules_of
 from governance.errors import DomainError, InvalidInput, NotFound
-from governance.i18n import Text, _
+from governance.i18n import N_, Joined, Text, Translated, _, _n, recorded
 from governance.networks._common import (
     ADMISSION_LINK,
     PAGE_SIZE,
@@ -50,7 +50,6 @@ from governance.networks.membership import coop_names, on_network_admission_clos
 from governance.permissions import Actor, require_member
 from governance.proposing import ProposalDraft, build_decision
 from governance.tally import TallyResult, tally
-from governance.text import plural
 from storage.database import Database, is_postgresql
 from storage.models import (
     Decision,
@@ -63,10 +62,12 @@ from storage.models import (
 )
 from storage.types import as_utc
 
+# How a network proposal counted by cooperative passes, said within a sentence ("It passes across the
+# network when …"): marked, and said in each reader's language.
 RULES = {
-    "consent": "no cooperative objects, and at least one agrees",
-    "majority": "more cooperatives agree than object",
-    "consensus": "every cooperative that takes part agrees, and at least half of them take part",
+    "consent": N_("no cooperative objects, and at least one agrees"),
+    "majority": N_("more cooperatives agree than object"),
+    "consensus": N_("every cooperative that takes part agrees, and at least half of them take part"),
 }
 AGREE, OBJECT, ASIDE = "agrees", "objects", "stands aside"
 
@@ -422,18 +423,21 @@ async def close_if_complete(session: AsyncSession, proposal_id: int, now: dateti
     names = await coop_names(session, proposal.network_id)
     passed: bool | None
     if proposal.counting == NetworkCounting.COOPERATIVE.value:
-        passed, outcome, stored = _count_cooperatives(proposal, closed, names)
+        passed, said, stored = _count_cooperatives(proposal, closed, names)
     else:
-        passed, outcome, stored = _count_people(closed)
+        passed, said, stored = _count_people(closed)
+    # The outcome in English (the records, search, webhooks) and as said, for each reader's language.
+    outcome, outcome_said = str(said), said.to_json()
     await session.exec(
         update(NetworkProposal)
         .where(col(NetworkProposal.id) == proposal_id)
-        .values(passed=passed, outcome=outcome, result=stored)
+        .values(passed=passed, outcome=outcome, outcome_said=outcome_said, result=stored)
     )
     proposal.status, proposal.closed_at = DecisionStatus.CLOSED.value, now
     proposal.passed, proposal.outcome, proposal.result = passed, outcome, stored
+    proposal.outcome_said = outcome_said
     for decision in closed:
-        _record_network_result(decision, proposal, stored)
+        _record_network_result(decision, proposal, said, stored)
         session.add(decision)
         # Every member cooperative is owed the network's result, delivered by the process serving it.
         await outbox.owe(
@@ -472,7 +476,7 @@ def _network_links() -> dict[str, Callable[[AsyncSession, NetworkProposal, bool,
     }
 
 
-def _count_people(closed: list[Decision]) -> tuple[bool | None, str, dict[str, Any]]:
+def _count_people(closed: list[Decision]) -> tuple[bool | None, Text, dict[str, Any]]:
     counts: Counter[str] = Counter()
     eligible = 0
     for decision in closed:
@@ -480,14 +484,18 @@ def _count_people(closed: list[Decision]) -> tuple[bool | None, str, dict[str, A
         counts.update(decision.result["ballot_counts"])
         eligible += int(decision.result["eligible"])
     if not closed:
-        return None, "No cooperative held the proposal.", {"ballot_counts": {}, "eligible": 0}
+        return None, _("No cooperative held the proposal."), {"ballot_counts": {}, "eligible": 0}
     result = tally(rules_of(closed[0]), dict(counts), eligible)
-    return result.passed, result.outcome, {"ballot_counts": dict(counts), "eligible": result.eligible}
+    return result.passed, result.said, {"ballot_counts": dict(counts), "eligible": result.eligible}
+
+
+# How the cooperatives' outcomes decide, in a word, as a proposal counted by cooperative says it.
+_RULE_WORDS = {"consent": N_("consent"), "majority": N_("majority"), "consensus": N_("consensus")}
 
 
 def _count_cooperatives(
     proposal: NetworkProposal, closed: list[Decision], names: dict[int, str]
-) -> tuple[bool, str, dict[str, Any]]:
+) -> tuple[bool, Text, dict[str, Any]]:
     votes: list[dict[str, Any]] = []
     for decision in closed:
         assert decision.result is not None
@@ -510,17 +518,24 @@ def _count_cooperatives(
         passed = objects == 0 and agree > 0 and took_part * 2 >= len(votes)
     else:
         passed = objects == 0 and agree > 0
-    counted = (
-        f"{plural(agree, 'cooperative agrees', 'cooperatives agree')}, "
-        f"{plural(objects, 'objects', 'object')}, {aside} {'stands' if aside == 1 else 'stand'} aside"
-    )
-    outcome = f"{'Passed' if passed else 'Did not pass'} ({proposal.network_rule}): {counted}."
+    counted = {
+        "rule": Translated(_RULE_WORDS.get(proposal.network_rule, proposal.network_rule)),
+        "agree": _n("{count} cooperative agrees", "{count} cooperatives agree", agree),
+        "objects": _n("{count} objects", "{count} object", objects),
+        "aside": _n("{count} stands aside", "{count} stand aside", aside),
+    }
+    if passed:
+        outcome = _("Passed ({rule}): {agree}, {objects}, {aside}.", **counted)
+    else:
+        outcome = _("Did not pass ({rule}): {agree}, {objects}, {aside}.", **counted)
     return passed, outcome, {"cooperatives": votes, "rule": proposal.network_rule}
 
 
-def _record_network_result(decision: Decision, proposal: NetworkProposal, stored: dict[str, Any]) -> None:
-    """A copy records the network's result as its own (what its message and its register show), keeping
-    what this cooperative alone said."""
+def _record_network_result(
+    decision: Decision, proposal: NetworkProposal, said: Text, stored: dict[str, Any]
+) -> None:
+    """A copy records the network's result (``said``) as its own (what its message and its register show),
+    keeping what this cooperative alone said."""
     assert decision.result is not None
     local = decision.result
     if proposal.counting == NetworkCounting.PERSON.value:
@@ -531,9 +546,14 @@ def _record_network_result(decision: Decision, proposal: NetworkProposal, stored
             "local_counts": local["ballot_counts"],
             "local_eligible": local["eligible"],
         }
-        decision.outcome = f"Across the network: {proposal.outcome}"
+        across = _("Across the network: {outcome}", outcome=said)
     else:
-        decision.outcome = f"Across the network: {proposal.outcome} This cooperative: {decision.outcome}"
+        across = _(
+            "Across the network: {outcome} This cooperative: {local}",
+            outcome=said,
+            local=recorded(decision.outcome_said, decision.outcome) or "",
+        )
+    decision.outcome, decision.outcome_said = str(across), across.to_json()
     decision.passed = proposal.passed
 
 
@@ -582,6 +602,18 @@ async def proposals_page(db: Database, *, guild_id: int, network_name: str | Non
     return ProposalPage(network, proposals, names, page, pages)
 
 
+def _vote_line(coop: str, vote: str) -> Text | str:
+    """How one cooperative decided, as a line of the list (its stored vote word said in the reader's
+    language)."""
+    if vote == AGREE:
+        return _("- {coop} agrees", coop=coop)
+    if vote == OBJECT:
+        return _("- {coop} objects", coop=coop)
+    if vote == ASIDE:
+        return _("- {coop} stands aside", coop=coop)
+    return f"- {coop} {vote}"
+
+
 async def closing_words(db: Database, decision: Decision) -> Text | None:
     """What a copy's thread is told when the network decided: how each cooperative decided (by
     cooperative), or how many of this cooperative took part (by person)."""
@@ -592,10 +624,11 @@ async def closing_words(db: Database, decision: Decision) -> Text | None:
         network = await session.get(Network, proposal.network_id) if proposal else None
     if proposal is None or network is None or proposal.status != DecisionStatus.CLOSED.value:
         return None
-    head = _("Across the network {network}: {outcome}", network=network.name, outcome=proposal.outcome or "")
+    outcome = recorded(proposal.outcome_said, proposal.outcome) or ""
+    head = _("Across the network {network}: {outcome}", network=network.name, outcome=outcome)
     if proposal.counting == NetworkCounting.COOPERATIVE.value and proposal.result:
-        lines = [f"- {row['coop']} {row['vote']}" for row in proposal.result.get("cooperatives", [])]
-        return _("{head}\nHow each cooperative decided:\n{lines}", head=head, lines="\n".join(lines))
+        lines = [_vote_line(row["coop"], row["vote"]) for row in proposal.result.get("cooperatives", [])]
+        return _("{head}\nHow each cooperative decided:\n{lines}", head=head, lines=Joined(tuple(lines)))
     if decision.result and "local_counts" in decision.result:
         voted = sum(decision.result["local_counts"].values())
         return _(

@@ -19,8 +19,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from governance.coop import settings_in
 from governance.errors import Conflict, NotAllowed, NotFound
 from governance.funds import idempotency_key_of, read_amount
-from governance.i18n import _
-from governance.money import Money, format_amount
+from governance.i18n import SOURCE, _
+from governance.money import Money
 from governance.networks._common import REQUEST_LINK, log, memberships_of, network_for
 from governance.networks.funds import network_fund_in
 from governance.networks.membership import coop_names
@@ -71,11 +71,13 @@ async def request_money(
     amount: str,
     purpose: str,
     now: datetime,
+    language: str = SOURCE,
 ) -> NetworkRequestReceipt:
-    """A member asks a network fund for money; above the treasurer limit, the network decides."""
+    """A member asks a network fund for money; above the treasurer limit, the network decides, in a proposal
+    written once for every member cooperative in ``language``: the asking cooperative's."""
     from governance.networks.proposals import NetworkDraft, open_network_proposal_in
 
-    purpose = clean_text(purpose, field="The purpose", limit=MAX_PURPOSE, required=True)
+    purpose = clean_text(purpose, field=_("The purpose"), limit=MAX_PURPOSE, required=True)
     async with db.write() as session:
         require_member(await settings_in(session, guild_id, now), actor)
         network, membership = await network_for(session, guild_id, network_name)
@@ -97,16 +99,21 @@ async def request_money(
         assert request.id is not None
         proposal: NetworkProposal | None = None
         if cents > target.treasurer_limit:
-            shown = format_amount(cents, target.currency)
+            pay = _("Pay {amount} from {fund}", amount=Money(cents, target.currency), fund=target.name)
+            asked_by = _(
+                "Asked by {person} of {coop} (request {request}).",
+                person=f"<@{actor.user_id}>",
+                coop=membership.coop_name,
+                request=request_label(request),
+            )
             opened = await open_network_proposal_in(
                 session,
                 network,
                 guild_id=guild_id,
                 author_id=actor.user_id,
                 draft=NetworkDraft(
-                    title=f"Pay {shown} from {target.name}"[:200],
-                    details=f"{purpose}\n\nAsked by <@{actor.user_id}> of {membership.coop_name} "
-                    f"(request {request_label(request)}).",
+                    title=pay.render(language)[:200],
+                    details=f"{purpose}\n\n{asked_by.render(language)}",
                     kind="consent",
                     counting="cooperative",
                     rule="consent",
@@ -268,7 +275,7 @@ async def pay_request(
 ) -> NetworkRequestReceipt:
     """A treasurer records that an approved request was paid: a payout on the network fund's ledger."""
     key = idempotency_key_of(idempotency_key)
-    reference = clean_text(reference, field="The reference", limit=MAX_REFERENCE)
+    reference = clean_text(reference, field=_("The reference"), limit=MAX_REFERENCE)
     async with db.write() as session:
         network, fund, request = await _as_treasurer(session, guild_id, actor, request_id, now)
         label = request_label(request)

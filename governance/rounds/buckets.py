@@ -58,8 +58,8 @@ async def propose_bucket(
     now: datetime,
 ) -> Bucket:
     """A member proposes a bucket while the round takes ideas or funding."""
-    title = clean_text(title, field="The title", limit=MAX_TITLE, required=True, one_line=True)
-    description = clean_text(description, field="The description", limit=MAX_DESCRIPTION)
+    title = clean_text(title, field=_("The title"), limit=MAX_TITLE, required=True, one_line=True)
+    description = clean_text(description, field=_("The description"), limit=MAX_DESCRIPTION)
     others = sorted(set(co_creators) - {actor.user_id})
     if len(others) > MAX_CO_CREATORS:
         raise InvalidInput(_("A bucket has at most {limit} co-creators.", limit=MAX_CO_CREATORS))
@@ -196,7 +196,7 @@ async def raise_concern(
 ) -> BucketConcern:
     """A member raises a concern about a bucket against one of the round's guidelines (numbered from 1),
     while the round takes ideas."""
-    text = clean_text(text, field="The concern", limit=MAX_CONCERN, required=True)
+    text = clean_text(text, field=_("The concern"), limit=MAX_CONCERN, required=True)
     async with db.write() as session:
         require_member(await settings_in(session, guild_id, now), actor)
         bucket = await _bucket_in(session, guild_id, bucket_id)
@@ -234,7 +234,7 @@ async def resolve_concern(
     db: Database, *, guild_id: int, concern_id: int, actor: Actor, resolution: str, now: datetime
 ) -> BucketConcern:
     """The bucket's creators or a moderator resolve a concern, saying how."""
-    resolution = clean_text(resolution, field="The resolution", limit=MAX_CONCERN, required=True)
+    resolution = clean_text(resolution, field=_("The resolution"), limit=MAX_CONCERN, required=True)
     async with db.write() as session:
         settings = await settings_in(session, guild_id, now)
         concern = await session.get(BucketConcern, _plain_id(concern_id, "concern"))

@@ -16,9 +16,9 @@ from governance import audit
 from governance.coop import settings_in
 from governance.errors import Conflict, InvalidInput, NotAllowed
 from governance.funds import find_fund_in, read_amount, totals_in
-from governance.i18n import N_, _
+from governance.i18n import N_, SOURCE, Text, _, _n
 from governance.ledger import ledger_entry, move_balance
-from governance.money import Money, format_amount
+from governance.money import Money
 from governance.networks._common import network_for
 from governance.networks.funds import network_fund_in
 from governance.permissions import Actor, is_moderator, require_fund_steward
@@ -38,7 +38,6 @@ from governance.rounds._common import (
     _fund_of,
     _funder_counts,
     _holds_money,
-    _money,
     _move_network_pot,
     _network_fund_of,
     _refund,
@@ -187,12 +186,14 @@ async def check_round(db: Database, *, guild_id: int, actor: Actor, draft: Round
 
 
 async def create_round(
-    db: Database, *, guild_id: int, actor: Actor, draft: RoundDraft, now: datetime
+    db: Database, *, guild_id: int, actor: Actor, draft: RoundDraft, now: datetime, language: str = SOURCE
 ) -> RoundReceipt:
     """A moderator or treasurer sets a round up. Without ``decide_first`` the pot leaves the fund now
-    (refused when the fund has not that much available); with it, when the members' decision passes."""
-    title = clean_text(draft.title, field="The title", limit=MAX_TITLE, required=True, one_line=True)
-    description = clean_text(draft.description, field="The description", limit=MAX_DESCRIPTION)
+    (refused when the fund has not that much available); with it, when the members' decision passes. A
+    proposal to hold it is written in ``language`` (the cooperative's; for a network round, once for every
+    member cooperative, in this one's)."""
+    title = clean_text(draft.title, field=_("The title"), limit=MAX_TITLE, required=True, one_line=True)
+    description = clean_text(draft.description, field=_("The description"), limit=MAX_DESCRIPTION)
     guidelines = parse_guidelines("\n".join(draft.guidelines))
     async with db.write() as session:
         settings = await settings_in(session, guild_id, now)
@@ -229,7 +230,7 @@ async def create_round(
         decision = None
         network_proposal_id = None
         if checked.network is not None:
-            network_proposal_id = await _open_network_round(session, round_, checked, actor, now)
+            network_proposal_id = await _open_network_round(session, round_, checked, actor, now, language)
         elif draft.decide_first:
             assert fund is not None
             decision = await open_decision_in(
@@ -237,8 +238,10 @@ async def create_round(
                 guild_id=guild_id,
                 author_id=actor.user_id,
                 draft=ProposalDraft(
-                    title=f"Hold funding round #{round_.id}: {title}"[:200],
-                    details=_decision_details(round_, fund.name, ideas, funding),
+                    title=_("Hold funding round #{number}: {title}", number=round_.id, title=title).render(
+                        language
+                    )[:200],
+                    details=_decision_details(round_, fund.name, ideas, funding, language),
                 ),
                 now=now,
                 link=(ROUND_LINK, round_.id),
@@ -268,7 +271,7 @@ async def create_round(
 
 
 async def _open_network_round(
-    session: AsyncSession, round_: Round, checked: _Checked, actor: Actor, now: datetime
+    session: AsyncSession, round_: Round, checked: _Checked, actor: Actor, now: datetime, language: str
 ) -> int | None:
     """A network round: the pot leaves the network fund now and every member cooperative hears of it, or the
     network decides first (a network proposal, by cooperative, under consent); that proposal's id."""
@@ -287,8 +290,10 @@ async def _open_network_round(
         guild_id=round_.guild_id,
         author_id=actor.user_id,
         draft=NetworkDraft(
-            title=f"Hold network funding round #{round_.id}: {round_.title}"[:200],
-            details=_decision_details(round_, checked.source, ideas, funding),
+            title=_(
+                "Hold network funding round #{number}: {title}", number=round_.id, title=round_.title
+            ).render(language)[:200],
+            details=_decision_details(round_, checked.source, ideas, funding, language),
             kind="consent",
             counting="cooperative",
             rule="consent",
@@ -300,19 +305,40 @@ async def _open_network_round(
     return opened.proposal.id
 
 
-def _decision_details(round_: Round, source: str, ideas: timedelta, funding: timedelta) -> str:
+def _decision_details(round_: Round, source: str, ideas: timedelta, funding: timedelta, language: str) -> str:
+    """The proposal to hold a round, in ``language`` (posted, and kept in the register)."""
+
+    def say(text: Text) -> str:
+        return text.render(language)
+
     lines = [
-        f"**Pot:** {_money(round_.pot, round_)} from {source}",
-        f"**Ideas phase:** {ideas.days} days" if ideas else "**Ideas phase:** none, funding opens at once",
-        f"**Funding phase:** {funding.days} days" if funding.days else "**Funding phase:** under a day",
+        say(_("**Pot:** {pot} from {source}", pot=Money(round_.pot, round_.currency), source=source)),
+        say(
+            _n("**Ideas phase:** {count} day", "**Ideas phase:** {count} days", ideas.days)
+            if ideas
+            else _("**Ideas phase:** none, funding opens at once")
+        ),
+        say(
+            _n("**Funding phase:** {count} day", "**Funding phase:** {count} days", funding.days)
+            if funding.days
+            else _("**Funding phase:** under a day")
+        ),
     ]
     if round_.description:
         lines.append(round_.description)
     if round_.per_member:
-        lines.append(f"**Each person's share:** {_money(round_.per_member, round_)}")
+        lines.append(
+            say(_("**Each person's share:** {amount}", amount=Money(round_.per_member, round_.currency)))
+        )
     if round_.guidelines:
-        lines.append("**Guidelines:**\n" + "\n".join(f"{n}. {g}" for n, g in enumerate(round_.guidelines, 1)))
-    lines.append("If this passes, the pot is set aside and the round opens; the phases count from then.")
+        lines.append(
+            say(_("**Guidelines:**"))
+            + "\n"
+            + "\n".join(f"{n}. {g}" for n, g in enumerate(round_.guidelines, 1))
+        )
+    lines.append(
+        say(_("If this passes, the pot is set aside and the round opens; the phases count from then."))
+    )
     return "\n".join(lines)[:3900]
 
 
@@ -419,12 +445,19 @@ async def _take_pot_for(session: AsyncSession, round_: Round, now: datetime) -> 
 
 
 async def close_round(
-    db: Database, *, guild_id: int, round_id: int, now: datetime, actor: Actor | None = None
+    db: Database,
+    *,
+    guild_id: int,
+    round_id: int,
+    now: datetime,
+    actor: Actor | None = None,
+    language: str = SOURCE,
 ) -> ClosedRound | None:
     """Close funding, in one transaction: each bucket at or above its minimum is funded (an approved request
     on the fund for what it won, to its creator), the others are refunded; the pot goes back to the fund.
     Without ``actor`` it is the scheduled close (None when not yet due or already done); with one it is a
-    moderator closing early."""
+    moderator closing early. The requests' texts are written in ``language``: the closing cooperative's
+    (for a network round, its home's, once for every member cooperative)."""
     async with db.write() as session:
         if actor is not None:
             settings = await settings_in(session, guild_id, now)
@@ -463,7 +496,7 @@ async def close_round(
             if _holds_money(bucket) and bucket.funded >= bucket.min_total:
                 bucket.status = BucketStatus.FUNDED.value
                 bucket.funded_at = bucket.funded_at or now
-                request = _request_for(round_, bucket, now)
+                request = _request_for(round_, bucket, now, language)
                 session.add(request)
                 await session.flush()
                 bucket.request_id = request.id
@@ -474,7 +507,8 @@ async def close_round(
                 bucket.status, bucket.funded = BucketStatus.UNFUNDED.value, 0
                 unfunded.append(bucket)
             session.add(bucket)
-        round_.outcome = round_outcome(round_, funded, len(funded) + len(unfunded))
+        said = round_outcome(round_, funded, len(funded) + len(unfunded))
+        round_.outcome, round_.outcome_said = str(said), said.to_json()  # English, and for each reader
         session.add(round_)
         if round_.network_id is not None:
             await network.owe_round_news(session, round_, network.CLOSED, now)
@@ -497,21 +531,28 @@ async def close_round(
         return ClosedRound(round_, funded, unfunded, requests, funders)
 
 
-def round_outcome(round_: Round, funded: list[Bucket], considered: int) -> str:
+def round_outcome(round_: Round, funded: list[Bucket], considered: int) -> Text:
     """The close in one sentence, as the decision register keeps it."""
+    pot = Money(round_.pot, round_.currency)
     if not funded:
-        pot = format_amount(round_.pot, round_.currency)
-        return f"No bucket reached its minimum: the {pot} pot stays in the fund."
+        return _("No bucket reached its minimum: the {pot} pot stays in the fund.", pot=pot)
     spent = sum(bucket.funded for bucket in funded)
-    return (
-        f"{len(funded)} of {considered} bucket{'s' if considered != 1 else ''} funded: "
-        f"{format_amount(spent, round_.currency)} of the {format_amount(round_.pot, round_.currency)} pot; "
-        f"{format_amount(round_.pot - spent, round_.currency)} stays in the fund."
+    return _n(
+        "{funded} of {count} bucket funded: {spent} of the {pot} pot; {left} stays in the fund.",
+        "{funded} of {count} buckets funded: {spent} of the {pot} pot; {left} stays in the fund.",
+        considered,
+        funded=len(funded),
+        spent=Money(spent, round_.currency),
+        pot=pot,
+        left=Money(round_.pot - spent, round_.currency),
     )
 
 
-def _request_for(round_: Round, bucket: Bucket, now: datetime) -> FundingRequest | NetworkFundRequest:
-    """What a funded bucket won: an approved request to its creator, on the fund the pot came from."""
+def _request_for(
+    round_: Round, bucket: Bucket, now: datetime, language: str
+) -> FundingRequest | NetworkFundRequest:
+    """What a funded bucket won: an approved request to its creator, on the fund the pot came from; its
+    texts in ``language``."""
     if round_.network_fund_id is not None:
         from governance.networks.requests import NetworkRequestStatus
 
@@ -521,7 +562,12 @@ def _request_for(round_: Round, bucket: Bucket, now: datetime) -> FundingRequest
             requester_id=bucket.creator_id,
             amount=bucket.funded,
             currency=round_.currency,
-            purpose=f"Bucket #{bucket.id}: {bucket.title} (funded in network round #{round_.id})"[:1000],
+            purpose=_(
+                "Bucket #{bucket}: {title} (funded in network round #{round})",
+                bucket=bucket.id,
+                title=bucket.title,
+                round=round_.id,
+            ).render(language)[:1000],
             status=NetworkRequestStatus.APPROVED.value,
             created_at=now,
             decided_at=now,
@@ -534,10 +580,12 @@ def _request_for(round_: Round, bucket: Bucket, now: datetime) -> FundingRequest
         amount_min=bucket.funded,
         approved_amount=bucket.funded,
         currency=round_.currency,
-        purpose=f"Bucket #{bucket.id}: {bucket.title}"[:200],
-        details=f"Funded in round #{round_.id} ({round_.title}).",
+        purpose=_("Bucket #{bucket}: {title}", bucket=bucket.id, title=bucket.title).render(language)[:200],
+        details=_("Funded in round #{round} ({title}).", round=round_.id, title=round_.title).render(
+            language
+        ),
         status=RequestStatus.APPROVED.value,
-        decision_note=f"Funded in round #{round_.id}",
+        decision_note=_("Funded in round #{round}", round=round_.id).render(language),
         created_at=now,
         updated_at=now,
         decided_at=now,

@@ -239,13 +239,13 @@ def test_a_balance_over_time_is_a_green_step_line_with_its_story_in_words() -> N
     image = _image(chart)
     assert _pixels(image, TONE_COLOURS[Tone.FOR]) > 300
     assert chart.description == (
-        "Line chart: Commons: balance. NZD · 4 movements. From 0.00 on 2026-03-02 to 200.00 on 2026-03-22, "
+        "Line chart: Commons: balance. NZD · 4 movements. From 0.00 on 2 Mar 2026 to 200.00 on 22 Mar 2026, "
         "lowest 0.00, highest 200.00, over 4 movements."
     )
 
 
 def test_a_line_of_one_point_or_none_and_non_finite_values() -> None:
-    assert "over 1 movements" in render_line_chart("One", [(START, 5)]).description
+    assert "over 1 movement." in render_line_chart("One", [(START, 5)]).description
     assert render_line_chart("None", []).description == "Chart: None. No movements yet."
     assert "lowest -5" in render_line_chart("Neg", [(START, -5), (START + timedelta(days=1), 5)]).description
     with pytest.raises(ValueError, match="finite"):
@@ -255,3 +255,50 @@ def test_a_line_of_one_point_or_none_and_non_finite_values() -> None:
 def test_line_charts_are_deterministic() -> None:
     points = [(START + timedelta(days=n), n * n) for n in range(6)]
     assert render_line_chart("t", points).png == render_line_chart("t", points).png
+
+
+# --- in the reader's language ---------------------------------------------------------------------
+
+
+def test_a_chart_speaks_the_readers_language_words_numbers_and_dates() -> None:
+    points = [(START + timedelta(days=3 * n), 100_000 + 1_234 * n) for n in range(3)]
+    german = render_line_chart("Gemeinschaftskasse", points, language="de")
+    # Words from the catalogue, numbers grouped and dates written the German way (CLDR, with Babel).
+    assert german.description.startswith("Liniendiagramm: Gemeinschaftskasse.")
+    assert "102.468" in german.description and "01.03.2026" in german.description
+    assert "Line chart" not in german.description and "102,468" not in german.description
+    greek = render_bar_chart("Ψηφοφορία", [], [], language="el")
+    assert greek.description.endswith("Δεν υπάρχουν ακόμη ψήφοι.")
+    rounds = render_stacked_rounds_chart(
+        "Τόπος",
+        ["Αίθουσα", "Online", "Πάρκο"],
+        [[4, 3, 2], [5, 4, 0]],
+        eliminated=[2, None],
+        highlight=[0],
+        language="es",
+    )
+    assert "Ronda 1:" in rounds.description and "Round 1" not in rounds.description
+    # The English is unchanged by the default.
+    assert render_bar_chart("Vote", [], []).description == "Chart: Vote. No votes yet."
+
+
+@pytest.mark.parametrize("language", ["es", "pt_BR", "fr", "de", "el"])
+def test_every_chart_draws_in_every_language_without_a_missing_glyph(language: str) -> None:
+    points = [(START + timedelta(days=40 * n), 5_000 * n) for n in range(12)]
+    _image(_no_missing_glyph(lambda: render_line_chart("t", points, language=language)))
+    _image(
+        _no_missing_glyph(
+            lambda: render_stacked_rounds_chart(
+                "t",
+                ["a", "b", "c"],
+                [[3, 2, 1], [4, 2, 0]],
+                eliminated=[2, None],
+                exhausted=[0, 1],
+                language=language,
+            )
+        )
+    )
+    labels = [f"option {n}" for n in range(MAX_BARS + 3)]
+    _image(
+        _no_missing_glyph(lambda: render_bar_chart("t", labels, list(range(len(labels))), language=language))
+    )

@@ -771,7 +771,7 @@ def problems_of(world: World, done: Attempt) -> list[str]:
         problems.append(f"{what}: no reply at all (deferred={result.deferred})")
     for reply in replies:
         content = reply.content
-        if GENERIC_APOLOGY in content:
+        if str(GENERIC_APOLOGY) in content:
             problems.append(f"{what}: answered with the apology of the error path")
         if refused and not reply.ephemeral:
             problems.append(f"{what}: a refusal was posted publicly: {content[:200]!r}")

@@ -197,3 +197,43 @@ async def test_the_commands_template_holds_every_commands_strings(
     now = {(message.context, message.id) for message in template(simcord_bot.tree) if message.id}
     assert now - kept == set(), "run `make catalogues`: these command strings are not in the template"
     assert kept - now == set(), "run `make catalogues`: the template holds strings no command uses"
+
+
+async def test_the_register_says_each_outcome_in_the_readers_language(
+    configured: Coop,
+    simcord_env: simcord.Env,
+    simcord_bot: CoopBot,
+    db: Database,
+    clock: ManualClock,
+    client_locales: dict[int, str],
+) -> None:
+    """The outcome is kept as said (besides its English): /decisions says it in each reader's language; a
+    decision closed before outcomes were kept so is said in its English."""
+    coop = configured
+    alice, bob, carol = coop.alice, coop.members[1], coop.members[2]
+    client_locales[alice.id] = "es-ES"
+    client_locales[bob.id] = "el"
+    shown = await alice.slash(coop.governance, "proposal new", type="consent", closes="3d")
+    assert shown.modal is not None, shown
+    await alice.submit_modal(shown, {"title": "Comprar una furgoneta", "details": ""})
+    await close_due(simcord_env, simcord_bot, clock, timedelta(days=4))
+    async with db.read() as session:
+        decision = (await session.exec(select(Decision).where(Decision.id == 1))).one()
+    assert decision.outcome == "Passes: no objection stands."  # the English stays what it was
+    assert decision.outcome_said is not None
+
+    async def register_entry(member: Any) -> str:
+        listed = await member.slash(coop.governance, "decisions")
+        assert listed.ephemeral, listed
+        [entry] = listed.response.embeds[0].fields
+        return str(entry.value)
+
+    assert said_in("es", "Passes: no objection stands.") in await register_entry(alice)
+    assert said_in("el", "Passes: no objection stands.") in await register_entry(bob)
+    assert "Passes: no objection stands." in await register_entry(carol)
+
+    async with db.write() as session:  # as a decision closed before 0018 is kept
+        decision = (await session.exec(select(Decision).where(Decision.id == 1))).one()
+        decision.outcome_said = None
+        session.add(decision)
+    assert "Passes: no objection stands." in await register_entry(alice)

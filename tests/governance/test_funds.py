@@ -400,6 +400,22 @@ async def test_a_request_opens_a_linked_decision_that_approves_it_when_it_passes
     assert event.actor_id is None and event.details["decision_id"] == decision.id
 
 
+async def test_a_requests_proposal_is_written_in_the_cooperatives_language(
+    coop_db: Database, clock: ManualClock
+):
+    # The proposal is posted and kept in the register: its amounts are written the cooperative's way.
+    fund = await make_fund(coop_db, clock, currency="EUR")
+    await deposit(coop_db, clock, fund, "5000")
+    receipt = await ask(coop_db, clock, fund, "1200.50", language="de")
+
+    decision = receipt.decision
+    assert decision is not None
+    assert "1.200,50\xa0€" in decision.details  # the amount asked, and what it is approved for
+    assert "5.000,00\xa0€" in decision.details  # the fund's balance
+    assert "1,200.50 EUR" not in decision.details
+    assert decision.title.endswith(": Tools")
+
+
 async def test_a_request_whose_decision_fails_is_rejected_with_the_outcome(
     coop_db: Database, clock: ManualClock
 ):

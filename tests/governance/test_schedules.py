@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gettext
 from datetime import UTC, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from governance import i18n
 from governance.errors import InvalidInput
 from governance.schedules import (
     LAST_DAY,
@@ -420,3 +422,59 @@ def test_cron_agrees_with_the_natural_schedule(after: datetime, tz: ZoneInfo) ->
     assert next_run(parse_schedule("0 10 1 * *"), after=after, tz=tz) == next_run(
         parse_schedule("monthly on day 1 10:00"), after=after, tz=tz
     )
+
+
+def test_descriptions_and_refusals_are_said_in_the_reader_s_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Typed in English in every language; read in the reader's. The sentence frames come from the catalogue
+    # (a stand-in German one here), weekday names, lists and times from CLDR.
+    german = {
+        "every {days} at {time}": "jeden {days} um {time}",
+        "on the last {weekday} of every month at {time}": "am letzten {weekday} jedes Monats um {time}",
+        "I couldn't read {text} as a day of the week. Use monday … sunday, “day”, “weekday” or “weekend”, "
+        "e.g. “every monday and thursday 09:00”.": "Ich kann {text} nicht als Wochentag lesen.",
+        "In the cron schedule {expression}, the {field} field has {value}: use {low}–{high} or names.": (
+            "Im Cron-Zeitplan {expression} hat das Feld {field} den Wert {value}: "
+            "nimm {low}–{high} oder Namen."
+        ),
+        "day of the week": "Wochentag",
+    }
+
+    class Catalogue(gettext.NullTranslations):
+        def gettext(self, message: str) -> str:
+            return german.get(message, message)
+
+    monkeypatch.setattr(
+        i18n,
+        "translations",
+        lambda language, domain=i18n.DOMAIN: Catalogue() if language == "de" else gettext.NullTranslations(),
+    )
+    twice_a_week = parse_schedule("every monday and thursday 17:30")
+    assert twice_a_week.describe("de") == "jeden Montag und Donnerstag um 17:30"
+    assert twice_a_week.describe() == "every Monday and Thursday at 17:30"
+    assert parse_schedule("last friday of the month 9am").describe("de-DE") == (
+        "am letzten Freitag jedes Monats um 09:00"
+    )
+    # A schedule is a placeholder's value: said in the language of the sentence around it.
+    assert (
+        i18n._("Next: {schedule}", schedule=twice_a_week).render("de")
+        == "Next: jeden Montag und Donnerstag um 17:30"
+    )
+    with pytest.raises(InvalidInput) as refused:
+        parse_schedule("every funday 09:00")
+    assert refused.value.localized("de") == "Ich kann “funday” nicht als Wochentag lesen."
+    assert refused.value.message.startswith("I couldn't read “funday” as a day of the week.")
+    with pytest.raises(InvalidInput) as refused:
+        parse_schedule("0 9 * * funday")
+    assert refused.value.localized("de") == (
+        "Im Cron-Zeitplan “0 9 * * funday” hat das Feld Wochentag den Wert “funday”: nimm 0–7 oder Namen."
+    )
+
+
+def test_descriptions_name_days_and_times_the_language_s_way() -> None:
+    # With whatever the catalogues hold: CLDR's names and times whichever the sentence's language.
+    fortnightly = parse_schedule("every 2 weeks on monday and friday 16:00")
+    assert "Montag und Freitag" in fortnightly.describe("de")
+    assert "lunes y viernes" in fortnightly.describe("es")
+    assert "16:00" in fortnightly.describe("fr")
+    assert "4:00" in fortnightly.describe("el") and "μ.μ." in fortnightly.describe("el")
+    assert fortnightly.describe("en") == "every 2 weeks on Monday and Friday at 16:00"

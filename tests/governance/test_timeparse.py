@@ -449,3 +449,18 @@ def test_check_minimum_shows_a_minute_that_passes() -> None:
 def test_seconds_past_59_are_refused_clearly(text: str) -> None:
     with pytest.raises(InvalidInput, match="seconds go from 00 to 59"):
         parse_when(text, now=datetime(2026, 11, 26, 9, tzinfo=UTC), tz=ZoneInfo("Pacific/Auckland"))
+
+
+def test_refusals_say_durations_and_names_in_the_reader_s_language() -> None:
+    # The frames wait for the catalogues; the durations (and a timezone's alternatives) are CLDR's already.
+    now = datetime(2026, 6, 15, 10, tzinfo=UTC)
+    with pytest.raises(InvalidInput) as refused:
+        parse_when("2028-01-01", now=now, tz=BERLIN)
+    assert "366 days ahead" in refused.value.message
+    assert "366 Tage" in refused.value.localized("de")
+    with pytest.raises(InvalidInput) as refused:
+        check_minimum(now, now, min_working_days=2, min_duration=timedelta(days=1), tz=BERLIN)
+    assert refused.value.message.startswith(
+        "This decision stays open at least 2 working days (Monday–Friday) and 1 day: "
+    )
+    assert "1 día" in refused.value.localized("es")
