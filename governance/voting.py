@@ -10,16 +10,15 @@ transactions.
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import delete
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import col
 
 from governance.decisions import (
     MAX_REASON,
@@ -34,8 +33,9 @@ from governance.errors import Conflict, DomainError, InvalidInput, NotAllowed, N
 from governance.i18n import Translated, _
 from governance.permissions import Actor
 from governance.tally import RawBallot, encode_ballot, parse_ballot_text
-from storage.database import Database, is_postgresql
+from storage.database import Database
 from storage.models import Decision, Vote, VoteAction, VoteEvent
+from storage.vote_store import EventRow, VoteRow, decision_from_row, vote_transaction
 
 
 @dataclass(frozen=True)
@@ -96,21 +96,24 @@ async def cast_vote(
 
 async def cast_votes(db: Database, requests: Sequence[VoteRequest]) -> list[VoteReceipt | DomainError]:
     """Record many votes in ONE transaction (group commit), in order. A vote the rules refuse gets its
-    DomainError in its place and writes nothing; the others are committed together."""
+    DomainError in its place and writes nothing; the others are committed together.
+
+    The transaction runs at the driver (storage.vote_store): the decisions' rows (locked on PostgreSQL)
+    and the voters' ballots are read, the history and the upserts written, each in one statement. The
+    rules are built once per decision and kept while its row stays the same (any change to it, an
+    extension, a close, an edit, builds them again)."""
     outcomes: list[VoteReceipt | DomainError] = []
-    async with db.write() as session:
-        decisions_by_id = await _decisions_for(session, requests)
-        keys = {(request.decision_id, request.actor.user_id) for request in requests}
-        current: dict[tuple[int, int], tuple[str, str | None]] = {}
-        for decision_id in {decision_id for decision_id, _ in keys}:
-            voters = [voter for d, voter in keys if d == decision_id]
-            rows = await session.exec(
-                select(Vote.voter_id, Vote.ballot, Vote.reason).where(
-                    Vote.decision_id == decision_id, col(Vote.voter_id).in_(voters)
-                )
-            )
-            current.update({(decision_id, voter): (ballot, reason) for voter, ballot, reason in rows.all()})
-        upserts: dict[tuple[int, int], dict[str, Any]] = {}
+    keys = list(dict.fromkeys((request.decision_id, request.actor.user_id) for request in requests))
+    decision_ids = sorted({decision_id for decision_id, _ in keys})
+    known = _known_decisions(db)
+    async with vote_transaction(db, decision_ids, keys) as transaction:
+        decisions_by_id = {
+            decision_id: known.get(decision_id, row) or known.build(db, decision_id, row)
+            for decision_id, row in transaction.decisions.items()
+        }
+        current = dict(transaction.ballots)
+        votes: dict[tuple[int, int], VoteRow] = {}
+        events: list[EventRow] = []
         for request in requests:
             try:
                 decision = decisions_by_id.get(request.decision_id)
@@ -129,56 +132,68 @@ async def cast_votes(db: Database, requests: Sequence[VoteRequest]) -> list[Vote
                 outcomes.append(VoteReceipt(decision, ballot, description, ballot, unchanged=True))
                 continue
             current[key] = (ballot, reason)
-            upserts[key] = {
-                "guild_id": request.guild_id,
-                "decision_id": request.decision_id,
-                "voter_id": request.actor.user_id,
-                "ballot": ballot,
-                "reason": reason,
-                "cast_at": request.now,
-                "updated_at": request.now,
-            }
-            session.add(
-                VoteEvent(
-                    guild_id=request.guild_id,
-                    decision_id=request.decision_id,
-                    voter_id=request.actor.user_id,
-                    action=(VoteAction.CHANGE if previous else VoteAction.CAST).value,
-                    ballot=ballot,
-                    reason=reason,
-                    at=request.now,
+            # One row per voter (the latest of the batch); every change in the history.
+            votes[key] = (
+                request.guild_id,
+                request.decision_id,
+                request.actor.user_id,
+                ballot,
+                reason,
+                request.now,
+            )
+            action = VoteAction.CHANGE if previous else VoteAction.CAST
+            events.append(
+                (
+                    request.guild_id,
+                    request.decision_id,
+                    request.actor.user_id,
+                    action.value,
+                    ballot,
+                    reason,
+                    request.now,
                 )
             )
             outcomes.append(
                 VoteReceipt(decision, ballot, description, previous[0] if previous else None, unchanged=False)
             )
-        if upserts:
-            insert = pg_insert(Vote) if is_postgresql(session) else sqlite_insert(Vote)
-            # One row per voter (the latest of the batch); the unique (decision, voter) constraint decides
-            # against a concurrent transaction, and the update keeps the first cast_at.
-            await session.exec(
-                insert.values(list(upserts.values())).on_conflict_do_update(
-                    index_elements=["decision_id", "voter_id"],
-                    set_={
-                        "ballot": insert.excluded.ballot,
-                        "reason": insert.excluded.reason,
-                        "updated_at": insert.excluded.updated_at,
-                    },
-                )
-            )
+        transaction.write(events, list(votes.values()))
     return outcomes
 
 
-async def _decisions_for(session: AsyncSession, requests: Sequence[VoteRequest]) -> dict[int, Decision]:
-    ids = sorted({request.decision_id for request in requests})
-    query = select(Decision).where(col(Decision.id).in_(ids))
-    if is_postgresql(session):
-        # Votes and the close of a decision take turns on its row: a vote never lands after the close, and
-        # a voter's previous ballot is read after any concurrent change of theirs committed.
-        query = query.with_for_update()
-    return {
-        decision.id: decision for decision in (await session.exec(query)).all() if decision.id is not None
-    }
+class _KnownDecisions:
+    """Decisions as the vote path last built them, with the row they were built from: a vote reads the
+    row anyway (to refuse votes after a close), and builds the decision again only when the row changed.
+    Bounded: the least recently voted on are forgotten first."""
+
+    LIMIT = 512
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[int, tuple[tuple[Any, ...], Decision]] = OrderedDict()
+
+    def get(self, decision_id: int, row: tuple[Any, ...]) -> Decision | None:
+        entry = self._entries.get(decision_id)
+        if entry is None or entry[0] != row:
+            return None
+        self._entries.move_to_end(decision_id)
+        return entry[1]
+
+    def build(self, db: Database, decision_id: int, row: tuple[Any, ...]) -> Decision:
+        decision = decision_from_row(db, row)
+        self._entries[decision_id] = (row, decision)
+        self._entries.move_to_end(decision_id)
+        while len(self._entries) > self.LIMIT:
+            self._entries.popitem(last=False)
+        return decision
+
+
+_KNOWN: WeakKeyDictionary[Database, _KnownDecisions] = WeakKeyDictionary()
+
+
+def _known_decisions(db: Database) -> _KnownDecisions:
+    known = _KNOWN.get(db)
+    if known is None:
+        known = _KNOWN[db] = _KnownDecisions()
+    return known
 
 
 def _checked_ballot(decision: Decision, request: VoteRequest) -> tuple[str, str | None]:

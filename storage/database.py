@@ -107,5 +107,12 @@ class Database:
             await session.connection(execution_options={_IMMEDIATE: True})
             yield session
 
+    def sqlite_writer(self) -> asyncio.Lock:
+        """This process's turn to write to SQLite, for a transaction run at the driver (the vote path):
+        the same queue `write` takes."""
+        if self._sqlite_writer is None:
+            raise RuntimeError("only SQLite serialises this process's writers")
+        return self._sqlite_writer
+
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import random
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlmodel import col, select
 
 from governance.clock import ManualClock
-from governance.errors import Conflict, NotAllowed
+from governance.decisions import cancel_decision, extend_decision
+from governance.errors import Conflict, NotAllowed, NotFound
 from governance.permissions import Actor
 from governance.voting import VoteBatcher, VoteRequest
 from storage.database import Database
-from storage.models import Vote, VoteEvent
-from tests.governance.helpers import GUILD, MEMBER_ROLE, OTHER_GUILD, ident, propose
+from storage.migrate import upgrade
+from storage.models import Decision, Vote, VoteEvent
+from storage.vote_store import decision_from_row, vote_transaction
+from tests.governance.helpers import ALICE, GUILD, MEMBER_ROLE, OTHER_GUILD, ident, propose, vote
 
 VOTERS = [Actor(user_id=1000 + n, role_ids=frozenset({MEMBER_ROLE})) for n in range(120)]
 
@@ -120,3 +125,56 @@ async def test_a_small_batch_limit_still_commits_everything(
     )
     async with coop_db.read() as session:
         assert len((await session.exec(select(Vote))).all()) == 9
+
+
+# --- the lean path: rules kept while the decision's row stays the same --------------------------------
+
+
+async def test_a_decision_read_at_the_driver_is_the_decision_the_orm_reads(
+    coop_db: Database, clock: ManualClock
+) -> None:
+    decision = await propose(
+        coop_db, clock.now(), kind="score", closes="2w", options=["Kōwhai", "Online"], anonymous=True
+    )
+    async with vote_transaction(coop_db, [ident(decision)], [(ident(decision), 1)]) as transaction:
+        built = decision_from_row(coop_db, transaction.decisions[ident(decision)])
+    async with coop_db.read() as session:
+        stored = await session.get(Decision, ident(decision))
+    assert stored is not None
+    assert built.model_dump() == stored.model_dump()
+    assert built.closes_at.tzinfo is not None and built.options == ["Kōwhai", "Online"] and built.anonymous
+
+
+async def test_votes_follow_every_change_of_the_decision_between_them(
+    coop_db: Database, clock: ManualClock
+) -> None:
+    decision = await propose(coop_db, clock.now(), kind="consensus", closes="1w")
+    first, second, third = VOTERS[:3]
+    await vote(coop_db, decision, first, clock.now(), "agree")  # the rules are built and kept
+    await extend_decision(
+        coop_db, guild_id=GUILD, decision_id=ident(decision), actor=ALICE, closes="3d", now=clock.now()
+    )
+    clock.advance(timedelta(days=8))  # past the first closing time, before the extended one
+    receipt = await vote(coop_db, decision, second, clock.now(), "disagree")
+    assert receipt.decision.closes_at == decision.closes_at + timedelta(days=3)
+    await cancel_decision(coop_db, guild_id=GUILD, decision_id=ident(decision), actor=ALICE, now=clock.now())
+    with pytest.raises(Conflict, match="cancelled"):
+        await vote(coop_db, decision, third, clock.now(), "agree")
+    async with coop_db.read() as session:
+        stored = {v.voter_id: v.ballot for v in (await session.exec(select(Vote))).all()}
+    assert stored == {first.user_id: "agree", second.user_id: "disagree"}
+
+
+async def test_the_kept_rules_belong_to_their_database(
+    coop_db: Database, clock: ManualClock, tmp_path: Path
+) -> None:
+    decision = await propose(coop_db, clock.now(), kind="consensus", closes="1w")
+    await vote(coop_db, decision, VOTERS[0], clock.now(), "agree")
+    other = Database.from_url(f"sqlite+aiosqlite:///{tmp_path / 'other.db'}")
+    try:
+        await upgrade(other.engine)
+        # The same number in another database is nothing there, whatever this one kept.
+        with pytest.raises(NotFound):
+            await vote(other, decision, VOTERS[0], clock.now(), "agree")
+    finally:
+        await other.dispose()
