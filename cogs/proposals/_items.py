@@ -1,6 +1,7 @@
 """The persistent buttons under a proposal. Their custom ids carry the decision id (and the position, and
 whether the click asks for a reason first), so they keep working after a restart without reading the
-database: discord.py matches a click to these classes by the id's template."""
+database: discord.py matches a click to these classes by the id's template (a vote button's click is
+read by the proposals cog itself, see PositionButton)."""
 
 from __future__ import annotations
 
@@ -42,12 +43,12 @@ class _RoutesToCog(RoutesToCog["Proposals"]):
         return Proposals
 
 
-class PositionButton(
-    _RoutesToCog,
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"coop:vote:(?P<decision>[0-9]{1,20}):(?P<key>[a-z_]{1,20})(?P<reason>:reason)?",
-):
-    """One position. With `asks_reason` the click opens the reason form instead of voting at once."""
+class PositionButton(discord.ui.Button[Any]):
+    """One position. With `asks_reason` the click opens the reason form instead of voting at once.
+
+    Vote clicks are most of the bot's interactions, so they skip discord.py's view store: the button is
+    not dispatchable (no view is kept or rebuilt for it), and the proposals cog reads each click's custom id
+    itself (:meth:`read`), after a restart as before it."""
 
     def __init__(
         self,
@@ -59,30 +60,29 @@ class PositionButton(
         emoji: str | None = None,
     ) -> None:
         super().__init__(
-            discord.ui.Button(
-                style=_STYLES.get(key, discord.ButtonStyle.secondary),
-                label=label,
-                emoji=emoji,
-                custom_id=f"coop:vote:{decision_id}:{key}{ASKS_REASON if asks_reason else ''}",
-            )
+            style=_STYLES.get(key, discord.ButtonStyle.secondary),
+            label=label,
+            emoji=emoji,
+            custom_id=f"coop:vote:{decision_id}:{key}{ASKS_REASON if asks_reason else ''}",
         )
         self.decision_id = decision_id
         self.key = key
         self.asks_reason = asks_reason
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> PositionButton:
-        key = match["key"]
-        return cls(
-            int(match["decision"]),
-            key,
-            asks_reason=match["reason"] is not None or key in POSITIONS_NEEDING_REASON,
-        )
+    def is_dispatchable(self) -> bool:
+        return False
 
-    async def handle(self, cog: Proposals, interaction: discord.Interaction[Any]) -> None:
-        await cog.on_position_click(interaction, self.decision_id, self.key, asks_reason=self.asks_reason)
+    @classmethod
+    def read(cls, custom_id: str) -> tuple[int, str, bool] | None:
+        """A vote click's (decision id, position, asks reason), or None for another component's id."""
+        match = VOTE_CLICK.fullmatch(custom_id)
+        if match is None:
+            return None
+        key = match["key"]
+        return int(match["decision"]), key, match["reason"] is not None or key in POSITIONS_NEEDING_REASON
+
+
+VOTE_CLICK = re.compile(r"coop:vote:(?P<decision>[0-9]{1,20}):(?P<key>[a-z_]{1,20})(?P<reason>:reason)?")
 
 
 class BallotButton(
@@ -138,8 +138,8 @@ class WithdrawButton(
         await cog.on_withdraw_click(interaction, self.decision_id)
 
 
+# Persistent through discord.py's dynamic items (PositionButton's clicks are routed by the cog).
 PERSISTENT_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
-    PositionButton,
     BallotButton,
     WithdrawButton,
 )

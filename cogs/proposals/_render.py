@@ -230,6 +230,8 @@ def voting_view(decision: Decision, language: str = SOURCE) -> discord.ui.View:
         for item in view.children:
             if isinstance(item, discord.ui.DynamicItem):
                 item.item.disabled = True
+            elif isinstance(item, discord.ui.Button):
+                item.disabled = True
     return view
 
 
