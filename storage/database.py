@@ -4,6 +4,7 @@ PostgreSQL (asyncpg). Nothing here blocks the event loop."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,8 @@ class Database:
         # of each taking a connection and sleeping in SQLite's busy handler: a burst of writes then runs
         # at the speed of the disk rather than of the busy handler's back-off.
         self._sqlite_writer = asyncio.Lock() if self.is_sqlite else None
+        self._vote_turn = asyncio.Lock()
+        self._held: AsyncConnection | None = None
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 5) -> Database:
@@ -107,12 +110,29 @@ class Database:
             await session.connection(execution_options={_IMMEDIATE: True})
             yield session
 
-    def sqlite_writer(self) -> asyncio.Lock:
-        """This process's turn to write to SQLite, for a transaction run at the driver (the vote path):
-        the same queue `write` takes."""
-        if self._sqlite_writer is None:
-            raise RuntimeError("only SQLite serialises this process's writers")
-        return self._sqlite_writer
+    def vote_turn(self) -> asyncio.Lock:
+        """The vote path's turn to use the connection it keeps (`held_connection`): on SQLite the
+        process's writer queue, which `write` takes too; on PostgreSQL a queue of its own (the vote
+        batches of a process go one after another anyway)."""
+        return self._sqlite_writer if self._sqlite_writer is not None else self._vote_turn
+
+    async def held_connection(self) -> AsyncConnection:
+        """Under `vote_turn`: the connection the vote path keeps between its transactions (a checkout
+        and the pool's reset on return cost a vote two more trips to the database, or to SQLite's
+        thread, than its own statements)."""
+        if self._held is None or self._held.closed or self._held.invalidated:
+            self._held = await self.engine.connect()
+        return self._held
+
+    async def drop_held_connection(self) -> None:
+        """Let go of the kept connection (after an error it might hide); the next use opens another."""
+        held, self._held = self._held, None
+        if held is not None:
+            with contextlib.suppress(Exception):
+                await held.invalidate()
 
     async def dispose(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            await held.close()
         await self.engine.dispose()

@@ -3,16 +3,17 @@
 A vote reads the decision (locked on PostgreSQL, so that no vote lands after a close) and the voters'
 current ballots, then writes the history rows and the upserts, in one transaction. Through the ORM that is
 about twenty hops to SQLite's worker thread per vote and a few milliseconds of CPU; here each step is one
-statement (the writes one ``executemany`` each, for the whole batch):
+statement for the whole batch:
 
-- SQLite (aiosqlite): BEGIN IMMEDIATE, read the decisions, read the ballots, write the history, upsert, COMMIT
-  — six hops to its thread per batch, seven with the pool's reset (about twenty per vote through the ORM),
-  under the process's writer lock like every other write (``Database.write``);
-- PostgreSQL (asyncpg): BEGIN and the decisions' row locks in the first round trip, then the same reads and
-  writes, so that a close racing the batch is either before it (seen) or after it (waits).
+- SQLite (aiosqlite): BEGIN IMMEDIATE, one read (the decisions joined with the voters' ballots), the
+  history, the upserts, COMMIT: five hops to its thread per batch (about twenty per vote through the
+  ORM), under the process's writer queue like every other write (``Database.write``);
+- PostgreSQL (asyncpg): BEGIN and the decisions' row locks in the first round trip, so that a close racing
+  the batch is either seen or waits; then the same read, and the history and upserts in one statement.
 
-The connection comes from SQLAlchemy's pool (its settings and pragmas apply); only the statements bypass
-the ORM. The rows read are handed back as plain tuples: what the rules make of them is governance's.
+The connection is one of SQLAlchemy's (its settings and pragmas apply), kept between batches by the
+Database so that no checkout or reset costs a trip; only the statements bypass the ORM. The rows read are
+handed back as plain tuples: what the rules make of them is governance's.
 """
 
 from __future__ import annotations
@@ -44,13 +45,28 @@ _ON_CONFLICT = (
     "updated_at = excluded.updated_at"
 )
 
-_PG_DECISIONS = f"SELECT {_DECISION_LIST} FROM decisions WHERE id = ANY($1::integer[])"
-_PG_BALLOTS = (
-    "SELECT decision_id, voter_id, ballot, reason FROM votes "
-    "WHERE (decision_id, voter_id) IN (SELECT * FROM unnest($1::integer[], $2::bigint[]))"
+# The decisions and the voters' current ballots in one statement: each decision's row, once per ballot
+# found (a voter of another decision of the batch may come along: harmless, it is looked up by key).
+_READ = (
+    "SELECT {decision}, v.voter_id, v.ballot, v.reason FROM decisions AS d "
+    "LEFT JOIN votes AS v ON v.decision_id = d.id AND v.voter_id {voters} WHERE d.id {decisions}"
 )
-_PG_EVENT = f"INSERT INTO vote_events ({_EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-_PG_VOTE = f"INSERT INTO votes ({_VOTE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $6) {_ON_CONFLICT}"
+_PG_READ = _READ.format(
+    decision=", ".join(f'd."{name}"' for name in DECISION_COLUMNS),
+    voters="= ANY($2::bigint[])",
+    decisions="= ANY($1::integer[])",
+)
+# The history and the upserts in one statement: arrays of the batch's rows, unnested.
+_PG_WRITE = (
+    f"WITH history AS (INSERT INTO vote_events ({_EVENT_COLUMNS}) SELECT * FROM unnest($1::bigint[], "
+    "$2::integer[], $3::bigint[], $4::varchar[], $5::varchar[], $6::text[], $7::timestamptz[])) "
+    f"INSERT INTO votes ({_VOTE_COLUMNS}) SELECT g, d, v, b, r, t, t FROM unnest($8::bigint[], "
+    "$9::integer[], $10::bigint[], $11::varchar[], $12::text[], $13::timestamptz[]) AS u(g, d, v, b, r, t) "
+    f"{_ON_CONFLICT}"
+)
+_SQLITE_READ_HEAD = _READ.format(
+    decision=", ".join(f'd."{name}"' for name in DECISION_COLUMNS), voters="{voters}", decisions="{decisions}"
+)
 _SQLITE_EVENT = f"INSERT INTO vote_events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 _SQLITE_VOTE = f"INSERT INTO votes ({_VOTE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) {_ON_CONFLICT}"
 
@@ -85,59 +101,71 @@ async def vote_transaction(
 ) -> AsyncIterator[VoteTransaction]:
     """One transaction for a batch of votes: the decisions and current ballots read, the writes
     committed when the block ends; rolled back on any error."""
-    voters: dict[int, list[int]] = {}
-    for decision_id, voter_id in keys:
-        voters.setdefault(decision_id, []).append(voter_id)
+    voter_ids = sorted({voter_id for _, voter_id in keys})
     if db.is_sqlite:
-        async with db.sqlite_writer(), db.engine.connect() as connection:
+        async with db.vote_turn():
+            connection = await db.held_connection()
             raw = await _driver(connection)
-            await raw.execute("BEGIN IMMEDIATE")
             try:
-                transaction = VoteTransaction(
-                    await _sqlite_decisions(raw, decision_ids), await _sqlite_ballots(raw, voters)
+                await raw.execute("BEGIN IMMEDIATE")
+                query = _SQLITE_READ_HEAD.format(
+                    voters=f"IN ({', '.join('?' for _ in voter_ids)})",
+                    decisions=f"IN ({', '.join('?' for _ in decision_ids)})",
                 )
+                transaction = _read(await raw.execute_fetchall(query, [*voter_ids, *decision_ids]))
                 yield transaction
                 for events, votes in transaction._writes:
                     await _sqlite_write(raw, events, votes)
                 await raw.execute("COMMIT")
             except BaseException:
-                await raw.rollback()
+                try:
+                    if raw.in_transaction:
+                        await raw.rollback()
+                except BaseException:
+                    await db.drop_held_connection()  # the next batch starts on a fresh one
+                    raise
                 raise
         return
-    async with db.engine.connect() as connection:
+    async with db.vote_turn():
+        connection = await db.held_connection()
         raw = await _driver(connection)
         # BEGIN and the decisions' row locks in the first round trip (the simple protocol takes both
         # statements at once): a close that comes later waits for this batch, and one that came first
-        # is seen committed by the reads below (each statement reads what was committed before it).
+        # is seen committed by the read below (each statement reads what was committed before it).
         numbers = ", ".join(str(int(decision_id)) for decision_id in decision_ids)
-        await raw.execute(f"BEGIN; SELECT 1 FROM decisions WHERE id IN ({numbers}) ORDER BY id FOR UPDATE")
+        lock = f"BEGIN; SELECT 1 FROM decisions WHERE id IN ({numbers}) ORDER BY id FOR UPDATE"
         try:
-            rows = await raw.fetch(_PG_DECISIONS, list(decision_ids))
-            ballots = await raw.fetch(
-                _PG_BALLOTS,
-                [decision_id for decision_id, _ in keys],
-                [voter_id for _, voter_id in keys],
-            )
-            transaction = VoteTransaction(
-                {row[0]: tuple(row) for row in rows},
-                {(row[0], row[1]): (row[2], row[3]) for row in ballots},
-            )
+            await raw.execute(lock)
+            transaction = _read(await raw.fetch(_PG_READ, list(decision_ids), voter_ids))
             yield transaction
             for events, votes in transaction._writes:
-                if events:
-                    await raw.executemany(_PG_EVENT, events)
-                if votes:
-                    await raw.executemany(_PG_VOTE, votes)
+                if events or votes:
+                    await raw.execute(_PG_WRITE, *_columns(events, 7), *_columns(votes, 6))
             await raw.execute("COMMIT")
         except BaseException:
-            if raw.is_in_transaction():
-                try:
+            try:
+                if raw.is_in_transaction():
                     await raw.execute("ROLLBACK")
-                except BaseException:
-                    # Never hand the pool a connection left inside this transaction.
-                    await connection.invalidate()
-                    raise
+            except BaseException:
+                await db.drop_held_connection()  # never reuse a connection left inside this transaction
+                raise
             raise
+
+
+def _read(rows: Sequence[Sequence[Any]]) -> VoteTransaction:
+    width = len(DECISION_COLUMNS)
+    decisions: dict[int, tuple[Any, ...]] = {}
+    ballots: dict[VoteKey, Ballot] = {}
+    for row in rows:
+        decisions[row[0]] = tuple(row[:width])
+        if row[width] is not None:
+            ballots[(row[0], row[width])] = (row[width + 1], row[width + 2])
+    return VoteTransaction(decisions, ballots)
+
+
+def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    """Rows as one list per column (what unnest takes)."""
+    return [[row[index] for row in rows] for index in range(width)]
 
 
 def decision_from_row(db: Database, row: tuple[Any, ...]) -> Decision:
@@ -163,26 +191,6 @@ async def _driver(connection: AsyncConnection) -> Any:
     driver = (await connection.get_raw_connection()).driver_connection
     assert driver is not None, "a checked-out connection has its driver connection"
     return driver
-
-
-async def _sqlite_decisions(raw: Any, decision_ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
-    marks = ", ".join("?" for _ in decision_ids)
-    rows = await raw.execute_fetchall(
-        f"SELECT {_DECISION_LIST} FROM decisions WHERE id IN ({marks})", list(decision_ids)
-    )
-    return {row[0]: tuple(row) for row in rows}
-
-
-async def _sqlite_ballots(raw: Any, voters: dict[int, list[int]]) -> dict[VoteKey, Ballot]:
-    found: dict[VoteKey, Ballot] = {}
-    for decision_id, voter_ids in voters.items():
-        marks = ", ".join("?" for _ in voter_ids)
-        rows = await raw.execute_fetchall(
-            f"SELECT voter_id, ballot, reason FROM votes WHERE decision_id = ? AND voter_id IN ({marks})",
-            [decision_id, *voter_ids],
-        )
-        found.update({(decision_id, row[0]): (row[1], row[2]) for row in rows})
-    return found
 
 
 async def _sqlite_write(raw: Any, events: list[EventRow], votes: list[VoteRow]) -> None:
