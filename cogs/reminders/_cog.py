@@ -121,7 +121,10 @@ class GovernanceReminders(
 
     async def _deliver(self, run: reminders.DueRun, now: datetime) -> None:
         reminder = run.reminder
-        language = await self._coop_language(reminder.guild_id)
+        # A channel reminder on time says only its own text: the cooperative's language (a settings read)
+        # is looked up only when the bot has words to add.
+        needs_words = reminder.kind != ReminderKind.CHANNEL.value or run.late_by is not None
+        language = await self._coop_language(reminder.guild_id) if needs_words else SOURCE
         if reminder.kind == ReminderKind.PERSONAL.value:
             # By DM; in public (a mention where it was set, pinging only that person) only when the
             # person's DMs are closed: never because the member cache is not complete yet.
