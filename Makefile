@@ -42,7 +42,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# Every benchmark: plain tables on stdout, JSON in bench/results/ (~15 min; BENCH_ARGS=--quick takes ~4).
+# Every benchmark: plain tables on stdout, JSON in bench/results/ (~6 min; BENCH_ARGS=--quick takes ~2).
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench $(BENCH_ARGS)
 

@@ -1,6 +1,6 @@
 """`python -m bench`: run every benchmark, print plain tables, write JSON to bench/results/.
 
-    python -m bench                 # the full suite (about 16 minutes on a busy 2-core machine)
+    python -m bench                 # the full suite (about 6 minutes on a quiet 2-core machine)
     python -m bench --quick         # smaller N for development (a few minutes)
     python -m bench --only vote_burst,vote_path --no-postgres
 
