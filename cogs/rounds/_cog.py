@@ -800,23 +800,11 @@ class Rounds(NetworkRoundPosts):
         channel = await self._channel(bucket.channel_id)
         if channel is None:
             return
-        view = await rounds.bucket_view(self.bot.database, bucket.guild_id, bucket.id or 0)
-        open_concerns = sum(1 for c in view.concerns if c.status == ConcernStatus.OPEN.value)
-        language = await self._coop_language(bucket.guild_id)  # a public post: the cooperative's language
+        if not isinstance(channel, discord.TextChannel | discord.Thread):
+            return
+        post = await self._bucket_post(bucket.guild_id, bucket.id or 0)
         try:
-            if not isinstance(channel, discord.TextChannel | discord.Thread):
-                return
-            message = channel.get_partial_message(bucket.message_id)
-            await message.edit(
-                embed=bucket_embed(
-                    view.bucket,
-                    view.round,
-                    funders=len(view.funders),
-                    open_concerns=open_concerns,
-                    language=language,
-                ),
-                view=bucket_view(view.bucket, view.round, language),
-            )
+            await channel.get_partial_message(bucket.message_id).edit(**post)
         except discord.HTTPException:
             log.warning("Could not update the post of bucket %s", bucket.id, exc_info=True)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from typing import Any
 
 import discord
 
@@ -258,26 +259,32 @@ class NetworkRoundPosts(CoopCog):
             if post is not None:
                 await self._edit_bucket_post(bucket, guild_id, post.channel_id, post.message_id)
 
+    async def _bucket_post(self, guild_id: int, bucket_id: int) -> dict[str, Any]:
+        """A bucket's post as it is now, in this cooperative's language (a post here): its embed and the
+        buttons its state allows."""
+        view = await rounds.bucket_view(self.bot.database, guild_id, bucket_id)
+        open_concerns = sum(1 for c in view.concerns if c.status == ConcernStatus.OPEN.value)
+        language = await self._coop_language(guild_id)
+        return {
+            "embed": bucket_embed(
+                view.bucket,
+                view.round,
+                funders=len(view.funders),
+                open_concerns=open_concerns,
+                language=language,
+            ),
+            "view": bucket_view(view.bucket, view.round, language),
+        }
+
     async def _edit_bucket_post(
         self, bucket: Bucket, guild_id: int, channel_id: int, message_id: int
     ) -> None:
         channel = await self._channel(channel_id)
         if not isinstance(channel, discord.TextChannel | discord.Thread):
             return
-        view = await rounds.bucket_view(self.bot.database, guild_id, bucket.id or 0)
-        open_concerns = sum(1 for c in view.concerns if c.status == ConcernStatus.OPEN.value)
-        language = await self._coop_language(guild_id)  # a post here: this cooperative's language
+        post = await self._bucket_post(guild_id, bucket.id or 0)
         try:
-            await channel.get_partial_message(message_id).edit(
-                embed=bucket_embed(
-                    view.bucket,
-                    view.round,
-                    funders=len(view.funders),
-                    open_concerns=open_concerns,
-                    language=language,
-                ),
-                view=bucket_view(view.bucket, view.round, language),
-            )
+            await channel.get_partial_message(message_id).edit(**post)
         except discord.NotFound:
             return  # the post was deleted: nothing to keep current
         except discord.HTTPException as error:
