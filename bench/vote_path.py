@@ -200,6 +200,8 @@ class _DriverStatements:
         import aiosqlite.core
         import asyncpg
 
+        from storage import vote_store
+
         def counted(original: Any) -> Any:
             def call(self: Any, sql: str, *args: Any, **kwargs: Any) -> Any:
                 if cls.counter is not None:
@@ -214,6 +216,24 @@ class _DriverStatements:
         ):
             for name in names:
                 setattr(owner, name, counted(getattr(owner, name)))
+
+        # On SQLite the vote path runs its statements on aiosqlite's thread, on the sqlite3 connection
+        # itself (a C type, which cannot be patched): hand its work a counting stand-in instead.
+        class CountingConnection:
+            def __init__(self, connection: Any) -> None:
+                self._connection = connection
+
+            execute = counted(lambda self, sql, *args: self._connection.execute(sql, *args))
+            executemany = counted(lambda self, sql, *args: self._connection.executemany(sql, *args))
+
+        in_thread = vote_store._in_sqlite_thread
+
+        async def counted_in_thread(raw: Any, work: Callable[..., Any], *args: Any) -> Any:
+            return await in_thread(
+                raw, lambda connection, *rest: work(CountingConnection(connection), *rest), *args
+            )
+
+        vote_store._in_sqlite_thread = counted_in_thread
         cls.installed = True
 
 

@@ -5,9 +5,10 @@ current ballots, then writes the history rows and the upserts, in one transactio
 about twenty hops to SQLite's worker thread per vote and a few milliseconds of CPU; here each step is one
 statement for the whole batch:
 
-- SQLite (aiosqlite): BEGIN IMMEDIATE, one read (the decisions joined with the voters' ballots), the
-  history, the upserts, COMMIT: five hops to its thread per batch (about twenty per vote through the
-  ORM), under the process's writer queue like every other write (``Database.write``);
+- SQLite (aiosqlite): BEGIN IMMEDIATE and one read (the decisions joined with the voters' ballots) in
+  one hop to aiosqlite's thread; the history, the upserts and COMMIT in a second: two hops per batch
+  (about twenty per vote through the ORM), under the process's writer queue like every other write
+  (``Database.write``);
 - PostgreSQL (asyncpg): BEGIN and the decisions' row locks in the first round trip, so that a close racing
   the batch is either seen or waits; then the same read, and the history and upserts in one statement.
 
@@ -18,7 +19,8 @@ handed back as plain tuples: what the rules make of them is governance's.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -107,16 +109,15 @@ async def vote_transaction(
             connection = await db.held_connection()
             raw = await _driver(connection)
             try:
-                await raw.execute("BEGIN IMMEDIATE")
                 query = _SQLITE_READ_HEAD.format(
                     voters=f"IN ({', '.join('?' for _ in voter_ids)})",
                     decisions=f"IN ({', '.join('?' for _ in decision_ids)})",
                 )
-                transaction = _read(await raw.execute_fetchall(query, [*voter_ids, *decision_ids]))
+                transaction = _read(
+                    await _in_sqlite_thread(raw, _sqlite_begin_and_read, query, [*voter_ids, *decision_ids])
+                )
                 yield transaction
-                for events, votes in transaction._writes:
-                    await _sqlite_write(raw, events, votes)
-                await raw.execute("COMMIT")
+                await _in_sqlite_thread(raw, _sqlite_write_and_commit, transaction._writes)
             except BaseException:
                 try:
                     if raw.in_transaction:
@@ -193,10 +194,26 @@ async def _driver(connection: AsyncConnection) -> Any:
     return driver
 
 
-async def _sqlite_write(raw: Any, events: list[EventRow], votes: list[VoteRow]) -> None:
-    if events:
-        await raw.executemany(_SQLITE_EVENT, [(*event[:6], _sqlite_time(event[6])) for event in events])
-    if votes:
-        await raw.executemany(
-            _SQLITE_VOTE, [(*vote[:5], _sqlite_time(vote[5]), _sqlite_time(vote[5])) for vote in votes]
-        )
+async def _in_sqlite_thread(raw: Any, work: Callable[..., Any], *args: Any) -> Any:
+    """Run `work(sqlite3 connection, *args)` on aiosqlite's own thread, in one hop: aiosqlite hops once per
+    statement, and each hop (its queue, the thread's wake-up, the loop's) costs about what a statement
+    does. `_execute` is the queue aiosqlite runs every call of its own through."""
+    return await raw._execute(work, raw._conn, *args)
+
+
+def _sqlite_begin_and_read(conn: sqlite3.Connection, query: str, parameters: list[int]) -> list[Any]:
+    conn.execute("BEGIN IMMEDIATE")
+    return conn.execute(query, parameters).fetchall()
+
+
+def _sqlite_write_and_commit(
+    conn: sqlite3.Connection, writes: list[tuple[list[EventRow], list[VoteRow]]]
+) -> None:
+    for events, votes in writes:
+        if events:
+            conn.executemany(_SQLITE_EVENT, [(*event[:6], _sqlite_time(event[6])) for event in events])
+        if votes:
+            conn.executemany(
+                _SQLITE_VOTE, [(*vote[:5], _sqlite_time(vote[5]), _sqlite_time(vote[5])) for vote in votes]
+            )
+    conn.execute("COMMIT")
