@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,9 +21,9 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import delete
 from sqlmodel import col
 
+from governance.decision_types import Position
 from governance.decisions import (
     MAX_REASON,
-    describe,
     label,
     load_decision_in,
     require_open,
@@ -32,7 +33,7 @@ from governance.decisions import (
 from governance.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 from governance.i18n import Translated, _
 from governance.permissions import Actor
-from governance.tally import RawBallot, encode_ballot, parse_ballot_text
+from governance.tally import RawBallot, describe_ballot, encode_ballot, parse_ballot_text
 from storage.database import Database
 from storage.models import Decision, Vote, VoteAction, VoteEvent
 from storage.vote_store import EventRow, VoteRow, decision_from_row, vote_transaction
@@ -107,7 +108,7 @@ async def cast_votes(db: Database, requests: Sequence[VoteRequest]) -> list[Vote
     decision_ids = sorted({decision_id for decision_id, _ in keys})
     known = _known_decisions(db)
     async with vote_transaction(db, decision_ids, keys) as transaction:
-        decisions_by_id = {
+        rules_by_id = {
             decision_id: known.get(decision_id, row) or known.build(db, decision_id, row)
             for decision_id, row in transaction.decisions.items()
         }
@@ -116,18 +117,18 @@ async def cast_votes(db: Database, requests: Sequence[VoteRequest]) -> list[Vote
         events: list[EventRow] = []
         for request in requests:
             try:
-                decision = decisions_by_id.get(request.decision_id)
-                if decision is None or decision.guild_id != request.guild_id:
+                known_rules = rules_by_id.get(request.decision_id)
+                if known_rules is None or known_rules.guild_id != request.guild_id:
                     raise NotFound(
                         _("There is no proposal #{number} in this server.", number=request.decision_id)
                     )
-                ballot, reason = _checked_ballot(decision, request)
+                ballot, description, reason = _checked_ballot(known_rules, request)
             except DomainError as refusal:
                 outcomes.append(refusal)
                 continue
+            decision = known_rules.decision
             key = (request.decision_id, request.actor.user_id)
             previous = current.get(key)
-            description = describe(decision, ballot)
             if previous == (ballot, reason):
                 outcomes.append(VoteReceipt(decision, ballot, description, ballot, unchanged=True))
                 continue
@@ -160,6 +161,33 @@ async def cast_votes(db: Database, requests: Sequence[VoteRequest]) -> list[Vote
     return outcomes
 
 
+class _DecisionRules:
+    """A decision as the vote path uses it, built once from its row: the decision, its rules and type, and
+    each ballot already checked (a button's choice is checked once per row, not once per vote)."""
+
+    def __init__(self, decision: Decision) -> None:
+        self.decision = decision
+        self.guild_id = decision.guild_id
+        self.rules = rules_of(decision)
+        self.type = type_of(decision)
+        self._ballots: dict[str, tuple[str, str, Position | None]] = {}
+
+    def ballot(self, raw: RawBallot) -> tuple[str, str, Position | None]:
+        """The canonical ballot, its description, and the position when it asks for a reason."""
+        if isinstance(raw, str) and (known := self._ballots.get(raw)) is not None:
+            return known
+        ballot = encode_ballot(self.rules, raw)
+        position = self.type.position(ballot) if self.type.positions else None
+        checked = (
+            ballot,
+            describe_ballot(self.rules, ballot),
+            position if position is not None and position.needs_reason else None,
+        )
+        if isinstance(raw, str):
+            self._ballots[raw] = checked
+        return checked
+
+
 class _KnownDecisions:
     """Decisions as the vote path last built them, with the row they were built from: a vote reads the
     row anyway (to refuse votes after a close), and builds the decision again only when the row changed.
@@ -168,22 +196,22 @@ class _KnownDecisions:
     LIMIT = 512
 
     def __init__(self) -> None:
-        self._entries: OrderedDict[int, tuple[tuple[Any, ...], Decision]] = OrderedDict()
+        self._entries: OrderedDict[int, tuple[tuple[Any, ...], _DecisionRules]] = OrderedDict()
 
-    def get(self, decision_id: int, row: tuple[Any, ...]) -> Decision | None:
+    def get(self, decision_id: int, row: tuple[Any, ...]) -> _DecisionRules | None:
         entry = self._entries.get(decision_id)
         if entry is None or entry[0] != row:
             return None
         self._entries.move_to_end(decision_id)
         return entry[1]
 
-    def build(self, db: Database, decision_id: int, row: tuple[Any, ...]) -> Decision:
-        decision = decision_from_row(db, row)
-        self._entries[decision_id] = (row, decision)
+    def build(self, db: Database, decision_id: int, row: tuple[Any, ...]) -> _DecisionRules:
+        known = _DecisionRules(decision_from_row(db, row))
+        self._entries[decision_id] = (row, known)
         self._entries.move_to_end(decision_id)
         while len(self._entries) > self.LIMIT:
             self._entries.popitem(last=False)
-        return decision
+        return known
 
 
 _KNOWN: WeakKeyDictionary[Database, _KnownDecisions] = WeakKeyDictionary()
@@ -196,8 +224,10 @@ def _known_decisions(db: Database) -> _KnownDecisions:
     return known
 
 
-def _checked_ballot(decision: Decision, request: VoteRequest) -> tuple[str, str | None]:
-    """The canonical ballot and reason of a vote, or the DomainError saying why it is refused."""
+def _checked_ballot(known: _DecisionRules, request: VoteRequest) -> tuple[str, str, str | None]:
+    """The canonical ballot, its description and the reason of a vote, or the DomainError saying why it
+    is refused."""
+    decision = known.decision
     reason = (request.reason or "").strip() or None
     if reason is not None and len(reason) > MAX_REASON:
         raise InvalidInput(
@@ -209,17 +239,16 @@ def _checked_ballot(decision: Decision, request: VoteRequest) -> tuple[str, str 
         )
     require_open(decision, request.now)
     require_eligible(decision, request.actor)
-    rules = rules_of(decision)
-    raw = request.choice if request.choice is not None else parse_ballot_text(rules, request.typed or "")
-    ballot = encode_ballot(rules, raw)
+    raw = (
+        request.choice if request.choice is not None else parse_ballot_text(known.rules, request.typed or "")
+    )
+    ballot, description, asks_reason = known.ballot(raw)
     if reason is None:
-        decision_type = type_of(decision)
-        if decision_type.positions and decision_type.position(ballot).needs_reason:
-            position = decision_type.position(ballot)
+        if asks_reason is not None:
             raise InvalidInput(
                 _(
                     "“{position}” needs a reason: say what would have to change.",
-                    position=Translated(position.label),
+                    position=Translated(asks_reason.label),
                 )
             )
         if decision.reasons_required:
@@ -229,7 +258,7 @@ def _checked_ballot(decision: Decision, request: VoteRequest) -> tuple[str, str 
                     proposal=label(decision),
                 )
             )
-    return ballot, reason
+    return ballot, description, reason
 
 
 class VoteBatcher:
@@ -243,9 +272,27 @@ class VoteBatcher:
         self._max_batch = max_batch
         self._queue: list[tuple[VoteRequest, asyncio.Future[VoteReceipt]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._closing: dict[int, asyncio.Future[None]] = {}
         self.transactions = 0  # batches written: observability for benchmarks and tests
 
+    @asynccontextmanager
+    async def closing(self, decision_id: int) -> AsyncIterator[None]:
+        """While this process closes a decision: a vote on it that arrives meanwhile waits for the close to
+        end, and is then decided against the closed row (refused), instead of slipping in while the close
+        reads what it needs. Votes already waiting for a batch go first, as they would have anyway."""
+        ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._closing[decision_id] = ended
+        try:
+            yield
+        finally:
+            if self._closing.get(decision_id) is ended:
+                del self._closing[decision_id]
+            ended.set_result(None)
+
     async def cast(self, request: VoteRequest) -> VoteReceipt:
+        close = self._closing.get(request.decision_id)
+        if close is not None:
+            await asyncio.shield(close)
         future: asyncio.Future[VoteReceipt] = asyncio.get_running_loop().create_future()
         self._queue.append((request, future))
         if self._writer is None or self._writer.done():

@@ -573,15 +573,16 @@ class Proposals(CoopCog):
     async def _close(
         self, guild_id: int, decision_id: int, *, now: datetime, actor: Any = None
     ) -> decisions.ClosedDecision | None:
-        decision = await decisions.get_decision(self.bot.database, guild_id, decision_id)
-        closed = await decisions.close_decision(
-            self.bot.database,
-            guild_id=guild_id,
-            decision_id=decision_id,
-            eligible=len(await eligible_members(self.bot.get_guild(guild_id), decision)),
-            now=now,
-            actor=actor,
-        )
+        async with self.bot.votes.closing(decision_id):
+            decision = await decisions.get_decision(self.bot.database, guild_id, decision_id)
+            closed = await decisions.close_decision(
+                self.bot.database,
+                guild_id=guild_id,
+                decision_id=decision_id,
+                eligible=len(await eligible_members(self.bot.get_guild(guild_id), decision)),
+                now=now,
+                actor=actor,
+            )
         if closed is not None:
             await self.bot.outbox.send_due()  # its announcement, owed by the close, goes out at once
         return closed

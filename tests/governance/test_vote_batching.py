@@ -15,7 +15,7 @@ from governance.clock import ManualClock
 from governance.decisions import cancel_decision, extend_decision
 from governance.errors import Conflict, NotAllowed, NotFound
 from governance.permissions import Actor
-from governance.voting import VoteBatcher, VoteRequest
+from governance.voting import VoteBatcher, VoteReceipt, VoteRequest
 from storage.database import Database
 from storage.migrate import upgrade
 from storage.models import Decision, Vote, VoteEvent
@@ -111,6 +111,53 @@ async def test_votes_racing_the_close_are_either_counted_or_refused(
         assert len((await session.exec(select(Vote))).all()) == len(accepted)
 
 
+async def test_a_vote_that_arrives_while_the_close_is_under_way_waits_and_is_refused(
+    coop_db: Database, clock: ManualClock
+) -> None:
+    from governance.decisions import close_decision
+
+    decision = await propose(coop_db, clock.now(), kind="consensus", closes="2w")
+    batcher = VoteBatcher(coop_db)
+    author = Actor(user_id=101, role_ids=frozenset({MEMBER_ROLE}))
+    before = await batcher.cast(VoteRequest(GUILD, ident(decision), VOTERS[0], clock.now(), choice="agree"))
+    async with batcher.closing(ident(decision)):
+        late = asyncio.ensure_future(
+            batcher.cast(VoteRequest(GUILD, ident(decision), VOTERS[1], clock.now(), choice="agree"))
+        )
+        await asyncio.sleep(0.05)  # time enough for a batch to commit, if the vote had not waited
+        assert not late.done()
+        closed = await close_decision(
+            coop_db, guild_id=GUILD, decision_id=ident(decision), eligible=2, now=clock.now(), actor=author
+        )
+    with pytest.raises(Conflict, match="has closed"):
+        await late
+    assert before.ballot == "agree"
+    assert closed is not None and closed.result.voters == 1
+    async with coop_db.read() as session:
+        assert [v.voter_id for v in (await session.exec(select(Vote))).all()] == [VOTERS[0].user_id]
+
+
+async def test_a_close_that_fails_lets_the_waiting_votes_through(
+    coop_db: Database, clock: ManualClock
+) -> None:
+    decision = await propose(coop_db, clock.now(), kind="consensus", closes="2w")
+    batcher = VoteBatcher(coop_db)
+    request = VoteRequest(GUILD, ident(decision), VOTERS[0], clock.now(), choice="disagree")
+    waiting: list[asyncio.Future[VoteReceipt]] = []
+
+    async def failing_close() -> None:
+        async with batcher.closing(ident(decision)):
+            waiting.append(asyncio.ensure_future(batcher.cast(request)))
+            await asyncio.sleep(0)
+            raise RuntimeError("the close failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_close()
+    assert (await waiting[0]).ballot == "disagree"
+    async with coop_db.read() as session:
+        assert [v.ballot for v in (await session.exec(select(Vote))).all()] == ["disagree"]
+
+
 @pytest.mark.parametrize("size", [1, 2])
 async def test_a_small_batch_limit_still_commits_everything(
     coop_db: Database, clock: ManualClock, size: int
@@ -163,6 +210,34 @@ async def test_votes_follow_every_change_of_the_decision_between_them(
     async with coop_db.read() as session:
         stored = {v.voter_id: v.ballot for v in (await session.exec(select(Vote))).all()}
     assert stored == {first.user_id: "agree", second.user_id: "disagree"}
+
+
+async def test_each_vote_is_checked_again_whatever_the_kept_rules_remember(
+    coop_db: Database, clock: ManualClock
+) -> None:
+    decision = await propose(coop_db, clock.now(), kind="consensus", closes="1w")
+    batcher = VoteBatcher(coop_db)
+    outsider = Actor(user_id=9, role_ids=frozenset())
+    now = clock.now()
+    results = await asyncio.gather(
+        batcher.cast(
+            VoteRequest(GUILD, ident(decision), VOTERS[0], now, choice="block", reason="Too costly")
+        ),
+        batcher.cast(VoteRequest(GUILD, ident(decision), VOTERS[1], now, choice="block")),
+        batcher.cast(VoteRequest(GUILD, ident(decision), outsider, now, choice="agree")),
+        batcher.cast(VoteRequest(GUILD, ident(decision), VOTERS[2], now, choice="agree")),
+        batcher.cast(VoteRequest(GUILD, ident(decision), VOTERS[3], now, typed="abstain")),
+        batcher.cast(VoteRequest(GUILD, ident(decision), VOTERS[4], now, choice="maybe")),
+        return_exceptions=True,
+    )
+    assert results[0].ballot == "block" and results[0].description == "Block"
+    assert "needs a reason" in str(results[1])  # the same choice, remembered, still asks for a reason
+    assert isinstance(results[2], NotAllowed)  # the same rules, another voter: eligibility is per vote
+    assert results[3].ballot == "agree" and results[4].ballot == "abstain"
+    assert "Unknown position" in str(results[5])
+    clock.advance(timedelta(weeks=2))  # the same row, the same remembered choice, but past the close
+    with pytest.raises(Conflict, match="has closed"):
+        await batcher.cast(VoteRequest(GUILD, ident(decision), VOTERS[5], clock.now(), choice="agree"))
 
 
 async def test_the_kept_rules_belong_to_their_database(
