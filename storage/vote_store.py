@@ -25,6 +25,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
+from itertools import chain
 from typing import Any
 
 from sqlalchemy.engine import Dialect
@@ -69,8 +70,11 @@ _PG_WRITE = (
 _SQLITE_READ_HEAD = _READ.format(
     decision=", ".join(f'd."{name}"' for name in DECISION_COLUMNS), voters="{voters}", decisions="{decisions}"
 )
-_SQLITE_EVENT = f"INSERT INTO vote_events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
-_SQLITE_VOTE = f"INSERT INTO votes ({_VOTE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) {_ON_CONFLICT}"
+_SQLITE_EVENT = f"INSERT INTO vote_events ({_EVENT_COLUMNS}) VALUES {{rows}}"
+_SQLITE_VOTE = f"INSERT INTO votes ({_VOTE_COLUMNS}) VALUES {{rows}} {_ON_CONFLICT}"
+_SQLITE_ROW = "(?, ?, ?, ?, ?, ?, ?)"
+# Rows per INSERT: well under SQLite's 32,766 parameters (7 a row).
+_SQLITE_ROWS_PER_STATEMENT = 500
 
 VoteKey = tuple[int, int]  # (decision id, voter id)
 Ballot = tuple[str, str | None]  # (ballot, reason)
@@ -117,7 +121,9 @@ async def vote_transaction(
                     await _in_sqlite_thread(raw, _sqlite_begin_and_read, query, [*voter_ids, *decision_ids])
                 )
                 yield transaction
-                await _in_sqlite_thread(raw, _sqlite_write_and_commit, transaction._writes)
+                await _in_sqlite_thread(
+                    raw, _sqlite_write_and_commit, _sqlite_statements(transaction._writes)
+                )
             except BaseException:
                 try:
                     if raw.in_transaction:
@@ -206,14 +212,23 @@ def _sqlite_begin_and_read(conn: sqlite3.Connection, query: str, parameters: lis
     return conn.execute(query, parameters).fetchall()
 
 
-def _sqlite_write_and_commit(
-    conn: sqlite3.Connection, writes: list[tuple[list[EventRow], list[VoteRow]]]
-) -> None:
+def _sqlite_statements(writes: list[tuple[list[EventRow], list[VoteRow]]]) -> list[tuple[str, list[Any]]]:
+    """The writes as multi-row INSERTs, built on the event loop so that aiosqlite's thread only runs them.
+    Multi-row rather than `executemany`: SQLite steps once per statement, and the sqlite3 module lets go
+    of the GIL and takes it back at every step, which waits whenever the event loop is busy."""
+    statements: list[tuple[str, list[Any]]] = []
     for events, votes in writes:
-        if events:
-            conn.executemany(_SQLITE_EVENT, [(*event[:6], _sqlite_time(event[6])) for event in events])
-        if votes:
-            conn.executemany(
-                _SQLITE_VOTE, [(*vote[:5], _sqlite_time(vote[5]), _sqlite_time(vote[5])) for vote in votes]
-            )
+        event_rows = [(*event[:6], _sqlite_time(event[6])) for event in events]
+        vote_rows = [(*vote[:5], *[_sqlite_time(vote[5])] * 2) for vote in votes]  # cast_at, updated_at
+        for statement, rows in ((_SQLITE_EVENT, event_rows), (_SQLITE_VOTE, vote_rows)):
+            for start in range(0, len(rows), _SQLITE_ROWS_PER_STATEMENT):
+                chunk = rows[start : start + _SQLITE_ROWS_PER_STATEMENT]
+                values = ", ".join([_SQLITE_ROW] * len(chunk))
+                statements.append((statement.format(rows=values), list(chain.from_iterable(chunk))))
+    return statements
+
+
+def _sqlite_write_and_commit(conn: sqlite3.Connection, statements: list[tuple[str, list[Any]]]) -> None:
+    for statement, parameters in statements:
+        conn.execute(statement, parameters)
     conn.execute("COMMIT")

@@ -158,6 +158,22 @@ async def test_a_close_that_fails_lets_the_waiting_votes_through(
         assert [v.ballot for v in (await session.exec(select(Vote))).all()] == ["disagree"]
 
 
+async def test_a_batch_larger_than_one_statement_commits_every_vote_and_its_history(
+    coop_db: Database, clock: ManualClock
+) -> None:
+    decision = await propose(coop_db, clock.now(), kind="consensus", closes="2w")
+    batcher = VoteBatcher(coop_db, max_batch=2000)
+    voters = [Actor(user_id=5000 + n, role_ids=frozenset({MEMBER_ROLE})) for n in range(1200)]
+    await asyncio.gather(
+        *(batcher.cast(VoteRequest(GUILD, ident(decision), v, clock.now(), choice="agree")) for v in voters)
+    )
+    assert batcher.transactions == 1
+    async with coop_db.read() as session:
+        stored = (await session.exec(select(Vote.voter_id))).all()
+        history = (await session.exec(select(VoteEvent.voter_id))).all()
+    assert sorted(stored) == sorted(history) == [v.user_id for v in voters]
+
+
 @pytest.mark.parametrize("size", [1, 2])
 async def test_a_small_batch_limit_still_commits_everything(
     coop_db: Database, clock: ManualClock, size: int
