@@ -43,10 +43,13 @@ class CoopCog(commands.Cog):
 
     async def _coop_language(self, guild_id: int) -> str:
         """The language of the cooperative's public posts: its own setting, else its server's locale."""
-        settings = await self._settings(guild_id)
+        return self._language_from(await self._settings(guild_id))
+
+    def _language_from(self, settings: CoopSettings) -> str:
+        """As `_coop_language`, from settings read already."""
         if settings.language:
             return settings.language
-        guild = self.bot.get_guild(guild_id)
+        guild = self.bot.get_guild(settings.id)
         return language_of(guild.preferred_locale if guild is not None else None)
 
     def _served_guilds(self) -> list[int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -122,27 +122,39 @@ class TallyRefresher:
         self._asked_again.clear()
 
 
-async def eligible_members(guild: discord.Guild | None, decision: Decision) -> set[int]:
-    """The ids of the people who may vote, from the member cache; the guild's members are fetched first
-    when the cache is not complete yet (just after a start)."""
+def _eligible(guild: discord.Guild | None, decision: Decision) -> Iterator[discord.Member]:
+    """The people who may vote, from the member cache (members intent) as it is."""
     if guild is None or decision.eligible_role_id is None:
-        return set()
-    if not guild.chunked:
-        await guild.chunk()
+        return iter(())
     if decision.eligible_role_id == guild.id:
-        return {member.id for member in guild.members if not member.bot}
-    role = guild.get_role(decision.eligible_role_id)
-    return {member.id for member in role.members if not member.bot} if role else set()
+        members = guild.members
+    else:
+        role = guild.get_role(decision.eligible_role_id)
+        members = role.members if role is not None else []
+    return (member for member in members if not member.bot)
+
+
+async def _complete_members(guild: discord.Guild | None) -> None:
+    """Fetch the guild's members first when the cache is not complete yet (just after a start)."""
+    if guild is not None and not guild.chunked:
+        await guild.chunk()
+
+
+async def eligible_members(guild: discord.Guild | None, decision: Decision) -> set[int]:
+    """The ids of the people who may vote, from the complete member cache."""
+    await _complete_members(guild)
+    return {member.id for member in _eligible(guild, decision)}
+
+
+async def eligible_number(guild: discord.Guild | None, decision: Decision) -> int:
+    """How many people may vote, from the complete member cache."""
+    await _complete_members(guild)
+    return eligible_count(guild, decision)
 
 
 def eligible_count(guild: discord.Guild | None, decision: Decision) -> int:
-    """How many people may vote, from the member cache (members intent) as it is."""
-    if guild is None or decision.eligible_role_id is None:
-        return 0
-    if decision.eligible_role_id == guild.id:
-        return sum(1 for member in guild.members if not member.bot)
-    role = guild.get_role(decision.eligible_role_id)
-    return 0 if role is None else sum(1 for member in role.members if not member.bot)
+    """How many people may vote, from the member cache as it is."""
+    return sum(1 for _ in _eligible(guild, decision))
 
 
 def _confirmation(receipt: voting.VoteReceipt, language: str) -> str:
@@ -220,12 +232,15 @@ class Proposals(CoopCog):
 
     # --- helpers ----------------------------------------------------------------------------------
 
-    async def _tally(self, decision: Decision) -> TallyResult:
-        eligible = await eligible_members(self.bot.get_guild(decision.guild_id), decision)
+    async def _tally(self, decision: Decision, state: decisions.ProposalState | None = None) -> TallyResult:
+        """The decision's tally now (or at its close); from `state` where it was read already."""
+        eligible = await eligible_number(self.bot.get_guild(decision.guild_id), decision)
         if decision.link_kind == networks.PROPOSAL_LINK and decision.status == DecisionStatus.OPEN:
             # A copy of a network proposal: counted by person, the tally is the whole network's.
-            return await networks.live_tally(self.bot.database, decision, len(eligible))
-        return await decisions.current_tally(self.bot.database, decision, len(eligible))
+            return await networks.live_tally(self.bot.database, decision, eligible)
+        if state is not None:
+            return state.tally(eligible)
+        return await decisions.current_tally(self.bot.database, decision, eligible)
 
     async def _embed(
         self, decision: Decision, result: TallyResult, language: str | None = None
@@ -241,15 +256,25 @@ class Proposals(CoopCog):
         """Show the decision's current state on its proposal message. Edits of one message take turns and
         each reads the state afresh, so a tally edit that was under way can never paint over the close."""
         assert decision.id is not None
-        lock = self._edit_locks.setdefault(decision.id, asyncio.Lock())
+        await self._show_current(decision.guild_id, decision.id)
+
+    async def _show_current(
+        self, guild_id: int, decision_id: int, *, only_open: bool = False
+    ) -> Decision | None:
+        """Edit the proposal message to show the decision as it is now (`only_open`: unless it has closed
+        or was cancelled, which show themselves); the decision as it was read."""
+        lock = self._edit_locks.setdefault(decision_id, asyncio.Lock())
         async with lock:
-            current = await decisions.get_decision(self.bot.database, decision.guild_id, decision.id)
+            state = await decisions.proposal_state(self.bot.database, guild_id, decision_id, self._now())
+            current = state.decision
+            if only_open and current.status != DecisionStatus.OPEN:
+                return None
             channel = await self._channel(current.channel_id)
             if channel is None or current.message_id is None:
-                return
+                return current
             message = channel.get_partial_message(current.message_id)  # type: ignore[attr-defined]
-            result = await self._tally(current)
-            language = await self._coop_language(current.guild_id)
+            result = await self._tally(current, state)
+            language = self._language_from(state.settings)
             try:
                 await message.edit(
                     embed=await self._embed(current, result, language),
@@ -262,7 +287,8 @@ class Proposals(CoopCog):
                 owed_elsewhere(error, transient_only=isinstance(error, discord.NotFound))
                 log.warning("Could not edit the message of decision %s", current.id, exc_info=True)
         if current.status != DecisionStatus.OPEN:
-            self._edit_locks.pop(decision.id, None)
+            self._edit_locks.pop(decision_id, None)
+        return current
 
     async def _tell_thread(self, decision: Decision, text: str | Text, *, nonce: str | None = None) -> None:
         """Say something in the decision's thread (a Text: in the cooperative's language)."""
@@ -280,15 +306,16 @@ class Proposals(CoopCog):
         await self._tell_thread(decision, thread_note)
 
     async def _refresh_message(self, guild_id: int, decision_id: int) -> None:
-        decision = await decisions.get_decision(self.bot.database, guild_id, decision_id)
-        if decision.status == DecisionStatus.OPEN:  # the close shows itself; this is for live tallies
-            await self.refresh_message(decision)
-            # The other cooperatives' copies of a network proposal show the network's tally too: each is
-            # refreshed by the process that serves it (the outbox), at most once per interval.
-            if decision.link_kind == networks.PROPOSAL_LINK and await networks.owe_sibling_refresh(
-                self.bot.database, decision, self._now()
-            ):
-                await self.bot.outbox.send_due()
+        # Live tallies only: a close or a cancel shows itself.
+        decision = await self._show_current(guild_id, decision_id, only_open=True)
+        # The other cooperatives' copies of a network proposal show the network's tally too: each is
+        # refreshed by the process that serves it (the outbox), at most once per interval.
+        if (
+            decision is not None
+            and decision.link_kind == networks.PROPOSAL_LINK
+            and await networks.owe_sibling_refresh(self.bot.database, decision, self._now())
+        ):
+            await self.bot.outbox.send_due()
 
     # --- opening ----------------------------------------------------------------------------------
 
@@ -579,7 +606,7 @@ class Proposals(CoopCog):
                 self.bot.database,
                 guild_id=guild_id,
                 decision_id=decision_id,
-                eligible=len(await eligible_members(self.bot.get_guild(guild_id), decision)),
+                eligible=await eligible_number(self.bot.get_guild(guild_id), decision),
                 now=now,
                 actor=actor,
             )
