@@ -154,6 +154,7 @@ class CoopBot(commands.AutoShardedBot):
         await migrate.upgrade(self.database.engine)
         # An open decision linked to something nothing carries out would close without its consequence.
         links.check_known(await decisions.open_link_kinds(self.database))
+        await self.votes.prepare()
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         if self._start_scheduler:
             self.scheduler.start()

@@ -37,6 +37,7 @@ from governance.tally import RawBallot, describe_ballot, encode_ballot, parse_ba
 from storage.database import Database
 from storage.models import Decision, Vote, VoteAction, VoteEvent
 from storage.vote_store import EventRow, VoteRow, decision_from_row, vote_transaction
+from storage.vote_store import prepare as prepare_vote_store
 
 
 @dataclass(frozen=True)
@@ -288,6 +289,10 @@ class VoteBatcher:
             if self._closing.get(decision_id) is ended:
                 del self._closing[decision_id]
             ended.set_result(None)
+
+    async def prepare(self) -> None:
+        """Get the vote path's connection and statements ready (at start-up, before the first vote)."""
+        await prepare_vote_store(self._db)
 
     async def cast(self, request: VoteRequest) -> VoteReceipt:
         close = self._closing.get(request.decision_id)

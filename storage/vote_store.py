@@ -159,6 +159,24 @@ async def vote_transaction(
             raise
 
 
+async def prepare(db: Database) -> None:
+    """Open the connection the vote path keeps and, on PostgreSQL, prepare its two statements (asyncpg
+    prepares a statement at its first use and keeps it for the connection), so that the first votes after
+    a start do not wait for them: they did, some 15 ms, in the middle of the first burst."""
+    async with db.vote_turn():
+        raw = await _driver(await db.held_connection())
+        if db.is_sqlite:
+            return
+        try:
+            await raw.fetch(_PG_READ, [], [])
+            await raw.execute("BEGIN")
+            await raw.execute(_PG_WRITE, *([[]] * 13))  # no rows: nothing is written
+            await raw.execute("ROLLBACK")
+        except BaseException:
+            await db.drop_held_connection()
+            raise
+
+
 def _read(rows: Sequence[Sequence[Any]]) -> VoteTransaction:
     width = len(DECISION_COLUMNS)
     decisions: dict[int, tuple[Any, ...]] = {}

@@ -174,6 +174,20 @@ async def test_a_batch_larger_than_one_statement_commits_every_vote_and_its_hist
     assert sorted(stored) == sorted(history) == [v.user_id for v in voters]
 
 
+async def test_preparing_the_vote_path_at_start_up_writes_nothing(
+    coop_db: Database, clock: ManualClock
+) -> None:
+    decision = await propose(coop_db, clock.now(), kind="consensus", closes="2w")
+    batcher = VoteBatcher(coop_db)
+    await batcher.prepare()
+    await batcher.prepare()  # a restart of the same bot prepares again
+    async with coop_db.read() as session:
+        assert (await session.exec(select(Vote))).all() == []
+        assert (await session.exec(select(VoteEvent))).all() == []
+    receipt = await batcher.cast(VoteRequest(GUILD, ident(decision), VOTERS[0], clock.now(), choice="agree"))
+    assert receipt.ballot == "agree" and batcher.transactions == 1
+
+
 @pytest.mark.parametrize("size", [1, 2])
 async def test_a_small_batch_limit_still_commits_everything(
     coop_db: Database, clock: ManualClock, size: int
