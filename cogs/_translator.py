@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import discord
@@ -31,9 +32,17 @@ class CatalogueTranslator(app_commands.Translator):
         locale: discord.Locale,
         context: app_commands.TranslationContext,
     ) -> str | None:
-        return translated(string.message, language_of(locale), context.location)
+        return translated(string.message, _language(locale), context.location)
 
 
+# discord.py asks for every string in each of Discord's thirty-odd locales whenever the commands are
+# built for a sync (a bot start): answered from memory after the first time, as the catalogues are fixed.
+@cache
+def _language(locale: discord.Locale) -> str:
+    return language_of(locale)
+
+
+@cache
 def translated(message: str, language: str, location: Location) -> str | None:
     """A command's string in a language, or None where the catalogue has none (Discord then shows it as
     written)."""

@@ -292,3 +292,9 @@ async def configured(coop: Coop, db: Database, clock: ManualClock) -> Coop:
     """A cooperative that has been set up: channels, roles, timezone Pacific/Auckland, currency NZD."""
     await configure(coop, db, clock)
     return coop
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long tests first: xdist hands each worker a contiguous share, and a minute-long test at the end
+    of one share would leave the other worker idle for that minute."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)

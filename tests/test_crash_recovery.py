@@ -12,6 +12,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlmodel import col, func, select
 
 from governance.coop import SetupChanges, configure_guild
@@ -61,6 +62,7 @@ async def _counts(db: Database) -> tuple[int, int, dict[str, int]]:
     return closed, announced, events
 
 
+@pytest.mark.long
 async def test_killed_at_random_the_bot_closes_and_announces_every_decision_exactly_once(
     db: Database, database_url: str
 ) -> None:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlmodel import col, select
 
 from governance import networks
@@ -125,6 +126,7 @@ async def _closes_owed(db: Database, copy_ids: set[int]) -> list[tuple[int, str]
     )
 
 
+@pytest.mark.long
 async def test_a_network_proposal_across_two_processes_closes_once_and_is_announced_once_per_server(
     db: Database, database_url: str
 ) -> None:

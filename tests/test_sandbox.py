@@ -229,6 +229,7 @@ class Page:
         return path
 
 
+@pytest.mark.long
 def test_sandbox_in_a_browser(tmp_path: Path, browser: Any, artifacts: Path) -> None:
     started = time.monotonic()
     data_dir = tmp_path / "data"

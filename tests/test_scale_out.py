@@ -10,6 +10,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlmodel import col, func, select
 
 from governance.coop import SetupChanges, configure_guild
@@ -81,6 +82,7 @@ async def _close_events(db: Database) -> dict[str, int]:
         return dict(rows.all())
 
 
+@pytest.mark.long
 async def test_two_processes_split_the_servers_and_run_every_job_once(
     db: Database, database_url: str
 ) -> None:
@@ -101,6 +103,7 @@ async def test_two_processes_split_the_servers_and_run_every_job_once(
     assert set(statuses) == {"closed"}
 
 
+@pytest.mark.long
 async def test_processes_that_both_hold_every_server_still_do_each_job_once(
     db: Database, database_url: str
 ) -> None:

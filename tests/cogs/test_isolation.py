@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import discord
+import pytest
 import simcord
 from discord import app_commands
 from sqlalchemy import Table
@@ -425,6 +426,7 @@ def changed_tables(
     return [name for name in before if before[name] != after[name]]
 
 
+@pytest.mark.long
 async def test_another_cooperatives_ids_are_refused_as_unknown_reveal_nothing_and_change_nothing(
     configured: Coop, simcord_env: simcord.Env, simcord_bot: CoopBot, clock: ManualClock, db: Database
 ) -> None:

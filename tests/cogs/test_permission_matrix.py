@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import discord
+import pytest
 import simcord
 from discord import app_commands
 from sqlmodel import col, func, select
@@ -285,6 +286,7 @@ def render(matrix: dict[str, dict[str, Cell]]) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.long
 async def test_every_command_by_every_role_is_allowed_exactly_where_the_product_says(
     configured: Coop, simcord_env: simcord.Env, simcord_bot: CoopBot, clock: ManualClock, db: Database
 ) -> None:

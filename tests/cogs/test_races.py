@@ -12,6 +12,7 @@ import random
 import re
 from typing import Any, cast
 
+import pytest
 import simcord
 from simcord import interactions as sim_interactions
 from simcord.backend import serializers
@@ -53,6 +54,7 @@ def _click(env: simcord.Env, coop: Coop, decision: Decision, user_id: int, custo
     return record
 
 
+@pytest.mark.long
 async def test_a_thousand_clicks_with_double_clicks_and_the_close_in_the_middle(
     configured: Coop, simcord_env: simcord.Env, simcord_bot: CoopBot, clock: ManualClock, db: Database
 ) -> None:

@@ -555,6 +555,7 @@ class FundsMachine(DatabaseMachine):
         assert totals.committed == self.committed(fund_id)
 
 
+@pytest.mark.long
 def test_any_sequence_of_fund_actions_keeps_the_books(migrated_template: str) -> None:
     FundsMachine.template_url = migrated_template
     run_state_machine_as_test(

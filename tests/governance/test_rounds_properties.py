@@ -11,6 +11,7 @@ from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -287,6 +288,7 @@ class RoundMachine(DatabaseMachine):
             )
 
 
+@pytest.mark.long
 def test_any_sequence_of_round_actions_keeps_the_books(migrated_template: str) -> None:
     RoundMachine.template_url = migrated_template
     run_state_machine_as_test(
