@@ -10,6 +10,7 @@ transactions.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -262,6 +263,9 @@ def _checked_ballot(known: _DecisionRules, request: VoteRequest) -> tuple[str, s
     return ballot, description, reason
 
 
+CLOSE_WAIT_SECONDS = 2.0  # the longest a vote waits for a close under way in this process
+
+
 class VoteBatcher:
     """Group commit for the vote buttons. Votes that arrive while a batch is being written wait for the
     next one; each batch is one transaction; every voter's call returns only once the transaction holding
@@ -297,12 +301,24 @@ class VoteBatcher:
     async def cast(self, request: VoteRequest) -> VoteReceipt:
         close = self._closing.get(request.decision_id)
         if close is not None:
-            await asyncio.shield(close)
+            # Bounded: a click must be answered within Discord's three seconds; a vote that goes ahead
+            # after the wait is still decided against the row as committed.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(close), CLOSE_WAIT_SECONDS)
         future: asyncio.Future[VoteReceipt] = asyncio.get_running_loop().create_future()
         self._queue.append((request, future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain())
+            self._writer.add_done_callback(self._writer_ended)
         return await future
+
+    def _writer_ended(self, writer: asyncio.Task[None]) -> None:
+        # Cancelled (the bot shutting down), perhaps before it ran at all: the votes still queued are
+        # cancelled with it rather than left waiting for a writer that will not come.
+        if writer.cancelled():
+            queued, self._queue = self._queue, []
+            for _, future in queued:
+                future.cancel()
 
     async def _drain(self) -> None:
         while self._queue:
@@ -311,10 +327,16 @@ class VoteBatcher:
             self.transactions += 1
             try:
                 outcomes = await cast_votes(self._db, [request for request, _ in batch])
-            except Exception as failure:  # e.g. the database went away: every waiting voter hears of it
+            except BaseException as failure:  # e.g. the database went away: every waiting voter hears of it
                 for _, future in batch:
-                    if not future.done():
+                    if future.done():
+                        continue
+                    if isinstance(failure, asyncio.CancelledError):
+                        future.cancel()
+                    else:
                         future.set_exception(failure)
+                if not isinstance(failure, Exception):
+                    raise  # cancelled (shutting down): the votes still queued are cancelled with the task
                 continue
             for (_, future), outcome in zip(batch, outcomes, strict=True):
                 if future.done():

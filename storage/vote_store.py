@@ -126,8 +126,9 @@ async def vote_transaction(
                 )
             except BaseException:
                 try:
-                    if raw.in_transaction:
-                        await raw.rollback()
+                    # Queued behind whatever this batch left on the thread (a cancelled wait does not stop
+                    # it there), so that a BEGIN that runs after all is rolled back too.
+                    await _in_sqlite_thread(raw, _sqlite_rollback)
                 except BaseException:
                     await db.drop_held_connection()  # the next batch starts on a fresh one
                     raise
@@ -223,6 +224,11 @@ async def _in_sqlite_thread(raw: Any, work: Callable[..., Any], *args: Any) -> A
     statement, and each hop (its queue, the thread's wake-up, the loop's) costs about what a statement
     does. `_execute` is the queue aiosqlite runs every call of its own through."""
     return await raw._execute(work, raw._conn, *args)
+
+
+def _sqlite_rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.rollback()
 
 
 def _sqlite_begin_and_read(conn: sqlite3.Connection, query: str, parameters: list[int]) -> list[Any]:

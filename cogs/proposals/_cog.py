@@ -268,6 +268,7 @@ class Proposals(CoopCog):
             state = await decisions.proposal_state(self.bot.database, guild_id, decision_id, self._now())
             current = state.decision
             if only_open and current.status != DecisionStatus.OPEN:
+                self._edit_locks.pop(decision_id, None)
                 return None
             channel = await self._channel(current.channel_id)
             if channel is None or current.message_id is None:

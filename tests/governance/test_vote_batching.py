@@ -4,6 +4,7 @@ after their vote is committed, refusals stay individual, and the latest vote of 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from datetime import timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
+from governance import voting
 from governance.clock import ManualClock
 from governance.decisions import cancel_decision, extend_decision
 from governance.errors import Conflict, NotAllowed, NotFound
@@ -186,6 +188,43 @@ async def test_preparing_the_vote_path_at_start_up_writes_nothing(
         assert (await session.exec(select(VoteEvent))).all() == []
     receipt = await batcher.cast(VoteRequest(GUILD, ident(decision), VOTERS[0], clock.now(), choice="agree"))
     assert receipt.ballot == "agree" and batcher.transactions == 1
+
+
+async def test_a_vote_waits_for_a_close_only_so_long(
+    coop_db: Database, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(voting, "CLOSE_WAIT_SECONDS", 0.05)
+    decision = await propose(coop_db, clock.now(), kind="consensus", closes="2w")
+    batcher = VoteBatcher(coop_db)
+    async with batcher.closing(ident(decision)):  # a close that never gets to its write
+        receipt = await batcher.cast(
+            VoteRequest(GUILD, ident(decision), VOTERS[0], clock.now(), choice="agree")
+        )
+    assert receipt.ballot == "agree"  # answered in time, and decided by the row as it is
+
+
+@pytest.mark.parametrize("turns", [0, 1, 2, 3, 5, 8])
+async def test_a_batch_cancelled_anywhere_leaves_the_database_writable(
+    coop_db: Database, clock: ManualClock, turns: int
+) -> None:
+    decision = await propose(coop_db, clock.now(), kind="consensus", closes="2w")
+    batcher = VoteBatcher(coop_db)
+    first = asyncio.ensure_future(
+        batcher.cast(VoteRequest(GUILD, ident(decision), VOTERS[0], clock.now(), choice="agree"))
+    )
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    if batcher._writer is not None:
+        batcher._writer.cancel()  # the bot shutting down mid-batch
+    with contextlib.suppress(asyncio.CancelledError):
+        await first
+    second = await batcher.cast(
+        VoteRequest(GUILD, ident(decision), VOTERS[1], clock.now(), choice="block", reason="No")
+    )
+    assert second.ballot == "block"
+    async with asyncio.timeout(5), coop_db.write() as session:  # no write lock left behind
+        stored = {v.voter_id for v in (await session.exec(select(Vote))).all()}
+    assert VOTERS[1].user_id in stored
 
 
 @pytest.mark.parametrize("size", [1, 2])
